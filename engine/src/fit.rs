@@ -1,0 +1,154 @@
+//! Whether a rule's tasks and filters fit the points it names.
+//!
+//! A task that cannot happen at a point is an error when the rule is parsed, never a silent
+//! no-op: `short` on `fsync`, `error` on an in-code point, `size>N` on `rename`. A function
+//! named on its own must fit every task and filter; a class (`sys:@write`) keeps the members
+//! that fit and drops the others, and is an error only when none is left.
+
+use crate::error::Problem;
+use crate::parse::Spanned;
+use crate::points::{Class, Fail, PointInfo, PointSet, Target};
+use crate::rule::{Action, Filter, Points, SysItem, Task};
+
+/// Checks the rule and narrows its class items to the points that fit.
+pub(crate) fn check(
+    points: &mut Spanned<Points>,
+    filters: &[Spanned<Filter>],
+    chain: &[Spanned<Action>],
+) -> Result<(), Problem> {
+    let sys = match &mut points.value {
+        Points::Code(name) => return check_code(name, filters, chain),
+        Points::Sys(sys) => sys,
+    };
+    let mut set = PointSet::EMPTY;
+    for item in &sys.items {
+        match *item {
+            SysItem::Point(p) => {
+                let info = p.info();
+                for f in filters {
+                    if let Err(why) = filter_fits(info, &f.value) {
+                        return Err(Problem::new(f.span.clone(), why));
+                    }
+                }
+                for a in chain {
+                    if let Err(why) = task_fits(info, &a.value.task) {
+                        return Err(Problem::new(a.span.clone(), why));
+                    }
+                }
+                set.insert(p);
+            }
+            SysItem::Class(_) | SysItem::All => {
+                for p in item.points().iter() {
+                    let info = p.info();
+                    let fits = filters.iter().all(|f| filter_fits(info, &f.value).is_ok())
+                        && chain.iter().all(|a| task_fits(info, &a.value.task).is_ok());
+                    if fits {
+                        set.insert(p);
+                    }
+                }
+            }
+        }
+    }
+    if set.is_empty() {
+        let what = chain.iter().map(|a| a.value.task.name()).collect::<Vec<_>>().join(", ");
+        return Err(Problem::new(points.span.clone(), format!(
+            "no function of this selection fits this rule's tasks ({what}) and filters"
+        ))
+        .help("`failinject points` shows which tasks fit each function"));
+    }
+    sys.set = set;
+    Ok(())
+}
+
+fn check_code(
+    name: &str,
+    filters: &[Spanned<Filter>],
+    chain: &[Spanned<Action>],
+) -> Result<(), Problem> {
+    for f in filters {
+        if !f.value.fits_code_points() {
+            return Err(Problem::new(
+                f.span.clone(),
+                format!("this filter applies to libc points only; `{name}` is an in-code point"),
+            )
+            .help("in-code points take when=, after= and within="));
+        }
+    }
+    for a in chain {
+        let task = &a.value.task;
+        if matches!(
+            task,
+            Task::Error(_) | Task::Short(_) | Task::Corrupt(_) | Task::Full(_) | Task::Lose(_)
+        ) {
+            return Err(Problem::new(
+                a.span.clone(),
+                format!("`{}` applies to libc points only; `{name}` is an in-code point", task.name()),
+            )
+            .help("an in-code point takes return(V), panic, print, sleep, delay, pause, yield, \
+                   kill or powercut"));
+        }
+    }
+    Ok(())
+}
+
+/// Why `task` cannot happen at the point, if it cannot.
+pub fn task_fits(p: &PointInfo, task: &Task) -> Result<(), String> {
+    let name = p.name;
+    match task {
+        Task::Return(v) => {
+            if !(p.fail.returns_integer() || p.fail == Fail::Void) {
+                return Err(format!(
+                    "`return` needs a function that returns an integer; `{name}` returns a \
+                     pointer, so use `error(E)`"
+                ));
+            }
+            match v.as_deref().map(str::trim) {
+                Some(v) if v.parse::<i64>().is_ok() => Ok(()),
+                Some(v) if !v.is_empty() => {
+                    Err(format!("`return` on a libc point needs an integer value, not `{v}`"))
+                }
+                _ if p.fail == Fail::Void => Ok(()),
+                _ => Err(format!("`return` on `{name}` needs the value to return, as in `return(0)`")),
+            }
+        }
+        Task::Error(_) if p.fail == Fail::Void => {
+            Err(format!("`{name}` returns nothing and cannot fail; only delays and kills fit"))
+        }
+        Task::Short(_) if !p.io.has_count() => {
+            Err(format!("`short` needs a read/write-like call; `{name}` moves no data"))
+        }
+        Task::Corrupt(_) if !p.io.has_buffer() => Err(format!(
+            "`corrupt` needs a call that passes data through a buffer; `{name}` {}",
+            if p.io.has_count() { "copies inside the kernel" } else { "moves no data" }
+        )),
+        Task::Full(_) if !p.io.writes() => {
+            Err(format!("`full` needs a call that writes file data; `{name}` does not"))
+        }
+        Task::Lose(_) if !(p.classes.contains(Class::Sync) && p.fail != Fail::Void) => {
+            Err(format!("`lose` needs a sync call (fsync, fdatasync, …); `{name}` is not one"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Why `filter` cannot apply to the point, if it cannot.
+pub fn filter_fits(p: &PointInfo, filter: &Filter) -> Result<(), String> {
+    let name = p.name;
+    match filter {
+        Filter::Size(..) if !p.io.has_count() => {
+            Err(format!("`size` needs a read/write-like call; `{name}` has no byte count"))
+        }
+        Filter::PathGlob(_) | Filter::PathRegex(_) | Filter::Kind(_) if !p.target.has_file() => {
+            Err(format!("`{name}` acts on no file, so it has no path or kind"))
+        }
+        Filter::Fd(_)
+            if !matches!(
+                p.target,
+                Target::Fd | Target::Stream | Target::Dir | Target::Copy | Target::Stdout
+            ) =>
+        {
+            Err(format!("`{name}` takes no file descriptor; filter it by `path=` instead"))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,377 @@
+//! Matching paths against `path=GLOB`, `path~REGEX` and `exe=GLOB`, without allocating.
+//!
+//! Most globs people write are a literal, a prefix (`/data/*`), a suffix (`*.wal`) or both
+//! (`tmp_obj_*.pack`): those compare bytes directly. Everything else, and every regex, is
+//! compiled once into a dense DFA from `regex-automata`, whose search walks a transition table
+//! and never allocates or keeps a per-thread cache, so a hook may run it anywhere, even in a
+//! signal handler.
+
+use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::nfa::thompson;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input};
+use std::fmt;
+use std::sync::Arc;
+
+/// A compiled `path=`, `path~` or `exe=` pattern.
+#[derive(Clone)]
+pub struct PathMatcher {
+    source: String,
+    whole_path: bool,
+    how: How,
+}
+
+#[derive(Clone)]
+enum How {
+    Any,
+    Exact(Box<[u8]>),
+    Prefix(Box<[u8]>),
+    Suffix(Box<[u8]>),
+    PrefixSuffix(Box<[u8]>, Box<[u8]>),
+    Dfa(Arc<dense::DFA<Vec<u32>>>, Anchored),
+}
+
+/// Why a pattern could not be compiled: the message and the byte range of the pattern it
+/// points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternError {
+    /// What is wrong.
+    pub message: String,
+    /// Where, as byte offsets into the pattern.
+    pub span: std::ops::Range<usize>,
+}
+
+/// The most memory one pattern's DFA may take.
+const DFA_SIZE_LIMIT: usize = 4 << 20;
+
+enum GlobPart {
+    Lit(u8),
+    Star,
+    Question,
+    Class(String),
+}
+
+impl PathMatcher {
+    /// Compiles a glob: `*` matches any run of bytes (`/` included), `?` one byte, `[a-z]` a
+    /// class (`[!a-z]` or `[^a-z]` its complement), `\x` the byte `x`. A glob that contains `/`
+    /// is matched against the whole path, one without against the file name alone.
+    pub fn glob(glob: &str) -> Result<PathMatcher, PatternError> {
+        let parts = parse_glob(glob)?;
+        let whole_path = glob.contains('/');
+        let how = glob_fast_path(&parts).map(Ok).unwrap_or_else(|| {
+            let mut re = String::from("(?s-u)^");
+            for part in &parts {
+                match part {
+                    GlobPart::Lit(b) => push_byte_literal(&mut re, *b),
+                    GlobPart::Star => re.push_str(".*"),
+                    GlobPart::Question => re.push('.'),
+                    GlobPart::Class(c) => re.push_str(c),
+                }
+            }
+            re.push('$');
+            build_dfa(&re, Anchored::Yes).map_err(|e| PatternError {
+                message: e.message,
+                span: 0..glob.len(),
+            })
+        })?;
+        Ok(PathMatcher { source: glob.to_owned(), whole_path, how })
+    }
+
+    /// Compiles a regular expression, matched unanchored against the whole path, byte by byte
+    /// (`.` matches any byte but `\n`; classes are ASCII).
+    pub fn regex(regex: &str) -> Result<PathMatcher, PatternError> {
+        let how = build_dfa(regex, Anchored::No)?;
+        Ok(PathMatcher { source: regex.to_owned(), whole_path: true, how })
+    }
+
+    /// The pattern as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the pattern is matched against the whole path (else the file name).
+    pub fn matches_whole_path(&self) -> bool {
+        self.whole_path
+    }
+
+    /// Whether `path` (absolute) matches.
+    #[inline]
+    pub fn is_match(&self, path: &[u8]) -> bool {
+        let hay = if self.whole_path { path } else { file_name(path) };
+        match &self.how {
+            How::Any => true,
+            How::Exact(lit) => hay == &**lit,
+            How::Prefix(p) => hay.starts_with(p),
+            How::Suffix(s) => hay.ends_with(s),
+            How::PrefixSuffix(p, s) => {
+                hay.len() >= p.len() + s.len() && hay.starts_with(p) && hay.ends_with(s)
+            }
+            How::Dfa(dfa, anchored) => {
+                let input = Input::new(hay).anchored(*anchored).earliest(true);
+                matches!(dfa.try_search_fwd(&input), Ok(Some(_)))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for PathMatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let how = match self.how {
+            How::Any => "any",
+            How::Exact(_) => "exact",
+            How::Prefix(_) => "prefix",
+            How::Suffix(_) => "suffix",
+            How::PrefixSuffix(..) => "prefix+suffix",
+            How::Dfa(..) => "dfa",
+        };
+        write!(f, "PathMatcher({:?}, {how})", self.source)
+    }
+}
+
+impl PartialEq for PathMatcher {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source && self.whole_path == other.whole_path
+    }
+}
+
+/// The bytes after the last `/`.
+#[inline]
+pub fn file_name(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
+}
+
+fn parse_glob(glob: &str) -> Result<Vec<GlobPart>, PatternError> {
+    let bytes = glob.as_bytes();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'*' => {
+                if !matches!(parts.last(), Some(GlobPart::Star)) {
+                    parts.push(GlobPart::Star);
+                }
+            }
+            b'?' => parts.push(GlobPart::Question),
+            b'\\' => {
+                i += 1;
+                let Some(&b) = bytes.get(i) else {
+                    return Err(PatternError {
+                        message: "the glob ends with a lone `\\`".into(),
+                        span: i - 1..i,
+                    });
+                };
+                parts.push(GlobPart::Lit(b));
+            }
+            b'[' => {
+                let start = i;
+                let mut class = String::from("[");
+                i += 1;
+                if matches!(bytes.get(i), Some(b'!' | b'^')) {
+                    class.push('^');
+                    i += 1;
+                }
+                let first = i;
+                loop {
+                    match bytes.get(i) {
+                        None => {
+                            return Err(PatternError {
+                                message: "this `[` class is never closed with `]`".into(),
+                                span: start..glob.len(),
+                            });
+                        }
+                        Some(b']') if i > first => break,
+                        Some(&b) => {
+                            if b == b'-' && i > first && bytes.get(i + 1) != Some(&b']') {
+                                class.push('-');
+                            } else {
+                                push_byte_literal(&mut class, b);
+                            }
+                        }
+                    }
+                    i += 1;
+                }
+                class.push(']');
+                parts.push(GlobPart::Class(class));
+            }
+            b => parts.push(GlobPart::Lit(b)),
+        }
+        i += 1;
+    }
+    Ok(parts)
+}
+
+/// Literal, prefix, suffix and prefix+suffix globs, matched without a DFA.
+fn glob_fast_path(parts: &[GlobPart]) -> Option<How> {
+    let literal = |ps: &[GlobPart]| -> Option<Box<[u8]>> {
+        ps.iter()
+            .map(|p| match p {
+                GlobPart::Lit(b) => Some(*b),
+                _ => None,
+            })
+            .collect::<Option<Vec<u8>>>()
+            .map(Vec::into_boxed_slice)
+    };
+    let stars: Vec<usize> = parts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p, GlobPart::Star))
+        .map(|(i, _)| i)
+        .collect();
+    match stars[..] {
+        [] => literal(parts).map(How::Exact),
+        [s] => {
+            let (pre, suf) = (literal(&parts[..s])?, literal(&parts[s + 1..])?);
+            Some(match (pre.is_empty(), suf.is_empty()) {
+                (true, true) => How::Any,
+                (false, true) => How::Prefix(pre),
+                (true, false) => How::Suffix(suf),
+                (false, false) => How::PrefixSuffix(pre, suf),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn push_byte_literal(re: &mut String, b: u8) {
+    if b.is_ascii_alphanumeric() || b == b'/' || b == b'_' {
+        re.push(b as char);
+    } else {
+        re.push_str(&format!("\\x{b:02x}"));
+    }
+}
+
+fn build_dfa(pattern: &str, anchored: Anchored) -> Result<How, PatternError> {
+    let start_kind = match anchored {
+        Anchored::No => StartKind::Unanchored,
+        _ => StartKind::Anchored,
+    };
+    let dfa = dense::Builder::new()
+        .configure(
+            dense::DFA::config()
+                .start_kind(start_kind)
+                .dfa_size_limit(Some(DFA_SIZE_LIMIT))
+                .determinize_size_limit(Some(4 * DFA_SIZE_LIMIT)),
+        )
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .thompson(thompson::Config::new().utf8(false))
+        .build(pattern)
+        .map_err(|e| regex_error(pattern, &e))?;
+    Ok(How::Dfa(Arc::new(dfa), anchored))
+}
+
+fn regex_error(pattern: &str, err: &dense::BuildError) -> PatternError {
+    use std::error::Error;
+    // A syntax error carries its own kind and offset; a size error has neither.
+    let syntax = err
+        .source()
+        .and_then(|s| s.source().or(Some(s)))
+        .and_then(|s| s.downcast_ref::<regex_syntax::Error>());
+    match syntax {
+        Some(regex_syntax::Error::Parse(e)) => PatternError {
+            message: format!("invalid regex: {}", e.kind()),
+            span: clamp(e.span().start.offset..e.span().end.offset, pattern.len()),
+        },
+        Some(regex_syntax::Error::Translate(e)) => PatternError {
+            message: format!("invalid regex: {}", e.kind()),
+            span: clamp(e.span().start.offset..e.span().end.offset, pattern.len()),
+        },
+        _ => PatternError {
+            message: format!(
+                "this pattern needs a DFA larger than {} MiB; simplify it",
+                DFA_SIZE_LIMIT >> 20
+            ),
+            span: 0..pattern.len(),
+        },
+    }
+}
+
+fn clamp(span: std::ops::Range<usize>, len: usize) -> std::ops::Range<usize> {
+    let start = span.start.min(len);
+    start..span.end.clamp(start, len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(m: &PathMatcher) -> String {
+        format!("{m:?}")
+    }
+
+    #[test]
+    fn globs_pick_their_fast_path() {
+        assert!(kind(&PathMatcher::glob("*.wal").unwrap()).contains("suffix"));
+        assert!(kind(&PathMatcher::glob("/data/*").unwrap()).contains("prefix"));
+        assert!(kind(&PathMatcher::glob("db").unwrap()).contains("exact"));
+        assert!(kind(&PathMatcher::glob("tmp_*.pack").unwrap()).contains("prefix+suffix"));
+        assert!(kind(&PathMatcher::glob("*").unwrap()).contains("any"));
+        assert!(kind(&PathMatcher::glob("/d/*/x*.db").unwrap()).contains("dfa"));
+        assert!(kind(&PathMatcher::glob("a?c").unwrap()).contains("dfa"));
+    }
+
+    #[test]
+    fn glob_semantics() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("*.wal", "/var/db/000001.wal", true),
+            ("*.wal", "/var/db/000001.wal.old", false),
+            ("*.wal", "/var/x.wal/db", false),
+            ("/data/*", "/data/a/b/c", true),
+            ("/data/*", "/database", false),
+            ("*/db.sqlite", "/home/u/db.sqlite", true),
+            ("*/db.sqlite", "/home/u/xdb.sqlite", false),
+            ("tmp_obj_*", "/r/.git/objects/ab/tmp_obj_XyZ", true),
+            ("db", "/x/db", true),
+            ("db", "/x/db2", false),
+            ("a?c", "/abc", true),
+            ("a?c", "/ac", false),
+            ("[a-c]x", "/bx", true),
+            ("[a-c]x", "/dx", false),
+            ("[!a-c]x", "/dx", true),
+            ("[!a-c]x", "/ax", false),
+            ("/d/*/x*.db", "/d/1/2/xyz.db", true),
+            ("/d/*/x*.db", "/d/1/2/yz.db", false),
+            ("ab*ab", "/ab", false),
+            ("ab*ab", "/abab", true),
+            ("\\*", "/*", true),
+            ("\\*", "/a", false),
+            ("[]]", "/]", true),
+            ("a.b", "/a.b", true),
+            ("a.b", "/axb", false),
+        ];
+        for &(glob, path, want) in cases {
+            let m = PathMatcher::glob(glob).unwrap();
+            assert_eq!(m.is_match(path.as_bytes()), want, "{glob} vs {path}");
+        }
+    }
+
+    #[test]
+    fn regex_semantics() {
+        let m = PathMatcher::regex(r"\.(wal|log)$").unwrap();
+        assert!(m.is_match(b"/db/0001.wal"));
+        assert!(m.is_match(b"/db/x.log"));
+        assert!(!m.is_match(b"/db/x.log.1"));
+        let m = PathMatcher::regex("^/tmp/").unwrap();
+        assert!(m.is_match(b"/tmp/x"));
+        assert!(!m.is_match(b"/var/tmp/x"));
+        // Not UTF-8: matched byte by byte.
+        let m = PathMatcher::regex(r"\xff").unwrap();
+        assert!(m.is_match(b"/a\xffb"));
+        assert!(PathMatcher::glob("*.db").unwrap().is_match(b"/\xfe\xff.db"));
+    }
+
+    #[test]
+    fn bad_patterns_say_where() {
+        let e = PathMatcher::regex("a(b").unwrap_err();
+        assert!(e.message.contains("unclosed group"), "{e:?}");
+        assert_eq!(e.span.start, 1);
+        let e = PathMatcher::glob("[abc").unwrap_err();
+        assert!(e.message.contains("never closed"));
+        let e = PathMatcher::glob("abc\\").unwrap_err();
+        assert_eq!(e.span, 3..4);
+        let e = PathMatcher::regex("[ab]*a[ab]{24}").unwrap_err();
+        assert!(e.message.contains("larger than"), "{e:?}");
+    }
+}

@@ -1,0 +1,261 @@
+//! Parsing the `[filter, filter]` part of a rule (§3.1 of the spec).
+
+use crate::error::Problem;
+use crate::matcher::{PathMatcher, PatternError};
+use crate::parse::{Spanned, read_quoted};
+use crate::rule::{Cmp, Filter, KindSet, When};
+use std::ops::Range;
+
+/// The filter names, for suggestions.
+const FILTER_NAMES: [&str; 9] =
+    ["path", "fd", "kind", "when", "size", "exe", "after", "within", "site"];
+
+/// Parses the filters of `s` starting at its `[` at byte `open`; returns them and the index
+/// just past the `]`.
+pub(crate) fn parse_filters(
+    s: &str,
+    open: usize,
+) -> Result<(Vec<Spanned<Filter>>, usize), Problem> {
+    let mut filters: Vec<Spanned<Filter>> = Vec::new();
+    let mut i = open + 1;
+    loop {
+        i = skip_ws(s, i);
+        let start = i;
+        let name_end = i + s[i..].find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(s.len() - i);
+        let name = &s[i..name_end];
+        if name.is_empty() {
+            return Err(if s[i..].starts_with(']') {
+                Problem::new(open..i + 1, "empty filter list").help("remove the `[]`")
+            } else if i >= s.len() {
+                unclosed(s, open)
+            } else {
+                Problem::new(i..i + 1, "expected a filter name")
+                    .help("filters are path, fd, kind, when, size, exe, after, within, site")
+            });
+        }
+        i = skip_ws(s, name_end);
+        let op_len = ["<=", ">=", "=", "~", "<", ">"]
+            .iter()
+            .find(|op| s[i..].starts_with(**op))
+            .map_or(0, |op| op.len());
+        if op_len == 0 {
+            return Err(Problem::new(i..(i + 1).min(s.len()).max(i), format!(
+                "expected `=` after the filter name `{name}`"
+            )));
+        }
+        let op = &s[i..i + op_len];
+        let op_span = i..i + op_len;
+        i = skip_ws(s, i + op_len);
+        let (value, value_span, next) = read_value(s, i, open)?;
+        let filter = build_filter(name, start..name_end, op, op_span, &value, value_span)?;
+        let span = start..next.min(s.len());
+        if let Some(dup) = filters.iter().find(|f| {
+            f.value.order() == filter.order() && !matches!(filter, Filter::Size(..))
+        }) {
+            return Err(Problem::new(span, format!("`{name}` is given twice in one rule"))
+                .help(format!("the first `{name}` is at column {}", dup.span.start + 1)));
+        }
+        filters.push(Spanned { value: filter, span: span.clone() });
+        i = skip_ws(s, next);
+        match s[i..].chars().next() {
+            Some(',') => i += 1,
+            Some(']') => return Ok((filters, i + 1)),
+            None => return Err(unclosed(s, open)),
+            Some(c) => {
+                return Err(Problem::new(i..i + c.len_utf8(), "expected `,` or `]` after a filter")
+                    .help("quote values that contain spaces, commas or brackets: path~\"a,b\""));
+            }
+        }
+    }
+}
+
+fn unclosed(s: &str, open: usize) -> Problem {
+    Problem::new(open..s.len(), "this `[` is never closed with `]`")
+}
+
+fn skip_ws(s: &str, i: usize) -> usize {
+    i + (s[i..].len() - s[i..].trim_start().len())
+}
+
+/// Reads a filter value (quoted, or bare up to `,` or `]`): the value, its span, and the
+/// index after it.
+fn read_value(s: &str, i: usize, open: usize) -> Result<(String, Range<usize>, usize), Problem> {
+    if s[i..].starts_with('"') {
+        let (value, next) = read_quoted(s, i)?;
+        return Ok((value, i + 1..next - 1, next));
+    }
+    let end = i + s[i..].find([',', ']']).ok_or_else(|| unclosed(s, open))?;
+    let value = s[i..end].trim_end();
+    Ok((value.to_owned(), i..i + value.len(), end))
+}
+
+fn build_filter(
+    name: &str,
+    name_span: Range<usize>,
+    op: &str,
+    op_span: Range<usize>,
+    value: &str,
+    span: Range<usize>,
+) -> Result<Filter, Problem> {
+    let need_eq = |ops: &str| -> Result<(), Problem> {
+        if op == "=" {
+            Ok(())
+        } else {
+            Err(Problem::new(op_span.clone(), format!("`{name}` takes `=`{ops}, not `{op}`")))
+        }
+    };
+    let empty = || Problem::new(span.start..span.start + 1, format!("`{name}=` needs a value"));
+    if value.is_empty() && name != "size" {
+        return Err(empty());
+    }
+    match name {
+        "path" => match op {
+            "=" => PathMatcher::glob(value).map(Filter::PathGlob).map_err(|e| pattern(e, &span)),
+            "~" => PathMatcher::regex(value).map(Filter::PathRegex).map_err(|e| pattern(e, &span)),
+            _ => Err(Problem::new(op_span, format!("`path` takes `=GLOB` or `~REGEX`, not `{op}`"))),
+        },
+        "exe" => {
+            need_eq("")?;
+            PathMatcher::glob(value).map(Filter::Exe).map_err(|e| pattern(e, &span))
+        }
+        "fd" => {
+            need_eq("")?;
+            value.parse::<i32>().ok().filter(|fd| *fd >= 0).map(Filter::Fd).ok_or_else(|| {
+                Problem::new(span, "`fd=` needs a descriptor number, such as `fd=3`")
+            })
+        }
+        "kind" => {
+            need_eq("")?;
+            let mut kinds = KindSet::empty();
+            let mut offset = 0;
+            for k in value.split(',') {
+                let lead = k.len() - k.trim_start().len();
+                let k_span = span.start + offset + lead..span.start + offset + lead + k.trim().len();
+                offset += k.len() + 1;
+                if !kinds.add_name(k.trim()) {
+                    return Err(Problem::new(k_span, format!("unknown kind `{}`", k.trim()))
+                        .suggest(k.trim(), KindSet::NAMES)
+                        .help_or("the kinds are file, dir, socket, pipe, tty, other, any"));
+                }
+            }
+            Ok(Filter::Kind(kinds))
+        }
+        "when" => {
+            need_eq("")?;
+            parse_when(value).map(Filter::When).map_err(|m| {
+                Problem::new(span, m).help("when=N, when=N+, when=N+S or when=N..M, counted from 1")
+            })
+        }
+        "size" => {
+            let cmp = match op {
+                "<" => Cmp::Lt,
+                "<=" => Cmp::Le,
+                "=" => Cmp::Eq,
+                ">=" => Cmp::Ge,
+                ">" => Cmp::Gt,
+                _ => return Err(Problem::new(op_span, "`size` takes <, <=, =, >= or >")),
+            };
+            if value.is_empty() {
+                return Err(empty());
+            }
+            parse_bytes(value).map(|n| Filter::Size(cmp, n)).map_err(|m| Problem::new(span, m))
+        }
+        "after" | "within" => {
+            need_eq("")?;
+            if value.starts_with("sys:") || value.contains(['=', ';', '[', ']', '\n']) {
+                return Err(Problem::new(span, format!("`{name}=` needs an in-code point name")));
+            }
+            Ok(if name == "after" {
+                Filter::After(value.to_owned())
+            } else {
+                Filter::Within(value.to_owned())
+            })
+        }
+        "site" => {
+            need_eq("")?;
+            let hex = value.strip_prefix("0x").unwrap_or(value);
+            u64::from_str_radix(hex, 16).map(Filter::Site).map_err(|_| {
+                Problem::new(span, "`site=` needs a hexadecimal call-site id, as in the log")
+            })
+        }
+        _ => Err(Problem::new(name_span, format!("unknown filter `{name}`"))
+            .suggest(name, FILTER_NAMES)
+            .help_or("filters are path, fd, kind, when, size, exe, after, within, site")),
+    }
+}
+
+fn pattern(e: PatternError, span: &Range<usize>) -> Problem {
+    let start = (span.start + e.span.start).min(span.end);
+    let end = (span.start + e.span.end).clamp(start, span.end);
+    Problem::new(if end > start { start..end } else { span.clone() }, e.message)
+}
+
+/// `N`, `N+`, `N+S`, `N..M`.
+fn parse_when(v: &str) -> Result<When, String> {
+    let num = |s: &str| -> Result<u64, String> {
+        match s.trim().parse::<u64>() {
+            Ok(0) => Err("`when` counts calls from 1, so 0 never happens".into()),
+            Ok(n) => Ok(n),
+            Err(_) => Err(format!("expected a call number in `when`, found `{s}`")),
+        }
+    };
+    if let Some((a, b)) = v.split_once("..") {
+        let (a, b) = (num(a)?, num(b)?);
+        if b < a {
+            return Err(format!("`when={a}..{b}` is empty: the end comes before the start"));
+        }
+        return Ok(When::Range(a, b));
+    }
+    if let Some((a, s)) = v.split_once('+') {
+        let a = num(a)?;
+        if s.trim().is_empty() {
+            return Ok(When::From(a));
+        }
+        return Ok(When::Every(a, num(s)?));
+    }
+    Ok(When::Nth(num(v)?))
+}
+
+/// A byte count with an optional K, M or G suffix (powers of 1024; `KiB` spelled out works
+/// too).
+pub(crate) fn parse_bytes(v: &str) -> Result<u64, String> {
+    let v = v.trim();
+    let digits = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (n, suffix) = v.split_at(digits);
+    let shift = match suffix.trim() {
+        "" | "B" => 0,
+        "K" | "k" | "KiB" | "KB" => 10,
+        "M" | "m" | "MiB" | "MB" => 20,
+        "G" | "g" | "GiB" | "GB" => 30,
+        s => return Err(format!("unknown size suffix `{s}`: use K, M or G (powers of 1024)")),
+    };
+    let n: u64 = n.parse().map_err(|_| format!("expected a byte count, found `{v}`"))?;
+    n.checked_mul(1 << shift).ok_or_else(|| format!("`{v}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_forms() {
+        assert_eq!(parse_when("3"), Ok(When::Nth(3)));
+        assert_eq!(parse_when("3+"), Ok(When::From(3)));
+        assert_eq!(parse_when("3+2"), Ok(When::Every(3, 2)));
+        assert_eq!(parse_when("3..5"), Ok(When::Range(3, 5)));
+        assert!(parse_when("0").is_err());
+        assert!(parse_when("5..3").is_err());
+        assert!(parse_when("x").is_err());
+        assert!(parse_when("2+0").is_err());
+    }
+
+    #[test]
+    fn byte_counts() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("10K"), Ok(10240));
+        assert_eq!(parse_bytes("1M"), Ok(1 << 20));
+        assert_eq!(parse_bytes("2GiB"), Ok(2 << 30));
+        assert!(parse_bytes("1T").is_err());
+        assert!(parse_bytes("99999999999999999999G").is_err());
+    }
+}
