@@ -185,7 +185,9 @@ impl Snapshot {
             let index = rules.len() as u32;
             if exe_ok {
                 match &e.rule.points {
-                    Points::Sys(sys) => sys.set.iter().for_each(|p| by_point[p.0 as usize].push(index)),
+                    Points::Sys(sys) => {
+                        sys.set.iter().for_each(|p| by_point[p.0 as usize].push(index))
+                    }
                     Points::Code(name) => match code.iter_mut().find(|(n, _)| n == name) {
                         Some((_, v)) => v.push(index),
                         None => code.push((name.clone(), vec![index])),
@@ -236,7 +238,11 @@ impl Snapshot {
 
     /// Decides what to do with a libc call.
     #[inline]
-    pub fn decide_sys<'s>(&'s self, call: &SysCall<'_>, ctx: &mut dyn Context) -> Option<Decision<'s>> {
+    pub fn decide_sys<'s>(
+        &'s self,
+        call: &SysCall<'_>,
+        ctx: &mut dyn Context,
+    ) -> Option<Decision<'s>> {
         let indexes = self.by_point.get(call.point.0 as usize)?;
         if indexes.is_empty() {
             return None;
@@ -246,14 +252,15 @@ impl Snapshot {
 
     /// Looks an in-code point up by name; `None` when no rule names it.
     pub fn code_point(&self, name: &str) -> Option<CodePoint> {
-        self.code
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
-            .ok()
-            .map(|i| CodePoint(i as u32))
+        self.code.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok().map(|i| CodePoint(i as u32))
     }
 
     /// Decides what to do at an in-code point found with [`Snapshot::code_point`].
-    pub fn decide_code<'s>(&'s self, point: CodePoint, ctx: &mut dyn Context) -> Option<Decision<'s>> {
+    pub fn decide_code<'s>(
+        &'s self,
+        point: CodePoint,
+        ctx: &mut dyn Context,
+    ) -> Option<Decision<'s>> {
         let (_, indexes) = self.code.get(point.0 as usize)?;
         self.walk(indexes, None, ctx)
     }
@@ -277,7 +284,8 @@ impl Snapshot {
             let n = r.state.matched.fetch_add(1, Ordering::Relaxed);
             let Some(action) = self.pick_action(r, n) else { continue };
             let Some(effect) = self.effect(r, action, n, call) else { continue };
-            if !matches!(effect, Effect::Full(allowed) if Some(allowed) == call.and_then(|c| c.size)) {
+            if !matches!(effect, Effect::Full(allowed) if Some(allowed) == call.and_then(|c| c.size))
+            {
                 r.state.injected.fetch_add(1, Ordering::Relaxed);
             }
             return Some(Decision {
@@ -330,7 +338,9 @@ impl Snapshot {
         Some(match &r.rule.chain[action].task {
             Task::Off => return None,
             Task::Return(v) => match call {
-                Some(_) => Effect::Return(v.as_deref().and_then(|v| v.trim().parse().ok()).unwrap_or(0)),
+                Some(_) => {
+                    Effect::Return(v.as_deref().and_then(|v| v.trim().parse().ok()).unwrap_or(0))
+                }
                 None => Effect::ReturnArg(v.as_deref()),
             },
             Task::Sleep(ms) => Effect::Sleep(*ms),
@@ -428,7 +438,9 @@ impl Filters {
                 }
             }
         }
-        if self.after.is_some_and(|h| !ctx.reached(h)) || self.within.is_some_and(|h| !ctx.within(h)) {
+        if self.after.is_some_and(|h| !ctx.reached(h))
+            || self.within.is_some_and(|h| !ctx.within(h))
+        {
             return false;
         }
         if let Some(site) = self.site {

@@ -1,8 +1,8 @@
 //! One plain sentence per rule, for `failinject check`: what is failed, where, when and how.
 
 use crate::points::{Fail, PointId};
-use crate::rule::{Action, Cmp, Filter, Points, Rule, SysItem, Task, When};
 use crate::render::Bytes;
+use crate::rule::{Action, Cmp, Filter, Points, Rule, SysItem, Task, When};
 
 impl Rule {
     /// Says in one sentence what the rule does.
@@ -43,7 +43,9 @@ impl Rule {
                             let n = item.points().iter().filter(|p| sys.set.contains(*p)).count();
                             format!("the @{} functions ({n} that fit)", c.name())
                         }
-                        SysItem::All => format!("every libc function that fits ({})", sys.set.len()),
+                        SysItem::All => {
+                            format!("every libc function that fits ({})", sys.set.len())
+                        }
                     });
                 }
                 format!("calls to {}", join_or(&parts))
@@ -109,7 +111,9 @@ fn filter_phrase(f: &Filter) -> Option<String> {
         Filter::When(w) => match w {
             When::Nth(n) => format!(", only the {} such call", ordinal(*n)),
             When::From(n) => format!(", from the {} such call on", ordinal(*n)),
-            When::Every(n, s) => format!(", every {} such call from the {}", ordinal(*s), ordinal(*n)),
+            When::Every(n, s) => {
+                format!(", every {} such call from the {}", ordinal(*s), ordinal(*n))
+            }
             When::Range(a, b) => format!(", the {} to the {} such calls", ordinal(*a), ordinal(*b)),
         },
     })

@@ -51,9 +51,10 @@ pub(crate) fn check(
     }
     if set.is_empty() {
         let what = chain.iter().map(|a| a.value.task.name()).collect::<Vec<_>>().join(", ");
-        return Err(Problem::new(points.span.clone(), format!(
-            "no function of this selection fits this rule's tasks ({what}) and filters"
-        ))
+        return Err(Problem::new(
+            points.span.clone(),
+            format!("no function of this selection fits this rule's tasks ({what}) and filters"),
+        )
         .help("`failinject points` shows which tasks fit each function"));
     }
     sys.set = set;
@@ -82,10 +83,15 @@ fn check_code(
         ) {
             return Err(Problem::new(
                 a.span.clone(),
-                format!("`{}` applies to libc points only; `{name}` is an in-code point", task.name()),
+                format!(
+                    "`{}` applies to libc points only; `{name}` is an in-code point",
+                    task.name()
+                ),
             )
-            .help("an in-code point takes return(V), panic, print, sleep, delay, pause, yield, \
-                   kill or powercut"));
+            .help(
+                "an in-code point takes return(V), panic, print, sleep, delay, pause, yield, \
+                   kill or powercut",
+            ));
         }
     }
     Ok(())
@@ -108,7 +114,9 @@ pub fn task_fits(p: &PointInfo, task: &Task) -> Result<(), String> {
                     Err(format!("`return` on a libc point needs an integer value, not `{v}`"))
                 }
                 _ if p.fail == Fail::Void => Ok(()),
-                _ => Err(format!("`return` on `{name}` needs the value to return, as in `return(0)`")),
+                _ => Err(format!(
+                    "`return` on `{name}` needs the value to return, as in `return(0)`"
+                )),
             }
         }
         Task::Error(_) if p.fail == Fail::Void => {

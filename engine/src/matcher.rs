@@ -69,10 +69,8 @@ impl PathMatcher {
                 }
             }
             re.push('$');
-            build_dfa(&re, Anchored::Yes).map_err(|e| PatternError {
-                message: e.message,
-                span: 0..glob.len(),
-            })
+            build_dfa(&re, Anchored::Yes)
+                .map_err(|e| PatternError { message: e.message, span: 0..glob.len() })
         })?;
         Ok(PathMatcher { source: glob.to_owned(), whole_path, how })
     }

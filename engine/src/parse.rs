@@ -183,8 +183,11 @@ fn parse_rule_text(s: &str) -> Result<Rule, Problem> {
     let rest = &s[head_end..];
     let eq = head_end + (rest.len() - rest.trim_start().len());
     if !s[eq..].starts_with('=') {
-        return Err(Problem::new(eq..s.len().max(eq + 1), "expected `=` and an action after the point")
-            .help("write a rule as POINT=ACTION, as in `sys:write=error(ENOSPC)`"));
+        return Err(Problem::new(
+            eq..s.len().max(eq + 1),
+            "expected `=` and an action after the point",
+        )
+        .help("write a rule as POINT=ACTION, as in `sys:write=error(ENOSPC)`"));
     }
     let chain = parse_chain(s, eq + 1)?;
     fit::check(&mut points, &filters, &chain)?;

@@ -23,9 +23,10 @@ pub(crate) fn parse_chain(s: &str, at: usize) -> Result<Vec<Spanned<Action>>, Pr
             } else {
                 "empty action in the chain"
             };
-            return Err(Problem::new(where_, message)
-                .help("actions are off, return, sleep, delay, panic, print, pause, yield, error, \
-                       short, corrupt, full, kill, powercut, lose"));
+            return Err(Problem::new(where_, message).help(
+                "actions are off, return, sleep, delay, panic, print, pause, yield, error, \
+                       short, corrupt, full, kill, powercut, lose",
+            ));
         }
         actions.push(Spanned { value: parse_action(&s[span.clone()], span.start)?, span });
         match next {
@@ -67,7 +68,8 @@ fn parse_action(t: &str, at: usize) -> Result<Action, Problem> {
     let mut count = None;
     // [P%][N*]: a number followed by `%` is a probability, by `*` a count.
     for _ in 0..2 {
-        let n_end = i + t[i..].find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len() - i);
+        let n_end =
+            i + t[i..].find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len() - i);
         if n_end == i {
             break;
         }
@@ -95,12 +97,14 @@ fn parse_action(t: &str, at: usize) -> Result<Action, Problem> {
         }
         i = n_end + 1;
     }
-    let name_end = i + t[i..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(t.len() - i);
+    let name_end =
+        i + t[i..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(t.len() - i);
     let name = &t[i..name_end];
     if name.is_empty() {
-        return Err(err(i..(i + 1).min(t.len().max(i + 1)), "expected a task name".into())
-            .help("tasks are off, return, sleep, delay, panic, print, pause, yield, error, short, \
-                   corrupt, full, kill, powercut, lose"));
+        return Err(err(i..(i + 1).min(t.len().max(i + 1)), "expected a task name".into()).help(
+            "tasks are off, return, sleep, delay, panic, print, pause, yield, error, short, \
+                   corrupt, full, kill, powercut, lose",
+        ));
     }
     let name_span = at + i..at + name_end;
     let rest = &t[name_end..];
@@ -119,10 +123,14 @@ fn parse_action(t: &str, at: usize) -> Result<Action, Problem> {
         let inner_at = at + open + 1 + lead;
         let inner = inner.trim();
         let value = if inner.starts_with('"') {
-            let (v, end) = read_quoted(inner, 0)
-                .map_err(|p| Problem::new(p.span.start + inner_at..p.span.end + inner_at, p.message))?;
+            let (v, end) = read_quoted(inner, 0).map_err(|p| {
+                Problem::new(p.span.start + inner_at..p.span.end + inner_at, p.message)
+            })?;
             if end != inner.len() {
-                return Err(Problem::new(inner_at + end..inner_at + inner.len(), "unexpected text after the quoted value"));
+                return Err(Problem::new(
+                    inner_at + end..inner_at + inner.len(),
+                    "unexpected text after the quoted value",
+                ));
             }
             v
         } else {
@@ -172,7 +180,8 @@ fn parse_task(
         "print" => Task::Print(optional.map(str::to_owned)),
         "sleep" | "delay" => {
             let v = required("a time in milliseconds")?;
-            let ms: u64 = v.parse().map_err(|_| bad(format!("`{v}` is not a number of milliseconds")))?;
+            let ms: u64 =
+                v.parse().map_err(|_| bad(format!("`{v}` is not a number of milliseconds")))?;
             if name == "sleep" { Task::Sleep(ms) } else { Task::Delay(ms) }
         }
         "error" => Task::Error(optional.map(|v| parse_errno(v, &arg_span)).transpose()?),
@@ -183,7 +192,11 @@ fn parse_task(
         "short" => Task::Short(match optional {
             None => None,
             Some(v) => match parse_bytes(v) {
-                Ok(0) => return Err(bad("`short(N)` needs N ≥ 1: a zero-byte write is not short".into())),
+                Ok(0) => {
+                    return Err(
+                        bad("`short(N)` needs N ≥ 1: a zero-byte write is not short".into()),
+                    );
+                }
                 Ok(n) => Some(n),
                 Err(m) => return Err(bad(m)),
             },
@@ -210,14 +223,18 @@ fn parse_task(
             dirs: match optional {
                 None => false,
                 Some("dirs") => true,
-                Some(v) => return Err(bad(format!("`powercut` takes nothing or `dirs`, not `{v}`"))),
+                Some(v) => {
+                    return Err(bad(format!("`powercut` takes nothing or `dirs`, not `{v}`")));
+                }
             },
         },
         _ => {
             return Err(Problem::new(name_span, format!("unknown task `{name}`"))
                 .suggest(name, Task::NAMES)
-                .help_or("tasks are off, return, sleep, delay, panic, print, pause, yield, error, \
-                          short, corrupt, full, kill, powercut, lose"));
+                .help_or(
+                    "tasks are off, return, sleep, delay, panic, print, pause, yield, error, \
+                          short, corrupt, full, kill, powercut, lose",
+                ));
         }
     })
 }

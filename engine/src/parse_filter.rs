@@ -39,9 +39,10 @@ pub(crate) fn parse_filters(
             .find(|op| s[i..].starts_with(**op))
             .map_or(0, |op| op.len());
         if op_len == 0 {
-            return Err(Problem::new(i..(i + 1).min(s.len()).max(i), format!(
-                "expected `=` after the filter name `{name}`"
-            )));
+            return Err(Problem::new(
+                i..(i + 1).min(s.len()).max(i),
+                format!("expected `=` after the filter name `{name}`"),
+            ));
         }
         let op = &s[i..i + op_len];
         let op_span = i..i + op_len;
@@ -49,9 +50,10 @@ pub(crate) fn parse_filters(
         let (value, value_span, next) = read_value(s, i, open)?;
         let filter = build_filter(name, start..name_end, op, op_span, &value, value_span)?;
         let span = start..next.min(s.len());
-        if let Some(dup) = filters.iter().find(|f| {
-            f.value.order() == filter.order() && !matches!(filter, Filter::Size(..))
-        }) {
+        if let Some(dup) = filters
+            .iter()
+            .find(|f| f.value.order() == filter.order() && !matches!(filter, Filter::Size(..)))
+        {
             return Err(Problem::new(span, format!("`{name}` is given twice in one rule"))
                 .help(format!("the first `{name}` is at column {}", dup.span.start + 1)));
         }
@@ -62,8 +64,11 @@ pub(crate) fn parse_filters(
             Some(']') => return Ok((filters, i + 1)),
             None => return Err(unclosed(s, open)),
             Some(c) => {
-                return Err(Problem::new(i..i + c.len_utf8(), "expected `,` or `]` after a filter")
-                    .help("quote values that contain spaces, commas or brackets: path~\"a,b\""));
+                return Err(Problem::new(
+                    i..i + c.len_utf8(),
+                    "expected `,` or `]` after a filter",
+                )
+                .help("quote values that contain spaces, commas or brackets: path~\"a,b\""));
             }
         }
     }
@@ -112,7 +117,9 @@ fn build_filter(
         "path" => match op {
             "=" => PathMatcher::glob(value).map(Filter::PathGlob).map_err(|e| pattern(e, &span)),
             "~" => PathMatcher::regex(value).map(Filter::PathRegex).map_err(|e| pattern(e, &span)),
-            _ => Err(Problem::new(op_span, format!("`path` takes `=GLOB` or `~REGEX`, not `{op}`"))),
+            _ => {
+                Err(Problem::new(op_span, format!("`path` takes `=GLOB` or `~REGEX`, not `{op}`")))
+            }
         },
         "exe" => {
             need_eq("")?;
@@ -130,7 +137,8 @@ fn build_filter(
             let mut offset = 0;
             for k in value.split(',') {
                 let lead = k.len() - k.trim_start().len();
-                let k_span = span.start + offset + lead..span.start + offset + lead + k.trim().len();
+                let k_span =
+                    span.start + offset + lead..span.start + offset + lead + k.trim().len();
                 offset += k.len() + 1;
                 if !kinds.add_name(k.trim()) {
                     return Err(Problem::new(k_span, format!("unknown kind `{}`", k.trim()))

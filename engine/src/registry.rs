@@ -38,7 +38,11 @@ impl RuleState {
             seen: AtomicU64::new(0),
             matched: AtomicU64::new(0),
             injected: AtomicU64::new(0),
-            remaining: rule.chain.iter().map(|a| AtomicU64::new(a.count.unwrap_or(u64::MAX))).collect(),
+            remaining: rule
+                .chain
+                .iter()
+                .map(|a| AtomicU64::new(a.count.unwrap_or(u64::MAX)))
+                .collect(),
             full_used: AtomicU64::new(0),
             retired: AtomicBool::new(false),
         }
