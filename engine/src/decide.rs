@@ -307,10 +307,10 @@ impl Snapshot {
             if action.count.is_some() && remaining.load(Ordering::Acquire) == 0 {
                 continue;
             }
-            if let Some(t) = r.thresholds[ai] {
-                if draw(self.seed, r.id, n, Purpose::Roll(ai)) >= t {
-                    continue;
-                }
+            if let Some(t) = r.thresholds[ai]
+                && draw(self.seed, r.id, n, Purpose::Roll(ai)) >= t
+            {
+                continue;
             }
             if action.count.is_some() {
                 let took = remaining
@@ -415,10 +415,10 @@ impl Filters {
     #[inline]
     fn pass(&self, call: Option<&SysCall<'_>>, ctx: &mut dyn Context) -> bool {
         if let Some(call) = call {
-            if let Some(fd) = self.fd {
-                if call.fd != Some(fd) {
-                    return false;
-                }
+            if let Some(fd) = self.fd
+                && call.fd != Some(fd)
+            {
+                return false;
             }
             if !self.names_target && matches!(call.fd, Some(0..=2)) {
                 return false;
@@ -443,11 +443,6 @@ impl Filters {
         {
             return false;
         }
-        if let Some(site) = self.site {
-            if ctx.site() != site {
-                return false;
-            }
-        }
-        true
+        self.site.is_none_or(|site| ctx.site() == site)
     }
 }

@@ -15,8 +15,30 @@ use std::ops::Range;
 ///       ^^^^
 ///   help: did you mean `write`?
 /// ```
+///
+/// The details are boxed so that `Result<_, ParseError>` stays one word wide; read them
+/// through `Deref` (`err.message`, `err.span`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ParseError {
+#[error("{0}")]
+pub struct ParseError(Box<ParseErrorDetails>);
+
+impl ParseError {
+    /// Wraps the details.
+    pub fn new(details: ParseErrorDetails) -> ParseError {
+        ParseError(Box::new(details))
+    }
+}
+
+impl std::ops::Deref for ParseError {
+    type Target = ParseErrorDetails;
+    fn deref(&self) -> &ParseErrorDetails {
+        &self.0
+    }
+}
+
+/// What a [`ParseError`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseErrorDetails {
     /// Where the text came from (`FAILINJECT`, `rules.txt`, `-r`); empty when unnamed.
     pub source_name: String,
     /// The rule's number in its source, from 1.
@@ -33,14 +55,14 @@ pub struct ParseError {
     pub help: Option<String>,
 }
 
-impl ParseError {
+impl ParseErrorDetails {
     /// The column of the span's start in the rule's first line, from 1, in characters.
     pub fn column(&self) -> usize {
         self.rule_text[..self.span.start.min(self.rule_text.len())].chars().count() + 1
     }
 }
 
-impl fmt::Display for ParseError {
+impl fmt::Display for ParseErrorDetails {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "rule {}", self.rule_number)?;
         if !self.source_name.is_empty() {
@@ -114,8 +136,8 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -145,7 +167,7 @@ mod tests {
 
     #[test]
     fn display_underlines_the_span() {
-        let e = ParseError {
+        let e = ParseError::new(ParseErrorDetails {
             source_name: "FAILINJECT".into(),
             rule_number: 2,
             line: 1,
@@ -153,7 +175,7 @@ mod tests {
             span: 4..8,
             message: "unknown libc function `wrte`".into(),
             help: Some("did you mean `write`?".into()),
-        };
+        });
         assert_eq!(
             e.to_string(),
             "rule 2 of FAILINJECT, column 5: unknown libc function `wrte`\n  \

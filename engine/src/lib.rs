@@ -107,7 +107,7 @@ mod rule;
 
 pub use decide::{CodePoint, Context, Decision, Effect, NoContext, Snapshot, SysCall};
 pub use errno::{Errno, Signal};
-pub use error::{ParseError, closest};
+pub use error::{ParseError, ParseErrorDetails, closest};
 pub use fit::{filter_fits, task_fits};
 pub use matcher::{PathMatcher, PatternError, file_name};
 pub use parse::{parse_key, parse_rule, parse_rules, parse_rules_all};

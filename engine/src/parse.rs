@@ -11,7 +11,7 @@
 //! Filters and tasks are parsed in `parse_filter.rs` and `parse_action.rs`; whether they fit the
 //! points they are applied to is checked in `fit.rs`.
 
-use crate::error::{ParseError, Problem};
+use crate::error::{ParseError, ParseErrorDetails, Problem};
 use crate::fit;
 use crate::parse_action::parse_chain;
 use crate::parse_filter::parse_filters;
@@ -80,15 +80,15 @@ pub fn parse_key(text: &str) -> Result<String, ParseError> {
 }
 
 fn whole_text_error(text: &str, message: &str) -> ParseError {
-    ParseError {
+    ParseError::new(ParseErrorDetails {
         source_name: String::new(),
         rule_number: 1,
         line: 1,
-        rule_text: text.to_owned(),
+        rule_text: text.into(),
         span: 0..text.len(),
-        message: message.to_owned(),
+        message: message.into(),
         help: None,
-    }
+    })
 }
 
 /// One rule's text within the configuration.
@@ -108,29 +108,48 @@ impl Piece<'_> {
     }
 
     fn error(&self, source_name: &str, p: Problem) -> ParseError {
-        ParseError {
-            source_name: source_name.to_owned(),
+        let t = self.text;
+        let mut start = p.span.start.min(t.len());
+        while !t.is_char_boundary(start) {
+            start -= 1;
+        }
+        // A span may point one past the end ("expected `=` here").
+        let mut end = p.span.end.clamp(start, t.len() + 1);
+        while end <= t.len() && !t.is_char_boundary(end) {
+            end += 1;
+        }
+        let p = Problem { span: start..end, ..p };
+        ParseError::new(ParseErrorDetails {
+            source_name: source_name.into(),
             rule_number: self.number,
             line: self.line,
-            rule_text: self.text.to_owned(),
+            rule_text: self.text.into(),
             span: p.span,
             message: p.message,
             help: p.help,
-        }
+        })
     }
 }
 
-/// Splits configuration text into rules at `;` and newlines, outside quotes and parentheses
-/// (a newline always ends a rule, so one unclosed `(` spoils one rule only). Comments and
-/// blank rules are dropped.
+/// Splits configuration text into rules at `;` and newlines. In the point name nothing but
+/// `[` and `=` is special (a name may hold quotes and parentheses); in the filters, double
+/// quotes protect; in the chain, double quotes and parentheses protect (`print(a;b)`). A
+/// newline always ends a rule, so one unclosed `(` spoils one rule only. Comments and blank
+/// rules are dropped.
 fn split_rules(text: &str) -> Vec<Piece<'_>> {
+    #[derive(PartialEq)]
+    enum Part {
+        Point,
+        Filters,
+        AfterFilters,
+        Chain,
+    }
     let bytes = text.as_bytes();
     let mut pieces = Vec::new();
     let (mut start, mut line, mut start_line) = (0, 1, 1);
-    let (mut depth, mut quoted, mut blank) = (0usize, false, true);
+    let (mut part, mut depth, mut quoted, mut blank) = (Part::Point, 0usize, false, true);
     let mut push = |from: usize, to: usize, line: usize| {
-        let raw = &text[from..to];
-        let trimmed = raw.trim();
+        let trimmed = text[from..to].trim();
         if !trimmed.is_empty() {
             pieces.push(Piece { text: trimmed, number: 0, line });
         }
@@ -148,25 +167,30 @@ fn split_rules(text: &str) -> Vec<Piece<'_>> {
         if !b.is_ascii_whitespace() {
             blank = false;
         }
-        if b == b'\n' {
+        let ends_rule = b == b'\n' || (b == b';' && !quoted && depth == 0);
+        if ends_rule {
             push(start, i, start_line);
-            line += 1;
-            (start, start_line, depth, quoted, blank) = (i + 1, line, 0, false, true);
+            if b == b'\n' {
+                line += 1;
+            }
+            (start, start_line, part, depth, quoted, blank) =
+                (i + 1, line, Part::Point, 0, false, true);
         } else if quoted {
             if b == b'\\' {
                 i += 1;
             } else if b == b'"' {
                 quoted = false;
             }
-        } else if b == b'"' {
-            quoted = true;
-        } else if b == b'(' {
-            depth += 1;
-        } else if b == b')' {
-            depth = depth.saturating_sub(1);
-        } else if b == b';' && depth == 0 {
-            push(start, i, start_line);
-            (start, start_line, blank) = (i + 1, line, true);
+        } else {
+            match (&part, b) {
+                (Part::Point, b'[') => part = Part::Filters,
+                (Part::Point | Part::AfterFilters, b'=') => part = Part::Chain,
+                (Part::Filters, b']') => part = Part::AfterFilters,
+                (Part::Filters | Part::Chain, b'"') => quoted = true,
+                (Part::Chain, b'(') => depth += 1,
+                (Part::Chain, b')') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
         }
         i += 1;
     }
@@ -198,8 +222,11 @@ fn parse_rule_text(s: &str) -> Result<Rule, Problem> {
     })
 }
 
+/// A rule's `point[filters]`, and the byte where it ends.
+type Head = (Spanned<Points>, Vec<Spanned<Filter>>, usize);
+
 /// Parses `point[filters]` at the start of `s`; returns them and where they end.
-fn parse_head(s: &str) -> Result<(Spanned<Points>, Vec<Spanned<Filter>>, usize), Problem> {
+fn parse_head(s: &str) -> Result<Head, Problem> {
     let stop = s.find(['[', '=']).unwrap_or(s.len());
     let point_text = &s[..stop];
     let lead = point_text.len() - point_text.trim_start().len();
@@ -280,6 +307,23 @@ impl Problem {
     pub(crate) fn help_or(self, help: &str) -> Problem {
         if self.help.is_some() { self } else { self.help(help) }
     }
+}
+
+/// Where each byte of a quoted value read by [`read_quoted`] at `at` stands in `s`, plus one
+/// entry for the end, so errors found inside the value point at the right text.
+pub(crate) fn quoted_offsets(s: &str, at: usize) -> Vec<usize> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = at + 1;
+    while i < bytes.len() && bytes[i] != b'"' {
+        if bytes[i] == b'\\' && matches!(bytes.get(i + 1), Some(b'"' | b'\\')) {
+            i += 1;
+        }
+        out.push(i);
+        i += 1;
+    }
+    out.push(i);
+    out
 }
 
 /// Reads a double-quoted string starting at `s[at] == '"'`, with `\"` and `\\` escapes.

@@ -193,9 +193,9 @@ fn parse_task(
             None => None,
             Some(v) => match parse_bytes(v) {
                 Ok(0) => {
-                    return Err(
-                        bad("`short(N)` needs N ≥ 1: a zero-byte write is not short".into()),
-                    );
+                    return Err(bad(
+                        "`short(N)` needs N ≥ 1: a zero-byte write is not short".into()
+                    ));
                 }
                 Ok(n) => Some(n),
                 Err(m) => return Err(bad(m)),

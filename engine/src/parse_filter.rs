@@ -2,7 +2,7 @@
 
 use crate::error::Problem;
 use crate::matcher::{PathMatcher, PatternError};
-use crate::parse::{Spanned, read_quoted};
+use crate::parse::{Spanned, quoted_offsets, read_quoted};
 use crate::rule::{Cmp, Filter, KindSet, When};
 use std::ops::Range;
 
@@ -47,8 +47,9 @@ pub(crate) fn parse_filters(
         let op = &s[i..i + op_len];
         let op_span = i..i + op_len;
         i = skip_ws(s, i + op_len);
-        let (value, value_span, next) = read_value(s, i, open)?;
-        let filter = build_filter(name, start..name_end, op, op_span, &value, value_span)?;
+        let value = read_value(s, i, open)?;
+        let next = value.next;
+        let filter = build_filter(name, start..name_end, op, op_span, &value)?;
         let span = start..next.min(s.len());
         if let Some(dup) = filters
             .iter()
@@ -84,14 +85,41 @@ fn skip_ws(s: &str, i: usize) -> usize {
 
 /// Reads a filter value (quoted, or bare up to `,` or `]`): the value, its span, and the
 /// index after it.
-fn read_value(s: &str, i: usize, open: usize) -> Result<(String, Range<usize>, usize), Problem> {
+fn read_value(s: &str, i: usize, open: usize) -> Result<Value, Problem> {
     if s[i..].starts_with('"') {
-        let (value, next) = read_quoted(s, i)?;
-        return Ok((value, i + 1..next - 1, next));
+        let (text, next) = read_quoted(s, i)?;
+        return Ok(Value {
+            text,
+            span: i + 1..next - 1,
+            next,
+            offsets: Some(quoted_offsets(s, i)),
+        });
     }
     let end = i + s[i..].find([',', ']']).ok_or_else(|| unclosed(s, open))?;
-    let value = s[i..end].trim_end();
-    Ok((value.to_owned(), i..i + value.len(), end))
+    let text = s[i..end].trim_end();
+    Ok(Value { text: text.to_owned(), span: i..i + text.len(), next: end, offsets: None })
+}
+
+/// A filter value as read: its text, where it stands, where the next token starts, and for a
+/// quoted value where each of its bytes stands in the rule.
+struct Value {
+    text: String,
+    span: Range<usize>,
+    next: usize,
+    offsets: Option<Vec<usize>>,
+}
+
+impl Value {
+    /// The rule's byte range for the value's bytes `r`.
+    fn map(&self, r: &Range<usize>) -> Range<usize> {
+        match &self.offsets {
+            Some(o) => {
+                let at = |k: usize| o.get(k).copied().unwrap_or(self.span.end);
+                at(r.start)..at(r.end.max(r.start))
+            }
+            None => self.span.start + r.start..self.span.start + r.end,
+        }
+    }
 }
 
 fn build_filter(
@@ -99,9 +127,9 @@ fn build_filter(
     name_span: Range<usize>,
     op: &str,
     op_span: Range<usize>,
-    value: &str,
-    span: Range<usize>,
+    v: &Value,
 ) -> Result<Filter, Problem> {
+    let (value, span) = (v.text.as_str(), v.span.clone());
     let need_eq = |ops: &str| -> Result<(), Problem> {
         if op == "=" {
             Ok(())
@@ -115,15 +143,15 @@ fn build_filter(
     }
     match name {
         "path" => match op {
-            "=" => PathMatcher::glob(value).map(Filter::PathGlob).map_err(|e| pattern(e, &span)),
-            "~" => PathMatcher::regex(value).map(Filter::PathRegex).map_err(|e| pattern(e, &span)),
+            "=" => PathMatcher::glob(value).map(Filter::PathGlob).map_err(|e| pattern(e, v)),
+            "~" => PathMatcher::regex(value).map(Filter::PathRegex).map_err(|e| pattern(e, v)),
             _ => {
                 Err(Problem::new(op_span, format!("`path` takes `=GLOB` or `~REGEX`, not `{op}`")))
             }
         },
         "exe" => {
             need_eq("")?;
-            PathMatcher::glob(value).map(Filter::Exe).map_err(|e| pattern(e, &span))
+            PathMatcher::glob(value).map(Filter::Exe).map_err(|e| pattern(e, v))
         }
         "fd" => {
             need_eq("")?;
@@ -192,10 +220,10 @@ fn build_filter(
     }
 }
 
-fn pattern(e: PatternError, span: &Range<usize>) -> Problem {
-    let start = (span.start + e.span.start).min(span.end);
-    let end = (span.start + e.span.end).clamp(start, span.end);
-    Problem::new(if end > start { start..end } else { span.clone() }, e.message)
+/// Places a pattern's error on the text of the value it came from.
+fn pattern(e: PatternError, v: &Value) -> Problem {
+    let r = v.map(&e.span);
+    Problem::new(if r.is_empty() { v.span.clone() } else { r }, e.message)
 }
 
 /// `N`, `N+`, `N+S`, `N..M`.

@@ -164,7 +164,7 @@ impl When {
         match self {
             When::Nth(k) => n == k,
             When::From(k) => n >= k,
-            When::Every(k, s) => n >= k && (n - k) % s == 0,
+            When::Every(k, s) => n >= k && (n - k).is_multiple_of(s),
             When::Range(a, b) => n >= a && n <= b,
         }
     }
