@@ -24,7 +24,7 @@ fn check_explains_valid_rules() {
     let stdout = text(&out.stdout);
     assert_eq!(stdout.lines().filter(|l| !l.starts_with("  ")).count(), 3, "{stdout}");
     assert!(stdout.contains(
-        "On calls to write on a file named like `*.db` (regular files and directories only): \
+        "On calls to write on a file named like `*.db`: \
          for 2 calls, let the call go ahead; then for 1 call, fail with ENOSPC"
     ));
     assert!(stdout.contains("with probability 25%, fail with EIO"));

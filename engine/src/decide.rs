@@ -121,8 +121,11 @@ impl Decision<'_> {
     /// Gives back bytes a `full` decision allowed but the call did not write, so the limit
     /// stays exact to the byte.
     pub fn refund(&self, bytes: u64) {
-        if matches!(self.effect, Effect::Full(_)) {
-            self.state.full_used.fetch_sub(bytes, Ordering::Relaxed);
+        if let Effect::Full(allowed) = self.effect {
+            let bytes = bytes.min(allowed);
+            let _ = self.state.full_used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                Some(u.saturating_sub(bytes))
+            });
         }
     }
 }
@@ -162,9 +165,10 @@ pub struct Snapshot {
     generation: u64,
 }
 
-/// An in-code point looked up once in a snapshot, to decide without a name lookup.
+/// An in-code point looked up once in a snapshot, to decide without a name lookup. It is only
+/// good for snapshots of the same registry generation; another snapshot decides nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CodePoint(u32);
+pub struct CodePoint(u32, u64);
 
 impl Snapshot {
     /// A snapshot with no rules.
@@ -252,7 +256,10 @@ impl Snapshot {
 
     /// Looks an in-code point up by name; `None` when no rule names it.
     pub fn code_point(&self, name: &str) -> Option<CodePoint> {
-        self.code.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok().map(|i| CodePoint(i as u32))
+        self.code
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .map(|i| CodePoint(i as u32, self.generation))
     }
 
     /// Decides what to do at an in-code point found with [`Snapshot::code_point`].
@@ -261,6 +268,9 @@ impl Snapshot {
         point: CodePoint,
         ctx: &mut dyn Context,
     ) -> Option<Decision<'s>> {
+        if point.1 != self.generation {
+            return None;
+        }
         let (_, indexes) = self.code.get(point.0 as usize)?;
         self.walk(indexes, None, ctx)
     }
@@ -284,8 +294,9 @@ impl Snapshot {
             let n = r.state.matched.fetch_add(1, Ordering::Relaxed);
             let Some(action) = self.pick_action(r, n) else { continue };
             let Some(effect) = self.effect(r, action, n, call) else { continue };
-            if !matches!(effect, Effect::Full(allowed) if Some(allowed) == call.and_then(|c| c.size))
-            {
+            // A `full` or `short` that lets the whole call through injects nothing.
+            let whole = call.and_then(|c| c.size);
+            if !matches!(effect, Effect::Full(n) | Effect::Short(n) if Some(n) == whole) {
                 r.state.injected.fetch_add(1, Ordering::Relaxed);
             }
             return Some(Decision {
@@ -386,7 +397,13 @@ fn compile_filters(filters: &[Filter]) -> Filters {
     let mut out = Filters {
         paths: Vec::new(),
         fd: None,
-        kinds: KindSet::DEFAULT,
+        // The default `file,dir` holds for rules that name no target; a rule that names one by
+        // path or fd matches it whatever its kind, unless `kind=` says otherwise.
+        kinds: if filters.iter().any(Filter::names_target) {
+            KindSet::ANY
+        } else {
+            KindSet::DEFAULT
+        },
         names_target: filters.iter().any(Filter::names_target),
         sizes: Vec::new(),
         after: None,

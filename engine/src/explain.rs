@@ -11,8 +11,7 @@ impl Rule {
     /// let rule = failinject_engine::parse_rule("sys:write[path=*.db]=2*off->error(ENOSPC)").unwrap();
     /// assert_eq!(
     ///     rule.explain(),
-    ///     "On calls to write on a file named like `*.db` (regular files and directories \
-    ///      only): for 2 calls, let the call go ahead; then fail with ENOSPC."
+    ///     "On calls to write on a file named like `*.db`: for 2 calls, let the call go ahead; then fail with ENOSPC."
     /// );
     /// ```
     pub fn explain(&self) -> String {
@@ -22,7 +21,7 @@ impl Rule {
                 s.push_str(&p);
             }
         }
-        if self.is_sys() && !self.filters.iter().any(|f| matches!(f, Filter::Kind(_))) {
+        if self.is_sys() && !self.filters.iter().any(Filter::names_target) {
             s.push_str(" (regular files and directories only)");
         }
         s.push_str(": ");

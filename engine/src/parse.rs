@@ -259,6 +259,14 @@ fn parse_points(text: &str, at: usize) -> Result<Points, Problem> {
         let name = name.strip_prefix("sys:").unwrap_or(name);
         items.push(parse_sys_item(name, span)?);
     }
+    // Canonical order, so `sys:fdatasync|fsync` and `sys:fsync|fdatasync` are one key:
+    // functions in table order, then classes, then @all; each once.
+    items.sort_by_key(|item| match item {
+        SysItem::Point(p) => (0, p.0),
+        SysItem::Class(c) => (1, *c as u16),
+        SysItem::All => (2, 0),
+    });
+    items.dedup();
     let mut set = crate::points::PointSet::EMPTY;
     for item in &items {
         set.union_with(&item.points());

@@ -24,7 +24,10 @@ pub(crate) fn parse_filters(
         let name_end = i + s[i..].find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(s.len() - i);
         let name = &s[i..name_end];
         if name.is_empty() {
-            return Err(if s[i..].starts_with(']') {
+            return Err(if s[i..].starts_with(']') && !filters.is_empty() {
+                Problem::new(i - 1..i + 1, "expected a filter after `,`")
+                    .help("remove the trailing `,`")
+            } else if s[i..].starts_with(']') {
                 Problem::new(open..i + 1, "empty filter list").help("remove the `[]`")
             } else if i >= s.len() {
                 unclosed(s, open)

@@ -219,8 +219,9 @@ impl Registry {
             .collect()
     }
 
-    /// The counters of the rule with this (canonical) key.
+    /// The counters of the rule with this key (written in any equivalent form).
     pub fn state(&self, key: &str) -> Option<&Arc<RuleState>> {
+        let key = parse_key(key).ok()?;
         self.entries.iter().find(|e| e.key == key).map(|e| &e.state)
     }
 

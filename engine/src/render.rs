@@ -30,7 +30,7 @@ pub(crate) fn key_text(points: &Points, filters: &[Filter]) -> String {
     let mut s = points.to_string();
     if !filters.is_empty() {
         let mut sorted: Vec<&Filter> = filters.iter().collect();
-        sorted.sort_by_key(|f| f.order());
+        sorted.sort_by_key(|f| f.sort_key());
         s.push('[');
         for (i, filter) in sorted.into_iter().enumerate() {
             if i > 0 {

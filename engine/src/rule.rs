@@ -92,6 +92,25 @@ impl Filter {
         }
     }
 
+    /// The full sort key of the canonical order: by [`Filter::order`], then size filters by
+    /// operator and bound, so `[size<100,size>=10]` and `[size>=10,size<100]` are one key.
+    pub fn sort_key(&self) -> (u8, u8, u64) {
+        match self {
+            // Lower bounds first: `size>=10,size<100` reads as a range.
+            Filter::Size(cmp, n) => {
+                let rank = match cmp {
+                    Cmp::Gt => 0,
+                    Cmp::Ge => 1,
+                    Cmp::Eq => 2,
+                    Cmp::Le => 3,
+                    Cmp::Lt => 4,
+                };
+                (self.order(), rank, *n)
+            }
+            _ => (self.order(), 0, 0),
+        }
+    }
+
     /// Whether the filter can apply to in-code points (only `when`, `after`, `within`).
     pub fn fits_code_points(&self) -> bool {
         matches!(self, Filter::When(_) | Filter::After(_) | Filter::Within(_))
