@@ -387,6 +387,14 @@ impl Snapshot {
         })
     }
 
+    /// Starts every rule's counters afresh without touching the registry (no lock): what a
+    /// forked child does, since counters are per process.
+    pub fn reset_counters(&self) {
+        for r in &self.rules {
+            r.state.reset(&r.rule);
+        }
+    }
+
     /// Each rule's key with its counters, in order.
     pub fn rule_states(&self) -> impl Iterator<Item = (&str, &RuleState)> {
         self.rules.iter().map(|r| (r.key.as_str(), &*r.state))

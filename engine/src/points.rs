@@ -309,6 +309,35 @@ impl PointId {
     }
 }
 
+impl PointId {
+    /// The point with this canonical name, found at compile time: the preload's wrappers use
+    /// it to know their point without a lookup. Panics (at compile time) for an unknown name.
+    pub const fn of(name: &str) -> PointId {
+        let mut i = 0;
+        while i < POINT_NAMES.len() {
+            if const_eq(POINT_NAMES[i].as_bytes(), name.as_bytes()) {
+                return PointId(i as u16);
+            }
+            i += 1;
+        }
+        panic!("not a libc point of the table")
+    }
+}
+
+const fn const_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 impl fmt::Display for PointId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.info().name)
@@ -411,6 +440,9 @@ macro_rules! point_infos {
             }
         }
     )*) => {
+        /// The canonical name of every libc point, in table order (usable in `const` code).
+        pub const POINT_NAMES: &[&str] = &[$(stringify!($point)),*];
+
         /// Every libc point, in table order.
         pub static POINTS: &[PointInfo] = &[$(
             PointInfo {
@@ -472,3 +504,16 @@ macro_rules! point_infos {
 }
 
 crate::libc_points!(point_infos);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn const_ids_match_names() {
+        const WRITE: PointId = PointId::of("write");
+        assert_eq!(WRITE.info().name, "write");
+        assert_eq!(PointId::of("fsync"), PointId::from_name("fsync").unwrap());
+        assert_eq!(POINT_NAMES.len(), POINTS.len());
+    }
+}

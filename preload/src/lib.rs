@@ -2,9 +2,49 @@
 //!
 //! Loaded into an unmodified, dynamically linked program, it interposes the libc calls that
 //! touch files (open, write, fsync, rename, stdio, copy_file_range, …) and applies the rules
-//! of the `failinject-engine` crate to each of them. The wrappers are generated from the
-//! engine's table of libc points ([`failinject_engine::libc_points!`]).
+//! of [`failinject_engine`] to each of them:
 //!
-//! Status: the interposition layer is the subject of the next milestone; this crate does not
-//! export any libc symbol yet, so preloading it changes nothing.
-#![forbid(unsafe_code)]
+//! ```sh
+//! FAILINJECT='sys:write[path=*.db]=2*off->error(ENOSPC)' \
+//!     LD_PRELOAD=target/release/libfailinject.so sqlite3 app.db 'insert …'
+//! ```
+//!
+//! Code here runs inside other people's programs: in signal handlers, during `malloc`,
+//! before `main`, after `fork`. So on the path of an intercepted call nothing allocates,
+//! blocks, panics or reads the environment; real functions are resolved lazily and cached in
+//! atomics (`real.rs`); a call made from inside our own code passes straight through
+//! (`guard.rs`); the configuration is published once and never freed (`state.rs`); and
+//! diagnostics go out through raw system calls (`raw.rs`). The wrappers themselves are
+//! generated from the engine's table of libc points (`wrappers.rs`).
+
+// In unit tests the wrappers are not exported (so the test harness is not interposed) and the
+// constructor does not run, which leaves much of the crate unused there.
+#![cfg_attr(test, allow(dead_code))]
+
+mod book;
+mod config;
+mod effect;
+mod fds;
+mod guard;
+mod raw;
+mod real;
+mod ret;
+mod state;
+mod target;
+pub mod wrappers;
+
+/// Loads the configuration before `main`. Wrappers called earlier (by ld.so or other
+/// libraries' constructors) find no published configuration and pass straight through, so
+/// nothing depends on the order constructors run in.
+#[cfg(not(test))]
+#[ctor::ctor(unsafe)]
+fn init() {
+    let Some(_inside) = guard::Inside::enter() else { return };
+    config::load();
+    // SAFETY: registering a plain function pointer; the child handler only resets atomics.
+    unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
+}
+
+extern "C" fn after_fork_child() {
+    state::after_fork_in_child();
+}

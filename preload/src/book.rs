@@ -1,0 +1,109 @@
+//! Descriptor bookkeeping: which calls create, copy or release descriptors, and what the
+//! table in `fds.rs` learns from each.
+//!
+//! These calls are wrapped even when no rule applies to them (once any libc rule exists), so
+//! that a later `write` knows its file's path without asking the kernel.
+
+use crate::fds;
+use crate::ret::Ret;
+use failinject_engine::SysCall;
+use libc::c_int;
+
+/// Whether calls to the point named `point` change what descriptors refer to.
+pub const fn tracks(point: &str) -> bool {
+    const NAMES: [&str; 16] = [
+        "open",
+        "openat",
+        "creat",
+        "mkstemp",
+        "fopen",
+        "freopen",
+        "tmpfile",
+        "opendir",
+        "dup",
+        "dup2",
+        "dup3",
+        "fcntl",
+        "close",
+        "fclose",
+        "closedir",
+        "close_range",
+    ];
+    let mut i = 0;
+    while i < NAMES.len() {
+        if const_eq(NAMES[i].as_bytes(), point.as_bytes()) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+const fn const_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A call returned descriptor `fd` (or failed with a negative value) for the call's target.
+pub fn new_fd(fd: i64, call: &SysCall<'_>) {
+    if fd >= 0 {
+        match call.path {
+            Some(p) => fds::record(fd as c_int, p),
+            None => fds::forget(fd as c_int),
+        }
+    }
+}
+
+/// A call returned descriptor `fd` whose path is only known to the kernel (`mkstemp` fills in
+/// its template, `tmpfile` has no name): it is looked up when a rule needs it.
+pub fn new_fd_unnamed(fd: i64) {
+    if fd >= 0 {
+        fds::forget(fd as c_int);
+    }
+}
+
+/// A call returned a stream for the call's target.
+pub fn new_stream(stream: *mut libc::FILE, call: &SysCall<'_>) {
+    // SAFETY: a non-null result of fopen/freopen is a live stream.
+    let fd = unsafe { crate::target::stream_fd(stream) };
+    new_fd(i64::from(fd), call);
+}
+
+/// A call returned a directory stream for the call's target.
+pub fn new_dir(dir: *mut libc::DIR, call: &SysCall<'_>) {
+    // SAFETY: a non-null result of opendir is a live directory stream.
+    let fd = unsafe { crate::target::dir_fd(dir) };
+    new_fd(i64::from(fd), call);
+}
+
+/// `to` (a result, negative on failure) now duplicates `from`.
+pub fn dup<R: Ret>(from: c_int, to: R) {
+    let to = to.as_i64();
+    if to >= 0 {
+        fds::duplicate(from, to as c_int);
+    }
+}
+
+/// The descriptor of the call was released.
+pub fn forget(call: &SysCall<'_>) {
+    if let Some(fd) = call.fd {
+        fds::forget(fd);
+    }
+}
+
+/// `close_range(first, last)` succeeded.
+pub fn forget_range(first: u32, last: u32) {
+    let last = last.min(fds::MAX_FDS as u32 - 1);
+    for fd in first..=last {
+        fds::forget(fd as c_int);
+    }
+}

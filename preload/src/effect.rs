@@ -1,0 +1,228 @@
+//! Carrying out a decision inside a wrapper: failing the call, shortening or corrupting its
+//! data, delaying it, killing the process.
+//!
+//! The wrapper hands over closures that make the real call as asked (unchanged, with fewer
+//! bytes, with altered data), so this one function serves every libc point; the table says
+//! which closures make sense for which function.
+
+use crate::raw;
+use crate::ret::Ret;
+use failinject_engine::points::Fail;
+use failinject_engine::{Corruption, Decision, Effect, PointId};
+use libc::{FILE, c_int};
+
+/// glibc's `_IO_ERR_SEEN`: the bit of `FILE::_flags` that `ferror()` reports.
+const IO_ERR_SEEN: c_int = 0x20;
+
+/// What the wrapper knows about the call besides its decision.
+pub struct CallInfo {
+    /// The function called.
+    pub point: PointId,
+    /// Its stream, for the error flag (null when it has none).
+    pub stream: *mut FILE,
+    /// Its byte count, if it moves data.
+    pub size: Option<u64>,
+}
+
+/// Applies `d` to the call and returns what the wrapper returns.
+///
+/// `real` makes the call unchanged, `shorter(n)` with at most `n` bytes, `corrupt(mode,
+/// bits)` with its data altered, and `moved(result)` tells how many bytes a result moved.
+pub fn apply<R: Ret>(
+    info: &CallInfo,
+    d: &Decision<'_>,
+    real: impl FnOnce() -> R,
+    shorter: impl FnOnce(u64) -> R,
+    corrupt: impl FnOnce(Corruption, u64) -> R,
+    moved: impl Fn(R) -> u64,
+) -> R {
+    let p = info.point.info();
+    match d.effect {
+        Effect::Return(v) => R::from_i64(v),
+        Effect::Error(e) => fail(info, e.0, real),
+        Effect::Short(n) => shorter(n),
+        Effect::Corrupt(mode, bits) => corrupt(mode, bits),
+        Effect::Full(allowed) => {
+            let size = info.size.unwrap_or(0);
+            if allowed == 0 && size > 0 {
+                fail(info, libc::ENOSPC, real)
+            } else if allowed >= size {
+                let r = real();
+                d.refund(size - moved(r).min(size));
+                r
+            } else {
+                let r = shorter(allowed);
+                d.refund(allowed - moved(r).min(allowed));
+                r
+            }
+        }
+        Effect::Sleep(ms) => {
+            raw::sleep_ms(ms);
+            real()
+        }
+        Effect::Delay(ms) => {
+            raw::spin_ms(ms);
+            real()
+        }
+        Effect::Yield => {
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
+            real()
+        }
+        Effect::Print(msg) => {
+            let msg = msg.unwrap_or("");
+            raw::diag(&[b"sys:", p.name.as_bytes(), b": ", msg.as_bytes()]);
+            real()
+        }
+        Effect::Pause => {
+            while !d.state.is_retired() {
+                raw::sleep_ms(1);
+            }
+            real()
+        }
+        Effect::Panic(msg) => {
+            let msg = msg.unwrap_or("");
+            raw::diag(&[b"panic at sys:", p.name.as_bytes(), b": ", msg.as_bytes()]);
+            // SAFETY: abort has no preconditions and does not return.
+            unsafe { libc::abort() }
+        }
+        Effect::Kill(sig) => {
+            // SAFETY: raising a signal in the calling thread; if it is caught or ignored the
+            // call goes ahead, as it would after a real signal.
+            unsafe { libc::raise(sig.0) };
+            real()
+        }
+        // Refused when the configuration is loaded, until crash simulation lands.
+        Effect::Powercut { .. } | Effect::Lose(_) | Effect::ReturnArg(_) => real(),
+    }
+}
+
+/// Fails the call with errno `e` as the function would: the failure value, errno, and the
+/// stream's error flag. `close`, `fclose` and `closedir` still release their descriptor.
+fn fail<R: Ret>(info: &CallInfo, e: c_int, real: impl FnOnce() -> R) -> R {
+    let p = info.point.info();
+    let releases = matches!(p.name, "close" | "fclose" | "closedir");
+    if releases {
+        let _ = real();
+    } else if !info.stream.is_null() {
+        // SAFETY: the stream is live (the caller passed it to us); glibc's FILE begins with
+        // `int _flags`, where `_IO_ERR_SEEN` is the error indicator `ferror()` reads.
+        unsafe { *(info.stream as *mut c_int) |= IO_ERR_SEEN };
+    }
+    if p.fail != Fail::ErrnoRet {
+        raw::set_errno(e);
+    }
+    R::failure(p.fail, e)
+}
+
+/// Alters `data` in place the way `corrupt(mode)` says, from the random `bits`.
+pub fn alter(data: &mut [u8], mode: Corruption, bits: u64) {
+    if data.is_empty() {
+        return;
+    }
+    match mode {
+        Corruption::Flip => {
+            let i = (bits % data.len() as u64) as usize;
+            data[i] ^= 1 << ((bits >> 56) % 8);
+        }
+        Corruption::Zero => data.fill(0),
+        Corruption::Random => {
+            let mut z = bits;
+            for chunk in data.chunks_mut(8) {
+                z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut x = z;
+                x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                x ^= x >> 31;
+                chunk.copy_from_slice(&x.to_ne_bytes()[..chunk.len()]);
+            }
+        }
+    }
+}
+
+/// A private copy of data to be written corrupted: anonymous memory from `mmap`, so the
+/// caller's buffer is never modified and the hook never touches the heap.
+pub struct Scratch {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Scratch {
+    /// A copy of `len` bytes at `src`, or `None` when memory cannot be had.
+    ///
+    /// # Safety
+    /// `src` points to `len` readable bytes.
+    pub unsafe fn copy(src: *const u8, len: usize) -> Option<Scratch> {
+        let s = Scratch::zeroed(len)?;
+        // SAFETY: `src` has `len` readable bytes (caller's contract) and the fresh mapping
+        // `len` writable ones; it cannot overlap the caller's buffer.
+        unsafe { std::ptr::copy_nonoverlapping(src, s.ptr, len) };
+        Some(s)
+    }
+
+    /// `len` zero bytes of fresh anonymous memory, or `None` when memory cannot be had.
+    pub fn zeroed(len: usize) -> Option<Scratch> {
+        let size = len.max(1);
+        // SAFETY: an anonymous private mapping has no preconditions.
+        let p = unsafe {
+            libc::syscall(
+                libc::SYS_mmap,
+                std::ptr::null_mut::<u8>(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p < 0 {
+            return None;
+        }
+        Some(Scratch { ptr: p as *mut u8, len })
+    }
+
+    /// The copy.
+    pub fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: `ptr` is our mapping of at least `len` bytes, alive until drop.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+
+    /// Its address, to hand to the real call.
+    pub fn ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping we made, exactly once.
+        unsafe { libc::syscall(libc::SYS_munmap, self.ptr, self.len.max(1)) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corruption_modes() {
+        let mut d = [0xffu8; 16];
+        alter(&mut d, Corruption::Flip, 3 | (5 << 56));
+        assert_eq!(d.iter().filter(|b| **b != 0xff).count(), 1);
+        assert_eq!(d[3], 0xff ^ (1 << 5));
+        alter(&mut d, Corruption::Zero, 0);
+        assert!(d.iter().all(|b| *b == 0));
+        alter(&mut d, Corruption::Random, 42);
+        assert!(d.iter().any(|b| *b != 0));
+    }
+
+    #[test]
+    fn scratch_is_a_copy() {
+        let src = *b"hello";
+        // SAFETY: `src` has 5 readable bytes.
+        let mut s = unsafe { Scratch::copy(src.as_ptr(), 5) }.unwrap();
+        s.bytes()[0] = b'j';
+        assert_eq!(s.bytes(), b"jello");
+        assert_eq!(&src, b"hello");
+    }
+}

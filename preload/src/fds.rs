@@ -1,0 +1,259 @@
+//! What each file descriptor refers to: the path it was opened with and its kind.
+//!
+//! Paths are recorded once, when a descriptor is created (open, openat, creat, dup*, fcntl
+//! F_DUPFD*, fdopen, mkstemp, …), so a write never has to ask the kernel. A descriptor that
+//! was inherited or opened before the preload was loaded falls back to `/proc/self/fd` the
+//! first time a rule needs its path. The kind (file, directory, socket, …) is found with one
+//! `fstat` the first time a rule needs it, and cached until the descriptor is closed.
+//!
+//! The table is a static array of slots (in `.bss`: pages never touched cost nothing), each
+//! guarded by a sequence counter so readers in other threads never see a half-written path
+//! and nothing ever blocks or allocates.
+
+use crate::raw;
+use failinject_engine::FileKind;
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+
+/// Descriptors tracked in the table; higher ones use `/proc/self/fd` every time.
+pub const MAX_FDS: usize = 4096;
+/// The longest path kept in a slot; longer ones are looked up in `/proc/self/fd` when needed.
+const SLOT_BYTES: usize = 504;
+const WORDS: usize = SLOT_BYTES / 8;
+
+/// `len` of a slot whose path is not known.
+const UNKNOWN: u32 = u32::MAX;
+
+struct Slot {
+    seq: AtomicU32,
+    len: AtomicU32,
+    kind: AtomicU8,
+    words: [AtomicU64; WORDS],
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot {
+            seq: AtomicU32::new(0),
+            len: AtomicU32::new(UNKNOWN),
+            kind: AtomicU8::new(0),
+            words: [const { AtomicU64::new(0) }; WORDS],
+        }
+    }
+}
+
+static TABLE: [Slot; MAX_FDS] = [const { Slot::new() }; MAX_FDS];
+
+fn slot(fd: i32) -> Option<&'static Slot> {
+    usize::try_from(fd).ok().and_then(|i| TABLE.get(i))
+}
+
+/// Runs `write` on the slot as its only writer, bumping the sequence around it.
+fn write_slot(s: &Slot, write: impl FnOnce(&Slot)) {
+    // Take the slot: move the sequence from even to odd. A second writer (two threads racing
+    // on one descriptor number, which the program cannot rely on either) spins briefly.
+    let mut seq = s.seq.load(Ordering::Relaxed);
+    loop {
+        if seq.is_multiple_of(2) {
+            match s.seq.compare_exchange_weak(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(now) => seq = now,
+            }
+        } else {
+            std::hint::spin_loop();
+            seq = s.seq.load(Ordering::Relaxed);
+        }
+    }
+    write(s);
+    s.seq.store(seq + 2, Ordering::Release);
+}
+
+/// Records that `fd` now refers to `path` (absolute, normalised), kind not yet known.
+pub fn record(fd: i32, path: &[u8]) {
+    let Some(s) = slot(fd) else { return };
+    write_slot(s, |s| {
+        s.kind.store(0, Ordering::Relaxed);
+        if path.len() > SLOT_BYTES {
+            s.len.store(UNKNOWN, Ordering::Relaxed);
+            return;
+        }
+        for (i, chunk) in path.chunks(8).enumerate() {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            s.words[i].store(u64::from_ne_bytes(w), Ordering::Relaxed);
+        }
+        s.len.store(path.len() as u32, Ordering::Relaxed);
+    });
+}
+
+/// Records that `fd` was closed: nothing is known about the number any more.
+pub fn forget(fd: i32) {
+    if let Some(s) = slot(fd) {
+        write_slot(s, |s| {
+            s.len.store(UNKNOWN, Ordering::Relaxed);
+            s.kind.store(0, Ordering::Relaxed);
+        });
+    }
+}
+
+/// Records that `to` is now a duplicate of `from`.
+pub fn duplicate(from: i32, to: i32) {
+    let mut buf = [0u8; SLOT_BYTES];
+    match read_slot(from, &mut buf) {
+        Some((n, kind)) => {
+            record(to, &buf[..n]);
+            if let Some(s) = slot(to) {
+                s.kind.store(kind, Ordering::Relaxed);
+            }
+        }
+        None => forget(to),
+    }
+}
+
+/// The recorded path and raw kind of `fd`, copied out consistently.
+fn read_slot(fd: i32, out: &mut [u8]) -> Option<(usize, u8)> {
+    let s = slot(fd)?;
+    loop {
+        let before = s.seq.load(Ordering::Acquire);
+        if !before.is_multiple_of(2) {
+            std::hint::spin_loop();
+            continue;
+        }
+        let len = s.len.load(Ordering::Relaxed);
+        let kind = s.kind.load(Ordering::Relaxed);
+        if len != UNKNOWN && (len as usize) <= out.len() {
+            for i in 0..(len as usize).div_ceil(8) {
+                let w = s.words[i].load(Ordering::Relaxed).to_ne_bytes();
+                let end = (len as usize - i * 8).min(8);
+                out[i * 8..i * 8 + end].copy_from_slice(&w[..end]);
+            }
+        }
+        std::sync::atomic::fence(Ordering::Acquire);
+        if s.seq.load(Ordering::Relaxed) == before {
+            return (len != UNKNOWN && (len as usize) <= out.len()).then_some((len as usize, kind));
+        }
+    }
+}
+
+/// The path `fd` refers to, written into `out`: from the table, else from `/proc/self/fd`
+/// (and then remembered). `None` when it cannot be known.
+pub fn path(fd: i32, out: &mut [u8]) -> Option<usize> {
+    if let Some((n, _)) = read_slot(fd, out) {
+        return Some(n);
+    }
+    let n = proc_fd_link(fd, out)?;
+    if out[..n].first() == Some(&b'/') {
+        record(fd, &out[..n]);
+    }
+    Some(n)
+}
+
+/// Reads `/proc/self/fd/N` with raw system calls.
+fn proc_fd_link(fd: i32, out: &mut [u8]) -> Option<usize> {
+    if fd < 0 {
+        return None;
+    }
+    let mut link = [0u8; 32];
+    let prefix = b"/proc/self/fd/";
+    link[..prefix.len()].copy_from_slice(prefix);
+    let mut digits = [0u8; 20];
+    let d = raw::decimal(fd as u64, &mut digits);
+    link[prefix.len()..prefix.len() + d.len()].copy_from_slice(d);
+    // SAFETY: `link` is NUL-terminated (zero-filled past the digits) and `out` is a live
+    // buffer of the given length.
+    let n =
+        unsafe { libc::syscall(libc::SYS_readlink, link.as_ptr(), out.as_mut_ptr(), out.len()) };
+    (n > 0 && (n as usize) < out.len()).then_some(n as usize)
+}
+
+/// The kind of file `fd` refers to, cached after one `fstat`.
+pub fn kind(fd: i32) -> FileKind {
+    let cached = slot(fd).map_or(0, |s| s.kind.load(Ordering::Relaxed));
+    if cached != 0 {
+        return decode(cached);
+    }
+    let kind = probe_kind(fd);
+    if let Some(s) = slot(fd) {
+        s.kind.store(encode(kind), Ordering::Relaxed);
+    }
+    kind
+}
+
+fn probe_kind(fd: i32) -> FileKind {
+    // SAFETY: an all-zero `stat` is a valid value to be overwritten by the kernel.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a live, writable stat buffer; fstat does not keep the pointer.
+    if unsafe { libc::syscall(libc::SYS_fstat, fd, &mut st as *mut libc::stat) } != 0 {
+        return FileKind::Unknown;
+    }
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG | libc::S_IFBLK => FileKind::File,
+        libc::S_IFDIR => FileKind::Dir,
+        libc::S_IFSOCK => FileKind::Socket,
+        libc::S_IFIFO => FileKind::Pipe,
+        libc::S_IFCHR => {
+            // SAFETY: termios is plain data; TCGETS only fills it in.
+            let mut t: libc::termios = unsafe { std::mem::zeroed() };
+            // SAFETY: `t` is a live termios; a non-terminal answers ENOTTY.
+            let tty = unsafe { libc::syscall(libc::SYS_ioctl, fd, libc::TCGETS, &mut t) } == 0;
+            if tty { FileKind::Tty } else { FileKind::Other }
+        }
+        _ => FileKind::Other,
+    }
+}
+
+fn encode(k: FileKind) -> u8 {
+    match k {
+        FileKind::File => 1,
+        FileKind::Dir => 2,
+        FileKind::Socket => 3,
+        FileKind::Pipe => 4,
+        FileKind::Tty => 5,
+        FileKind::Other => 6,
+        FileKind::Unknown => 7,
+    }
+}
+
+fn decode(b: u8) -> FileKind {
+    match b {
+        1 => FileKind::File,
+        2 => FileKind::Dir,
+        3 => FileKind::Socket,
+        4 => FileKind::Pipe,
+        5 => FileKind::Tty,
+        6 => FileKind::Other,
+        _ => FileKind::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_duplicate_forget() {
+        let mut buf = [0u8; 600];
+        record(4000, b"/data/x.db");
+        assert_eq!(read_slot(4000, &mut buf).map(|(n, _)| &buf[..n]), Some(&b"/data/x.db"[..]));
+        duplicate(4000, 4001);
+        assert_eq!(read_slot(4001, &mut buf).map(|(n, _)| &buf[..n]), Some(&b"/data/x.db"[..]));
+        forget(4000);
+        assert!(read_slot(4000, &mut buf).is_none());
+        let long = [b'a'; SLOT_BYTES + 1];
+        record(4002, &long);
+        assert!(read_slot(4002, &mut buf).is_none(), "too long for a slot: looked up later");
+    }
+
+    #[test]
+    fn kinds_of_real_descriptors() {
+        let f = std::fs::File::open("/proc/self/status").unwrap();
+        use std::os::fd::AsRawFd;
+        assert_eq!(probe_kind(f.as_raw_fd()), FileKind::File);
+        let d = std::fs::File::open("/").unwrap();
+        assert_eq!(probe_kind(d.as_raw_fd()), FileKind::Dir);
+        let (r, _w) = std::io::pipe().unwrap();
+        assert_eq!(probe_kind(r.as_raw_fd()), FileKind::Pipe);
+        let mut buf = [0u8; 256];
+        let n = proc_fd_link(d.as_raw_fd(), &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"/");
+    }
+}

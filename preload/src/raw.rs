@@ -1,0 +1,106 @@
+//! Talking to the kernel and to errno without going through any function we wrap.
+//!
+//! Diagnostics are written with the raw `write` system call: the preload's copy of std has
+//! its own stdout buffer that is never flushed, and the libc `write` is one of our wrappers.
+
+use std::ffi::c_int;
+
+/// Writes all of `bytes` to `fd` with raw system calls, retrying on EINTR and short writes.
+pub fn write_all(fd: c_int, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: the pointer and length describe a live byte slice; SYS_write does not keep
+        // them after it returns.
+        let n = unsafe { libc::syscall(libc::SYS_write, fd, bytes.as_ptr(), bytes.len()) };
+        if n > 0 {
+            bytes = &bytes[n as usize..];
+        } else if n < 0 && errno() == libc::EINTR {
+            continue;
+        } else {
+            return;
+        }
+    }
+}
+
+/// Prints `failinject: <parts…>` and a newline on stderr, in one write when it fits.
+pub fn diag(parts: &[&[u8]]) {
+    let mut buf = [0u8; 1024];
+    let mut n = 0;
+    for part in [&b"failinject: "[..]].iter().chain(parts).chain([&&b"\n"[..]]) {
+        if n + part.len() > buf.len() {
+            write_all(2, &buf[..n]);
+            write_all(2, part);
+            n = 0;
+        } else {
+            buf[n..n + part.len()].copy_from_slice(part);
+            n += part.len();
+        }
+    }
+    write_all(2, &buf[..n]);
+}
+
+/// The calling thread's errno.
+pub fn errno() -> c_int {
+    // SAFETY: __errno_location returns a valid pointer to the calling thread's errno.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Sets the calling thread's errno.
+pub fn set_errno(e: c_int) {
+    // SAFETY: as in `errno`; the thread owns its errno.
+    unsafe { *libc::__errno_location() = e }
+}
+
+/// Formats `n` in decimal into `buf`, returning the digits.
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// Sleeps `ms` milliseconds with the raw system call (restarting after signals).
+pub fn sleep_ms(ms: u64) {
+    let mut ts =
+        libc::timespec { tv_sec: (ms / 1000) as _, tv_nsec: ((ms % 1000) * 1_000_000) as _ };
+    loop {
+        let mut rem = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: both pointers are to live timespecs on this stack frame.
+        let r = unsafe { libc::syscall(libc::SYS_nanosleep, &ts as *const _, &mut rem as *mut _) };
+        if r == 0 || errno() != libc::EINTR {
+            return;
+        }
+        ts = rem;
+    }
+}
+
+/// Busy-waits `ms` milliseconds (the `delay` task), reading the monotonic clock.
+pub fn spin_ms(ms: u64) {
+    let now = || {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is a live timespec; CLOCK_MONOTONIC always exists on Linux.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    };
+    let end = now() + ms * 1_000_000;
+    while now() < end {
+        std::hint::spin_loop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals() {
+        let mut b = [0; 20];
+        assert_eq!(decimal(0, &mut b), b"0");
+        assert_eq!(decimal(125, &mut b), b"125");
+        assert_eq!(decimal(u64::MAX, &mut b), b"18446744073709551615");
+    }
+}

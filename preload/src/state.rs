@@ -1,0 +1,64 @@
+//! The published configuration: what every wrapper reads, and how it changes.
+//!
+//! The registry lives behind a mutex that only the configuration path takes (start-up, later
+//! the control socket and `cfg`). Each change compiles a [`Snapshot`], leaks it (a published
+//! snapshot is never freed: a thread may still be reading it) and publishes its address in an
+//! atomic. A wrapper first tests its point's bit in [`ACTIVE`] with one relaxed load; only
+//! when the bit is set does it read the snapshot.
+
+use failinject_engine::{PointId, Registry, Snapshot};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+
+/// One bit per libc point: set when at least one rule applies to it.
+static ACTIVE: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+/// Set when any libc rule exists: descriptors are tracked from then on.
+static TRACKING: AtomicBool = AtomicBool::new(false);
+static SNAPSHOT: AtomicPtr<Snapshot> = AtomicPtr::new(std::ptr::null_mut());
+static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+
+/// Whether any rule applies to `p`: the wrappers' fast path.
+#[inline(always)]
+pub fn active(p: PointId) -> bool {
+    ACTIVE[p.0 as usize / 64].load(Ordering::Relaxed) & (1 << (p.0 % 64)) != 0
+}
+
+/// Whether descriptors must be tracked (any libc rule exists).
+#[inline(always)]
+pub fn tracking() -> bool {
+    TRACKING.load(Ordering::Relaxed)
+}
+
+/// The published snapshot, if any.
+#[inline]
+pub fn snapshot() -> Option<&'static Snapshot> {
+    let p = SNAPSHOT.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer here came from `Box::leak` in `publish` and is never freed,
+    // so it is valid for the rest of the process.
+    unsafe { p.as_ref() }
+}
+
+/// Compiles and publishes `registry`, and keeps it as the registry for later changes.
+pub fn install(registry: Registry) {
+    let snap: &'static Snapshot = Box::leak(Box::new(registry.snapshot()));
+    SNAPSHOT.store(snap as *const Snapshot as *mut Snapshot, Ordering::Release);
+    let mut words = [0u64; 4];
+    for p in snap.active_points().iter() {
+        words[p.0 as usize / 64] |= 1 << (p.0 % 64);
+    }
+    for (a, w) in ACTIVE.iter().zip(words) {
+        a.store(w, Ordering::Release);
+    }
+    TRACKING.store(registry.rules().any(|r| r.is_sys()), Ordering::Release);
+    if let Ok(mut slot) = REGISTRY.lock() {
+        *slot = Some(registry);
+    }
+}
+
+/// In a forked child: every rule's counters start afresh (counters are per process). Runs
+/// in the child of a possibly threaded parent, so it takes no lock.
+pub fn after_fork_in_child() {
+    if let Some(s) = snapshot() {
+        s.reset_counters();
+    }
+}

@@ -1,0 +1,464 @@
+//! The exported wrappers, generated from the engine's table of libc points.
+//!
+//! `failinject_engine::libc_points!(wrappers)` hands every entry of the table to the macro
+//! below, which writes one `extern "C"` function per glibc spelling. Each one:
+//!
+//! 1. resolves the real function once (`real.rs`);
+//! 2. tests its point's bit in the published mask and, when no rule applies and the call
+//!    creates or releases no descriptor, tail-calls the real function: the fast path;
+//! 3. otherwise enters the re-entrancy guard, works out the call's facts (`target.rs`), asks
+//!    the snapshot for a decision, carries it out (`effect.rs`) with closures that make the real
+//!    call unchanged, shortened or with altered data, and updates the descriptor table
+//!    (`book.rs`).
+//!
+//! Variadic functions are defined with a fixed last argument, which is how the SysV x86-64
+//! ABI passes the one variadic argument they read (`open`'s mode, `fcntl`'s argument): in the
+//! same register as a fixed argument of that position. `...` functions (the printf family)
+//! cannot be defined in stable Rust and are not exported yet.
+
+use crate::effect::{CallInfo, Scratch, alter, apply};
+use crate::ret::Ret;
+use crate::target::{c_bytes, dir_fd, fd_kind, resolve, stream_fd, with_bufs};
+use crate::{book, fds, guard, real::Real, state};
+use failinject_engine::{Context, Corruption, PointId, SysCall};
+use libc::{c_char, c_int, iovec};
+
+/// What a decision may ask of the calling thread. Call sites, scopes and reached in-code
+/// points arrive with later milestones; until then `site=`, `within=` and `after=` never
+/// match a libc call.
+pub struct Ctx;
+impl Context for Ctx {}
+
+/// What a wrapper returns when the real function does not exist in this libc.
+pub fn missing<R: Ret>(p: PointId) -> R {
+    crate::raw::set_errno(libc::ENOSYS);
+    R::failure(p.info().fail, libc::ENOSYS)
+}
+
+/// The bytes an iovec array describes.
+///
+/// # Safety
+/// `iov` points to `cnt` readable iovecs (the C function's contract).
+pub unsafe fn iov_total(iov: *const iovec, cnt: c_int) -> u64 {
+    if iov.is_null() || cnt <= 0 {
+        return 0;
+    }
+    // SAFETY: caller's contract.
+    let v = unsafe { std::slice::from_raw_parts(iov, cnt as usize) };
+    v.iter().map(|i| i.iov_len as u64).sum()
+}
+
+/// Copies the first iovecs of `iov` into `local`, cut so that they describe at most `n`
+/// bytes; returns how many there are.
+///
+/// # Safety
+/// As [`iov_total`].
+pub unsafe fn truncate_iov(iov: *const iovec, cnt: c_int, n: u64, local: &mut [iovec]) -> c_int {
+    if iov.is_null() || cnt <= 0 {
+        return 0;
+    }
+    // SAFETY: caller's contract.
+    let v = unsafe { std::slice::from_raw_parts(iov, cnt as usize) };
+    let mut left = n;
+    let mut k = 0;
+    for i in v {
+        if left == 0 || k == local.len() {
+            break;
+        }
+        let take = (i.iov_len as u64).min(left);
+        local[k] = iovec { iov_base: i.iov_base, iov_len: take as usize };
+        left -= take;
+        k += 1;
+    }
+    k as c_int
+}
+
+/// Gathers the bytes of an iovec array into one private copy.
+///
+/// # Safety
+/// As [`iov_total`], and every iovec's buffer is readable.
+pub unsafe fn gather(iov: *const iovec, cnt: c_int) -> Option<Scratch> {
+    // SAFETY: caller's contract.
+    let total = unsafe { iov_total(iov, cnt) } as usize;
+    let mut s = Scratch::zeroed(total)?;
+    if total == 0 {
+        return Some(s);
+    }
+    // SAFETY: caller's contract.
+    let v = unsafe { std::slice::from_raw_parts(iov, cnt as usize) };
+    let mut at = 0;
+    for i in v {
+        // SAFETY: each iovec's buffer has `iov_len` readable bytes.
+        let piece = unsafe { std::slice::from_raw_parts(i.iov_base as *const u8, i.iov_len) };
+        s.bytes()[at..at + piece.len()].copy_from_slice(piece);
+        at += piece.len();
+    }
+    Some(s)
+}
+
+/// Alters the first `got` bytes described by an iovec array.
+///
+/// # Safety
+/// As [`iov_total`], and every iovec's buffer is writable.
+pub unsafe fn alter_iov(iov: *const iovec, cnt: c_int, got: u64, mode: Corruption, bits: u64) {
+    if iov.is_null() || cnt <= 0 {
+        return;
+    }
+    // SAFETY: caller's contract.
+    let v = unsafe { std::slice::from_raw_parts(iov, cnt as usize) };
+    let target = if mode == Corruption::Flip && got > 0 { bits % got } else { 0 };
+    let mut seen = 0u64;
+    for (k, i) in v.iter().enumerate() {
+        if seen >= got {
+            break;
+        }
+        let len = (i.iov_len as u64).min(got - seen) as usize;
+        // SAFETY: the iovec's buffer has `iov_len >= len` writable bytes.
+        let piece = unsafe { std::slice::from_raw_parts_mut(i.iov_base as *mut u8, len) };
+        match mode {
+            Corruption::Flip => {
+                if target >= seen && target < seen + len as u64 {
+                    alter(&mut piece[(target - seen) as usize..][..1], mode, bits);
+                }
+            }
+            _ => alter(piece, mode, bits.wrapping_add(k as u64)),
+        }
+        seen += len as u64;
+    }
+}
+
+/// Whether the point's calls change the descriptor table (see `book.rs`).
+pub const fn tracks(point: &str) -> bool {
+    book::tracks(point)
+}
+
+macro_rules! wrappers {
+    // The table, as `libc_points!` hands it over: regroup per point.
+    ($(
+        $(#[doc = $doc:literal])*
+        $point:ident {
+            classes: [$($class:ident),* $(,)?],
+            target: $target:ident ( $($targ:ident),* ),
+            fail: $fail:ident,
+            io: $io:ident ( $($ioarg:ident),* ),
+            errnos: [$($errno:ident),* $(,)?],
+            explore: [$($xerrno:ident),* $(,)?],
+            fns: {
+                $(
+                    $(#[$attr:ident])*
+                    fn $fname:ident $(| $falias:ident)* ( $($args:tt)* ) -> $ret:ty;
+                )+
+            }
+        }
+    )*) => {
+        $(
+            wrappers!(@point $point [$target ($($targ),*)] [$io ($($ioarg),*)] {
+                $( [$fname $($falias)*] ($($args)*) -> $ret; )+
+            });
+        )*
+    };
+
+    (@point $point:ident $target:tt $io:tt { $( [$($name:ident)+] $args:tt -> $ret:ty; )+ }) => {
+        $( wrappers!(@group $point $target $io $args $ret; $($name)+); )+
+    };
+
+    (@group $point:ident $target:tt $io:tt $args:tt $ret:ty; $($name:ident)+) => {
+        $( wrappers!(@fn $point $target $io $args $ret; $name); )+
+    };
+
+    // True C varargs (`...`): not expressible in stable Rust; left to libc for now.
+    (@fn $point:ident $target:tt $io:tt ($($arg:ident : $ty:ty),* , ...) $ret:ty; $name:ident) => {};
+    (@fn $point:ident $target:tt $io:tt ($($arg:ident : $ty:ty),*) $ret:ty; $name:ident) => {
+        #[doc = concat!("Interposes `", stringify!($name), "` (the point `sys:", stringify!($point), "`).")]
+        ///
+        /// # Safety
+        /// The C function's contract: the caller passes what libc would accept.
+        #[cfg_attr(not(test), unsafe(no_mangle))]
+        #[allow(clippy::missing_safety_doc)]
+        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+            const P: PointId = PointId::of(stringify!($point));
+            const TRACKS: bool = tracks(stringify!($point));
+            static REAL: Real = Real::new(match std::ffi::CStr::from_bytes_with_nul(
+                concat!(stringify!($name), "\0").as_bytes(),
+            ) {
+                Ok(c) => c,
+                Err(_) => panic!("symbol names have no NUL"),
+            });
+            type F = unsafe extern "C" fn($($ty),*) -> $ret;
+            let Some(addr) = REAL.get() else { return missing::<$ret>(P) };
+            // SAFETY: `addr` is the next definition of this very symbol, whose C type is `F`
+            // (the table's signature, checked against the libc crate's declarations).
+            let real: F = unsafe { std::mem::transmute::<usize, F>(addr) };
+            if !(state::active(P) || (TRACKS && state::tracking())) {
+                // SAFETY: the caller's arguments, forwarded unchanged under the same contract.
+                return unsafe { real($($arg),*) };
+            }
+            let Some(_inside) = guard::Inside::enter() else {
+                // SAFETY: as above; called from inside our own code, so passed through.
+                return unsafe { real($($arg),*) };
+            };
+            let done = with_bufs(|bufs| {
+                #[allow(unused_unsafe)]
+                // SAFETY: the wrapper's arguments obey the C contract, so pointers to paths,
+                // streams, buffers and iovecs may be read (and buffers written) as libc would.
+                unsafe {
+                    let call: SysCall<'_> = wrappers!(@target P bufs $target);
+                    let call = SysCall { size: wrappers!(@size $io), ..call };
+                    let info = CallInfo { point: P, stream: wrappers!(@stream $target), size: call.size };
+                    let decision = match state::snapshot() {
+                        Some(s) if state::active(P) => s.decide_sys(&call, &mut Ctx),
+                        _ => None,
+                    };
+                    let result: $ret = match decision {
+                        None => real($($arg),*),
+                        Some(d) => apply(
+                            &info,
+                            &d,
+                            || real($($arg),*),
+                            |n: u64| wrappers!(@shorter $io n; real($($arg),*)),
+                            |mode: Corruption, bits: u64| wrappers!(@corrupt $io mode bits; real($($arg),*)),
+                            |r: $ret| wrappers!(@moved $io r),
+                        ),
+                    };
+                    wrappers!(@book $point result call ($($arg),*));
+                    result
+                }
+            });
+            match done {
+                Some(r) => r,
+                // SAFETY: as above; this thread's buffers were busy (a nested signal handler).
+                None => unsafe { real($($arg),*) },
+            }
+        }
+    };
+
+    // ---- the facts of the call, by target kind -------------------------------------------
+    (@target $p:ident $b:ident [none ()]) => {{ let _ = &$b; SysCall::new($p) }};
+    (@target $p:ident $b:ident [stdout ()]) => {{
+        let n = fds::path(1, &mut $b.a);
+        SysCall { fd: Some(1), kind: fd_kind(1), path: n.map(|n| &$b.a[..n]), ..SysCall::new($p) }
+    }};
+    (@target $p:ident $b:ident [path ($path:ident)]) => {{
+        let n = c_bytes($path as *const c_char)
+            .and_then(|s| resolve(libc::AT_FDCWD, s, &mut $b.a, &mut $b.t));
+        SysCall { path: n.map(|n| &$b.a[..n]), ..SysCall::new($p) }
+    }};
+    (@target $p:ident $b:ident [at ($dirfd:ident, $path:ident)]) => {{
+        let n = c_bytes($path as *const c_char)
+            .and_then(|s| resolve($dirfd as c_int, s, &mut $b.a, &mut $b.t));
+        SysCall { path: n.map(|n| &$b.a[..n]), ..SysCall::new($p) }
+    }};
+    (@target $p:ident $b:ident [fd ($fd:ident)]) => {{
+        let fd = $fd as c_int;
+        wrappers!(@on_fd $p $b fd)
+    }};
+    (@target $p:ident $b:ident [stream ($s:ident)]) => {{
+        let fd = stream_fd($s as *mut libc::FILE);
+        wrappers!(@on_fd $p $b fd)
+    }};
+    (@target $p:ident $b:ident [dir ($d:ident)]) => {{
+        let fd = dir_fd($d as *mut libc::DIR);
+        wrappers!(@on_fd $p $b fd)
+    }};
+    (@target $p:ident $b:ident [paths ($from:ident, $to:ident)]) => {{
+        let n2 = c_bytes($from as *const c_char)
+            .and_then(|s| resolve(libc::AT_FDCWD, s, &mut $b.b, &mut $b.t));
+        let n = c_bytes($to as *const c_char)
+            .and_then(|s| resolve(libc::AT_FDCWD, s, &mut $b.a, &mut $b.t));
+        SysCall { path: n.map(|n| &$b.a[..n]), path2: n2.map(|n| &$b.b[..n]), ..SysCall::new($p) }
+    }};
+    (@target $p:ident $b:ident [at2 ($fromdir:ident, $from:ident, $todir:ident, $to:ident)]) => {{
+        let n2 = c_bytes($from as *const c_char)
+            .and_then(|s| resolve($fromdir as c_int, s, &mut $b.b, &mut $b.t));
+        let n = c_bytes($to as *const c_char)
+            .and_then(|s| resolve($todir as c_int, s, &mut $b.a, &mut $b.t));
+        SysCall { path: n.map(|n| &$b.a[..n]), path2: n2.map(|n| &$b.b[..n]), ..SysCall::new($p) }
+    }};
+    (@target $p:ident $b:ident [symlinkat ($link:ident, $dirfd:ident, $path:ident)]) => {{
+        let n2 = c_bytes($link as *const c_char)
+            .and_then(|s| resolve(libc::AT_FDCWD, s, &mut $b.b, &mut $b.t));
+        let n = c_bytes($path as *const c_char)
+            .and_then(|s| resolve($dirfd as c_int, s, &mut $b.a, &mut $b.t));
+        SysCall { path: n.map(|n| &$b.a[..n]), path2: n2.map(|n| &$b.b[..n]), ..SysCall::new($p) }
+    }};
+    (@target $p:ident $b:ident [copy ($src:ident, $dst:ident)]) => {{
+        let (src, dst) = ($src as c_int, $dst as c_int);
+        let n = fds::path(dst, &mut $b.a);
+        let n2 = fds::path(src, &mut $b.b);
+        SysCall {
+            fd: Some(dst),
+            kind: fd_kind(dst),
+            path: n.map(|n| &$b.a[..n]),
+            path2: n2.map(|n| &$b.b[..n]),
+            ..SysCall::new($p)
+        }
+    }};
+    (@on_fd $p:ident $b:ident $fd:ident) => {{
+        if $fd < 0 {
+            SysCall::new($p)
+        } else {
+            let n = fds::path($fd, &mut $b.a);
+            SysCall { fd: Some($fd), kind: fd_kind($fd), path: n.map(|n| &$b.a[..n]), ..SysCall::new($p) }
+        }
+    }};
+
+    (@stream [stream ($s:ident)]) => { $s as *mut libc::FILE };
+    (@stream $other:tt) => { std::ptr::null_mut() };
+
+    // ---- the byte count, by kind of data moved -------------------------------------------
+    (@size [none ()]) => { None };
+    (@size [write ($buf:ident, $count:ident)]) => { Some($count as u64) };
+    (@size [read ($buf:ident, $count:ident)]) => { Some($count as u64) };
+    (@size [writev ($iov:ident, $cnt:ident)]) => { Some(iov_total($iov as *const iovec, $cnt as c_int)) };
+    (@size [readv ($iov:ident, $cnt:ident)]) => { Some(iov_total($iov as *const iovec, $cnt as c_int)) };
+    (@size [fwrite ($ptr:ident, $size:ident, $n:ident)]) => { Some(($size as u64).saturating_mul($n as u64)) };
+    (@size [fread ($ptr:ident, $size:ident, $n:ident)]) => { Some(($size as u64).saturating_mul($n as u64)) };
+    (@size [copy ($len:ident)]) => { Some($len as u64) };
+
+    // ---- the real call with at most `n` bytes --------------------------------------------
+    (@shorter [none ()] $n:ident; $call:expr) => {{ let _ = $n; $call }};
+    (@shorter [write ($buf:ident, $count:ident)] $n:ident; $call:expr) => {{
+        let $count = ($n.min($count as u64)) as _;
+        $call
+    }};
+    (@shorter [read ($buf:ident, $count:ident)] $n:ident; $call:expr) => {{
+        let $count = ($n.min($count as u64)) as _;
+        $call
+    }};
+    (@shorter [copy ($len:ident)] $n:ident; $call:expr) => {{
+        let $len = ($n.min($len as u64)) as _;
+        $call
+    }};
+    (@shorter [fwrite ($ptr:ident, $size:ident, $nmemb:ident)] $n:ident; $call:expr) => {{
+        let $nmemb = ($n / ($size as u64).max(1)).min($nmemb as u64) as _;
+        $call
+    }};
+    (@shorter [fread ($ptr:ident, $size:ident, $nmemb:ident)] $n:ident; $call:expr) => {{
+        let $nmemb = ($n / ($size as u64).max(1)).min($nmemb as u64) as _;
+        $call
+    }};
+    (@shorter [writev ($iov:ident, $cnt:ident)] $n:ident; $call:expr) => {{
+        let mut local = [iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; 64];
+        let k = truncate_iov($iov as *const iovec, $cnt as c_int, $n, &mut local);
+        let $iov = local.as_ptr() as _;
+        let $cnt = k as _;
+        $call
+    }};
+    (@shorter [readv ($iov:ident, $cnt:ident)] $n:ident; $call:expr) => {{
+        let mut local = [iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; 64];
+        let k = truncate_iov($iov as *const iovec, $cnt as c_int, $n, &mut local);
+        let $iov = local.as_ptr() as _;
+        let $cnt = k as _;
+        $call
+    }};
+
+    // ---- the real call with its data altered ---------------------------------------------
+    (@corrupt [none ()] $m:ident $bits:ident; $call:expr) => {{ let _ = ($m, $bits); $call }};
+    (@corrupt [copy ($len:ident)] $m:ident $bits:ident; $call:expr) => {{ let _ = ($m, $bits); $call }};
+    (@corrupt [write ($buf:ident, $count:ident)] $m:ident $bits:ident; $call:expr) => {{
+        match Scratch::copy($buf as *const u8, $count as usize) {
+            Some(mut s) => {
+                alter(s.bytes(), $m, $bits);
+                let $buf = s.ptr() as _;
+                $call
+            }
+            None => $call,
+        }
+    }};
+    (@corrupt [fwrite ($ptr:ident, $size:ident, $nmemb:ident)] $m:ident $bits:ident; $call:expr) => {{
+        match Scratch::copy($ptr as *const u8, ($size as usize).saturating_mul($nmemb as usize)) {
+            Some(mut s) => {
+                alter(s.bytes(), $m, $bits);
+                let $ptr = s.ptr() as _;
+                $call
+            }
+            None => $call,
+        }
+    }};
+    (@corrupt [writev ($iov:ident, $cnt:ident)] $m:ident $bits:ident; $call:expr) => {{
+        match gather($iov as *const iovec, $cnt as c_int) {
+            Some(mut s) => {
+                alter(s.bytes(), $m, $bits);
+                let one = iovec { iov_base: s.ptr() as *mut libc::c_void, iov_len: s.bytes().len() };
+                let $iov = &one as *const iovec as _;
+                let $cnt = 1 as _;
+                $call
+            }
+            None => $call,
+        }
+    }};
+    (@corrupt [read ($buf:ident, $count:ident)] $m:ident $bits:ident; $call:expr) => {{
+        let r = $call;
+        let got = Ret::as_i64(r);
+        if got > 0 {
+            alter(std::slice::from_raw_parts_mut($buf as *mut u8, got as usize), $m, $bits);
+        }
+        r
+    }};
+    (@corrupt [fread ($ptr:ident, $size:ident, $nmemb:ident)] $m:ident $bits:ident; $call:expr) => {{
+        let r = $call;
+        let got = (Ret::as_i64(r).max(0) as usize).saturating_mul($size as usize);
+        if got > 0 {
+            alter(std::slice::from_raw_parts_mut($ptr as *mut u8, got), $m, $bits);
+        }
+        r
+    }};
+    (@corrupt [readv ($iov:ident, $cnt:ident)] $m:ident $bits:ident; $call:expr) => {{
+        let r = $call;
+        let got = Ret::as_i64(r);
+        if got > 0 {
+            alter_iov($iov as *const iovec, $cnt as c_int, got as u64, $m, $bits);
+        }
+        r
+    }};
+
+    // ---- how many bytes a result moved ---------------------------------------------------
+    (@moved [fwrite ($ptr:ident, $size:ident, $n:ident)] $r:ident) => {
+        (Ret::as_i64($r).max(0) as u64).saturating_mul($size as u64)
+    };
+    (@moved [fread ($ptr:ident, $size:ident, $n:ident)] $r:ident) => {
+        (Ret::as_i64($r).max(0) as u64).saturating_mul($size as u64)
+    };
+    (@moved [none ()] $r:ident) => {{ let _ = $r; 0 }};
+    (@moved $io:tt $r:ident) => { Ret::as_i64($r).max(0) as u64 };
+
+    // ---- descriptor bookkeeping, for the points that create or release descriptors -------
+    (@book open $r:ident $call:ident ($($a:ident),*)) => { book::new_fd(Ret::as_i64($r), &$call) };
+    (@book openat $r:ident $call:ident ($($a:ident),*)) => { book::new_fd(Ret::as_i64($r), &$call) };
+    (@book creat $r:ident $call:ident ($($a:ident),*)) => { book::new_fd(Ret::as_i64($r), &$call) };
+    (@book mkstemp $r:ident $call:ident ($($a:ident),*)) => { book::new_fd_unnamed(Ret::as_i64($r)) };
+    (@book fopen $r:ident $call:ident ($($a:ident),*)) => { book::new_stream($r, &$call) };
+    (@book freopen $r:ident $call:ident ($($a:ident),*)) => { book::new_stream($r, &$call) };
+    (@book tmpfile $r:ident $call:ident ($($a:ident),*)) => {
+        book::new_fd_unnamed(i64::from(stream_fd($r)))
+    };
+    (@book opendir $r:ident $call:ident ($($a:ident),*)) => { book::new_dir($r, &$call) };
+    (@book dup $r:ident $call:ident ($old:ident)) => { book::dup($old, $r) };
+    (@book dup2 $r:ident $call:ident ($old:ident, $new:ident)) => { book::dup($old, $r) };
+    (@book dup3 $r:ident $call:ident ($old:ident, $new:ident, $flags:ident)) => { book::dup($old, $r) };
+    (@book fcntl $r:ident $call:ident ($fd:ident, $cmd:ident, $arg:ident)) => {
+        if $cmd == libc::F_DUPFD || $cmd == libc::F_DUPFD_CLOEXEC {
+            book::dup($fd, $r)
+        }
+    };
+    (@book close $r:ident $call:ident ($($a:ident),*)) => { book::forget(&$call) };
+    (@book fclose $r:ident $call:ident ($($a:ident),*)) => { book::forget(&$call) };
+    (@book closedir $r:ident $call:ident ($($a:ident),*)) => { book::forget(&$call) };
+    (@book close_range $r:ident $call:ident ($first:ident, $last:ident, $flags:ident)) => {
+        if Ret::as_i64($r) == 0 {
+            book::forget_range($first, $last)
+        }
+    };
+    (@book $other:ident $r:ident $call:ident ($($a:ident),*)) => {};
+}
+
+/// The wrappers themselves. The table names C types bare (`c_int`, `FILE`, `stat64`), so they
+/// are expanded where all of `libc` is in scope; each wrapper's own name shadows libc's.
+mod generated {
+    #[allow(unused_imports)]
+    use super::*;
+    #[allow(unused_imports)]
+    use libc::*;
+
+    failinject_engine::libc_points!(wrappers);
+}
