@@ -1,6 +1,161 @@
 //! End-to-end tests of failinject: real programs (coreutils, python3, sqlite3, git) run under
 //! the real `libfailinject.so`, with their messages, exit statuses and files checked.
 //!
-//! This crate holds the shared helpers; the tests themselves live in `tests/tests/`. The
-//! end-to-end suites arrive with the preload milestone.
+//! This crate holds the shared helpers; the tests themselves live in `tests/tests/`.
+//!
+//! - [`preload`] builds `libfailinject.so` once per test run (`cargo test` does not build a
+//!   cdylib that no test links against) and returns its path;
+//! - [`TempDir`] is a fresh directory removed when dropped;
+//! - [`Run`] runs a command under the preload with rules and returns what it did.
 #![forbid(unsafe_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The workspace's root directory.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").into()
+}
+
+/// The path of a freshly built `libfailinject.so` (debug profile), built on first use.
+///
+/// Panics with cargo's output when the build fails.
+pub fn preload() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "failinject-preload"])
+            .current_dir(workspace())
+            .output()
+            .expect("run cargo build -p failinject-preload");
+        assert!(
+            out.status.success(),
+            "building libfailinject.so failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join("target"));
+        let so = target.join("debug").join("libfailinject.so");
+        assert!(so.exists(), "{} was not built", so.display());
+        so
+    })
+}
+
+/// A fresh, empty directory, removed with everything in it when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Makes a new directory under the system's temporary directory.
+    pub fn new(name: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "failinject-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A command to run under `libfailinject.so`.
+pub struct Run {
+    cmd: Command,
+    stdin: Option<Vec<u8>>,
+}
+
+/// What a command did.
+#[derive(Debug)]
+pub struct Done {
+    /// Its exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// The signal that killed it, if one did.
+    pub signal: Option<i32>,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// `program` with `args`, under the preload, with the rules `rules` (may be empty) and a
+    /// fixed seed, in the current directory `dir`.
+    pub fn new<S: AsRef<OsStr>>(dir: &Path, rules: &str, program: &str, args: &[S]) -> Run {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .current_dir(dir)
+            .env("LD_PRELOAD", preload())
+            .env("FAILINJECT", rules)
+            .env("FAILINJECT_SEED", "1")
+            .env_remove("FAILINJECT_FILE")
+            .env_remove("FAILPOINTS")
+            .env_remove("FAILINJECT_ON_ERROR");
+        Run { cmd, stdin: None }
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Run {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Feeds `input` on standard input.
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Run {
+        self.stdin = Some(input.into());
+        self
+    }
+
+    /// Runs it to the end.
+    pub fn run(mut self) -> Done {
+        use std::io::Write;
+        use std::os::unix::process::ExitStatusExt;
+        self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        let mut child = self.cmd.spawn().expect("spawn the program");
+        if let Some(input) = self.stdin.take() {
+            let mut pipe = child.stdin.take().expect("stdin pipe");
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&input);
+            });
+        }
+        let Output { status, stdout, stderr } = child.wait_with_output().expect("wait");
+        Done {
+            code: status.code(),
+            signal: status.signal(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+}
+
+/// Whether `program` can be found on `PATH` (tests of optional tools skip without it, saying
+/// so; `.ci/run` installs every tool the suite uses).
+pub fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
