@@ -13,8 +13,8 @@
 //!
 //! Variadic functions are defined with a fixed last argument, which is how the SysV x86-64
 //! ABI passes the one variadic argument they read (`open`'s mode, `fcntl`'s argument): in the
-//! same register as a fixed argument of that position. `...` functions (the printf family)
-//! cannot be defined in stable Rust and are not exported yet.
+//! same register as a fixed argument of that position. True `...` functions (the printf
+//! family) are naked jumps to C shims that call the `va_list` forms (`variadic.c`).
 
 use crate::effect::{CallInfo, Scratch, alter, apply};
 use crate::ret::Ret;
@@ -166,8 +166,27 @@ macro_rules! wrappers {
         $( wrappers!(@fn $point $target $io $args $ret; $name); )+
     };
 
-    // True C varargs (`...`): not expressible in stable Rust; left to libc for now.
-    (@fn $point:ident $target:tt $io:tt ($($arg:ident : $ty:ty),* , ...) $ret:ty; $name:ident) => {};
+    // True C varargs (`...`, the printf family): stable Rust cannot define them, so the
+    // exported symbol is a naked jump to a C shim (`variadic.c`) that makes a va_list and
+    // calls the `v…` form, whose wrapper is generated below like any other.
+    (@fn $point:ident $target:tt $io:tt ($($arg:ident : $ty:ty),* , ...) $ret:ty; $name:ident) => {
+        #[doc = concat!("Interposes `", stringify!($name), "` through its C shim.")]
+        ///
+        /// # Safety
+        /// The C function's contract.
+        #[cfg(not(test))]
+        #[unsafe(naked)]
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name() {
+            unsafe extern "C" {
+                #[link_name = concat!("failinject_shim_", stringify!($name))]
+                fn shim();
+            }
+            // A jump, not a call: every argument register, the vector-count in %al and the
+            // stack arguments reach the shim exactly as the caller left them.
+            core::arch::naked_asm!("jmp {0}", sym shim)
+        }
+    };
     (@fn $point:ident $target:tt $io:tt ($($arg:ident : $ty:ty),*) $ret:ty; $name:ident) => {
         #[doc = concat!("Interposes `", stringify!($name), "` (the point `sys:", stringify!($point), "`).")]
         ///

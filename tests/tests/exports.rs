@@ -1,0 +1,41 @@
+//! `libfailinject.so` exports exactly the table's spellings: every glibc name of every libc
+//! point, and nothing else that could interpose a program's symbols by accident.
+
+use failinject_engine::points::POINTS;
+use failinject_tests::preload;
+use std::collections::BTreeSet;
+use std::process::Command;
+
+fn exported() -> BTreeSet<String> {
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(preload())
+        .output()
+        .expect("nm is installed (binutils; .ci/run installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .map(|s| s.split('@').next().unwrap_or(s).to_owned())
+        .collect()
+}
+
+#[test]
+fn exports_are_exactly_the_tables_spellings() {
+    let table: BTreeSet<String> =
+        POINTS.iter().flat_map(|p| p.spellings.iter().map(|s| s.to_string())).collect();
+    let exports = exported();
+    let missing: Vec<_> = table.difference(&exports).collect();
+    let extra: Vec<_> = exports.difference(&table).collect();
+    assert!(missing.is_empty(), "table spellings not exported: {missing:?}");
+    assert!(extra.is_empty(), "exported symbols that are not in the table: {extra:?}");
+}
+
+#[test]
+fn the_printf_family_is_exported_through_its_shims() {
+    let exports = exported();
+    for name in ["fprintf", "__fprintf_chk", "printf", "__printf_chk", "dprintf", "__dprintf_chk"] {
+        assert!(exports.contains(name), "{name} is not exported");
+    }
+    assert!(!exports.iter().any(|s| s.starts_with("failinject_shim_")), "shims must stay hidden");
+}
