@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 /// One bit per libc point: set when at least one rule applies to it.
 static ACTIVE: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
-/// Set when any libc rule exists: descriptors are tracked from then on.
+/// Set once any libc rule exists: descriptors are tracked from then on.
 static TRACKING: AtomicBool = AtomicBool::new(false);
 static SNAPSHOT: AtomicPtr<Snapshot> = AtomicPtr::new(std::ptr::null_mut());
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
@@ -49,7 +49,11 @@ pub fn install(registry: Registry) {
     for (a, w) in ACTIVE.iter().zip(words) {
         a.store(w, Ordering::Release);
     }
-    TRACKING.store(registry.rules().any(|r| r.is_sys()), Ordering::Release);
+    // Once on, tracking stays on: turning it off would let the table go stale while
+    // descriptor numbers are reused, and a later rule would then see wrong paths.
+    if registry.rules().any(|r| r.is_sys()) {
+        TRACKING.store(true, Ordering::Release);
+    }
     if let Ok(mut slot) = REGISTRY.lock() {
         *slot = Some(registry);
     }
