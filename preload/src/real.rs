@@ -20,6 +20,12 @@ impl Real {
         Real { name, addr: AtomicUsize::new(0) }
     }
 
+    /// The address if it was resolved already, else 0: the wrappers' fast path.
+    #[inline(always)]
+    pub fn cached(&self) -> usize {
+        self.addr.load(Ordering::Relaxed)
+    }
+
     /// The symbol's address, or `None` when no later object defines it (the wrapper then
     /// fails the call with ENOSYS instead of crashing).
     #[inline(always)]

@@ -204,9 +204,26 @@ macro_rules! wrappers {
                 Err(_) => panic!("symbol names have no NUL"),
             });
             type F = unsafe extern "C" fn($($ty),*) -> $ret;
+            // The fast path: resolved already, and nothing to do for this point.
+            let addr = REAL.cached();
+            if addr != 0 && !(state::active(P) || (TRACKS && state::tracking())) {
+                // SAFETY: `addr` is the next definition of this very symbol, whose C type is
+                // `F` (the table's signature, checked against the libc crate's declarations).
+                let real: F = unsafe { std::mem::transmute::<usize, F>(addr) };
+                // SAFETY: the caller's arguments, forwarded unchanged under the same contract.
+                return unsafe { real($($arg),*) };
+            }
+            // SAFETY: the caller's arguments under the C contract.
+            return unsafe { slow($($arg),*) };
+
+            /// Everything but the fast path, out of line so the fast path stays a handful of
+            /// instructions and a tail call: resolving the real function, the decision, the
+            /// bookkeeping.
+            #[cold]
+            #[inline(never)]
+            unsafe extern "C" fn slow($($arg: $ty),*) -> $ret {
             let Some(addr) = REAL.get() else { return missing::<$ret>(P) };
-            // SAFETY: `addr` is the next definition of this very symbol, whose C type is `F`
-            // (the table's signature, checked against the libc crate's declarations).
+            // SAFETY: as on the fast path.
             let real: F = unsafe { std::mem::transmute::<usize, F>(addr) };
             if !(state::active(P) || (TRACKS && state::tracking())) {
                 // SAFETY: the caller's arguments, forwarded unchanged under the same contract.
@@ -247,6 +264,7 @@ macro_rules! wrappers {
                 Some(r) => r,
                 // SAFETY: as above; this thread's buffers were busy (a nested signal handler).
                 None => unsafe { real($($arg),*) },
+            }
             }
         }
     };
