@@ -254,6 +254,15 @@ impl Snapshot {
         self.walk(indexes, Some(call), ctx)
     }
 
+    /// Whether no rule for the call's point can match a call on this target, whatever its size,
+    /// scope or call site: every rule's target filters (fd, kind, path) reject it. For a given
+    /// descriptor the answer holds as long as this snapshot does, so the preload caches it per
+    /// descriptor and skips the decision entirely on the next call.
+    pub fn rejects_target(&self, call: &SysCall<'_>) -> bool {
+        let Some(indexes) = self.by_point.get(call.point.0 as usize) else { return true };
+        indexes.iter().all(|&i| !self.rules[i as usize].filters.pass_target(call))
+    }
+
     /// Looks an in-code point up by name; `None` when no rule names it.
     pub fn code_point(&self, name: &str) -> Option<CodePoint> {
         self.code
@@ -436,29 +445,36 @@ fn compile_filters(filters: &[Filter]) -> Filters {
 }
 
 impl Filters {
+    /// The filters that depend only on the call's target (its fd, kind and paths): their
+    /// answer for one descriptor does not change while the snapshot lives.
+    #[inline]
+    fn pass_target(&self, call: &SysCall<'_>) -> bool {
+        if let Some(fd) = self.fd
+            && call.fd != Some(fd)
+        {
+            return false;
+        }
+        if !self.names_target && matches!(call.fd, Some(0..=2)) {
+            return false;
+        }
+        if !self.kinds.matches(call.kind) {
+            return false;
+        }
+        self.paths.iter().all(|m| {
+            let hit = |p: Option<&[u8]>| p.is_some_and(|p| m.is_match(p));
+            hit(call.path) || hit(call.path2)
+        })
+    }
+
     /// Every filter but `when`, cheapest first; the call-site id, which walks the stack, last.
     #[inline]
     fn pass(&self, call: Option<&SysCall<'_>>, ctx: &mut dyn Context) -> bool {
         if let Some(call) = call {
-            if let Some(fd) = self.fd
-                && call.fd != Some(fd)
-            {
-                return false;
-            }
-            if !self.names_target && matches!(call.fd, Some(0..=2)) {
-                return false;
-            }
-            if !self.kinds.matches(call.kind) {
+            if !self.pass_target(call) {
                 return false;
             }
             for &(cmp, n) in &self.sizes {
                 if !call.size.is_some_and(|s| cmp.holds(s, n)) {
-                    return false;
-                }
-            }
-            for m in &self.paths {
-                let hit = |p: Option<&[u8]>| p.is_some_and(|p| m.is_match(p));
-                if !hit(call.path) && !hit(call.path2) {
                     return false;
                 }
             }

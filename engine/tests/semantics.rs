@@ -1089,3 +1089,28 @@ fn an_empty_snapshot_decides_nothing() {
     assert_eq!(registry.snapshot().seed(), 5);
     assert_eq!(effect(&registry.snapshot(), &write_call()), None);
 }
+
+#[test]
+fn rejects_target_answers_for_the_target_alone() {
+    use failinject_engine::{FileKind, PointId, Registry, SysCall};
+    let mut reg = Registry::new(1);
+    reg.configure("sys:write[path=*.wal,size>10]=error(EIO); sys:write[fd=7]=error(EIO)", "t")
+        .unwrap();
+    let snap = reg.snapshot();
+    let on = |fd: i32, path: &'static [u8]| SysCall {
+        fd: Some(fd),
+        path: Some(path),
+        kind: FileKind::File,
+        size: Some(1),
+        ..SysCall::new(PointId::from_name("write").unwrap())
+    };
+    // Neither rule can ever match fd 5 on a .db file, whatever the size.
+    assert!(snap.rejects_target(&on(5, b"/d/x.db")));
+    // The first rule's target filters pass (its size filter would not, but that is per call).
+    assert!(!snap.rejects_target(&on(5, b"/d/x.wal")));
+    // The second rule names fd 7.
+    assert!(!snap.rejects_target(&on(7, b"/d/x.db")));
+    // A point with no rule rejects everything.
+    let fsync = SysCall { point: PointId::from_name("fsync").unwrap(), ..on(5, b"/d/x.wal") };
+    assert!(snap.rejects_target(&fsync));
+}

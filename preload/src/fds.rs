@@ -27,6 +27,8 @@ struct Slot {
     seq: AtomicU32,
     len: AtomicU32,
     kind: AtomicU8,
+    /// Verdicts "no rule of this point can match this descriptor" (see [`rejected`]).
+    rejects: [AtomicU64; 2],
     words: [AtomicU64; WORDS],
 }
 
@@ -36,6 +38,7 @@ impl Slot {
             seq: AtomicU32::new(0),
             len: AtomicU32::new(UNKNOWN),
             kind: AtomicU8::new(0),
+            rejects: [const { AtomicU64::new(0) }; 2],
             words: [const { AtomicU64::new(0) }; WORDS],
         }
     }
@@ -62,6 +65,10 @@ fn write_slot(s: &Slot, write: impl FnOnce(&Slot)) {
             std::hint::spin_loop();
             seq = s.seq.load(Ordering::Relaxed);
         }
+    }
+    // Whatever the writer changes, earlier verdicts about the descriptor no longer hold.
+    for r in &s.rejects {
+        r.store(0, Ordering::Relaxed);
     }
     write(s);
     s.seq.store(seq + 2, Ordering::Release);
@@ -106,6 +113,30 @@ pub fn duplicate(from: i32, to: i32) {
             }
         }
         None => forget(to),
+    }
+}
+
+/// Whether it is known that no rule can match calls on `fd` for this verdict key (the
+/// snapshot said so earlier and nothing about the descriptor changed since): the wrapper then
+/// makes the real call without working out the call's facts.
+#[inline]
+pub fn rejected(fd: i32, key: u64) -> bool {
+    slot(fd).is_some_and(|s| s.rejects.iter().any(|r| r.load(Ordering::Relaxed) == key))
+}
+
+/// The descriptor's change counter, read before working out a verdict.
+pub fn version(fd: i32) -> Option<u32> {
+    slot(fd).map(|s| s.seq.load(Ordering::Acquire)).filter(|v| v.is_multiple_of(2))
+}
+
+/// Remembers that no rule can match calls on `fd` for `key`, unless the descriptor changed
+/// since `version` was read (then the verdict may be about another file).
+pub fn remember_rejected(fd: i32, key: u64, version: u32) {
+    let Some(s) = slot(fd) else { return };
+    let r = &s.rejects[(key as usize >> 16) & 1];
+    r.store(key, Ordering::Relaxed);
+    if s.seq.load(Ordering::Acquire) != version {
+        r.store(0, Ordering::Relaxed);
     }
 }
 
@@ -238,6 +269,16 @@ mod tests {
         assert_eq!(read_slot(4001, &mut buf).map(|(n, _)| &buf[..n]), Some(&b"/data/x.db"[..]));
         forget(4000);
         assert!(read_slot(4000, &mut buf).is_none());
+        let v = version(4001).unwrap();
+        let key = |generation: u64, point: u64| (generation << 16) | (point + 1);
+        remember_rejected(4001, key(3, 7), v);
+        assert!(rejected(4001, key(3, 7)));
+        assert!(!rejected(4001, key(4, 7)), "another snapshot");
+        assert!(!rejected(4001, key(3, 8)), "another point");
+        record(4001, b"/data/y.db");
+        assert!(!rejected(4001, key(3, 7)), "the descriptor changed");
+        remember_rejected(4001, key(3, 7), v);
+        assert!(!rejected(4001, key(3, 7)), "a stale version is not remembered");
         let long = [b'a'; SLOT_BYTES + 1];
         record(4002, &long);
         assert!(read_slot(4002, &mut buf).is_none(), "too long for a slot: looked up later");

@@ -15,6 +15,8 @@ static ACTIVE: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 /// Set once any libc rule exists: descriptors are tracked from then on.
 static TRACKING: AtomicBool = AtomicBool::new(false);
 static SNAPSHOT: AtomicPtr<Snapshot> = AtomicPtr::new(std::ptr::null_mut());
+/// The published snapshot's generation, shifted for [`verdict_key`].
+static GENERATION: AtomicU64 = AtomicU64::new(0);
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
 
 /// Whether any rule applies to `p`: the wrappers' fast path.
@@ -27,6 +29,13 @@ pub fn active(p: PointId) -> bool {
 #[inline(always)]
 pub fn tracking() -> bool {
     TRACKING.load(Ordering::Relaxed)
+}
+
+/// The key under which verdicts about descriptors for point `p` are remembered: it changes
+/// with every published snapshot (see `fds::rejected`).
+#[inline(always)]
+pub fn verdict_key(p: PointId) -> u64 {
+    GENERATION.load(Ordering::Acquire) | (u64::from(p.0) + 1)
 }
 
 /// The published snapshot, if any.
@@ -42,6 +51,7 @@ pub fn snapshot() -> Option<&'static Snapshot> {
 pub fn install(registry: Registry) {
     let snap: &'static Snapshot = Box::leak(Box::new(registry.snapshot()));
     SNAPSHOT.store(snap as *const Snapshot as *mut Snapshot, Ordering::Release);
+    GENERATION.store(snap.generation() << 16, Ordering::Release);
     let mut words = [0u64; 4];
     for p in snap.active_points().iter() {
         words[p.0 as usize / 64] |= 1 << (p.0 % 64);

@@ -229,6 +229,38 @@ macro_rules! wrappers {
                 // SAFETY: the caller's arguments, forwarded unchanged under the same contract.
                 return unsafe { real($($arg),*) };
             }
+            // A descriptor no rule of this point can match (say, a write to a file no `path=`
+            // filter names) is remembered per descriptor, and then costs a few loads.
+            if !TRACKS {
+                #[allow(unused_unsafe)]
+                // SAFETY: reading the descriptor of a stream or directory stream argument.
+                let quick_fd: Option<c_int> = unsafe { wrappers!(@quick_fd $target) };
+                if let Some(fd) = quick_fd
+                    && fds::rejected(fd, state::verdict_key(P))
+                {
+                    // SAFETY: the caller's arguments, forwarded unchanged.
+                    return unsafe { real($($arg),*) };
+                }
+            }
+            // SAFETY: as above.
+            return unsafe { full(real, $($arg),*) };
+
+            /// The decision and everything after it, out of line again (and reached by a
+            /// tail call) so that the checks above need no stack frame.
+            #[inline(never)]
+            unsafe extern "C" fn full(real: F, $($arg: $ty),*) -> $ret {
+            // The verdict key is read before the snapshot: a key is published after its
+            // snapshot, so a verdict can never be filed under a newer snapshot's key.
+            let key = state::verdict_key(P);
+            let snap = state::snapshot();
+            let quick_fd: Option<c_int> = if TRACKS {
+                None
+            } else {
+                #[allow(unused_unsafe)]
+                // SAFETY: reading the descriptor of a stream or directory stream argument.
+                unsafe { wrappers!(@quick_fd $target) }
+            };
+            let verdict = quick_fd.and_then(|fd| fds::version(fd).map(|v| (fd, key, v)));
             let Some(_inside) = guard::Inside::enter() else {
                 // SAFETY: as above; called from inside our own code, so passed through.
                 return unsafe { real($($arg),*) };
@@ -241,8 +273,17 @@ macro_rules! wrappers {
                     let call: SysCall<'_> = wrappers!(@target P bufs $target);
                     let call = SysCall { size: wrappers!(@size $io), ..call };
                     let info = CallInfo { point: P, stream: wrappers!(@stream $target), size: call.size };
-                    let decision = match state::snapshot() {
-                        Some(s) if state::active(P) => s.decide_sys(&call, &mut Ctx),
+                    let decision = match snap {
+                        Some(s) if state::active(P) => {
+                            let d = s.decide_sys(&call, &mut Ctx);
+                            if d.is_none()
+                                && let Some((fd, key, version)) = verdict
+                                && s.rejects_target(&call)
+                            {
+                                fds::remember_rejected(fd, key, version);
+                            }
+                            d
+                        }
                         _ => None,
                     };
                     let result: $ret = match decision {
@@ -264,6 +305,7 @@ macro_rules! wrappers {
                 Some(r) => r,
                 // SAFETY: as above; this thread's buffers were busy (a nested signal handler).
                 None => unsafe { real($($arg),*) },
+            }
             }
             }
         }
@@ -338,6 +380,11 @@ macro_rules! wrappers {
             SysCall { fd: Some($fd), kind: fd_kind($fd), path: n.map(|n| &$b.a[..n]), ..SysCall::new($p) }
         }
     }};
+
+    (@quick_fd [fd ($fd:ident)]) => { Some($fd as c_int).filter(|fd| *fd >= 0) };
+    (@quick_fd [stream ($s:ident)]) => { Some(stream_fd($s as *mut libc::FILE)).filter(|fd| *fd >= 0) };
+    (@quick_fd [dir ($d:ident)]) => { Some(dir_fd($d as *mut libc::DIR)).filter(|fd| *fd >= 0) };
+    (@quick_fd $other:tt) => { None };
 
     (@stream [stream ($s:ident)]) => { $s as *mut libc::FILE };
     (@stream $other:tt) => { std::ptr::null_mut() };
