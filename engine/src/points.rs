@@ -315,7 +315,7 @@ impl PointId {
     pub const fn of(name: &str) -> PointId {
         let mut i = 0;
         while i < POINT_NAMES.len() {
-            if const_eq(POINT_NAMES[i].as_bytes(), name.as_bytes()) {
+            if names_equal(POINT_NAMES[i], name) {
                 return PointId(i as u16);
             }
             i += 1;
@@ -324,7 +324,9 @@ impl PointId {
     }
 }
 
-const fn const_eq(a: &[u8], b: &[u8]) -> bool {
+/// Whether two names are equal, in `const` code (where `==` on `str` is not available yet).
+pub const fn names_equal(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
     }

@@ -31,26 +31,12 @@ pub const fn tracks(point: &str) -> bool {
     ];
     let mut i = 0;
     while i < NAMES.len() {
-        if const_eq(NAMES[i].as_bytes(), point.as_bytes()) {
+        if failinject_engine::points::names_equal(NAMES[i], point) {
             return true;
         }
         i += 1;
     }
     false
-}
-
-const fn const_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 /// A call returned descriptor `fd` (or failed with a negative value) for the call's target.
