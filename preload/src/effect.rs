@@ -26,13 +26,14 @@ pub struct CallInfo {
 
 /// Applies `d` to the call and returns what the wrapper returns.
 ///
-/// `real` makes the call unchanged, `shorter(n)` with at most `n` bytes, `corrupt(mode,
-/// bits)` with its data altered, and `moved(result)` tells how many bytes a result moved.
+/// `real` makes the call unchanged, `shorter(n)` with at most `n` bytes (returning the result
+/// and the bytes it really moved), `corrupt(mode, bits)` with its data altered, and
+/// `moved(result)` tells how many bytes an unchanged call's result moved.
 pub fn apply<R: Ret>(
     info: &CallInfo,
     d: &Decision<'_>,
     real: impl FnOnce() -> R,
-    shorter: impl FnOnce(u64) -> R,
+    shorter: impl FnOnce(u64) -> (R, u64),
     corrupt: impl FnOnce(Corruption, u64) -> R,
     moved: impl Fn(R) -> u64,
 ) -> R {
@@ -40,7 +41,7 @@ pub fn apply<R: Ret>(
     match d.effect {
         Effect::Return(v) => R::from_i64(v),
         Effect::Error(e) => fail(info, e.0, real),
-        Effect::Short(n) => shorter(n),
+        Effect::Short(n) => shorter(n).0,
         Effect::Corrupt(mode, bits) => corrupt(mode, bits),
         Effect::Full(allowed) => {
             let size = info.size.unwrap_or(0);
@@ -51,8 +52,8 @@ pub fn apply<R: Ret>(
                 d.refund(size - moved(r).min(size));
                 r
             } else {
-                let r = shorter(allowed);
-                d.refund(allowed - moved(r).min(allowed));
+                let (r, moved) = shorter(allowed);
+                d.refund(allowed - moved.min(allowed));
                 r
             }
         }
@@ -104,15 +105,23 @@ fn fail<R: Ret>(info: &CallInfo, e: c_int, real: impl FnOnce() -> R) -> R {
     let releases = matches!(p.name, "close" | "fclose" | "closedir");
     if releases {
         let _ = real();
-    } else if !info.stream.is_null() {
-        // SAFETY: the stream is live (the caller passed it to us); glibc's FILE begins with
-        // `int _flags`, where `_IO_ERR_SEEN` is the error indicator `ferror()` reads.
-        unsafe { *(info.stream as *mut c_int) |= IO_ERR_SEEN };
+    } else {
+        set_stream_error(info.stream);
     }
     if p.fail != Fail::ErrnoRet {
         raw::set_errno(e);
     }
     R::failure(p.fail, e)
+}
+
+/// Sets a stream's error indicator, as glibc does when a write or read fails, so that
+/// `ferror()` reports it. Does nothing for a null stream.
+pub fn set_stream_error(stream: *mut FILE) {
+    if !stream.is_null() {
+        // SAFETY: the stream is live (the caller passed it to the wrapped function); glibc's
+        // FILE begins with `int _flags`, where `_IO_ERR_SEEN` is what `ferror()` reads.
+        unsafe { *(stream as *mut c_int) |= IO_ERR_SEEN };
+    }
 }
 
 /// Alters `data` in place the way `corrupt(mode)` says, from the random `bits`.

@@ -292,7 +292,7 @@ macro_rules! wrappers {
                             &info,
                             &d,
                             || real($($arg),*),
-                            |n: u64| wrappers!(@shorter $io n; real($($arg),*)),
+                            |n: u64| wrappers!(@shorter $io n info; real($($arg),*)),
                             |mode: Corruption, bits: u64| wrappers!(@corrupt $io mode bits; real($($arg),*)),
                             |r: $ret| wrappers!(@moved $io r),
                         ),
@@ -400,40 +400,73 @@ macro_rules! wrappers {
     (@size [copy ($len:ident)]) => { Some($len as u64) };
 
     // ---- the real call with at most `n` bytes --------------------------------------------
-    (@shorter [none ()] $n:ident; $call:expr) => {{ let _ = $n; $call }};
-    (@shorter [write ($buf:ident, $count:ident)] $n:ident; $call:expr) => {{
-        let $count = ($n.min($count as u64)) as _;
-        $call
+    (@shorter [none ()] $n:ident $info:ident; $call:expr) => {{
+        let _ = (&$info, $n);
+        let r = $call;
+        (r, 0)
     }};
-    (@shorter [read ($buf:ident, $count:ident)] $n:ident; $call:expr) => {{
+    (@shorter [write ($buf:ident, $count:ident)] $n:ident $info:ident; $call:expr) => {{
+        let _ = &$info;
         let $count = ($n.min($count as u64)) as _;
-        $call
+        let r = $call;
+        (r, Ret::as_i64(r).max(0) as u64)
     }};
-    (@shorter [copy ($len:ident)] $n:ident; $call:expr) => {{
+    (@shorter [read ($buf:ident, $count:ident)] $n:ident $info:ident; $call:expr) => {{
+        let _ = &$info;
+        let $count = ($n.min($count as u64)) as _;
+        let r = $call;
+        (r, Ret::as_i64(r).max(0) as u64)
+    }};
+    (@shorter [copy ($len:ident)] $n:ident $info:ident; $call:expr) => {{
+        let _ = &$info;
         let $len = ($n.min($len as u64)) as _;
-        $call
+        let r = $call;
+        (r, Ret::as_i64(r).max(0) as u64)
     }};
-    (@shorter [fwrite ($ptr:ident, $size:ident, $nmemb:ident)] $n:ident; $call:expr) => {{
-        let $nmemb = ($n / ($size as u64).max(1)).min($nmemb as u64) as _;
-        $call
+    // stdio moves bytes, not items: the part that fits is written byte by byte (a partial
+    // item included, as glibc's own buffer would), the count of whole items is returned, and
+    // since stdio only comes up short on an error, the stream's error flag and errno are set.
+    (@shorter [fwrite ($ptr:ident, $size:ident, $nmemb:ident)] $n:ident $info:ident; $call:expr) => {{
+        let (item, items) = (($size as u64).max(1), $nmemb as u64);
+        let want = $n.min(item.saturating_mul(items));
+        let $size = 1 as _;
+        let $nmemb = want as _;
+        let bytes = Ret::as_i64($call).max(0) as u64;
+        if bytes / item < items {
+            crate::effect::set_stream_error($info.stream);
+            crate::raw::set_errno(libc::ENOSPC);
+        }
+        (Ret::from_i64((bytes / item) as i64), bytes)
     }};
-    (@shorter [fread ($ptr:ident, $size:ident, $nmemb:ident)] $n:ident; $call:expr) => {{
-        let $nmemb = ($n / ($size as u64).max(1)).min($nmemb as u64) as _;
-        $call
+    (@shorter [fread ($ptr:ident, $size:ident, $nmemb:ident)] $n:ident $info:ident; $call:expr) => {{
+        let (item, items) = (($size as u64).max(1), $nmemb as u64);
+        let want = $n.min(item.saturating_mul(items));
+        let $size = 1 as _;
+        let $nmemb = want as _;
+        let bytes = Ret::as_i64($call).max(0) as u64;
+        if bytes / item < items {
+            crate::effect::set_stream_error($info.stream);
+            crate::raw::set_errno(libc::EIO);
+        }
+        (Ret::from_i64((bytes / item) as i64), bytes)
     }};
-    (@shorter [writev ($iov:ident, $cnt:ident)] $n:ident; $call:expr) => {{
+    (@shorter [writev ($iov:ident, $cnt:ident)] $n:ident $info:ident; $call:expr) => {{
+        let _ = &$info;
         let mut local = [iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; 64];
         let k = truncate_iov($iov as *const iovec, $cnt as c_int, $n, &mut local);
         let $iov = local.as_ptr() as _;
         let $cnt = k as _;
-        $call
+        let r = $call;
+        (r, Ret::as_i64(r).max(0) as u64)
     }};
-    (@shorter [readv ($iov:ident, $cnt:ident)] $n:ident; $call:expr) => {{
+    (@shorter [readv ($iov:ident, $cnt:ident)] $n:ident $info:ident; $call:expr) => {{
+        let _ = &$info;
         let mut local = [iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; 64];
         let k = truncate_iov($iov as *const iovec, $cnt as c_int, $n, &mut local);
         let $iov = local.as_ptr() as _;
         let $cnt = k as _;
-        $call
+        let r = $call;
+        (r, Ret::as_i64(r).max(0) as u64)
     }};
 
     // ---- the real call with its data altered ---------------------------------------------
