@@ -1298,6 +1298,18 @@ macro_rules! libc_points {
                     fn close_range (first: c_uint, last: c_uint, flags: c_int) -> c_int;
                 }
             }
+            /// Close every descriptor from a number up; returns nothing.
+            closefrom {
+                classes: [close, fd],
+                target: none(),
+                fail: void,
+                io: none(),
+                errnos: [],
+                explore: [],
+                fns: {
+                    fn closefrom (lowfd: c_int) -> ();
+                }
+            }
             // ----------------------------------------------------------------- mmap
             /// Map a file (or anonymous memory) into the address space.
             mmap {

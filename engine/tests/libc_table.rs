@@ -189,6 +189,7 @@ const SURFACE_MINIMUM: &[&str] = &[
     "__close",
     "closedir",
     "close_range",
+    "closefrom",
     // mmap
     "mmap",
     "mmap64",
@@ -396,7 +397,7 @@ fn failure_kinds_match_the_decisions() {
         ),
         (Fail::Items, &["fwrite", "fread"]),
         (Fail::ErrnoRet, &["posix_fallocate", "posix_fadvise"]),
-        (Fail::Void, &["sync"]),
+        (Fail::Void, &["sync", "closefrom"]),
         (Fail::MapFailed, &["mmap"]),
     ];
     for (fail, names) in expect {

@@ -11,7 +11,7 @@ use libc::c_int;
 
 /// Whether calls to the point named `point` change what descriptors refer to.
 pub const fn tracks(point: &str) -> bool {
-    const NAMES: [&str; 16] = [
+    const NAMES: [&str; 17] = [
         "open",
         "openat",
         "creat",
@@ -28,6 +28,7 @@ pub const fn tracks(point: &str) -> bool {
         "fclose",
         "closedir",
         "close_range",
+        "closefrom",
     ];
     let mut i = 0;
     while i < NAMES.len() {
@@ -86,7 +87,7 @@ pub fn forget(call: &SysCall<'_>) {
     }
 }
 
-/// `close_range(first, last)` succeeded.
+/// `close_range(first, last)` succeeded, or `closefrom(first)` ran (`last` = `u32::MAX`).
 pub fn forget_range(first: u32, last: u32) {
     let last = last.min(fds::MAX_FDS as u32 - 1);
     for fd in first..=last {

@@ -157,16 +157,28 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// A copy of `len` bytes at `src`, or `None` when memory cannot be had.
-    ///
-    /// # Safety
-    /// `src` points to `len` readable bytes.
-    pub unsafe fn copy(src: *const u8, len: usize) -> Option<Scratch> {
-        let s = Scratch::zeroed(len)?;
-        // SAFETY: `src` has `len` readable bytes (caller's contract) and the fresh mapping
-        // `len` writable ones; it cannot overlap the caller's buffer.
-        unsafe { std::ptr::copy_nonoverlapping(src, s.ptr, len) };
-        Some(s)
+    /// A copy of `len` bytes at `src`, or `None` when memory cannot be had or `src` is not
+    /// readable (the caller then makes the real call, and libc answers EFAULT as it would).
+    pub fn copy(src: *const u8, len: usize) -> Option<Scratch> {
+        let one = libc::iovec { iov_base: src as *mut libc::c_void, iov_len: len };
+        Scratch::gather(&one, 1, len)
+    }
+
+    /// The `total` bytes described by `cnt` iovecs, gathered into one copy. The copy is made
+    /// by the kernel (`process_vm_readv` on ourselves), so a bad pointer is an error, never
+    /// a crash.
+    pub fn gather(iov: *const libc::iovec, cnt: usize, total: usize) -> Option<Scratch> {
+        let s = Scratch::zeroed(total)?;
+        if total == 0 {
+            return Some(s);
+        }
+        let local = libc::iovec { iov_base: s.ptr as *mut libc::c_void, iov_len: total };
+        // SAFETY: `local` describes our own fresh mapping of `total` bytes; the kernel reads
+        // the remote iovecs and their buffers itself and reports EFAULT for bad ones.
+        let n = unsafe {
+            libc::syscall(libc::SYS_process_vm_readv, crate::raw::pid(), &local, 1, iov, cnt, 0)
+        };
+        (n == total as i64).then_some(s)
     }
 
     /// `len` zero bytes of fresh anonymous memory, or `None` when memory cannot be had.
@@ -228,10 +240,11 @@ mod tests {
     #[test]
     fn scratch_is_a_copy() {
         let src = *b"hello";
-        // SAFETY: `src` has 5 readable bytes.
-        let mut s = unsafe { Scratch::copy(src.as_ptr(), 5) }.unwrap();
+        let mut s = Scratch::copy(src.as_ptr(), 5).unwrap();
         s.bytes()[0] = b'j';
         assert_eq!(s.bytes(), b"jello");
         assert_eq!(&src, b"hello");
+        assert!(Scratch::copy(std::ptr::null(), 4).is_none(), "a bad pointer is refused");
+        assert!(Scratch::copy(16 as *const u8, 4).is_none());
     }
 }

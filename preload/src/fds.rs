@@ -50,8 +50,46 @@ fn slot(fd: i32) -> Option<&'static Slot> {
     usize::try_from(fd).ok().and_then(|i| TABLE.get(i))
 }
 
-/// Runs `write` on the slot as its only writer, bumping the sequence around it.
+/// The process the table belongs to. A `vfork` child shares the parent's memory, and so
+/// this table: it must not change it (its `dup2` before `exec` would rewrite the parent's
+/// descriptors), so writes from any other process are dropped.
+static OWNER: AtomicU32 = AtomicU32::new(0);
+
+/// Makes the calling process the table's owner: at start-up and in a forked child.
+pub fn own() {
+    OWNER.store(raw::pid(), Ordering::Relaxed);
+}
+
+/// In a forked child: a slot that another thread of the parent was writing when `fork`
+/// happened will never be finished, so it is reset to "unknown" (else the child would spin
+/// on it forever), and the child becomes the owner.
+pub fn after_fork_in_child() {
+    own();
+    for s in TABLE.iter() {
+        let seq = s.seq.load(Ordering::Relaxed);
+        if !seq.is_multiple_of(2) {
+            s.len.store(UNKNOWN, Ordering::Relaxed);
+            s.kind.store(0, Ordering::Relaxed);
+            for r in &s.rejects {
+                r.store(0, Ordering::Relaxed);
+            }
+            s.seq.store(seq + 1, Ordering::Release);
+        }
+    }
+}
+
+/// Whether the calling process may change the table.
+fn owned() -> bool {
+    let owner = OWNER.load(Ordering::Relaxed);
+    owner == 0 || owner == raw::pid()
+}
+
+/// Runs `write` on the slot as its only writer, bumping the sequence around it. Does nothing
+/// in a process that does not own the table (a `vfork` child).
 fn write_slot(s: &Slot, write: impl FnOnce(&Slot)) {
+    if !owned() {
+        return;
+    }
     // Take the slot: move the sequence from even to odd. A second writer (two threads racing
     // on one descriptor number, which the program cannot rely on either) spins briefly.
     let mut seq = s.seq.load(Ordering::Relaxed);
@@ -132,7 +170,7 @@ pub fn version(fd: i32) -> Option<u32> {
 /// Remembers that no rule can match calls on `fd` for `key`, unless the descriptor changed
 /// since `version` was read (then the verdict may be about another file).
 pub fn remember_rejected(fd: i32, key: u64, version: u32) {
-    let Some(s) = slot(fd) else { return };
+    let Some(s) = slot(fd).filter(|_| owned()) else { return };
     let r = &s.rejects[(key as usize >> 16) & 1];
     r.store(key, Ordering::Relaxed);
     if s.seq.load(Ordering::Acquire) != version {
@@ -203,7 +241,9 @@ pub fn kind(fd: i32) -> FileKind {
         return decode(cached);
     }
     let kind = probe_kind(fd);
-    if let Some(s) = slot(fd) {
+    if let Some(s) = slot(fd)
+        && owned()
+    {
         s.kind.store(encode(kind), Ordering::Relaxed);
     }
     kind

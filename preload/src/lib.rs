@@ -40,6 +40,7 @@ pub mod wrappers;
 #[ctor::ctor(unsafe)]
 fn init() {
     let Some(_inside) = guard::Inside::enter() else { return };
+    fds::own();
     config::load();
     // SAFETY: registering a plain function pointer; the child handler only resets atomics.
     unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };

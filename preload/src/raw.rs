@@ -38,6 +38,13 @@ pub fn diag(parts: &[&[u8]]) {
     write_all(2, &buf[..n]);
 }
 
+/// The calling process's id, from the kernel (glibc no longer caches it, and a `vfork` child
+/// must not see its parent's).
+pub fn pid() -> u32 {
+    // SAFETY: getpid has no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_getpid) as u32 }
+}
+
 /// The calling thread's errno.
 pub fn errno() -> c_int {
     // SAFETY: __errno_location returns a valid pointer to the calling thread's errno.

@@ -8,6 +8,9 @@
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// The cached value of a symbol that no later object defines (no function lives at address 1).
+const MISSING: usize = 1;
+
 /// The cached address of one real libc symbol.
 pub struct Real {
     name: &'static CStr,
@@ -20,7 +23,8 @@ impl Real {
         Real { name, addr: AtomicUsize::new(0) }
     }
 
-    /// The address if it was resolved already, else 0: the wrappers' fast path.
+    /// The address if it was resolved already, else 0 or 1 (not yet looked up, or missing):
+    /// the wrappers' fast path tests `> 1` in one comparison.
     #[inline(always)]
     pub fn cached(&self) -> usize {
         self.addr.load(Ordering::Relaxed)
@@ -32,6 +36,7 @@ impl Real {
     pub fn get(&self) -> Option<usize> {
         match self.addr.load(Ordering::Relaxed) {
             0 => self.resolve(),
+            MISSING => None,
             a => Some(a),
         }
     }
@@ -44,6 +49,8 @@ impl Real {
         // allocator is never one of our wrappers, so this cannot recurse into us.
         let addr = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) } as usize;
         if addr == 0 {
+            // Remembered, so a missing symbol is looked up once, not on every call.
+            self.addr.store(MISSING, Ordering::Relaxed);
             return None;
         }
         self.addr.store(addr, Ordering::Relaxed);

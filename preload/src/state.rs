@@ -72,6 +72,8 @@ pub fn install(registry: Registry) {
 /// In a forked child: every rule's counters start afresh (counters are per process). Runs
 /// in the child of a possibly threaded parent, so it takes no lock.
 pub fn after_fork_in_child() {
+    crate::fds::after_fork_in_child();
+    crate::target::after_fork_in_child();
     if let Some(s) = snapshot() {
         s.reset_counters();
     }

@@ -1,15 +1,16 @@
 //! The facts of a call that rules match on: its target's path and kind, its descriptor.
 //!
 //! Paths are made absolute (against the current directory, or a dirfd's recorded path) and
-//! lexically normalised into per-thread buffers: a `const`-initialised thread-local holding
-//! plain byte arrays, which needs no destructor and never allocates. They are only touched on
-//! the slow path, when a rule applies to the function called.
+//! lexically normalised into buffers taken from a static pool for the duration of the call:
+//! nothing is allocated and nothing is kept per thread. They are only touched on the slow
+//! path, when a rule applies to the function called.
 
 use crate::fds;
 use failinject_engine::{FileKind, absolute_into};
 use libc::{c_char, c_int};
-use std::cell::RefCell;
+use std::cell::UnsafeCell;
 use std::ffi::CStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The longest path handled; longer ones leave the target unknown.
 pub const PATH_MAX: usize = 4096;
@@ -24,16 +25,62 @@ pub struct Bufs {
     pub t: [u8; PATH_MAX],
 }
 
-thread_local! {
-    static BUFS: RefCell<Bufs> = const {
-        RefCell::new(Bufs { a: [0; PATH_MAX], b: [0; PATH_MAX], t: [0; PATH_MAX] })
-    };
+/// One pool entry: a set of buffers and the flag of the thread using it.
+struct Entry {
+    busy: AtomicBool,
+    bufs: UnsafeCell<Bufs>,
 }
 
-/// Runs `f` with this thread's buffers, or returns `None` when they are in use (a signal
-/// handler that interrupted our own slow path: the caller then passes the call through).
+// SAFETY: `bufs` is only reached through `with_bufs`, by the one thread that won `busy` with a
+// compare-and-swap, until it stores `false` again; no two threads touch it at once.
+unsafe impl Sync for Entry {}
+
+/// How many slow paths may run at the same time with buffers; beyond that a call waits a
+/// little, then passes through uninjected.
+const POOL: usize = 128;
+
+/// Path buffers for slow paths, shared by all threads. A thread-local copy would cost every
+/// thread of every program 12 KiB of static TLS, which glibc takes out of the thread's stack
+/// (a `PTHREAD_STACK_MIN` thread could no longer be created); the pool lives in `.bss`, so
+/// entries never used cost nothing.
+static BUFS: [Entry; POOL] = [const {
+    Entry {
+        busy: AtomicBool::new(false),
+        bufs: UnsafeCell::new(Bufs { a: [0; PATH_MAX], b: [0; PATH_MAX], t: [0; PATH_MAX] }),
+    }
+}; POOL];
+
+/// In a forked child: only the forking thread survives, and it was not inside a slow path,
+/// so every entry is free (one held by another thread of the parent would be lost forever).
+pub fn after_fork_in_child() {
+    for e in &BUFS {
+        e.busy.store(false, Ordering::Release);
+    }
+}
+
+/// Runs `f` with a set of buffers no other thread is using, or returns `None` when all are
+/// busy for long (the caller then passes the call through).
 pub fn with_bufs<R>(f: impl FnOnce(&mut Bufs) -> R) -> Option<R> {
-    BUFS.try_with(|b| b.try_borrow_mut().ok().map(|mut b| f(&mut b))).ok().flatten()
+    // Start at a place that depends on the thread, so threads rarely collide.
+    let marker = 0u8;
+    let start = (&marker as *const u8 as usize >> 12) % POOL;
+    for round in 0..64 {
+        for k in 0..POOL {
+            let e = &BUFS[(start + k) % POOL];
+            if e.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                // SAFETY: winning `busy` gives this thread the entry alone until it is
+                // released below (see `impl Sync for Entry`).
+                let r = f(unsafe { &mut *e.bufs.get() });
+                e.busy.store(false, Ordering::Release);
+                return Some(r);
+            }
+        }
+        if round > 0 {
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
+        }
+    }
+    None
 }
 
 /// The bytes of a C string argument (`None` for a null pointer).

@@ -35,17 +35,21 @@ pub fn missing<R: Ret>(p: PointId) -> R {
     R::failure(p.info().fail, libc::ENOSYS)
 }
 
-/// The bytes an iovec array describes.
+/// The bytes an iovec array describes, or `None` when libc would refuse the array (a count
+/// below 0 or above `IOV_MAX`, or lengths adding up past `SSIZE_MAX`): such a call then goes
+/// to libc untouched, to get libc's own answer.
 ///
 /// # Safety
-/// `iov` points to `cnt` readable iovecs (the C function's contract).
-pub unsafe fn iov_total(iov: *const iovec, cnt: c_int) -> u64 {
-    if iov.is_null() || cnt <= 0 {
-        return 0;
+/// `iov` points to `cnt` readable iovecs when `cnt` is in range (the C function's contract).
+pub unsafe fn iov_total(iov: *const iovec, cnt: c_int) -> Option<u64> {
+    if iov.is_null() || !(0..=1024).contains(&cnt) {
+        return (cnt == 0).then_some(0);
     }
     // SAFETY: caller's contract.
     let v = unsafe { std::slice::from_raw_parts(iov, cnt as usize) };
-    v.iter().map(|i| i.iov_len as u64).sum()
+    v.iter()
+        .try_fold(0u64, |sum, i| sum.checked_add(i.iov_len as u64))
+        .filter(|t| *t <= isize::MAX as u64)
 }
 
 /// Copies the first iovecs of `iov` into `local`, cut so that they describe at most `n`
@@ -73,27 +77,15 @@ pub unsafe fn truncate_iov(iov: *const iovec, cnt: c_int, n: u64, local: &mut [i
     k as c_int
 }
 
-/// Gathers the bytes of an iovec array into one private copy.
+/// Gathers the bytes of an iovec array into one private copy (`None` for an array libc
+/// would refuse, or bad pointers).
 ///
 /// # Safety
-/// As [`iov_total`], and every iovec's buffer is readable.
+/// As [`iov_total`].
 pub unsafe fn gather(iov: *const iovec, cnt: c_int) -> Option<Scratch> {
     // SAFETY: caller's contract.
-    let total = unsafe { iov_total(iov, cnt) } as usize;
-    let mut s = Scratch::zeroed(total)?;
-    if total == 0 {
-        return Some(s);
-    }
-    // SAFETY: caller's contract.
-    let v = unsafe { std::slice::from_raw_parts(iov, cnt as usize) };
-    let mut at = 0;
-    for i in v {
-        // SAFETY: each iovec's buffer has `iov_len` readable bytes.
-        let piece = unsafe { std::slice::from_raw_parts(i.iov_base as *const u8, i.iov_len) };
-        s.bytes()[at..at + piece.len()].copy_from_slice(piece);
-        at += piece.len();
-    }
-    Some(s)
+    let total = unsafe { iov_total(iov, cnt) }?;
+    Scratch::gather(iov, cnt as usize, total as usize)
 }
 
 /// Alters the first `got` bytes described by an iovec array.
@@ -206,7 +198,7 @@ macro_rules! wrappers {
             type F = unsafe extern "C" fn($($ty),*) -> $ret;
             // The fast path: resolved already, and nothing to do for this point.
             let addr = REAL.cached();
-            if addr != 0 && !(state::active(P) || (TRACKS && state::tracking())) {
+            if addr > 1 && !(state::active(P) || (TRACKS && state::tracking())) {
                 // SAFETY: `addr` is the next definition of this very symbol, whose C type is
                 // `F` (the table's signature, checked against the libc crate's declarations).
                 let real: F = unsafe { std::mem::transmute::<usize, F>(addr) };
@@ -251,6 +243,7 @@ macro_rules! wrappers {
             unsafe extern "C" fn full(real: F, $($arg: $ty),*) -> $ret {
             // The verdict key is read before the snapshot: a key is published after its
             // snapshot, so a verdict can never be filed under a newer snapshot's key.
+            let saved_errno = crate::raw::errno();
             let key = state::verdict_key(P);
             let snap = state::snapshot();
             let quick_fd: Option<c_int> = if TRACKS {
@@ -273,8 +266,12 @@ macro_rules! wrappers {
                     let call: SysCall<'_> = wrappers!(@target P bufs $target);
                     let call = SysCall { size: wrappers!(@size $io), ..call };
                     let info = CallInfo { point: P, stream: wrappers!(@stream $target), size: call.size };
+                    // Finding the facts may have set errno (a kind probe on a non-terminal);
+                    // a call that then succeeds must leave the caller's errno as it was.
+                    crate::raw::set_errno(saved_errno);
                     let decision = match snap {
-                        Some(s) if state::active(P) => {
+                        // Data arguments libc would refuse go to libc untouched.
+                        Some(s) if state::active(P) && wrappers!(@valid $io) => {
                             let d = s.decide_sys(&call, &mut Ctx);
                             if d.is_none()
                                 && let Some((fd, key, version)) = verdict
@@ -382,19 +379,31 @@ macro_rules! wrappers {
     }};
 
     (@quick_fd [fd ($fd:ident)]) => { Some($fd as c_int).filter(|fd| *fd >= 0) };
-    (@quick_fd [stream ($s:ident)]) => { Some(stream_fd($s as *mut libc::FILE)).filter(|fd| *fd >= 0) };
+    (@quick_fd [stream ($s:ident)]) => {{
+        // `fileno` on a stream without a descriptor (`open_memstream`) sets errno: keep the
+        // caller's.
+        let e = crate::raw::errno();
+        let fd = stream_fd($s as *mut libc::FILE);
+        crate::raw::set_errno(e);
+        Some(fd).filter(|fd| *fd >= 0)
+    }};
     (@quick_fd [dir ($d:ident)]) => { Some(dir_fd($d as *mut libc::DIR)).filter(|fd| *fd >= 0) };
     (@quick_fd $other:tt) => { None };
 
     (@stream [stream ($s:ident)]) => { $s as *mut libc::FILE };
     (@stream $other:tt) => { std::ptr::null_mut() };
 
+    // ---- whether libc would accept the call's data arguments -----------------------------
+    (@valid [writev ($iov:ident, $cnt:ident)]) => { iov_total($iov as *const iovec, $cnt as c_int).is_some() };
+    (@valid [readv ($iov:ident, $cnt:ident)]) => { iov_total($iov as *const iovec, $cnt as c_int).is_some() };
+    (@valid $io:tt) => { true };
+
     // ---- the byte count, by kind of data moved -------------------------------------------
     (@size [none ()]) => { None };
     (@size [write ($buf:ident, $count:ident)]) => { Some($count as u64) };
     (@size [read ($buf:ident, $count:ident)]) => { Some($count as u64) };
-    (@size [writev ($iov:ident, $cnt:ident)]) => { Some(iov_total($iov as *const iovec, $cnt as c_int)) };
-    (@size [readv ($iov:ident, $cnt:ident)]) => { Some(iov_total($iov as *const iovec, $cnt as c_int)) };
+    (@size [writev ($iov:ident, $cnt:ident)]) => { iov_total($iov as *const iovec, $cnt as c_int) };
+    (@size [readv ($iov:ident, $cnt:ident)]) => { iov_total($iov as *const iovec, $cnt as c_int) };
     (@size [fwrite ($ptr:ident, $size:ident, $n:ident)]) => { Some(($size as u64).saturating_mul($n as u64)) };
     (@size [fread ($ptr:ident, $size:ident, $n:ident)]) => { Some(($size as u64).saturating_mul($n as u64)) };
     (@size [copy ($len:ident)]) => { Some($len as u64) };
@@ -473,7 +482,7 @@ macro_rules! wrappers {
     (@corrupt [none ()] $m:ident $bits:ident; $call:expr) => {{ let _ = ($m, $bits); $call }};
     (@corrupt [copy ($len:ident)] $m:ident $bits:ident; $call:expr) => {{ let _ = ($m, $bits); $call }};
     (@corrupt [write ($buf:ident, $count:ident)] $m:ident $bits:ident; $call:expr) => {{
-        match Scratch::copy($buf as *const u8, $count as usize) {
+        match Scratch::copy($buf as *const u8, ($count as usize).min(isize::MAX as usize)) {
             Some(mut s) => {
                 alter(s.bytes(), $m, $bits);
                 let $buf = s.ptr() as _;
@@ -483,7 +492,7 @@ macro_rules! wrappers {
         }
     }};
     (@corrupt [fwrite ($ptr:ident, $size:ident, $nmemb:ident)] $m:ident $bits:ident; $call:expr) => {{
-        match Scratch::copy($ptr as *const u8, ($size as usize).saturating_mul($nmemb as usize)) {
+        match Scratch::copy($ptr as *const u8, ($size as usize).saturating_mul($nmemb as usize).min(isize::MAX as usize)) {
             Some(mut s) => {
                 alter(s.bytes(), $m, $bits);
                 let $ptr = s.ptr() as _;
@@ -566,6 +575,10 @@ macro_rules! wrappers {
             book::forget_range($first, $last)
         }
     };
+    (@book closefrom $r:ident $call:ident ($low:ident)) => {{
+        let _ = $r;
+        book::forget_range($low.max(0) as u32, u32::MAX)
+    }};
     (@book $other:ident $r:ident $call:ident ($($a:ident),*)) => {};
 }
 

@@ -9,9 +9,6 @@
 //! wrapper down its slow path without injecting anything, and, where it makes sense, once with
 //! rules that really inject. Every run is bounded by [`LIMIT`]: a deadlock fails the test
 //! instead of hanging CI. The fixtures print `key=value` lines that the tests check.
-//!
-//! Tests marked `#[ignore = "preload bug: …"]` show a bug that is still open; run them with
-//! `cargo test -p failinject-tests --test hazards -- --ignored`.
 
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -281,9 +278,6 @@ fn fork_while_threads_write_and_fsync() {
 /// As above, but the threads also dup2 their descriptor onto a fixed number and close it
 /// again, so a fork often lands while a thread is recording a descriptor in `fds.rs`.
 #[test]
-#[ignore = "preload bug: a child forked while another thread is inside fds::write_slot \
-            inherits an odd sequence number for that slot and spins forever in \
-            read_slot/write_slot on its next open/close/dup of that number"]
 fn fork_while_threads_dup_and_close_descriptors() {
     let dir = TempDir::new("hz-fork-dup");
     let exe = compile(&dir, "fork");
@@ -399,9 +393,6 @@ fn vfork_exec_and_posix_spawn_pass_the_rules_and_leave_the_parent_alone() {
 /// the parent's memory, so the preload's descriptor table: the parent must still see its
 /// own stdout, not the child's file.
 #[test]
-#[ignore = "preload bug: the wrappers' bookkeeping in a vfork child (dup2, close) writes \
-            the parent's descriptor table, so the parent's fd 1 is then taken for the \
-            child's file and a path rule on that file fails the parent's stdout with EIO"]
 fn vfork_child_redirecting_stdout_leaves_the_parents_table_alone() {
     let dir = TempDir::new("hz-vfork-dup2");
     let exe = compile(&dir, "spawn");
@@ -562,9 +553,6 @@ fn a_closed_number_reused_for_a_socket_is_a_socket() {
 
 /// The same after `closefrom(3)`, which closes inside libc without calling `close`.
 #[test]
-#[ignore = "preload bug: closefrom() is not wrapped, so the descriptor table keeps the \
-            closed file's path and kind; a socket that reuses the number is then taken for \
-            that file and a plain `sys:write=error(EIO)` fails writes to the socket"]
 fn a_number_reused_after_closefrom_is_a_socket() {
     stale("closefrom");
 }
@@ -690,10 +678,6 @@ fn intercepted_calls_fit_small_stacks() {
 
 /// A thread created with PTHREAD_STACK_MIN, which glibc accepts without the preload.
 #[test]
-#[ignore = "preload bug: the preload's thread-local path buffers (target.rs, 3 x 4 KiB) \
-            make its static TLS 12 KiB, which glibc carves out of every thread's stack: \
-            pthread_create with a PTHREAD_STACK_MIN (16 KiB) stack fails with EINVAL, \
-            even with no rules at all"]
 fn a_thread_with_the_minimum_stack_can_be_created() {
     let dir = TempDir::new("hz-stack-min");
     let exe = compile(&dir, "stacks");
@@ -710,10 +694,6 @@ fn a_thread_with_the_minimum_stack_can_be_created() {
 /// A signal handler on an alternate stack of the classic SIGSTKSZ, 8 KiB, which fits the
 /// same calls without the preload.
 #[test]
-#[ignore = "preload bug (debug build): the slow path of write needs more than 8 KiB of \
-            stack when dependencies are unoptimised (regex-automata's dfa::search::find_fwd \
-            alone has a 9 KiB frame), so a handler on an 8 KiB alternate stack overflows \
-            into the guard page; the release build fits"]
 fn a_handler_on_an_8k_alternate_stack_survives() {
     let dir = TempDir::new("hz-altstack-8k");
     let exe = compile(&dir, "stacks");
@@ -775,9 +755,6 @@ fn rejected_arguments_get_libcs_answer() {
 
 /// An iovec array whose lengths add up past 2^64: libc answers EINVAL.
 #[test]
-#[ignore = "preload bug: wrappers::iov_total sums the iovec lengths with `+`, which panics \
-            on overflow in the debug build (abort: panic in a function that cannot unwind); \
-            the release build wraps and answers 0 under a corrupt rule"]
 fn iovec_lengths_that_overflow_get_einval() {
     let dir = TempDir::new("hz-hostile-iov");
     let wrong = hostile(
@@ -792,10 +769,6 @@ fn iovec_lengths_that_overflow_get_einval() {
 /// still be rejected (EFAULT for a null buffer, EINVAL for a bad iovec count), not crash or
 /// succeed.
 #[test]
-#[ignore = "preload bug: corrupt copies a write's buffer before the call (effect.rs \
-            Scratch::copy), so a null buffer aborts (debug) or crashes (release) instead of \
-            EFAULT; short/corrupt/full rebuild the iovec array, so writev with a negative \
-            or over-IOV_MAX count succeeds instead of EINVAL"]
 fn data_altering_tasks_keep_libcs_rejections() {
     let dir = TempDir::new("hz-hostile-alter");
     let cases = ["writev_too_many", "writev_negative_count", "write_null_buffer"];
@@ -814,10 +787,6 @@ fn data_altering_tasks_keep_libcs_rejections() {
 /// A write that succeeds leaves errno as it was: to a character device, a file, a pipe, and
 /// an fwrite to a memory stream.
 #[test]
-#[ignore = "preload bug (minor): the preload's own calls set errno on a call that \
-            succeeds: fds::probe_kind's TCGETS (through libc::syscall) leaves ENOTTY after a \
-            write to /dev/null, and glibc's fileno leaves EBADF after an fwrite to a stream \
-            without a descriptor (open_memstream)"]
 fn a_successful_call_leaves_errno_alone() {
     let dir = TempDir::new("hz-errno");
     let exe = compile(&dir, "errno");
