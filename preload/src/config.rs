@@ -8,8 +8,8 @@
 //! This runs in our one constructor. It may allocate and read the environment: no wrapped
 //! call is being served, and the guard is held so our own file reads pass straight through.
 
-use crate::{raw, state};
-use failinject_engine::{ParseError, Registry, Rule, Task, parse_rules_all};
+use crate::{log, raw, site, state};
+use failinject_engine::{Filter, ParseError, Registry, Rule, Task, parse_rules_all};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
@@ -19,32 +19,45 @@ struct Problems(Vec<String>);
 /// Reads the environment, builds the registry, and publishes it.
 pub fn load() {
     let on_error_warn = std::env::var_os("FAILINJECT_ON_ERROR").is_some_and(|v| v == "warn");
-    match build() {
-        Ok(Some(registry)) => state::install(registry),
-        Ok(None) => {}
+    let registry = match build() {
+        Ok(registry) => registry,
         Err(Problems(messages)) => {
             for m in &messages {
                 raw::diag(&[m.as_bytes()]);
             }
-            if on_error_warn {
-                raw::diag(&[b"running with no rules (FAILINJECT_ON_ERROR=warn)"]);
-            } else {
+            if !on_error_warn {
                 raw::diag(&[b"stopping before main (exit status 125); \
                     set FAILINJECT_ON_ERROR=warn to run with no rules instead"]);
                 // SAFETY: _exit ends the process at once without running other libraries'
                 // destructors, which is what we want before `main` has even started.
                 unsafe { libc::_exit(125) };
             }
+            raw::diag(&[b"running with no rules (FAILINJECT_ON_ERROR=warn)"]);
+            let mut empty = Registry::new(random_seed());
+            empty.set_exe(&exe_path());
+            empty
+        }
+    };
+    if let Some(template) = std::env::var_os("FAILINJECT_LOG") {
+        let rules = registry.rules().map(ToString::to_string).collect();
+        if let Err(m) = log::start(template.as_bytes(), registry.exe(), registry.seed(), rules) {
+            raw::diag(&[m.as_bytes()]);
         }
     }
+    if log::enabled()
+        || registry.rules().any(|r| r.filters.iter().any(|f| matches!(f, Filter::Site(_))))
+    {
+        site::warm_up();
+    }
+    state::install(registry);
 }
 
 fn var(name: &str) -> Option<String> {
     std::env::var_os(name).map(|v: OsString| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
-/// The registry the environment describes; `None` when it names no rule.
-fn build() -> Result<Option<Registry>, Problems> {
+/// The registry the environment describes (empty when it names no rule).
+fn build() -> Result<Registry, Problems> {
     let mut problems = Vec::new();
     let mut rules: Vec<Rule> = Vec::new();
     let mut add = |text: &str, source: &str, problems: &mut Vec<String>| {
@@ -90,15 +103,12 @@ fn build() -> Result<Option<Registry>, Problems> {
     if !problems.is_empty() {
         return Err(Problems(problems));
     }
-    if rules.is_empty() {
-        return Ok(None);
-    }
     let mut registry = Registry::new(seed);
     registry.set_exe(&exe_path());
     for rule in rules {
         registry.set(rule);
     }
-    Ok(Some(registry))
+    Ok(registry)
 }
 
 /// The running program's executable path, for `exe=` filters.

@@ -86,7 +86,14 @@ impl<'a> Line<'a> {
                     '\t' => b"\\t",
                     c if (c as u32) < 0x20 => {
                         let hex = b"0123456789abcdef";
-                        tmp = [b'\\', b'u', b'0', b'0', hex[(c as usize) >> 4], hex[(c as usize) & 15]];
+                        tmp = [
+                            b'\\',
+                            b'u',
+                            b'0',
+                            b'0',
+                            hex[(c as usize) >> 4],
+                            hex[(c as usize) & 15],
+                        ];
                         &tmp
                     }
                     c => c.encode_utf8(&mut tmp).as_bytes(),
@@ -222,7 +229,8 @@ mod tests {
         l.str("type", b"inject").num("pid", 42).num("fd", -1).str("path", b"/a\"b\\c\n\xff.db");
         assert_eq!(
             l.finish(),
-            &b"{\"type\":\"inject\",\"pid\":42,\"fd\":-1,\"path\":\"/a\\\"b\\\\c\\n\\ufffd.db\"}\n"[..]
+            &b"{\"type\":\"inject\",\"pid\":42,\"fd\":-1,\"path\":\"/a\\\"b\\\\c\\n\\ufffd.db\"}\n"
+                [..]
         );
     }
 

@@ -26,9 +26,12 @@ mod config;
 mod effect;
 mod fds;
 mod guard;
+mod json;
+mod log;
 mod raw;
 mod real;
 mod ret;
+mod site;
 mod state;
 mod target;
 pub mod wrappers;
@@ -42,8 +45,26 @@ fn init() {
     let Some(_inside) = guard::Inside::enter() else { return };
     fds::own();
     config::load();
-    // SAFETY: registering a plain function pointer; the child handler only resets atomics.
+    // SAFETY: registering a plain function pointer; the child handler resets our tables and
+    // reopens a per-pid log with raw system calls.
     unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
+    if log::enabled() {
+        unsafe extern "C" {
+            fn on_exit(
+                f: extern "C" fn(libc::c_int, *mut libc::c_void),
+                arg: *mut libc::c_void,
+            ) -> libc::c_int;
+        }
+        // SAFETY: glibc's on_exit takes a function and an argument it passes back; ours
+        // ignores the argument.
+        unsafe { on_exit(log_exit, std::ptr::null_mut()) };
+    }
+}
+
+/// Writes the log's exit record when the program calls `exit()`.
+extern "C" fn log_exit(status: libc::c_int, _arg: *mut libc::c_void) {
+    let Some(_inside) = guard::Inside::enter() else { return };
+    log::exit(status, state::snapshot());
 }
 
 extern "C" fn after_fork_child() {

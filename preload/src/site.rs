@@ -74,8 +74,11 @@ pub fn warm_up() {
     }
 }
 
-/// The object containing `addr`: its base, its path and the nearest symbol.
-fn lookup(addr: usize) -> Option<(usize, &'static [u8], Option<&'static [u8]>)> {
+/// The object containing an address: its base, its path and the nearest symbol.
+type Place = (usize, &'static [u8], Option<&'static [u8]>);
+
+/// The object containing `addr`.
+fn lookup(addr: usize) -> Option<Place> {
     // SAFETY: an all-zero Dl_info is valid to be filled in.
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
     // SAFETY: dladdr only reads `addr` as a number and fills `info`.

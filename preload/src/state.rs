@@ -74,6 +74,7 @@ pub fn install(registry: Registry) {
 pub fn after_fork_in_child() {
     crate::fds::after_fork_in_child();
     crate::target::after_fork_in_child();
+    crate::log::after_fork_in_child();
     if let Some(s) = snapshot() {
         s.reset_counters();
     }

@@ -23,11 +23,26 @@ use crate::{book, fds, guard, real::Real, state};
 use failinject_engine::{Context, Corruption, PointId, SysCall};
 use libc::{c_char, c_int, iovec};
 
-/// What a decision may ask of the calling thread. Call sites, scopes and reached in-code
-/// points arrive with later milestones; until then `site=`, `within=` and `after=` never
-/// match a libc call.
-pub struct Ctx;
-impl Context for Ctx {}
+/// What a decision may ask of the calling thread: its call site, found only when a rule or
+/// the log needs it. (Scopes and reached in-code points arrive with the C ABI; until then
+/// `within=` and `after=` never match a libc call.)
+#[derive(Default)]
+pub struct Ctx {
+    frames: Option<crate::site::Frames>,
+}
+
+impl Ctx {
+    /// The caller's frames, captured on first use.
+    pub fn frames(&mut self) -> &crate::site::Frames {
+        self.frames.get_or_insert_with(crate::site::capture)
+    }
+}
+
+impl Context for Ctx {
+    fn site(&mut self) -> u64 {
+        self.frames().id()
+    }
+}
 
 /// What a wrapper returns when the real function does not exist in this libc.
 pub fn missing<R: Ret>(p: PointId) -> R {
@@ -269,10 +284,11 @@ macro_rules! wrappers {
                     // Finding the facts may have set errno (a kind probe on a non-terminal);
                     // a call that then succeeds must leave the caller's errno as it was.
                     crate::raw::set_errno(saved_errno);
+                    let mut ctx = Ctx::default();
                     let decision = match snap {
                         // Data arguments libc would refuse go to libc untouched.
                         Some(s) if state::active(P) && wrappers!(@valid $io) => {
-                            let d = s.decide_sys(&call, &mut Ctx);
+                            let d = s.decide_sys(&call, &mut ctx);
                             if d.is_none()
                                 && let Some((fd, key, version)) = verdict
                                 && s.rejects_target(&call)
@@ -283,16 +299,35 @@ macro_rules! wrappers {
                         }
                         _ => None,
                     };
-                    let result: $ret = match decision {
+                    let result: $ret = match &decision {
                         None => real($($arg),*),
-                        Some(d) => apply(
-                            &info,
-                            &d,
-                            || real($($arg),*),
-                            |n: u64| wrappers!(@shorter $io n info; real($($arg),*)),
-                            |mode: Corruption, bits: u64| wrappers!(@corrupt $io mode bits; real($($arg),*)),
-                            |r: $ret| wrappers!(@moved $io r),
-                        ),
+                        Some(d) => {
+                            // A fault that may end the process is logged before it happens.
+                            let early = crate::log::enabled() && !crate::log::returns(&d.effect);
+                            if early {
+                                crate::log::inject(
+                                    &crate::log::Injected { point: P, function: stringify!($name), call: &call, decision: d, result: None, frames: ctx.frames() },
+                                    &mut bufs.t,
+                                );
+                            }
+                            let r = apply(
+                                &info,
+                                d,
+                                || real($($arg),*),
+                                |n: u64| wrappers!(@shorter $io n info; real($($arg),*)),
+                                |mode: Corruption, bits: u64| wrappers!(@corrupt $io mode bits; real($($arg),*)),
+                                |r: $ret| wrappers!(@moved $io r),
+                            );
+                            if crate::log::enabled() && !early {
+                                let errno = crate::raw::errno();
+                                crate::log::inject(
+                                    &crate::log::Injected { point: P, function: stringify!($name), call: &call, decision: d, result: Some(Ret::as_i64(r)), frames: ctx.frames() },
+                                    &mut bufs.t,
+                                );
+                                crate::raw::set_errno(errno);
+                            }
+                            r
+                        }
                     };
                     wrappers!(@book $point result call ($($arg),*));
                     result

@@ -391,7 +391,6 @@ fn rules_reach_the_innermost_program_of_an_exec_chain() {
 }
 
 #[test]
-#[ignore = "FAILINJECT_LOG arrives with the observability issue (#4); this test is its acceptance check"]
 fn the_log_records_the_process_and_each_injected_fault() {
     need("cp");
     let dir = TempDir::new("log");

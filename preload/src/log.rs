@@ -1,0 +1,360 @@
+//! The injection log (`FAILINJECT_LOG`): JSON Lines, one `write(2)` per line.
+//!
+//! Each process writes a `start` record when it starts (and a forked child when it begins),
+//! one record per injected fault, and an `exit` record with each rule's counts when it calls
+//! `exit()`. A process that `_exit`s or is killed leaves no `exit` record; readers cope.
+//! `%p` in the path becomes the pid, so each process may have its own file; without it, the
+//! processes of a run share one file opened with `O_APPEND`, where each whole line lands in
+//! one `write`.
+//!
+//! Fault records are formatted into the caller's buffer (`target.rs`'s pool) on the hook
+//! path: no allocation. The start record is built once, at start-up, where allocating is
+//! fine.
+
+use crate::json::Line;
+use crate::raw;
+use crate::site::Frames;
+use failinject_engine::{Decision, Effect, PointId, Snapshot, SysCall};
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+static FD: AtomicI32 = AtomicI32::new(-1);
+static SEQ: AtomicU64 = AtomicU64::new(0);
+/// The path as given, `%p` not yet replaced.
+static TEMPLATE: OnceLock<Vec<u8>> = OnceLock::new();
+/// What the start record says besides the pid: exe, argv, seed, rules (built at start-up).
+static START: OnceLock<StartInfo> = OnceLock::new();
+
+struct StartInfo {
+    exe: Vec<u8>,
+    argv: Vec<Vec<u8>>,
+    seed: u64,
+    rules: Vec<String>,
+}
+
+/// Whether a log is being written.
+#[inline]
+pub fn enabled() -> bool {
+    FD.load(Ordering::Relaxed) >= 0
+}
+
+/// Opens the log at `template` and writes the start record. Called once, from the
+/// constructor. Returns an error message when the file cannot be opened.
+pub fn start(template: &[u8], exe: &[u8], seed: u64, rules: Vec<String>) -> Result<(), String> {
+    let argv = std::fs::read("/proc/self/cmdline")
+        .map(|b| b.split(|c| *c == 0).filter(|a| !a.is_empty()).map(<[u8]>::to_vec).collect())
+        .unwrap_or_default();
+    let _ = TEMPLATE.set(template.to_vec());
+    let _ = START.set(StartInfo { exe: exe.to_vec(), argv, seed, rules });
+    open()?;
+    write_start();
+    Ok(())
+}
+
+/// Opens the file for this process (`%p` replaced by its pid).
+fn open() -> Result<(), String> {
+    let Some(template) = TEMPLATE.get() else { return Ok(()) };
+    let mut path = [0u8; 4096];
+    let n = expand(template, raw::pid(), &mut path).ok_or("FAILINJECT_LOG is too long")?;
+    path[n] = 0;
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC;
+    // SAFETY: `path` is NUL-terminated; the kernel copies it.
+    let fd =
+        unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags, 0o644) };
+    if fd < 0 {
+        let shown = String::from_utf8_lossy(&path[..n]).into_owned();
+        return Err(format!(
+            "cannot open the log FAILINJECT_LOG={shown}: {}",
+            std::io::Error::from_raw_os_error(raw::errno())
+        ));
+    }
+    FD.store(fd as i32, Ordering::Release);
+    Ok(())
+}
+
+/// `template` with each `%p` replaced by `pid` (and `%%` by `%`), into `out`.
+fn expand(template: &[u8], pid: u32, out: &mut [u8]) -> Option<usize> {
+    let mut digits = [0u8; 20];
+    let pid = raw::decimal(u64::from(pid), &mut digits);
+    let mut n = 0;
+    let mut i = 0;
+    while i < template.len() {
+        let piece: &[u8] = match (template[i], template.get(i + 1)) {
+            (b'%', Some(b'p')) => {
+                i += 1;
+                pid
+            }
+            (b'%', Some(b'%')) => {
+                i += 1;
+                b"%"
+            }
+            _ => &template[i..i + 1],
+        };
+        out.get_mut(n..n + piece.len())?.copy_from_slice(piece);
+        n += piece.len();
+        i += 1;
+    }
+    (n < out.len()).then_some(n)
+}
+
+fn emit(line: &[u8]) {
+    let fd = FD.load(Ordering::Acquire);
+    if fd >= 0 {
+        raw::write_all(fd, line);
+    }
+}
+
+fn time(line: &mut Line<'_>) {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a live timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    let mut buf = [0u8; 32];
+    let mut w = Fixed::new(&mut buf);
+    let _ = write!(w, "{}.{:06}", ts.tv_sec, ts.tv_nsec / 1000);
+    let n = w.len;
+    line.raw("time", &buf[..n]);
+}
+
+fn write_start() {
+    let Some(info) = START.get() else { return };
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut line = Line::new(&mut buf);
+    line.str("type", b"start");
+    time(&mut line);
+    line.num("pid", i64::from(raw::pid()))
+        .str("exe", &info.exe)
+        .strs("argv", info.argv.iter().map(Vec::as_slice))
+        .raw("seed", info.seed.to_string().as_bytes())
+        .strs("rules", info.rules.iter().map(String::as_bytes));
+    emit(line.finish());
+}
+
+/// In a forked child: a per-pid log gets its own file; either way the child is a new
+/// process and says so with a start record.
+pub fn after_fork_in_child() {
+    if !enabled() {
+        return;
+    }
+    if TEMPLATE.get().is_some_and(|t| t.windows(2).any(|w| w == b"%p")) {
+        let old = FD.swap(-1, Ordering::AcqRel);
+        // SAFETY: closing our own log descriptor, which the parent keeps its own copy of.
+        unsafe { libc::syscall(libc::SYS_close, old) };
+        if open().is_err() {
+            return;
+        }
+    }
+    SEQ.store(0, Ordering::Relaxed);
+    write_start();
+}
+
+/// What the wrapper knows of an injected call, for its log record.
+pub struct Injected<'a> {
+    /// The point.
+    pub point: PointId,
+    /// The exported name that was called (`pwrite64`).
+    pub function: &'a str,
+    /// The call's facts.
+    pub call: &'a SysCall<'a>,
+    /// The decision taken.
+    pub decision: &'a Decision<'a>,
+    /// What the wrapper returned, as a number (`None` when logged before the call).
+    pub result: Option<i64>,
+    /// The caller's frames.
+    pub frames: &'a Frames,
+}
+
+/// Whether the effect returns to the wrapper (so the fault is logged with its result);
+/// `kill`, `panic`, `powercut` and `pause` are logged before they happen.
+pub fn returns(e: &Effect<'_>) -> bool {
+    !matches!(e, Effect::Kill(_) | Effect::Panic(_) | Effect::Powercut { .. } | Effect::Pause)
+}
+
+/// Writes one fault record, formatted in `buf`.
+pub fn inject(rec: &Injected<'_>, buf: &mut [u8]) {
+    let d = rec.decision;
+    let mut line = Line::new(buf);
+    line.str("type", b"inject").num("seq", SEQ.fetch_add(1, Ordering::Relaxed) as i64 + 1);
+    time(&mut line);
+    // SAFETY: gettid has no arguments and cannot fail.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
+    line.num("pid", i64::from(raw::pid())).num("tid", tid);
+    let mut point = [0u8; 64];
+    let point = join(&mut point, &[b"sys:", rec.point.info().name.as_bytes()]);
+    line.str("point", point).str("function", rec.function.as_bytes());
+    if let Some(fd) = rec.call.fd {
+        line.num("fd", i64::from(fd));
+    }
+    if let Some(p) = rec.call.path {
+        line.str("path", p);
+    }
+    if let Some(p) = rec.call.path2 {
+        line.str("path2", p);
+    }
+    let mut hex = [0u8; 20];
+    let mut w = Fixed::new(&mut hex);
+    let _ = write!(w, "{:x}", rec.frames.id());
+    let n = w.len;
+    line.str("site", &hex[..n]);
+    frames(&mut line, rec.frames);
+    line.str("rule", d.key.as_bytes())
+        .num("rule_index", d.rule_index as i64)
+        .num("hit", d.hit as i64);
+    let mut action = [0u8; 64];
+    let action = effect_text(&d.effect, &mut action);
+    line.str("action", action);
+    match d.effect {
+        Effect::Error(e) | Effect::Lose(e) => {
+            let mut name = [0u8; 24];
+            let mut w = Fixed::new(&mut name);
+            let _ = write!(w, "{e}");
+            let n = w.len;
+            line.str("errno", &name[..n]);
+        }
+        Effect::Full(0) => {
+            line.str("errno", b"ENOSPC");
+        }
+        _ => {
+            if let Some(r) = rec.result {
+                line.num("result", r);
+            }
+        }
+    }
+    emit(line.finish());
+}
+
+/// `"frames":["libc.so.6+0x2a1c0 write", …]`.
+fn frames(line: &mut Line<'_>, frames: &Frames) {
+    let mut texts = [[0u8; 160]; crate::site::MAX_FRAMES];
+    let mut lens = [0usize; crate::site::MAX_FRAMES];
+    let mut count = 0;
+    for (f, (t, len)) in frames.iter().zip(texts.iter_mut().zip(lens.iter_mut())) {
+        let mut w = Fixed::new(t);
+        w.bytes(failinject_engine::file_name(f.module));
+        let _ = write!(w, "+{:#x}", f.offset);
+        if let Some(s) = f.symbol {
+            w.bytes(b" ");
+            w.bytes(s);
+        }
+        *len = w.len;
+        count += 1;
+    }
+    line.strs("frames", texts.iter().zip(lens).take(count).map(|(t, n)| &t[..n]));
+}
+
+/// The action as written in a rule: `error(ENOSPC)`, `short(100)`, `full(0)`.
+fn effect_text<'b>(e: &Effect<'_>, buf: &'b mut [u8]) -> &'b [u8] {
+    let mut w = Fixed::new(buf);
+    let _ = match e {
+        Effect::Return(v) => write!(w, "return({v})"),
+        Effect::ReturnArg(Some(v)) => write!(w, "return({v})"),
+        Effect::ReturnArg(None) => write!(w, "return"),
+        Effect::Sleep(ms) => write!(w, "sleep({ms})"),
+        Effect::Delay(ms) => write!(w, "delay({ms})"),
+        Effect::Panic(_) => write!(w, "panic"),
+        Effect::Print(_) => write!(w, "print"),
+        Effect::Pause => write!(w, "pause"),
+        Effect::Yield => write!(w, "yield"),
+        Effect::Error(e) => write!(w, "error({e})"),
+        Effect::Short(n) => write!(w, "short({n})"),
+        Effect::Corrupt(m, _) => write!(w, "corrupt({})", m.name()),
+        Effect::Full(n) => write!(w, "full({n})"),
+        Effect::Kill(s) => write!(w, "kill({s})"),
+        Effect::Powercut { dirs: false } => write!(w, "powercut"),
+        Effect::Powercut { dirs: true } => write!(w, "powercut(dirs)"),
+        Effect::Lose(e) => write!(w, "lose({e})"),
+    };
+    let n = w.len;
+    &buf[..n]
+}
+
+/// The exit record: the status and each rule's counts. Runs from `exit()` (an `on_exit`
+/// handler), where allocating is fine.
+pub fn exit(status: i32, snapshot: Option<&Snapshot>) {
+    if !enabled() {
+        return;
+    }
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut line = Line::new(&mut buf);
+    line.str("type", b"exit");
+    time(&mut line);
+    line.num("pid", i64::from(raw::pid())).num("status", i64::from(status)).array("rules");
+    if let Some(s) = snapshot {
+        for (key, state) in s.rule_states() {
+            if !line.object() {
+                break;
+            }
+            line.str("key", key.as_bytes())
+                .num("matches", state.matches() as i64)
+                .num("injections", state.injections() as i64)
+                .close();
+        }
+    }
+    line.close();
+    emit(line.finish());
+}
+
+fn join<'b>(buf: &'b mut [u8], parts: &[&[u8]]) -> &'b [u8] {
+    let mut n = 0;
+    for p in parts {
+        let take = p.len().min(buf.len() - n);
+        buf[n..n + take].copy_from_slice(&p[..take]);
+        n += take;
+    }
+    &buf[..n]
+}
+
+/// `fmt::Write` into a fixed buffer; what does not fit is dropped.
+struct Fixed<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl<'b> Fixed<'b> {
+    fn new(buf: &'b mut [u8]) -> Fixed<'b> {
+        Fixed { buf, len: 0 }
+    }
+
+    /// Appends raw bytes (the JSON writer escapes them later).
+    fn bytes(&mut self, b: &[u8]) {
+        let take = b.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + take].copy_from_slice(&b[..take]);
+        self.len += take;
+    }
+}
+
+impl std::fmt::Write for Fixed<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_substitution() {
+        let mut out = [0u8; 64];
+        let n = expand(b"/tmp/log.%p.jsonl", 4242, &mut out).unwrap();
+        assert_eq!(&out[..n], b"/tmp/log.4242.jsonl");
+        let n = expand(b"100%%-%p", 7, &mut out).unwrap();
+        assert_eq!(&out[..n], b"100%-7");
+        assert!(expand(&[b'a'; 64], 1, &mut out).is_none());
+    }
+
+    #[test]
+    fn effects_print_as_rules_write_them() {
+        let mut b = [0u8; 64];
+        assert_eq!(
+            effect_text(&Effect::Error(failinject_engine::Errno::ENOSPC), &mut b),
+            b"error(ENOSPC)"
+        );
+        assert_eq!(effect_text(&Effect::Short(100), &mut b), b"short(100)");
+        assert_eq!(
+            effect_text(&Effect::Kill(failinject_engine::Signal(15)), &mut b),
+            b"kill(TERM)"
+        );
+    }
+}
