@@ -122,6 +122,7 @@ fn exe_path() -> Vec<u8> {
 fn random_seed() -> u64 {
     let mut b = [0u8; 8];
     // SAFETY: `b` is a live 8-byte buffer; getrandom fills at most that many bytes.
-    let n = unsafe { libc::syscall(libc::SYS_getrandom, b.as_mut_ptr(), b.len(), 0) };
+    let n =
+        unsafe { libc::syscall(libc::SYS_getrandom, b.as_mut_ptr(), b.len(), 0 as libc::c_long) };
     if n == 8 { u64::from_ne_bytes(b) } else { 0x5eed_f00d }
 }

@@ -176,7 +176,15 @@ impl Scratch {
         // SAFETY: `local` describes our own fresh mapping of `total` bytes; the kernel reads
         // the remote iovecs and their buffers itself and reports EFAULT for bad ones.
         let n = unsafe {
-            libc::syscall(libc::SYS_process_vm_readv, crate::raw::pid(), &local, 1, iov, cnt, 0)
+            libc::syscall(
+                libc::SYS_process_vm_readv,
+                crate::raw::pid() as libc::c_long,
+                &local as *const libc::iovec,
+                1 as libc::c_ulong,
+                iov,
+                cnt as libc::c_ulong,
+                0 as libc::c_ulong,
+            )
         };
         (n == total as i64).then_some(s)
     }
@@ -184,16 +192,18 @@ impl Scratch {
     /// `len` zero bytes of fresh anonymous memory, or `None` when memory cannot be had.
     pub fn zeroed(len: usize) -> Option<Scratch> {
         let size = len.max(1);
+        // Every argument of the variadic `syscall` is widened to 64 bits: a plain `int` in the
+        // 6th position travels on the stack with its upper half undefined.
         // SAFETY: an anonymous private mapping has no preconditions.
         let p = unsafe {
             libc::syscall(
                 libc::SYS_mmap,
                 std::ptr::null_mut::<u8>(),
                 size,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
+                (libc::PROT_READ | libc::PROT_WRITE) as libc::c_long,
+                (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as libc::c_long,
+                -1 as libc::c_long,
+                0 as libc::c_long,
             )
         };
         if p < 0 {

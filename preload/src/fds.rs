@@ -253,7 +253,9 @@ fn probe_kind(fd: i32) -> FileKind {
     // SAFETY: an all-zero `stat` is a valid value to be overwritten by the kernel.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is a live, writable stat buffer; fstat does not keep the pointer.
-    if unsafe { libc::syscall(libc::SYS_fstat, fd, &mut st as *mut libc::stat) } != 0 {
+    if unsafe { libc::syscall(libc::SYS_fstat, fd as libc::c_long, &mut st as *mut libc::stat) }
+        != 0
+    {
         return FileKind::Unknown;
     }
     match st.st_mode & libc::S_IFMT {
@@ -265,7 +267,9 @@ fn probe_kind(fd: i32) -> FileKind {
             // SAFETY: termios is plain data; TCGETS only fills it in.
             let mut t: libc::termios = unsafe { std::mem::zeroed() };
             // SAFETY: `t` is a live termios; a non-terminal answers ENOTTY.
-            let tty = unsafe { libc::syscall(libc::SYS_ioctl, fd, libc::TCGETS, &mut t) } == 0;
+            let tty =
+                unsafe { libc::syscall(libc::SYS_ioctl, fd as libc::c_long, libc::TCGETS, &mut t) }
+                    == 0;
             if tty { FileKind::Tty } else { FileKind::Other }
         }
         _ => FileKind::Other,

@@ -21,6 +21,7 @@
 // constructor does not run, which leaves much of the crate unused there.
 #![cfg_attr(test, allow(dead_code))]
 
+pub mod abi;
 mod book;
 mod config;
 mod effect;
@@ -31,6 +32,7 @@ mod log;
 mod raw;
 mod real;
 mod ret;
+mod scope;
 mod site;
 mod state;
 mod target;
@@ -44,6 +46,7 @@ pub mod wrappers;
 fn init() {
     let Some(_inside) = guard::Inside::enter() else { return };
     fds::own();
+    scope::init();
     config::load();
     // SAFETY: registering a plain function pointer; the child handler resets our tables and
     // reopens a per-pid log with raw system calls.

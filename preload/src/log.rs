@@ -60,8 +60,15 @@ fn open() -> Result<(), String> {
     path[n] = 0;
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC;
     // SAFETY: `path` is NUL-terminated; the kernel copies it.
-    let fd =
-        unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags, 0o644) };
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD as libc::c_long,
+            path.as_ptr(),
+            flags as libc::c_long,
+            0o644 as libc::c_long,
+        )
+    };
     if fd < 0 {
         let shown = String::from_utf8_lossy(&path[..n]).into_owned();
         return Err(format!(
@@ -139,7 +146,7 @@ pub fn after_fork_in_child() {
     if TEMPLATE.get().is_some_and(|t| t.windows(2).any(|w| w == b"%p")) {
         let old = FD.swap(-1, Ordering::AcqRel);
         // SAFETY: closing our own log descriptor, which the parent keeps its own copy of.
-        unsafe { libc::syscall(libc::SYS_close, old) };
+        unsafe { libc::syscall(libc::SYS_close, old as libc::c_long) };
         if open().is_err() {
             return;
         }
@@ -170,33 +177,59 @@ pub fn returns(e: &Effect<'_>) -> bool {
     !matches!(e, Effect::Kill(_) | Effect::Panic(_) | Effect::Powercut { .. } | Effect::Pause)
 }
 
-/// Writes one fault record, formatted in `buf`.
+/// Writes one fault record of a libc point, formatted in `buf`.
 pub fn inject(rec: &Injected<'_>, buf: &mut [u8]) {
-    let d = rec.decision;
+    let mut point = [0u8; 64];
+    let point = join(&mut point, &[b"sys:", rec.point.info().name.as_bytes()]);
+    fault(
+        buf,
+        point,
+        rec.function.as_bytes(),
+        Some(rec.call),
+        rec.decision,
+        rec.result,
+        rec.frames,
+    );
+}
+
+/// Writes one fault record of an in-code point, formatted in `buf`.
+pub fn inject_code(name: &str, d: &Decision<'_>, ctx: &mut crate::wrappers::Ctx, buf: &mut [u8]) {
+    fault(buf, name.as_bytes(), name.as_bytes(), None, d, None, ctx.frames());
+}
+
+fn fault(
+    buf: &mut [u8],
+    point: &[u8],
+    function: &[u8],
+    call: Option<&SysCall<'_>>,
+    d: &Decision<'_>,
+    result: Option<i64>,
+    frames_of: &Frames,
+) {
     let mut line = Line::new(buf);
     line.str("type", b"inject").num("seq", SEQ.fetch_add(1, Ordering::Relaxed) as i64 + 1);
     time(&mut line);
     // SAFETY: gettid has no arguments and cannot fail.
     let tid = unsafe { libc::syscall(libc::SYS_gettid) };
     line.num("pid", i64::from(raw::pid())).num("tid", tid);
-    let mut point = [0u8; 64];
-    let point = join(&mut point, &[b"sys:", rec.point.info().name.as_bytes()]);
-    line.str("point", point).str("function", rec.function.as_bytes());
-    if let Some(fd) = rec.call.fd {
-        line.num("fd", i64::from(fd));
-    }
-    if let Some(p) = rec.call.path {
-        line.str("path", p);
-    }
-    if let Some(p) = rec.call.path2 {
-        line.str("path2", p);
+    line.str("point", point).str("function", function);
+    if let Some(call) = call {
+        if let Some(fd) = call.fd {
+            line.num("fd", i64::from(fd));
+        }
+        if let Some(p) = call.path {
+            line.str("path", p);
+        }
+        if let Some(p) = call.path2 {
+            line.str("path2", p);
+        }
     }
     let mut hex = [0u8; 20];
     let mut w = Fixed::new(&mut hex);
-    let _ = write!(w, "{:x}", rec.frames.id());
+    let _ = write!(w, "{:x}", frames_of.id());
     let n = w.len;
     line.str("site", &hex[..n]);
-    frames(&mut line, rec.frames);
+    frames(&mut line, frames_of);
     line.str("rule", d.key.as_bytes())
         .num("rule_index", d.rule_index as i64)
         .num("hit", d.hit as i64);
@@ -215,7 +248,7 @@ pub fn inject(rec: &Injected<'_>, buf: &mut [u8]) {
             line.str("errno", b"ENOSPC");
         }
         _ => {
-            if let Some(r) = rec.result {
+            if let Some(r) = result {
                 line.num("result", r);
             }
         }

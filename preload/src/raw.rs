@@ -10,7 +10,9 @@ pub fn write_all(fd: c_int, mut bytes: &[u8]) {
     while !bytes.is_empty() {
         // SAFETY: the pointer and length describe a live byte slice; SYS_write does not keep
         // them after it returns.
-        let n = unsafe { libc::syscall(libc::SYS_write, fd, bytes.as_ptr(), bytes.len()) };
+        let n = unsafe {
+            libc::syscall(libc::SYS_write, fd as libc::c_long, bytes.as_ptr(), bytes.len())
+        };
         if n > 0 {
             bytes = &bytes[n as usize..];
         } else if n < 0 && errno() == libc::EINTR {

@@ -6,7 +6,7 @@
 //! atomic. A wrapper first tests its point's bit in [`ACTIVE`] with one relaxed load; only
 //! when the bit is set does it read the snapshot.
 
-use failinject_engine::{PointId, Registry, Snapshot};
+use failinject_engine::{Filter, PointId, Registry, Snapshot};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
@@ -49,6 +49,33 @@ pub fn snapshot() -> Option<&'static Snapshot> {
 
 /// Compiles and publishes `registry`, and keeps it as the registry for later changes.
 pub fn install(registry: Registry) {
+    if let Ok(mut slot) = REGISTRY.lock() {
+        publish(&registry);
+        *slot = Some(registry);
+    }
+}
+
+/// Changes the registry with `f` and publishes the result: the configuration path of the
+/// C ABI and the control socket. `None` when there is no registry (the preload never
+/// started) or its lock is poisoned.
+pub fn change<T>(f: impl FnOnce(&mut Registry) -> T) -> Option<T> {
+    let mut slot = REGISTRY.lock().ok()?;
+    let registry = slot.as_mut()?;
+    let out = f(registry);
+    if registry.rules().any(|r| r.filters.iter().any(|f| matches!(f, Filter::Site(_)))) {
+        crate::site::warm_up();
+    }
+    publish(registry);
+    Some(out)
+}
+
+/// Reads the registry (for `list` and `seed`).
+pub fn read<T>(f: impl FnOnce(&Registry) -> T) -> Option<T> {
+    REGISTRY.lock().ok().and_then(|slot| slot.as_ref().map(f))
+}
+
+/// Compiles `registry` into a snapshot, leaks it and makes it the published one.
+fn publish(registry: &Registry) {
     let snap: &'static Snapshot = Box::leak(Box::new(registry.snapshot()));
     SNAPSHOT.store(snap as *const Snapshot as *mut Snapshot, Ordering::Release);
     GENERATION.store(snap.generation() << 16, Ordering::Release);
@@ -64,9 +91,6 @@ pub fn install(registry: Registry) {
     if registry.rules().any(|r| r.is_sys()) {
         TRACKING.store(true, Ordering::Release);
     }
-    if let Ok(mut slot) = REGISTRY.lock() {
-        *slot = Some(registry);
-    }
 }
 
 /// In a forked child: every rule's counters start afresh (counters are per process). Runs
@@ -75,6 +99,7 @@ pub fn after_fork_in_child() {
     crate::fds::after_fork_in_child();
     crate::target::after_fork_in_child();
     crate::log::after_fork_in_child();
+    crate::scope::after_fork_in_child();
     if let Some(s) = snapshot() {
         s.reset_counters();
     }

@@ -23,9 +23,8 @@ use crate::{book, fds, guard, real::Real, state};
 use failinject_engine::{Context, Corruption, PointId, SysCall};
 use libc::{c_char, c_int, iovec};
 
-/// What a decision may ask of the calling thread: its call site, found only when a rule or
-/// the log needs it. (Scopes and reached in-code points arrive with the C ABI; until then
-/// `within=` and `after=` never match a libc call.)
+/// What a decision may ask of the calling thread: its call site (found only when a rule or
+/// the log needs it), its scopes and the in-code points reached (`scope.rs`).
 #[derive(Default)]
 pub struct Ctx {
     frames: Option<crate::site::Frames>,
@@ -41,6 +40,12 @@ impl Ctx {
 impl Context for Ctx {
     fn site(&mut self) -> u64 {
         self.frames().id()
+    }
+    fn within(&self, name_hash: u64) -> bool {
+        crate::scope::within(name_hash)
+    }
+    fn reached(&self, name_hash: u64) -> bool {
+        crate::scope::reached(name_hash)
     }
 }
 

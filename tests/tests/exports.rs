@@ -1,5 +1,6 @@
-//! `libfailinject.so` exports exactly the table's spellings: every glibc name of every libc
-//! point, and nothing else that could interpose a program's symbols by accident.
+//! `libfailinject.so` exports exactly the table's spellings (every glibc name of every libc
+//! point) and the `failinject_v1_*` ABI, and nothing else that could interpose a program's
+//! symbols by accident.
 
 use failinject_engine::points::POINTS;
 use failinject_tests::preload;
@@ -22,8 +23,12 @@ fn exported() -> BTreeSet<String> {
 
 #[test]
 fn exports_are_exactly_the_tables_spellings() {
-    let table: BTreeSet<String> =
+    let mut table: BTreeSet<String> =
         POINTS.iter().flat_map(|p| p.spellings.iter().map(|s| s.to_string())).collect();
+    // The versioned C ABI of the registry (`preload/src/abi.rs`, `failinject.h`).
+    for f in ["eval", "cfg", "remove", "list", "scope_enter", "scope_leave", "generation", "seed"] {
+        table.insert(format!("failinject_v1_{f}"));
+    }
     let exports = exported();
     let missing: Vec<_> = table.difference(&exports).collect();
     let extra: Vec<_> = exports.difference(&table).collect();

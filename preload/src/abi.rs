@@ -1,0 +1,239 @@
+//! The versioned C ABI of the registry: `failinject_v1_*`.
+//!
+//! Programs reach it at run time with `dlsym(RTLD_DEFAULT, "failinject_v1_eval")`, never by
+//! linking, so the same binary runs with and without the preload: the `failinject` Rust crate
+//! and `failinject.h` use it for in-code points, so that one configuration, one seed, one log
+//! and one control socket cover in-code and libc points. `preload/include/failinject.h`
+//! documents each function for C callers.
+//!
+//! The registry decides; the caller acts. `return`, `panic` and `print` come back to the
+//! caller (its language knows how to return early, panic or log); `sleep`, `delay`, `yield`,
+//! `pause` and `kill` happen here. Strings handed out (a `return` value, a message) live in a
+//! published snapshot, which is never freed.
+
+use crate::{guard, log, scope, state};
+use failinject_engine::{Effect, name_hash, parse_key, parse_rules};
+use libc::{c_char, c_int, size_t, ssize_t};
+use std::ffi::CStr;
+
+/// `failinject_v1_eval`: nothing to do, go ahead.
+pub const EVAL_NONE: c_int = 0;
+/// `failinject_v1_eval`: return early; the argument (maybe absent) is the value.
+pub const EVAL_RETURN: c_int = 1;
+/// `failinject_v1_eval`: panic (or abort) with the argument as the message.
+pub const EVAL_PANIC: c_int = 2;
+/// `failinject_v1_eval`: log the argument, then go ahead.
+pub const EVAL_PRINT: c_int = 3;
+
+/// # Safety
+/// `p` is null or a NUL-terminated string.
+unsafe fn text<'a>(p: *const c_char) -> Option<&'a str> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: the caller's contract.
+    unsafe { CStr::from_ptr(p) }.to_str().ok()
+}
+
+/// Copies `msg` into the caller's buffer, NUL-terminated and cut to fit.
+///
+/// # Safety
+/// `buf` is null or has room for `len` bytes.
+unsafe fn give(msg: &str, buf: *mut c_char, len: size_t) {
+    if buf.is_null() || len == 0 {
+        return;
+    }
+    let n = msg.len().min(len - 1);
+    // SAFETY: `buf` has room for `len > n` bytes (caller's contract).
+    unsafe {
+        std::ptr::copy_nonoverlapping(msg.as_ptr(), buf as *mut u8, n);
+        *buf.add(n) = 0;
+    }
+}
+
+/// Evaluates the in-code point `name`. Returns one of `EVAL_NONE`, `EVAL_RETURN`,
+/// `EVAL_PANIC`, `EVAL_PRINT`; for the last three, `*arg`/`*arg_len` receive the task's
+/// argument (`*arg` null when it has none). The argument is not NUL-terminated and stays
+/// valid for the life of the process.
+///
+/// # Safety
+/// `name` is a NUL-terminated string; `arg` and `arg_len` are null or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn failinject_v1_eval(
+    name: *const c_char,
+    arg: *mut *const c_char,
+    arg_len: *mut size_t,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let Some(name) = (unsafe { text(name) }) else { return EVAL_NONE };
+    let Some(_inside) = guard::Inside::enter() else { return EVAL_NONE };
+    scope::reach(name_hash(name.as_bytes()));
+    let Some(snap) = state::snapshot() else { return EVAL_NONE };
+    let Some(point) = snap.code_point(name) else { return EVAL_NONE };
+    let mut ctx = crate::wrappers::Ctx::default();
+    let Some(d) = snap.decide_code(point, &mut ctx) else { return EVAL_NONE };
+    if log::enabled() {
+        let mut buf = [0u8; 2048];
+        log::inject_code(name, &d, &mut ctx, &mut buf);
+    }
+    let (code, message) = match d.effect {
+        Effect::ReturnArg(v) => (EVAL_RETURN, v),
+        Effect::Panic(m) => (EVAL_PANIC, m),
+        Effect::Print(m) => (EVAL_PRINT, m),
+        Effect::Sleep(ms) => {
+            crate::raw::sleep_ms(ms);
+            (EVAL_NONE, None)
+        }
+        Effect::Delay(ms) => {
+            crate::raw::spin_ms(ms);
+            (EVAL_NONE, None)
+        }
+        Effect::Yield => {
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
+            (EVAL_NONE, None)
+        }
+        Effect::Pause => {
+            while !d.state.is_retired() {
+                crate::raw::sleep_ms(1);
+            }
+            (EVAL_NONE, None)
+        }
+        Effect::Kill(sig) => {
+            // SAFETY: raising a signal in the calling thread.
+            unsafe { libc::raise(sig.0) };
+            (EVAL_NONE, None)
+        }
+        _ => (EVAL_NONE, None),
+    };
+    if !arg.is_null() {
+        // SAFETY: the caller's contract; the string lives in a published snapshot.
+        unsafe { *arg = message.map_or(std::ptr::null(), |m| m.as_ptr() as *const c_char) };
+    }
+    if !arg_len.is_null() {
+        // SAFETY: the caller's contract.
+        unsafe { *arg_len = message.map_or(0, str::len) };
+    }
+    code
+}
+
+/// Sets the rules in `rules` (one or more, as in `FAILINJECT`; in-code and `sys:` alike),
+/// each replacing a rule with the same key. Returns 0, or -1 when a rule is bad (nothing is
+/// changed, and the reason is written to `err`, NUL-terminated, cut to `err_len`).
+///
+/// # Safety
+/// `rules` is a NUL-terminated string; `err` is null or has room for `err_len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn failinject_v1_cfg(
+    rules: *const c_char,
+    err: *mut c_char,
+    err_len: size_t,
+) -> c_int {
+    let _inside = guard::Inside::enter();
+    // SAFETY: the caller's contract.
+    let Some(text) = (unsafe { text(rules) }) else {
+        // SAFETY: the caller's contract.
+        unsafe { give("the rules are not UTF-8 text", err, err_len) };
+        return -1;
+    };
+    let parsed = match parse_rules(text, "failinject_v1_cfg") {
+        Ok(r) => r,
+        Err(e) => {
+            // SAFETY: the caller's contract.
+            unsafe { give(&e.to_string(), err, err_len) };
+            return -1;
+        }
+    };
+    let done = state::change(|reg| {
+        for rule in parsed {
+            reg.set(rule);
+        }
+    });
+    if done.is_none() {
+        // SAFETY: the caller's contract.
+        unsafe { give("the preload's registry is not available", err, err_len) };
+        return -1;
+    }
+    0
+}
+
+/// Removes the rule with key `key` (`point[filters]`). Returns 1 when one was removed, 0
+/// when there was none, -1 for a malformed key.
+///
+/// # Safety
+/// `key` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn failinject_v1_remove(key: *const c_char) -> c_int {
+    let _inside = guard::Inside::enter();
+    // SAFETY: the caller's contract.
+    let Some(key) = (unsafe { text(key) }) else { return -1 };
+    if parse_key(key).is_err() {
+        return -1;
+    }
+    match state::change(|reg| reg.remove(key)) {
+        Some(Ok(true)) => 1,
+        Some(Ok(false)) => 0,
+        _ => -1,
+    }
+}
+
+/// Writes one line per rule, `key\tactions\tmatches\tinjections\n`, into `buf` (NUL-terminated
+/// when it fits) and returns the length of the whole text, so a caller can retry with a
+/// larger buffer; -1 when the registry is not available.
+///
+/// # Safety
+/// `buf` is null or has room for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn failinject_v1_list(buf: *mut c_char, len: size_t) -> ssize_t {
+    let _inside = guard::Inside::enter();
+    let Some(text) = state::read(|reg| {
+        reg.list()
+            .iter()
+            .map(|r| format!("{}\t{}\t{}\t{}\n", r.key, r.actions, r.matches, r.injections))
+            .collect::<String>()
+    }) else {
+        return -1;
+    };
+    if text.len() < len {
+        // SAFETY: the caller's contract; the text and its NUL fit.
+        unsafe { give(&text, buf, len) };
+    }
+    text.len() as ssize_t
+}
+
+/// The calling thread enters the scope `name` (`within=NAME` rules now apply to it).
+///
+/// # Safety
+/// `name` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn failinject_v1_scope_enter(name: *const c_char) {
+    // SAFETY: the caller's contract.
+    if let Some(name) = unsafe { text(name) } {
+        scope::enter(name_hash(name.as_bytes()));
+    }
+}
+
+/// The calling thread leaves its innermost scope, `name`.
+///
+/// # Safety
+/// `name` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn failinject_v1_scope_leave(name: *const c_char) {
+    // SAFETY: the caller's contract.
+    if let Some(name) = unsafe { text(name) } {
+        scope::leave(name_hash(name.as_bytes()));
+    }
+}
+
+/// A number that changes whenever the rules change: callers may cache "no rule for this
+/// point" until it moves.
+#[unsafe(no_mangle)]
+pub extern "C" fn failinject_v1_generation() -> u64 {
+    state::snapshot().map_or(0, |s| s.generation())
+}
+
+/// The seed of every random choice in this process.
+#[unsafe(no_mangle)]
+pub extern "C" fn failinject_v1_seed() -> u64 {
+    state::snapshot().map_or(0, |s| s.seed())
+}
