@@ -8,7 +8,7 @@
 //! This runs in our one constructor. It may allocate and read the environment: no wrapped
 //! call is being served, and the guard is held so our own file reads pass straight through.
 
-use crate::{log, raw, site, state};
+use crate::{ctl, log, raw, site, state};
 use failinject_engine::{Filter, ParseError, Registry, Rule, Task, parse_rules_all};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -50,6 +50,11 @@ pub fn load() {
         site::warm_up();
     }
     state::install(registry);
+    if let Some(template) = std::env::var_os("FAILINJECT_CTL")
+        && let Err(m) = ctl::start(template.as_bytes())
+    {
+        raw::diag(&[m.as_bytes()]);
+    }
 }
 
 fn var(name: &str) -> Option<String> {

@@ -24,6 +24,7 @@
 pub mod abi;
 mod book;
 mod config;
+mod ctl;
 mod effect;
 mod fds;
 mod guard;
@@ -51,23 +52,22 @@ fn init() {
     // SAFETY: registering a plain function pointer; the child handler resets our tables and
     // reopens a per-pid log with raw system calls.
     unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
-    if log::enabled() {
-        unsafe extern "C" {
-            fn on_exit(
-                f: extern "C" fn(libc::c_int, *mut libc::c_void),
-                arg: *mut libc::c_void,
-            ) -> libc::c_int;
-        }
-        // SAFETY: glibc's on_exit takes a function and an argument it passes back; ours
-        // ignores the argument.
-        unsafe { on_exit(log_exit, std::ptr::null_mut()) };
+    unsafe extern "C" {
+        fn on_exit(
+            f: extern "C" fn(libc::c_int, *mut libc::c_void),
+            arg: *mut libc::c_void,
+        ) -> libc::c_int;
     }
+    // SAFETY: glibc's on_exit takes a function and an argument it passes back; ours ignores
+    // the argument.
+    unsafe { on_exit(at_exit, std::ptr::null_mut()) };
 }
 
-/// Writes the log's exit record when the program calls `exit()`.
-extern "C" fn log_exit(status: libc::c_int, _arg: *mut libc::c_void) {
+/// At `exit()`: the log's exit record, and the control socket's file removed.
+extern "C" fn at_exit(status: libc::c_int, _arg: *mut libc::c_void) {
     let Some(_inside) = guard::Inside::enter() else { return };
     log::exit(status, state::snapshot());
+    ctl::stop();
 }
 
 extern "C" fn after_fork_child() {

@@ -100,6 +100,7 @@ pub fn after_fork_in_child() {
     crate::target::after_fork_in_child();
     crate::log::after_fork_in_child();
     crate::scope::after_fork_in_child();
+    crate::ctl::after_fork_in_child();
     if let Some(s) = snapshot() {
         s.reset_counters();
     }

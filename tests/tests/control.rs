@@ -1,0 +1,201 @@
+//! The control socket (`FAILINJECT_CTL`): rules changed in a running program, `wait`,
+//! malformed input, other uids, and no thread when it is not asked for.
+
+use failinject_tests::{TempDir, preload};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A python3 program under the preload that writes one byte to `f.dat` every 10 ms for
+/// `secs` seconds, then prints how many writes failed and its thread count.
+fn writer(dir: &TempDir, secs: u32, ctl: Option<&Path>) -> Child {
+    let script = format!(
+        "import os, time\n\
+         fd = os.open('f.dat', os.O_WRONLY | os.O_CREAT)\n\
+         fails = 0\n\
+         end = time.time() + {secs}\n\
+         while time.time() < end:\n\
+         \x20   try: os.write(fd, b'x')\n\
+         \x20   except OSError: fails += 1\n\
+         \x20   time.sleep(0.01)\n\
+         print('fails', fails, 'threads', len(os.listdir('/proc/self/task')))\n"
+    );
+    let mut cmd = Command::new(python());
+    cmd.args(["-c", &script])
+        .current_dir(dir.path())
+        .env("LD_PRELOAD", preload())
+        .env("FAILINJECT", "")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(ctl) = ctl {
+        cmd.env("FAILINJECT_CTL", ctl);
+    }
+    cmd.spawn().expect("python3 is installed (.ci/run installs it)")
+}
+
+/// The real python3 executable (not a wrapper script such as pyenv's shim, whose own process
+/// would serve the socket first and then exec python, dropping the connection).
+fn python() -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 is installed (.ci/run installs it)");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn connect(path: &Path) -> UnixStream {
+    let start = Instant::now();
+    loop {
+        match UnixStream::connect(path) {
+            Ok(s) => return s,
+            Err(e) if start.elapsed() < Duration::from_secs(10) => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot connect to {}: {e}", path.display()),
+        }
+    }
+}
+
+/// Sends one command, returns the reply's lines (the last one starts with ok or err).
+fn ask(conn: &mut BufReader<UnixStream>, command: &str) -> Vec<String> {
+    conn.get_mut().write_all(format!("{command}\n").as_bytes()).unwrap();
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(conn.read_line(&mut line).unwrap() > 0, "connection closed after {lines:?}");
+        let line = line.trim_end().to_owned();
+        let done = line.starts_with("ok") || line.starts_with("err");
+        lines.push(line);
+        if done {
+            return lines;
+        }
+    }
+}
+
+fn finish(child: Child) -> String {
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn rules_change_in_a_running_program() {
+    let dir = TempDir::new("ctl-live");
+    let sock: PathBuf = dir.join("ctl.sock");
+    let child = writer(&dir, 2, Some(&sock));
+    let mut conn = BufReader::new(connect(&sock));
+    let key = "sys:write[path=*/f.dat]";
+    assert_eq!(ask(&mut conn, &format!("set {key}=error(EIO)")), [format!("ok {key}")]);
+    let list = ask(&mut conn, "list");
+    assert!(list[0].starts_with(&format!("{key}\terror(EIO)\t")), "{list:?}");
+    assert_eq!(list.last().unwrap(), "ok 1 rules");
+    let waited = ask(&mut conn, &format!("wait {key} 5 5000"));
+    assert!(waited[0].starts_with(&format!("ok {key} injected ")), "{waited:?}");
+    let timed_out = ask(&mut conn, &format!("wait {key} 1000000 50"));
+    assert!(timed_out[0].starts_with("err timeout after 50 ms"), "{timed_out:?}");
+    assert_eq!(ask(&mut conn, "clear"), ["ok"]);
+    assert_eq!(ask(&mut conn, "list"), ["ok 0 rules"]);
+    let seed = ask(&mut conn, "seed");
+    assert!(seed[0].parse::<u64>().is_ok() && seed[1] == "ok", "{seed:?}");
+    drop(conn);
+    let out = finish(child);
+    let fails: u32 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(fails >= 5, "the program saw the injected failures: {out}");
+    assert!(out.trim_end().ends_with("threads 2"), "one control thread: {out}");
+    assert!(!sock.exists(), "the socket is removed at exit");
+}
+
+#[test]
+fn malformed_input_gets_err_and_the_program_goes_on() {
+    let dir = TempDir::new("ctl-bad");
+    let sock = dir.join("ctl.sock");
+    let child = writer(&dir, 1, Some(&sock));
+    let mut conn = BufReader::new(connect(&sock));
+    for bad in ["bogus", "set sys:wrte=error(EIO)", "remove sys:write[path=x]", "wait", "list x"] {
+        let reply = ask(&mut conn, bad);
+        assert!(reply.last().unwrap().starts_with("err "), "{bad}: {reply:?}");
+    }
+    let reply = ask(&mut conn, "set sys:wrte=error(EIO)");
+    assert!(reply[0].contains("did you mean `write`?"), "{reply:?}");
+    // Random bytes, then a valid command on the same connection.
+    let mut noise: Vec<u8> =
+        (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    noise.retain(|b| *b != b'\n');
+    noise.push(b'\n');
+    conn.get_mut().write_all(&noise).unwrap();
+    let mut line = String::new();
+    conn.read_line(&mut line).unwrap();
+    assert!(line.starts_with("err "), "{line}");
+    assert_eq!(ask(&mut conn, "list"), ["ok 0 rules"]);
+    // A line longer than the limit ends the connection with an error.
+    let mut long = BufReader::new(connect(&sock));
+    long.get_mut().write_all(&vec![b'a'; 70 * 1024]).unwrap();
+    let mut line = String::new();
+    long.read_line(&mut line).unwrap();
+    assert!(line.starts_with("err line longer than"), "{line}");
+    assert!(finish(child).starts_with("fails 0"));
+}
+
+#[test]
+fn another_uid_is_refused() {
+    let dir = TempDir::new("ctl-uid");
+    let sock = dir.join("ctl.sock");
+    let child = writer(&dir, 1, Some(&sock));
+    drop(connect(&sock));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the socket is private to its owner");
+    // Open the file mode and the temp directory so only SO_PEERCRED stands in the way.
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The client runs as `nobody`, so it is a small C program in the (world-readable) temp
+    // directory rather than anything under root's home.
+    let client_src = dir.join("client.c");
+    std::fs::write(
+        &client_src,
+        r#"#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strncpy(a.sun_path, argv[1], sizeof a.sun_path - 1);
+    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) { perror("connect"); return 1; }
+    write(s, "list\n", 5);
+    char buf[512] = {0};
+    read(s, buf, sizeof buf - 1);
+    fputs(buf, stdout);
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let client = dir.join("client");
+    let cc = Command::new("cc").arg("-o").arg(&client).arg(&client_src).output().unwrap();
+    assert!(cc.status.success(), "{}", String::from_utf8_lossy(&cc.stderr));
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&client)
+        .arg(&sock)
+        .output()
+        .expect("setpriv (util-linux) is installed");
+    let reply = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        reply.starts_with("err permission denied: peer uid 65534"),
+        "{reply} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    finish(child);
+}
+
+#[test]
+fn no_control_thread_without_the_variable() {
+    let dir = TempDir::new("ctl-none");
+    let out = finish(writer(&dir, 0, None));
+    assert!(out.trim_end().ends_with("threads 1"), "{out}");
+}
