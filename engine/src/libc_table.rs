@@ -1411,6 +1411,74 @@ macro_rules! libc_points {
                     fn ioctl (fd: c_int, request: c_ulong, arg: c_ulong) -> c_int;
                 }
             }
+            // ----------------------------------------------------------------- exec
+            /// Replace the program with another, with an explicit environment.
+            execve {
+                classes: [exec],
+                target: path(path),
+                fail: neg1,
+                io: none(),
+                errnos: [ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ETXTBSY, ELOOP, ENOTDIR, EPERM],
+                explore: [ENOENT, EACCES],
+                fns: {
+                    fn execve (path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int;
+                    #[variadic]
+                    fn execle (path: *const c_char, arg: *const c_char, ...) -> c_int;
+                }
+            }
+            /// Replace the program with another, keeping the environment.
+            execv {
+                classes: [exec],
+                target: path(path),
+                fail: neg1,
+                io: none(),
+                errnos: [ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ETXTBSY, ELOOP, ENOTDIR, EPERM],
+                explore: [ENOENT, EACCES],
+                fns: {
+                    fn execv (path: *const c_char, argv: *const *const c_char) -> c_int;
+                    #[variadic]
+                    fn execl (path: *const c_char, arg: *const c_char, ...) -> c_int;
+                }
+            }
+            /// Replace the program with another found on PATH.
+            execvp {
+                classes: [exec],
+                target: path(path),
+                fail: neg1,
+                io: none(),
+                errnos: [ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ETXTBSY, ELOOP, ENOTDIR, EPERM],
+                explore: [ENOENT, EACCES],
+                fns: {
+                    fn execvp (path: *const c_char, argv: *const *const c_char) -> c_int;
+                    fn execvpe (path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int;
+                    #[variadic]
+                    fn execlp (path: *const c_char, arg: *const c_char, ...) -> c_int;
+                }
+            }
+            /// Replace the program with the one an open descriptor refers to.
+            fexecve {
+                classes: [exec],
+                target: fd(fd),
+                fail: neg1,
+                io: none(),
+                errnos: [ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ETXTBSY, ENOSYS],
+                explore: [EACCES],
+                fns: {
+                    fn fexecve (fd: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int;
+                }
+            }
+            /// Replace the program with another, relative to a directory descriptor.
+            execveat {
+                classes: [exec],
+                target: at(dirfd, path),
+                fail: neg1,
+                io: none(),
+                errnos: [ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ETXTBSY, ELOOP, ENOTDIR, EPERM],
+                explore: [ENOENT, EACCES],
+                fns: {
+                    fn execveat (dirfd: c_int, path: *const c_char, argv: *const *const c_char, envp: *const *const c_char, flags: c_int) -> c_int;
+                }
+            }
         }
     };
 }

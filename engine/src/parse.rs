@@ -287,7 +287,7 @@ fn parse_sys_item(name: &str, span: Range<usize>) -> Result<SysItem, Problem> {
             let names = Class::ALL.iter().map(|c| c.name()).chain(["all"]);
             Problem::new(span, format!("unknown class `@{class}`")).suggest(class, names).help_or(
                 "the classes are @open @read @write @sync @close @meta @dir @stdio @lock \
-                 @mmap @fd @all",
+                 @mmap @fd @exec @all",
             )
         });
     }

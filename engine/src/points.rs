@@ -34,11 +34,13 @@ pub enum Class {
     Mmap,
     /// Descriptor bookkeeping: dup, lseek, close_range, ioctl.
     Fd,
+    /// Calls that replace the program: execve and its family.
+    Exec,
 }
 
 impl Class {
     /// Every class, in the order `failinject points` lists them.
-    pub const ALL: [Class; 11] = [
+    pub const ALL: [Class; 12] = [
         Class::Open,
         Class::Read,
         Class::Write,
@@ -50,6 +52,7 @@ impl Class {
         Class::Lock,
         Class::Mmap,
         Class::Fd,
+        Class::Exec,
     ];
 
     /// The name used after `sys:@`.
@@ -66,6 +69,7 @@ impl Class {
             Class::Lock => "lock",
             Class::Mmap => "mmap",
             Class::Fd => "fd",
+            Class::Exec => "exec",
         }
     }
 
@@ -475,6 +479,7 @@ macro_rules! point_infos {
     (@class lock) => { Class::Lock };
     (@class mmap) => { Class::Mmap };
     (@class fd) => { Class::Fd };
+    (@class exec) => { Class::Exec };
     (@variadic) => { false };
     (@variadic variadic) => { true };
     (@target none) => { Target::None };

@@ -40,6 +40,19 @@ pub const fn tracks(point: &str) -> bool {
     false
 }
 
+/// Whether the point replaces the program (the log then writes its exit record first).
+pub const fn execs(point: &str) -> bool {
+    const NAMES: [&str; 5] = ["execve", "execv", "execvp", "fexecve", "execveat"];
+    let mut i = 0;
+    while i < NAMES.len() {
+        if failinject_engine::points::names_equal(NAMES[i], point) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// A call returned descriptor `fd` (or failed with a negative value) for the call's target.
 pub fn new_fd(fd: i64, call: &SysCall<'_>) {
     if fd >= 0 {

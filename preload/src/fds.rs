@@ -78,6 +78,12 @@ pub fn after_fork_in_child() {
     }
 }
 
+/// Whether the caller is a `vfork` child: a process that shares its parent's memory (and so
+/// the parent's thread-local guard, buffer pool and tables) until it execs or exits.
+pub fn in_vfork_child() -> bool {
+    !owned()
+}
+
 /// Whether the calling process may change the table.
 fn owned() -> bool {
     let owner = OWNER.load(Ordering::Relaxed);

@@ -2,7 +2,9 @@
 //!
 //! Each process writes a `start` record when it starts (and a forked child when it begins),
 //! one record per injected fault, and an `exit` record with each rule's counts when it calls
-//! `exit()`. A process that `_exit`s or is killed leaves no `exit` record; readers cope.
+//! `exit()` (`"reason":"exit"`, with its status) or just before it `exec`s another program
+//! (`"reason":"exec"`). A process that `_exit`s or is killed leaves no `exit` record: readers
+//! must cope, and take counts from the records they have.
 //! `%p` in the path becomes the pid, so each process may have its own file; without it, the
 //! processes of a run share one file opened with `O_APPEND`, where each whole line lands in
 //! one `write`.
@@ -171,6 +173,20 @@ pub struct Injected<'a> {
     pub frames: &'a Frames,
 }
 
+/// Whether the call goes ahead after the effect (the real function is called).
+pub fn proceeds(e: &Effect<'_>) -> bool {
+    matches!(
+        e,
+        Effect::Sleep(_)
+            | Effect::Delay(_)
+            | Effect::Print(_)
+            | Effect::Yield
+            | Effect::Pause
+            | Effect::Short(_)
+            | Effect::Corrupt(..)
+    )
+}
+
 /// Whether the effect returns to the wrapper (so the fault is logged with its result);
 /// `kill`, `panic`, `powercut` and `pause` are logged before they happen.
 pub fn returns(e: &Effect<'_>) -> bool {
@@ -304,14 +320,37 @@ fn effect_text<'b>(e: &Effect<'_>, buf: &'b mut [u8]) -> &'b [u8] {
 /// The exit record: the status and each rule's counts. Runs from `exit()` (an `on_exit`
 /// handler), where allocating is fine.
 pub fn exit(status: i32, snapshot: Option<&Snapshot>) {
-    if !enabled() {
-        return;
+    if enabled() {
+        let mut buf = vec![0u8; 256 * 1024];
+        exit_record(&mut buf, Some(status), b"exit", snapshot);
     }
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut line = Line::new(&mut buf);
+}
+
+/// The exit record of a process about to `exec` (its image ends there, `exit()` never runs).
+/// Formatted in the caller's buffer: this may be a `vfork` child, which must not allocate.
+pub fn before_exec(snapshot: Option<&Snapshot>, buf: &mut [u8]) {
+    if enabled() {
+        exit_record(buf, None, b"exec", snapshot);
+    }
+}
+
+/// [`before_exec`] with a buffer on the stack, for a `vfork` child that must not touch the
+/// buffers it shares with its parent. Out of line, so only this path pays for the frame.
+#[inline(never)]
+pub fn before_exec_from_stack(snapshot: Option<&Snapshot>) {
+    let mut buf = [0u8; 4096];
+    before_exec(snapshot, &mut buf);
+}
+
+fn exit_record(buf: &mut [u8], status: Option<i32>, reason: &[u8], snapshot: Option<&Snapshot>) {
+    let mut line = Line::new(buf);
     line.str("type", b"exit");
     time(&mut line);
-    line.num("pid", i64::from(raw::pid())).num("status", i64::from(status)).array("rules");
+    line.num("pid", i64::from(raw::pid())).str("reason", reason);
+    if let Some(status) = status {
+        line.num("status", i64::from(status));
+    }
+    line.array("rules");
     if let Some(s) = snapshot {
         for (key, state) in s.rule_states() {
             if !line.object() {

@@ -35,3 +35,47 @@ SHIM(__printf_chk, (int flag, const char *format, ...), format, __vprintf_chk(fl
 SHIM(dprintf, (int fd, const char *format, ...), format, vdprintf(fd, format, ap))
 SHIM(__dprintf_chk, (int fd, int flag, const char *format, ...), format,
      __vdprintf_chk(fd, flag, format, ap))
+
+/*
+ * The exec family's list forms: the arguments up to the terminating NULL become an argv
+ * array on the stack, and the call goes to the vector form (our wrapper), exactly as glibc's
+ * own execl does.
+ */
+#include <unistd.h>
+
+static size_t count_args(const char *arg, va_list ap) {
+    size_t n = 0;
+    if (arg == NULL)
+        return 0;
+    n = 1;
+    while (va_arg(ap, const char *) != NULL)
+        n++;
+    return n;
+}
+
+#define EXEC_LIST(name, call, with_env)                                                    \
+    int failinject_shim_##name(const char *path, const char *arg, ...) {                   \
+        va_list ap, count;                                                                 \
+        va_start(ap, arg);                                                                 \
+        va_copy(count, ap);                                                                \
+        size_t n = count_args(arg, count);                                                 \
+        va_end(count);                                                                     \
+        const char *argv[n + 1];                                                           \
+        argv[0] = arg;                                                                     \
+        for (size_t i = 1; i < n; i++)                                                     \
+            argv[i] = va_arg(ap, const char *);                                            \
+        argv[n] = NULL;                                                                    \
+        char *const *envp = NULL;                                                          \
+        if (with_env) {                                                                    \
+            if (n > 0)                                                                     \
+                (void)va_arg(ap, const char *); /* the terminating NULL */                 \
+            envp = va_arg(ap, char *const *);                                              \
+        }                                                                                  \
+        va_end(ap);                                                                        \
+        (void)envp;                                                                        \
+        return call;                                                                       \
+    }
+
+EXEC_LIST(execl, execv(path, (char *const *)argv), 0)
+EXEC_LIST(execlp, execvp(path, (char *const *)argv), 0)
+EXEC_LIST(execle, execve(path, (char *const *)argv, envp), 1)

@@ -209,6 +209,7 @@ macro_rules! wrappers {
         pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
             const P: PointId = PointId::of(stringify!($point));
             const TRACKS: bool = tracks(stringify!($point));
+            const EXECS: bool = book::execs(stringify!($point));
             static REAL: Real = Real::new(match std::ffi::CStr::from_bytes_with_nul(
                 concat!(stringify!($name), "\0").as_bytes(),
             ) {
@@ -218,7 +219,11 @@ macro_rules! wrappers {
             type F = unsafe extern "C" fn($($ty),*) -> $ret;
             // The fast path: resolved already, and nothing to do for this point.
             let addr = REAL.cached();
-            if addr > 1 && !(state::active(P) || (TRACKS && state::tracking())) {
+            if addr > 1
+                && !(state::active(P)
+                    || (TRACKS && state::tracking())
+                    || (EXECS && crate::log::enabled()))
+            {
                 // SAFETY: `addr` is the next definition of this very symbol, whose C type is
                 // `F` (the table's signature, checked against the libc crate's declarations).
                 let real: F = unsafe { std::mem::transmute::<usize, F>(addr) };
@@ -237,8 +242,20 @@ macro_rules! wrappers {
             let Some(addr) = REAL.get() else { return missing::<$ret>(P) };
             // SAFETY: as on the fast path.
             let real: F = unsafe { std::mem::transmute::<usize, F>(addr) };
-            if !(state::active(P) || (TRACKS && state::tracking())) {
+            if !(state::active(P)
+                || (TRACKS && state::tracking())
+                || (EXECS && crate::log::enabled()))
+            {
                 // SAFETY: the caller's arguments, forwarded unchanged under the same contract.
+                return unsafe { real($($arg),*) };
+            }
+            // A vfork child about to exec shares its parent's memory: entering the guard or
+            // taking a buffer here would never be undone (exec does not return), leaving the
+            // parent locked out of the preload. Its exit record is written from the stack and
+            // the exec goes ahead untouched.
+            if EXECS && fds::in_vfork_child() {
+                crate::log::before_exec_from_stack(state::snapshot());
+                // SAFETY: the caller's arguments, forwarded unchanged.
                 return unsafe { real($($arg),*) };
             }
             // A descriptor no rule of this point can match (say, a write to a file no `path=`
@@ -304,6 +321,14 @@ macro_rules! wrappers {
                         }
                         _ => None,
                     };
+                    // The program is about to be replaced: its exit record goes first, unless a
+                    // rule stops the exec from happening.
+                    if EXECS
+                        && crate::log::enabled()
+                        && decision.as_ref().is_none_or(|d| crate::log::proceeds(&d.effect))
+                    {
+                        crate::log::before_exec(snap, &mut bufs.t);
+                    }
                     let result: $ret = match &decision {
                         None => real($($arg),*),
                         Some(d) => {

@@ -147,6 +147,12 @@ fn a_shared_log_of_several_processes_has_whole_lines_that_match_what_they_saw() 
         .sum();
     assert_eq!(counted as usize, failed, "the exit records count the same faults");
     assert!(injects.iter().all(|r| r["path"].as_str().unwrap().contains("/dst")));
+    // Every process that replaced itself said so first (dash's vfork children, before
+    // exec'ing cp), and every cp said so at exit(); dash itself ends with _exit, which leaves
+    // no exit record, as documented.
+    let execs = exits.iter().filter(|e| e["reason"] == "exec").count();
+    let exited = exits.iter().filter(|e| e["reason"] == "exit").count();
+    assert_eq!((execs, exited), (6, 6), "six execs of cp, six cp exiting: {recs:?}");
 }
 
 #[test]
