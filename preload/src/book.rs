@@ -56,6 +56,8 @@ pub const fn execs(point: &str) -> bool {
 /// A call returned descriptor `fd` (or failed with a negative value) for the call's target.
 pub fn new_fd(fd: i64, call: &SysCall<'_>) {
     if fd >= 0 {
+        // The number is the log's only if the log was closed behind our back.
+        crate::log::descriptor_closed(fd as c_int);
         match call.path {
             Some(p) => fds::record(fd as c_int, p),
             None => fds::forget(fd as c_int),
@@ -90,6 +92,8 @@ pub fn dup<R: Ret>(from: c_int, to: R) {
     let to = to.as_i64();
     if to >= 0 {
         fds::duplicate(from, to as c_int);
+        // dup2 onto the log's number closed the log first.
+        crate::log::descriptor_closed(to as c_int);
     }
 }
 
@@ -97,11 +101,16 @@ pub fn dup<R: Ret>(from: c_int, to: R) {
 pub fn forget(call: &SysCall<'_>) {
     if let Some(fd) = call.fd {
         fds::forget(fd);
+        crate::log::descriptor_closed(fd);
     }
 }
 
 /// `close_range(first, last)` succeeded, or `closefrom(first)` ran (`last` = `u32::MAX`).
 pub fn forget_range(first: u32, last: u32) {
+    let log = crate::log::descriptor();
+    if log >= 0 && (first..=last).contains(&(log as u32)) {
+        crate::log::descriptor_closed(log);
+    }
     let last = last.min(fds::MAX_FDS as u32 - 1);
     for fd in first..=last {
         fds::forget(fd as c_int);

@@ -25,7 +25,7 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The longest line accepted.
@@ -35,8 +35,9 @@ const DEFAULT_WAIT_MS: u64 = 10_000;
 
 /// The path as given, `%p` not yet replaced.
 static TEMPLATE: OnceLock<Vec<u8>> = OnceLock::new();
-/// The socket this process serves, removed at exit.
-static SERVED: OnceLock<PathBuf> = OnceLock::new();
+/// The socket this process serves and the pid that serves it: removed at exit by that
+/// process only (a forked child inherits this, and must not remove its parent's socket).
+static SERVED: Mutex<Option<(u32, PathBuf)>> = Mutex::new(None);
 
 /// Starts serving `template` (`%p` becomes the pid). Returns an error message when the socket
 /// cannot be made.
@@ -60,7 +61,9 @@ fn serve() -> Result<(), String> {
         .map_err(|e| format!("cannot serve FAILINJECT_CTL={}: {e}", path.display()))?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| format!("cannot restrict FAILINJECT_CTL={}: {e}", path.display()))?;
-    let _ = SERVED.set(path);
+    if let Ok(mut served) = SERVED.try_lock() {
+        *served = Some((raw::pid(), path));
+    }
     std::thread::Builder::new()
         .name("failinject-ctl".into())
         .spawn(move || {
@@ -89,7 +92,10 @@ pub fn after_fork_in_child() {
 
 /// Removes this process's socket (at exit).
 pub fn stop() {
-    if let Some(path) = SERVED.get() {
+    if let Ok(served) = SERVED.try_lock()
+        && let Some((pid, path)) = served.as_ref()
+        && *pid == raw::pid()
+    {
         let _ = std::fs::remove_file(path);
     }
 }

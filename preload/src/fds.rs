@@ -152,7 +152,9 @@ pub fn duplicate(from: i32, to: i32) {
     match read_slot(from, &mut buf) {
         Some((n, kind)) => {
             record(to, &buf[..n]);
-            if let Some(s) = slot(to) {
+            if let Some(s) = slot(to)
+                && owned()
+            {
                 s.kind.store(kind, Ordering::Relaxed);
             }
         }

@@ -71,5 +71,8 @@ extern "C" fn at_exit(status: libc::c_int, _arg: *mut libc::c_void) {
 }
 
 extern "C" fn after_fork_child() {
+    // Our own calls here (reopening the log, serving a new socket) must not meet the
+    // program's rules.
+    let _inside = guard::Inside::enter();
     state::after_fork_in_child();
 }

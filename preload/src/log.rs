@@ -35,6 +35,11 @@ struct StartInfo {
     rules: Vec<String>,
 }
 
+/// The log's descriptor, or -1.
+pub fn descriptor() -> i32 {
+    FD.load(Ordering::Relaxed)
+}
+
 /// Whether a log is being written.
 #[inline]
 pub fn enabled() -> bool {
@@ -78,8 +83,37 @@ fn open() -> Result<(), String> {
             std::io::Error::from_raw_os_error(raw::errno())
         ));
     }
-    FD.store(fd as i32, Ordering::Release);
+    FD.store(high(fd as i32), Ordering::Release);
     Ok(())
+}
+
+/// Moves our descriptor to a high number (the lowest free one from 1000), where a program
+/// that closes and reopens its low descriptors will not collide with it.
+fn high(fd: i32) -> i32 {
+    // SAFETY: F_DUPFD_CLOEXEC on a descriptor we own; the old one is closed after.
+    let moved = unsafe {
+        libc::syscall(
+            libc::SYS_fcntl,
+            fd as libc::c_long,
+            libc::F_DUPFD_CLOEXEC as libc::c_long,
+            1000 as libc::c_long,
+        )
+    };
+    if moved < 0 {
+        return fd;
+    }
+    // SAFETY: closing the low copy we just replaced.
+    unsafe { libc::syscall(libc::SYS_close, fd as libc::c_long) };
+    moved as i32
+}
+
+/// The program closed descriptor `fd` (through our wrappers). If it was the log's, logging
+/// stops: the number may be reused for one of the program's files, which must never receive
+/// our records.
+pub fn descriptor_closed(fd: i32) {
+    if FD.load(Ordering::Relaxed) == fd {
+        FD.store(-1, Ordering::Release);
+    }
 }
 
 /// `template` with each `%p` replaced by `pid` (and `%%` by `%`), into `out`.

@@ -199,3 +199,42 @@ fn no_control_thread_without_the_variable() {
     let out = finish(writer(&dir, 0, None));
     assert!(out.trim_end().ends_with("threads 1"), "{out}");
 }
+
+/// A python3 program that forks: the child lists its own socket (if any) and exits through
+/// `exit()`, then the parent checks its own socket still answers.
+fn forking(dir: &TempDir, ctl: &str) -> String {
+    let script = "import os, socket, sys, time\n\
+         def ask(path):\n\
+         \x20   s = socket.socket(socket.AF_UNIX); s.connect(path); s.sendall(b'seed\\n')\n\
+         \x20   return s.recv(100).decode().split()[-1]\n\
+         mine = os.environ['FAILINJECT_CTL'].replace('%p', str(os.getpid()))\n\
+         time.sleep(0.3)\n\
+         pid = os.fork()\n\
+         if pid == 0:\n\
+         \x20   time.sleep(0.3)\n\
+         \x20   child = os.environ['FAILINJECT_CTL'].replace('%p', str(os.getpid()))\n\
+         \x20   print('child', 'own' if child != mine and os.path.exists(child) and ask(child) == 'ok' else 'none')\n\
+         \x20   sys.stdout.flush()\n\
+         \x20   sys.exit(0)\n\
+         os.waitpid(pid, 0)\n\
+         print('parent', ask(mine))\n";
+    let out = Command::new(python())
+        .args(["-c", script])
+        .current_dir(dir.path())
+        .env("LD_PRELOAD", preload())
+        .env("FAILINJECT", "")
+        .env("FAILINJECT_CTL", dir.join(ctl))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_forked_child_never_takes_or_removes_its_parents_socket() {
+    let dir = TempDir::new("ctl-fork");
+    // One path for all: the child serves nothing, and its exit leaves the parent's socket.
+    assert_eq!(forking(&dir, "ctl.sock"), "child none\nparent ok\n");
+    // With %p: the child serves its own.
+    assert_eq!(forking(&dir, "ctl.%p.sock"), "child own\nparent ok\n");
+}

@@ -161,3 +161,25 @@ fn the_library_exports_the_abi() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(" failinject_v1_eval"), "{text}");
 }
+
+#[test]
+fn a_program_that_reuses_low_descriptors_never_receives_log_lines() {
+    let dir = TempDir::new("obs-lowfd");
+    let log = dir.join("log.jsonl");
+    // Close every descriptor above 2, open a file, write to it, and fail one write elsewhere
+    // so the log has something to say.
+    let script = "import os\n\
+         os.closerange(3, 1024)\n\
+         fd = os.open('mine.txt', os.O_WRONLY | os.O_CREAT)\n\
+         os.write(fd, b'program data\\n')\n\
+         t = os.open('t.dat', os.O_WRONLY | os.O_CREAT)\n\
+         try: os.write(t, b'x')\n\
+         except OSError: print('failed')\n";
+    let done =
+        Run::new(dir.path(), "sys:write[path=*/t.dat]=error(EIO)", "python3", &["-c", script])
+            .env("FAILINJECT_LOG", &log)
+            .run();
+    assert_eq!((done.code, done.stdout.as_str()), (Some(0), "failed\n"), "{done:?}");
+    assert_eq!(std::fs::read_to_string(dir.join("mine.txt")).unwrap(), "program data\n");
+    assert!(records(&log).iter().any(|r| r["type"] == "start"));
+}
