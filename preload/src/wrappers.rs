@@ -230,6 +230,18 @@ macro_rules! wrappers {
                 // SAFETY: the caller's arguments, forwarded unchanged under the same contract.
                 return unsafe { real($($arg),*) };
             }
+            // Still on the fast path for a call on a descriptor that no rule of this point can
+            // match (the verdict `slow` files, see `fds::rejected`): a few loads, no call, so
+            // no registers to save.
+            if addr > 1 && !TRACKS && !EXECS
+                && let Some(fd) = wrappers!(@pure_fd $target)
+                && fds::rejected(fd, state::verdict_key(P))
+            {
+                // SAFETY: as above.
+                let real: F = unsafe { std::mem::transmute::<usize, F>(addr) };
+                // SAFETY: the caller's arguments, forwarded unchanged.
+                return unsafe { real($($arg),*) };
+            }
             // SAFETY: the caller's arguments under the C contract.
             return unsafe { slow($($arg),*) };
 
@@ -442,6 +454,9 @@ macro_rules! wrappers {
             SysCall { fd: Some($fd), kind: fd_kind($fd), path: n.map(|n| &$b.a[..n]), ..SysCall::new($p) }
         }
     }};
+
+    (@pure_fd [fd ($fd:ident)]) => { Some($fd as c_int) };
+    (@pure_fd $other:tt) => { None::<c_int> };
 
     (@quick_fd [fd ($fd:ident)]) => { Some($fd as c_int).filter(|fd| *fd >= 0) };
     (@quick_fd [stream ($s:ident)]) => {{
