@@ -11,41 +11,40 @@ use libc::c_int;
 
 /// Whether calls to the point named `point` change what descriptors refer to.
 pub const fn tracks(point: &str) -> bool {
-    const NAMES: [&str; 17] = [
-        "open",
-        "openat",
-        "creat",
-        "mkstemp",
-        "fopen",
-        "freopen",
-        "tmpfile",
-        "opendir",
-        "dup",
-        "dup2",
-        "dup3",
-        "fcntl",
-        "close",
-        "fclose",
-        "closedir",
-        "close_range",
-        "closefrom",
-    ];
-    let mut i = 0;
-    while i < NAMES.len() {
-        if failinject_engine::points::names_equal(NAMES[i], point) {
-            return true;
-        }
-        i += 1;
-    }
-    false
+    listed(
+        &[
+            "open",
+            "openat",
+            "creat",
+            "mkstemp",
+            "fopen",
+            "freopen",
+            "tmpfile",
+            "opendir",
+            "dup",
+            "dup2",
+            "dup3",
+            "fcntl",
+            "close",
+            "fclose",
+            "closedir",
+            "close_range",
+            "closefrom",
+        ],
+        point,
+    )
 }
 
 /// Whether the point replaces the program (the log then writes its exit record first).
 pub const fn execs(point: &str) -> bool {
-    const NAMES: [&str; 5] = ["execve", "execv", "execvp", "fexecve", "execveat"];
+    listed(&["execve", "execv", "execvp", "fexecve", "execveat"], point)
+}
+
+/// Whether `point` is one of `names`, in `const` code.
+const fn listed(names: &[&str], point: &str) -> bool {
     let mut i = 0;
-    while i < NAMES.len() {
-        if failinject_engine::points::names_equal(NAMES[i], point) {
+    while i < names.len() {
+        if failinject_engine::points::names_equal(names[i], point) {
             return true;
         }
         i += 1;

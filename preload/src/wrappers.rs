@@ -515,7 +515,13 @@ macro_rules! wrappers {
     // stdio moves bytes, not items: the part that fits is written byte by byte (a partial
     // item included, as glibc's own buffer would), the count of whole items is returned, and
     // since stdio only comes up short on an error, the stream's error flag and errno are set.
-    (@shorter [fwrite ($ptr:ident, $size:ident, $nmemb:ident)] $n:ident $info:ident; $call:expr) => {{
+    (@shorter [fwrite ($ptr:ident, $size:ident, $nmemb:ident)] $n:ident $info:ident; $call:expr) => {
+        wrappers!(@stdio_short $size $nmemb $n $info libc::ENOSPC; $call)
+    };
+    (@shorter [fread ($ptr:ident, $size:ident, $nmemb:ident)] $n:ident $info:ident; $call:expr) => {
+        wrappers!(@stdio_short $size $nmemb $n $info libc::EIO; $call)
+    };
+    (@stdio_short $size:ident $nmemb:ident $n:ident $info:ident $errno:expr; $call:expr) => {{
         let (item, items) = (($size as u64).max(1), $nmemb as u64);
         let want = $n.min(item.saturating_mul(items));
         let $size = 1 as _;
@@ -523,19 +529,7 @@ macro_rules! wrappers {
         let bytes = Ret::as_i64($call).max(0) as u64;
         if bytes / item < items {
             crate::effect::set_stream_error($info.stream);
-            crate::raw::set_errno(libc::ENOSPC);
-        }
-        (Ret::from_i64((bytes / item) as i64), bytes)
-    }};
-    (@shorter [fread ($ptr:ident, $size:ident, $nmemb:ident)] $n:ident $info:ident; $call:expr) => {{
-        let (item, items) = (($size as u64).max(1), $nmemb as u64);
-        let want = $n.min(item.saturating_mul(items));
-        let $size = 1 as _;
-        let $nmemb = want as _;
-        let bytes = Ret::as_i64($call).max(0) as u64;
-        if bytes / item < items {
-            crate::effect::set_stream_error($info.stream);
-            crate::raw::set_errno(libc::EIO);
+            crate::raw::set_errno($errno);
         }
         (Ret::from_i64((bytes / item) as i64), bytes)
     }};
