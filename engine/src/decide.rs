@@ -170,6 +170,13 @@ pub struct Snapshot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CodePoint(u32, u64);
 
+impl CodePoint {
+    /// Its index in the snapshot, to be cached with [`Snapshot::generation`].
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
 impl Snapshot {
     /// A snapshot with no rules.
     pub fn empty() -> Snapshot {
@@ -269,6 +276,12 @@ impl Snapshot {
             .binary_search_by(|(n, _)| n.as_str().cmp(name))
             .ok()
             .map(|i| CodePoint(i as u32, self.generation))
+    }
+
+    /// The in-code point at `index` of this snapshot (as [`CodePoint::index`] gave it), for
+    /// callers that cache the index with the snapshot's generation instead of the name.
+    pub fn code_point_at(&self, index: u32) -> Option<CodePoint> {
+        ((index as usize) < self.code.len()).then_some(CodePoint(index, self.generation))
     }
 
     /// Decides what to do at an in-code point found with [`Snapshot::code_point`].

@@ -42,6 +42,15 @@
  *       Changes whenever the rules change.
  *   unsigned long long failinject_v1_seed(void);
  *       The seed of every random choice.
+ *   const unsigned long long *failinject_v1_generation_ptr(void);
+ *       Where the generation lives: a caller may cache "no rule names this point" with the
+ *       generation it saw, and skip evaluating until the number there changes.
+ *   long long failinject_v1_lookup(const char *name, unsigned long long *generation);
+ *       The point's index in the current configuration (-1: no rule names it) and that
+ *       configuration's generation; marks the point reached.
+ *   int failinject_v1_eval_at(unsigned long long generation, unsigned index, const char *name,
+ *                             const char **arg, size_t *arg_len);
+ *       failinject_v1_eval without the name lookup while the generation still holds.
  */
 #ifndef FAILINJECT_H
 #define FAILINJECT_H

@@ -65,11 +65,61 @@ pub unsafe extern "C" fn failinject_v1_eval(
     arg_len: *mut size_t,
 ) -> c_int {
     // SAFETY: the caller's contract.
+    unsafe { failinject_v1_eval_at(0, u32::MAX, name, arg, arg_len) }
+}
+
+/// The address of the configuration generation (a `u64` the preload updates atomically with
+/// every change). A fail point may cache "no rule names me" together with the generation it
+/// found that in, and skip every call until the number moves: one load and a compare.
+#[unsafe(no_mangle)]
+pub extern "C" fn failinject_v1_generation_ptr() -> *const u64 {
+    state::PLAIN_GENERATION.as_ptr()
+}
+
+/// Looks the in-code point `name` up: its index in the current configuration (or -1 when no
+/// rule names it), and that configuration's generation in `*generation`. Marks the point
+/// reached, for `after=` rules.
+///
+/// # Safety
+/// `name` is a NUL-terminated string; `generation` is null or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn failinject_v1_lookup(name: *const c_char, generation: *mut u64) -> i64 {
+    // SAFETY: the caller's contract.
+    let Some(name) = (unsafe { text(name) }) else { return -1 };
+    scope::reach(name_hash(name.as_bytes()));
+    let Some(snap) = state::snapshot() else { return -1 };
+    if !generation.is_null() {
+        // SAFETY: the caller's contract.
+        unsafe { *generation = snap.generation() };
+    }
+    snap.code_point(name).map_or(-1, |p| i64::from(p.index()))
+}
+
+/// [`failinject_v1_eval`] for a point looked up with [`failinject_v1_lookup`]: when the
+/// configuration is still of `generation`, `index` finds its rules without a name lookup;
+/// otherwise `name` is looked up again.
+///
+/// # Safety
+/// As [`failinject_v1_eval`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn failinject_v1_eval_at(
+    generation: u64,
+    index: u32,
+    name: *const c_char,
+    arg: *mut *const c_char,
+    arg_len: *mut size_t,
+) -> c_int {
+    // SAFETY: the caller's contract.
     let Some(name) = (unsafe { text(name) }) else { return EVAL_NONE };
     let Some(_inside) = guard::Inside::enter() else { return EVAL_NONE };
     scope::reach(name_hash(name.as_bytes()));
     let Some(snap) = state::snapshot() else { return EVAL_NONE };
-    let Some(point) = snap.code_point(name) else { return EVAL_NONE };
+    let point = if snap.generation() == generation {
+        snap.code_point_at(index)
+    } else {
+        snap.code_point(name)
+    };
+    let Some(point) = point else { return EVAL_NONE };
     let mut ctx = crate::wrappers::Ctx::default();
     let Some(d) = snap.decide_code(point, &mut ctx) else { return EVAL_NONE };
     if log::enabled() {

@@ -17,6 +17,9 @@ static TRACKING: AtomicBool = AtomicBool::new(false);
 static SNAPSHOT: AtomicPtr<Snapshot> = AtomicPtr::new(std::ptr::null_mut());
 /// The published snapshot's generation, shifted for [`verdict_key`].
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// The published snapshot's generation, as is: in-code points compare it with the
+/// generation they last looked their rules up in (`failinject_v1_generation_ptr`).
+pub static PLAIN_GENERATION: AtomicU64 = AtomicU64::new(0);
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
 
 /// Whether any rule applies to `p`: the wrappers' fast path.
@@ -79,6 +82,7 @@ fn publish(registry: &Registry) {
     let snap: &'static Snapshot = Box::leak(Box::new(registry.snapshot()));
     SNAPSHOT.store(snap as *const Snapshot as *mut Snapshot, Ordering::Release);
     GENERATION.store(snap.generation() << 16, Ordering::Release);
+    PLAIN_GENERATION.store(snap.generation(), Ordering::Release);
     let mut words = [0u64; 4];
     for p in snap.active_points().iter() {
         words[p.0 as usize / 64] |= 1 << (p.0 % 64);

@@ -26,7 +26,19 @@ fn exports_are_exactly_the_tables_spellings() {
     let mut table: BTreeSet<String> =
         POINTS.iter().flat_map(|p| p.spellings.iter().map(|s| s.to_string())).collect();
     // The versioned C ABI of the registry (`preload/src/abi.rs`, `failinject.h`).
-    for f in ["eval", "cfg", "remove", "list", "scope_enter", "scope_leave", "generation", "seed"] {
+    for f in [
+        "eval",
+        "eval_at",
+        "lookup",
+        "cfg",
+        "remove",
+        "list",
+        "scope_enter",
+        "scope_leave",
+        "generation",
+        "generation_ptr",
+        "seed",
+    ] {
         table.insert(format!("failinject_v1_{f}"));
     }
     let exports = exported();
