@@ -1,0 +1,397 @@
+//! Where fail points are decided: the preload's registry when the process runs under
+//! `libfailinject.so`, else an in-process registry built on the same engine.
+//!
+//! The preload is found at run time with `dlsym(RTLD_DEFAULT, "failinject_v1_…")`, never by
+//! linking, so the same binary works with and without it. Either way a backend exposes the
+//! same few operations, and a *generation* that changes with every configuration change:
+//! fail point sites cache "no rule names me" with it.
+
+use failinject_engine::{
+    Context, Effect, ParseError, ReachedSet, Registry, Snapshot, name_hash, parse_rules,
+};
+use libc::{c_char, c_int, c_void, size_t};
+use std::ffi::CString;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+/// What the caller of a fail point must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing (the task, if any, already happened: sleep, delay, yield, pause, kill).
+    Nothing,
+    /// Return early, handing the closure this argument.
+    Return(Option<&'static str>),
+    /// Panic with this message.
+    Panic(Option<&'static str>),
+    /// Log this message, then go on.
+    Print(Option<&'static str>),
+}
+
+type EvalAt =
+    unsafe extern "C" fn(u64, u32, *const c_char, *mut *const c_char, *mut size_t) -> c_int;
+type Lookup = unsafe extern "C" fn(*const c_char, *mut u64) -> i64;
+type Cfg = unsafe extern "C" fn(*const c_char, *mut c_char, size_t) -> c_int;
+type Remove = unsafe extern "C" fn(*const c_char) -> c_int;
+type List = unsafe extern "C" fn(*mut c_char, size_t) -> isize;
+type Scope = unsafe extern "C" fn(*const c_char);
+type GenPtr = unsafe extern "C" fn() -> *const u64;
+
+/// The preload's ABI, version 1.
+pub struct Abi {
+    eval_at: EvalAt,
+    lookup: Lookup,
+    cfg: Cfg,
+    remove: Remove,
+    list: List,
+    scope_enter: Scope,
+    scope_leave: Scope,
+}
+
+/// The in-process registry, when there is no preload.
+pub struct Local {
+    registry: Mutex<Registry>,
+    snapshot: AtomicPtr<Snapshot>,
+    generation: AtomicU64,
+    reached: ReachedSet,
+}
+
+/// One of the two.
+pub enum Backend {
+    /// The preload's registry, through its C ABI.
+    Preload(Abi),
+    /// Our own.
+    Local(Local),
+}
+
+static BACKEND: OnceLock<Backend> = OnceLock::new();
+
+/// Where the generation lives (the preload's or ours); fail point sites read it on every hit.
+pub static GENERATION_PTR: AtomicPtr<u64> = AtomicPtr::new(UNSET.as_ptr());
+/// Read before the backend is chosen: a value no site has cached, so every site goes to the
+/// slow path once, which chooses it.
+static UNSET: AtomicU64 = AtomicU64::new(u64::MAX - 1);
+
+fn symbol(name: &std::ffi::CStr) -> Option<*mut c_void> {
+    // SAFETY: `name` is NUL-terminated; RTLD_DEFAULT searches every loaded object.
+    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    (!p.is_null()).then_some(p)
+}
+
+impl Abi {
+    fn find() -> Option<(Abi, *const u64)> {
+        macro_rules! get {
+            ($name:literal, $t:ty) => {{
+                let p = symbol($name)?;
+                // SAFETY: the preload exports this symbol with exactly this C type
+                // (preload/src/abi.rs, failinject.h).
+                unsafe { std::mem::transmute::<*mut c_void, $t>(p) }
+            }};
+        }
+        let gen_ptr: GenPtr = get!(c"failinject_v1_generation_ptr", GenPtr);
+        let abi = Abi {
+            eval_at: get!(c"failinject_v1_eval_at", EvalAt),
+            lookup: get!(c"failinject_v1_lookup", Lookup),
+            cfg: get!(c"failinject_v1_cfg", Cfg),
+            remove: get!(c"failinject_v1_remove", Remove),
+            list: get!(c"failinject_v1_list", List),
+            scope_enter: get!(c"failinject_v1_scope_enter", Scope),
+            scope_leave: get!(c"failinject_v1_scope_leave", Scope),
+        };
+        // SAFETY: a function of the preload with no arguments; returns the address of an
+        // atomic u64 that lives as long as the process.
+        let ptr = unsafe { gen_ptr() };
+        (!ptr.is_null()).then_some((abi, ptr))
+    }
+}
+
+impl Local {
+    fn new() -> Local {
+        let seed = std::env::var("FAILINJECT_SEED")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or_else(|| {
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                t ^ u64::from(std::process::id()).rotate_left(32)
+            });
+        let mut registry = Registry::new(seed);
+        if let Ok(text) = std::env::var("FAILINJECT") {
+            if let Err(e) = registry.configure(&text, "FAILINJECT") {
+                panic!("failinject: {e}");
+            }
+        }
+        let local = Local {
+            snapshot: AtomicPtr::new(std::ptr::null_mut()),
+            generation: AtomicU64::new(0),
+            reached: ReachedSet::new(4096),
+            registry: Mutex::new(registry),
+        };
+        local.publish(&local.registry.lock().unwrap_or_else(|e| e.into_inner()));
+        local
+    }
+
+    fn publish(&self, registry: &Registry) {
+        let snap: &'static Snapshot = Box::leak(Box::new(registry.snapshot()));
+        self.snapshot.store(snap as *const Snapshot as *mut Snapshot, Ordering::Release);
+        self.generation.store(snap.generation(), Ordering::Release);
+    }
+
+    fn snapshot(&self) -> &'static Snapshot {
+        // SAFETY: set in `new` before the backend is shared, to a leaked snapshot that is
+        // never freed.
+        unsafe { &*self.snapshot.load(Ordering::Acquire) }
+    }
+
+    fn change<T>(&self, f: impl FnOnce(&mut Registry) -> T) -> T {
+        let mut reg = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        let out = f(&mut reg);
+        self.publish(&reg);
+        out
+    }
+}
+
+/// The backend, chosen on first use.
+pub fn backend() -> &'static Backend {
+    BACKEND.get_or_init(|| {
+        let b = match Abi::find() {
+            Some((abi, ptr)) => {
+                GENERATION_PTR.store(ptr as *mut u64, Ordering::Release);
+                Backend::Preload(abi)
+            }
+            None => Backend::Local(Local::new()),
+        };
+        if let Backend::Local(l) = &b {
+            GENERATION_PTR.store(l.generation.as_ptr(), Ordering::Release);
+        }
+        b
+    })
+}
+
+/// The scopes and reached points of the in-process registry.
+struct LocalCtx<'a>(&'a Local);
+
+impl Context for LocalCtx<'_> {
+    fn within(&self, h: u64) -> bool {
+        crate::scope::within(h)
+    }
+    fn reached(&self, h: u64) -> bool {
+        self.0.reached.contains(h)
+    }
+}
+
+/// Carries out the tasks that happen inside the registry and says what the caller must do.
+fn outcome(effect: Effect<'static>, retired: &dyn Fn() -> bool) -> Outcome {
+    match effect {
+        Effect::ReturnArg(v) => Outcome::Return(v),
+        Effect::Panic(m) => Outcome::Panic(m),
+        Effect::Print(m) => Outcome::Print(m),
+        Effect::Sleep(ms) => {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            Outcome::Nothing
+        }
+        Effect::Delay(ms) => {
+            let end = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+            while std::time::Instant::now() < end {
+                std::hint::spin_loop();
+            }
+            Outcome::Nothing
+        }
+        Effect::Yield => {
+            std::thread::yield_now();
+            Outcome::Nothing
+        }
+        Effect::Pause => {
+            while !retired() {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Outcome::Nothing
+        }
+        Effect::Kill(sig) => {
+            // SAFETY: raising a signal in the calling thread.
+            unsafe { libc::raise(sig.0) };
+            Outcome::Nothing
+        }
+        _ => Outcome::Nothing,
+    }
+}
+
+impl Backend {
+    /// The point's index in the current configuration (`None`: no rule names it) and the
+    /// generation that answer belongs to. Marks the point reached.
+    pub fn lookup(&self, name: &str, cname: &std::ffi::CStr) -> (u64, Option<u32>) {
+        match self {
+            Backend::Preload(abi) => {
+                let mut generation = 0;
+                // SAFETY: a NUL-terminated name and a writable u64, per the ABI.
+                let i = unsafe { (abi.lookup)(cname.as_ptr(), &mut generation) };
+                (generation, u32::try_from(i).ok())
+            }
+            Backend::Local(l) => {
+                l.reached.insert(name_hash(name.as_bytes()));
+                let snap = l.snapshot();
+                (snap.generation(), snap.code_point(name).map(|p| p.index()))
+            }
+        }
+    }
+
+    /// Evaluates the point, looked up at (`generation`, `index`).
+    pub fn eval(&self, generation: u64, index: u32, name: &str, cname: &std::ffi::CStr) -> Outcome {
+        match self {
+            Backend::Preload(abi) => {
+                let mut arg: *const c_char = std::ptr::null();
+                let mut len: size_t = 0;
+                // SAFETY: per the ABI; `arg` points into a configuration the preload never
+                // frees, so the 'static lifetime below holds.
+                let code =
+                    unsafe { (abi.eval_at)(generation, index, cname.as_ptr(), &mut arg, &mut len) };
+                let text = (!arg.is_null()).then(|| {
+                    // SAFETY: `len` bytes of UTF-8 (rule text) live at `arg` for good.
+                    let bytes = unsafe { std::slice::from_raw_parts(arg as *const u8, len) };
+                    std::str::from_utf8(bytes).unwrap_or("")
+                });
+                match code {
+                    1 => Outcome::Return(text),
+                    2 => Outcome::Panic(text),
+                    3 => Outcome::Print(text),
+                    _ => Outcome::Nothing,
+                }
+            }
+            Backend::Local(l) => {
+                l.reached.insert(name_hash(name.as_bytes()));
+                let snap = l.snapshot();
+                let point = if snap.generation() == generation {
+                    snap.code_point_at(index)
+                } else {
+                    snap.code_point(name)
+                };
+                let Some(point) = point else { return Outcome::Nothing };
+                match snap.decide_code(point, &mut LocalCtx(l)) {
+                    Some(d) => {
+                        let state = d.state;
+                        outcome(d.effect, &|| state.is_retired())
+                    }
+                    None => Outcome::Nothing,
+                }
+            }
+        }
+    }
+
+    /// Sets rules (in-code, and `sys:` ones when the preload is there).
+    pub fn cfg(&self, rules: &str) -> Result<(), CfgError> {
+        match self {
+            Backend::Preload(abi) => {
+                let text = CString::new(rules).map_err(|_| CfgError::Nul)?;
+                let mut err = vec![0u8; 4096];
+                // SAFETY: a NUL-terminated text and a writable buffer of the given size.
+                let r =
+                    unsafe { (abi.cfg)(text.as_ptr(), err.as_mut_ptr() as *mut c_char, err.len()) };
+                if r == 0 {
+                    Ok(())
+                } else {
+                    let end = err.iter().position(|b| *b == 0).unwrap_or(err.len());
+                    Err(CfgError::Preload(String::from_utf8_lossy(&err[..end]).into_owned()))
+                }
+            }
+            Backend::Local(l) => {
+                let parsed = parse_rules(rules, "cfg").map_err(CfgError::Parse)?;
+                l.change(|reg| {
+                    parsed.into_iter().for_each(|r| {
+                        reg.set(r);
+                    })
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes the rule with this key; whether there was one.
+    pub fn remove(&self, key: &str) -> bool {
+        match self {
+            Backend::Preload(abi) => {
+                let Ok(k) = CString::new(key) else { return false };
+                // SAFETY: a NUL-terminated key.
+                unsafe { (abi.remove)(k.as_ptr()) == 1 }
+            }
+            Backend::Local(l) => l.change(|reg| reg.remove(key).unwrap_or(false)),
+        }
+    }
+
+    /// Every rule: key, actions, matches, injections.
+    pub fn list(&self) -> Vec<(String, String, u64, u64)> {
+        let text = match self {
+            Backend::Preload(abi) => {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    // SAFETY: a writable buffer of the given size.
+                    let n = unsafe { (abi.list)(buf.as_mut_ptr() as *mut c_char, buf.len()) };
+                    if n < 0 {
+                        return Vec::new();
+                    }
+                    if (n as usize) < buf.len() {
+                        break String::from_utf8_lossy(&buf[..n as usize]).into_owned();
+                    }
+                    buf = vec![0u8; n as usize + 1];
+                }
+            }
+            Backend::Local(l) => {
+                let reg = l.registry.lock().unwrap_or_else(|e| e.into_inner());
+                return reg
+                    .list()
+                    .into_iter()
+                    .map(|r| (r.key, r.actions, r.matches, r.injections))
+                    .collect();
+            }
+        };
+        text.lines()
+            .filter_map(|l| {
+                let mut f = l.split('\t');
+                let (k, a, m, i) = (f.next()?, f.next()?, f.next()?, f.next()?);
+                Some((k.to_owned(), a.to_owned(), m.parse().ok()?, i.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// The calling thread enters or leaves the scope `name`.
+    pub fn scope(&self, name: &std::ffi::CStr, enter: bool) {
+        if let Backend::Preload(abi) = self {
+            // SAFETY: a NUL-terminated name.
+            unsafe {
+                if enter {
+                    (abi.scope_enter)(name.as_ptr())
+                } else {
+                    (abi.scope_leave)(name.as_ptr())
+                }
+            }
+        }
+    }
+}
+
+/// Why `cfg` refused a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CfgError {
+    /// The rule or action does not parse (in-process registry).
+    Parse(ParseError),
+    /// The preload refused it, with this message.
+    Preload(String),
+    /// The text holds a NUL byte.
+    Nul,
+}
+
+impl std::fmt::Display for CfgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CfgError::Parse(e) => write!(f, "{e}"),
+            CfgError::Preload(m) => f.write_str(m),
+            CfgError::Nul => f.write_str("the configuration holds a NUL byte"),
+        }
+    }
+}
+
+impl std::error::Error for CfgError {}
+
+impl From<CfgError> for String {
+    fn from(e: CfgError) -> String {
+        e.to_string()
+    }
+}

@@ -1,0 +1,37 @@
+//! `cfg_callback`: functions run when a fail point is hit.
+//!
+//! A callback is kept here and its point is configured `off` in the registry, so the point's
+//! site leaves its fast path and comes here on every hit.
+
+use crate::backend::Outcome;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+type Callback = Arc<dyn Fn() + Send + Sync>;
+
+static CALLBACKS: Mutex<Option<HashMap<String, Callback>>> = Mutex::new(None);
+
+/// Registers `f` for the point `name`, replacing an earlier one.
+pub fn set(name: &str, f: Callback) {
+    let mut map = CALLBACKS.lock().unwrap_or_else(|e| e.into_inner());
+    map.get_or_insert_with(HashMap::new).insert(name.to_owned(), f);
+}
+
+/// Forgets the callback of `name`.
+pub fn remove(name: &str) {
+    if let Some(map) = CALLBACKS.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        map.remove(name);
+    }
+}
+
+/// Forgets every callback.
+pub fn clear() {
+    *CALLBACKS.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+/// Runs the callback of `name`, if there is one (outside the lock, so it may configure).
+pub fn run(name: &str) -> Option<Outcome> {
+    let f = CALLBACKS.lock().unwrap_or_else(|e| e.into_inner()).as_ref()?.get(name).cloned()?;
+    f();
+    Some(Outcome::Nothing)
+}

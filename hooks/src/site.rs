@@ -1,0 +1,84 @@
+//! A fail point site: the `static` behind each `fail_point!`, and its one-load fast path.
+//!
+//! Each site remembers the configuration generation in which it found that no rule names it.
+//! While the generation is unchanged, a hit costs one load of the generation, one load of the
+//! site and a compare: no lock, no map lookup, no shared write, whatever other points are
+//! configured. A configured site remembers where its rules are (generation and index) and
+//! evaluates without a name lookup.
+
+use crate::backend::{GENERATION_PTR, Outcome, backend};
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A `quiet` value no generation has.
+const NEVER: u64 = u64::MAX;
+
+/// The state of one `fail_point!`.
+pub struct Site {
+    name: &'static str,
+    cname: &'static CStr,
+    /// The generation in which no rule named this point, or `NEVER`.
+    quiet: AtomicU64,
+    /// `generation << 32 | index` of this point's rules, valid while the generation holds.
+    place: AtomicU64,
+}
+
+impl Site {
+    /// A site for the point `name` (`cname` is the same name, NUL-terminated).
+    pub const fn new(name: &'static str, cname: &'static CStr) -> Site {
+        Site { name, cname, quiet: AtomicU64::new(NEVER), place: AtomicU64::new(NEVER) }
+    }
+
+    /// What to do at this point: `None` on the fast path.
+    #[inline(always)]
+    pub fn eval(&self) -> Option<Outcome> {
+        // SAFETY: GENERATION_PTR always points to a live AtomicU64-sized u64 (ours or the
+        // preload's, which lives as long as the process).
+        let generation = unsafe { &*(GENERATION_PTR.load(Ordering::Relaxed) as *const AtomicU64) };
+        if self.quiet.load(Ordering::Relaxed) == generation.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.slow()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn slow(&self) -> Option<Outcome> {
+        if let Some(outcome) = crate::local::eval(self.name) {
+            return Some(outcome);
+        }
+        let b = backend();
+        let place = self.place.load(Ordering::Acquire);
+        // SAFETY: as in `eval`; the backend is chosen now, so this is its generation.
+        let now = unsafe { &*(GENERATION_PTR.load(Ordering::Acquire) as *const AtomicU64) }
+            .load(Ordering::Acquire);
+        let (generation, index) = if place != NEVER && place >> 32 == now & 0xffff_ffff {
+            (now, Some(place as u32))
+        } else {
+            let (generation, index) = b.lookup(self.name, self.cname);
+            match index {
+                None => {
+                    if !crate::local::active() {
+                        self.quiet.store(generation, Ordering::Release);
+                    }
+                    return crate::callbacks::run(self.name);
+                }
+                Some(i) => {
+                    self.place
+                        .store((generation & 0xffff_ffff) << 32 | u64::from(i), Ordering::Release);
+                    (generation, Some(i))
+                }
+            }
+        };
+        let outcome = b.eval(generation, index.unwrap_or(u32::MAX), self.name, self.cname);
+        match outcome {
+            Outcome::Nothing => crate::callbacks::run(self.name),
+            other => Some(other),
+        }
+    }
+
+    /// The point's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
