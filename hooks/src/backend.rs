@@ -116,10 +116,10 @@ impl Local {
                 t ^ u64::from(std::process::id()).rotate_left(32)
             });
         let mut registry = Registry::new(seed);
-        if let Ok(text) = std::env::var("FAILINJECT") {
-            if let Err(e) = registry.configure(&text, "FAILINJECT") {
-                panic!("failinject: {e}");
-            }
+        if let Ok(text) = std::env::var("FAILINJECT")
+            && let Err(e) = registry.configure(&text, "FAILINJECT")
+        {
+            panic!("failinject: {e}");
         }
         let local = Local {
             snapshot: AtomicPtr::new(std::ptr::null_mut()),
