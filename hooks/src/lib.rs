@@ -213,12 +213,14 @@ pub fn list() -> Vec<(String, String)> {
         .collect()
 }
 
-/// How many times the rules of the point `name` matched (0 when it has none).
+/// How many times the rules of the point `name` matched (0 when it has none), its rules with
+/// filters (`name[when=3..4]`) included.
 pub fn hits<S: AsRef<str>>(name: S) -> u64 {
+    let name = name.as_ref();
     backend::backend()
         .list()
         .into_iter()
-        .filter(|(k, ..)| k == name.as_ref())
+        .filter(|(k, ..)| k == name || k.strip_prefix(name).is_some_and(|rest| rest.starts_with('[')))
         .map(|(_, _, matches, _)| matches)
         .sum()
 }

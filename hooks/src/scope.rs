@@ -16,10 +16,19 @@ pub fn within(h: u64) -> bool {
 }
 
 /// Keeps the calling thread inside a scope until dropped. Made by [`fail_scope!`](crate::fail_scope).
+///
+/// The guard belongs to the thread that entered the scope: it cannot be sent to another
+/// thread (the scope is the calling thread's).
+///
+/// ```compile_fail
+/// let g = failinject::fail_scope!("commit");
+/// std::thread::spawn(move || drop(g));
+/// ```
 #[must_use = "the scope ends when the guard is dropped"]
 pub struct ScopeGuard {
     name: CString,
     hash: u64,
+    _thread: std::marker::PhantomData<*const ()>,
 }
 
 impl ScopeGuard {
@@ -31,7 +40,7 @@ impl ScopeGuard {
             Backend::Preload(_) => backend().scope(&name, true),
             Backend::Local(_) => SCOPES.with(|s| s.borrow_mut().push(hash)),
         }
-        ScopeGuard { name, hash }
+        ScopeGuard { name, hash, _thread: std::marker::PhantomData }
     }
 }
 

@@ -33,10 +33,23 @@ pub fn enter(h: u64) {
     LEN.with(|l| l.set(n + 1));
 }
 
-/// The calling thread leaves its innermost scope (named `h`; a mismatch still pops, as
-/// guards are dropped in reverse order).
-pub fn leave(_h: u64) {
-    LEN.with(|l| l.set(l.get().saturating_sub(1)));
+/// The calling thread leaves its innermost scope named `h` (guards may be dropped out of
+/// order); a name it is not inside of leaves nothing.
+pub fn leave(h: u64) {
+    let n = LEN.with(Cell::get);
+    if n > DEPTH {
+        // Deeper than remembered: the innermost scopes were only counted.
+        LEN.with(|l| l.set(n - 1));
+        return;
+    }
+    STACK.with(|s| {
+        if let Some(i) = s[..n].iter().rposition(|c| c.get() == h) {
+            for j in i..n - 1 {
+                s[j].set(s[j + 1].get());
+            }
+            LEN.with(|l| l.set(n - 1));
+        }
+    });
 }
 
 /// Whether the calling thread is inside a scope whose name hashes to `h`.
