@@ -181,7 +181,7 @@ impl Context for LocalCtx<'_> {
 }
 
 /// Carries out the tasks that happen inside the registry and says what the caller must do.
-fn outcome(effect: Effect<'static>, retired: &dyn Fn() -> bool) -> Outcome {
+pub(crate) fn outcome(effect: Effect<'static>, retired: &dyn Fn() -> bool) -> Outcome {
     match effect {
         Effect::ReturnArg(v) => Outcome::Return(v),
         Effect::Panic(m) => Outcome::Panic(m),

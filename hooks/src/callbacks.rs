@@ -29,6 +29,15 @@ pub fn clear() {
     *CALLBACKS.lock().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
+/// Whether `name` has a callback.
+pub fn has(name: &str) -> bool {
+    CALLBACKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .is_some_and(|m| m.contains_key(name))
+}
+
 /// Runs the callback of `name`, if there is one (outside the lock, so it may configure).
 pub fn run(name: &str) -> Option<Outcome> {
     let f = CALLBACKS.lock().unwrap_or_else(|e| e.into_inner()).as_ref()?.get(name).cloned()?;

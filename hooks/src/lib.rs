@@ -97,21 +97,40 @@ use std::sync::{Mutex, MutexGuard};
 /// - `fail_point!(name, |arg: Option<String>| expr)`: on `return(V)` the enclosing function
 ///   returns `expr`, the closure getting `Some(V)` (or `None` for a bare `return`).
 /// - `fail_point!(name, cond, |arg| expr)`: the same, only when `cond` holds.
+///
+/// A literal name gets a `static` site with the one-load fast path; any other `&str`
+/// expression (a `const`, a runtime string) is looked up on every hit.
 #[macro_export]
 #[cfg(feature = "failpoints")]
 macro_rules! fail_point {
-    ($name:expr) => {{
+    ($name:literal) => {{
         static SITE: $crate::Site = $crate::Site::new($name, $crate::__cstr!($name));
-        if let Some(outcome) = SITE.eval() {
-            $crate::__act(&SITE, outcome, |_: Option<String>| {
-                panic!("Return is not supported for the fail point \"{}\"", $name)
+        if let ::std::option::Option::Some(outcome) = SITE.eval() {
+            $crate::__act($name, outcome, |_: ::std::option::Option<::std::string::String>| {
+                ::std::panic!("Return is not supported for the fail point \"{}\"", $name)
+            });
+        }
+    }};
+    ($name:literal, $e:expr) => {{
+        static SITE: $crate::Site = $crate::Site::new($name, $crate::__cstr!($name));
+        if let ::std::option::Option::Some(outcome) = SITE.eval() {
+            if let ::std::option::Option::Some(ret) = $crate::__act($name, outcome, $e) {
+                return ret;
+            }
+        }
+    }};
+    ($name:expr) => {{
+        let name: &str = $name;
+        if let ::std::option::Option::Some(outcome) = $crate::site::eval_dynamic(name) {
+            $crate::__act(name, outcome, |_: ::std::option::Option<::std::string::String>| {
+                ::std::panic!("Return is not supported for the fail point \"{}\"", name)
             });
         }
     }};
     ($name:expr, $e:expr) => {{
-        static SITE: $crate::Site = $crate::Site::new($name, $crate::__cstr!($name));
-        if let Some(outcome) = SITE.eval() {
-            if let Some(ret) = $crate::__act(&SITE, outcome, $e) {
+        let name: &str = $name;
+        if let ::std::option::Option::Some(outcome) = $crate::site::eval_dynamic(name) {
+            if let ::std::option::Option::Some(ret) = $crate::__act(name, outcome, $e) {
                 return ret;
             }
         }
@@ -147,16 +166,17 @@ macro_rules! __cstr {
 /// Carries out an outcome in the caller's context: panics and prints here, returns through
 /// the closure.
 #[doc(hidden)]
-pub fn __act<R>(site: &Site, outcome: Outcome, ret: impl FnOnce(Option<String>) -> R) -> Option<R> {
+pub fn __act<R>(name: &str, outcome: Outcome, ret: impl FnOnce(Option<String>) -> R) -> Option<R> {
     match outcome {
         Outcome::Nothing => None,
         Outcome::Return(arg) => Some(ret(arg.map(str::to_owned))),
         Outcome::Panic(Some(msg)) => panic!("{}", msg),
-        Outcome::Panic(None) => panic!("failpoint {} panic", site.name()),
+        Outcome::Panic(None) => panic!("failpoint {name} panic"),
         Outcome::Print(msg) => {
+            // fail-rs logs under its crate's name; users filter with `RUST_LOG=fail=info`.
             match msg {
-                Some(m) => log::info!("{m}"),
-                None => log::info!("failpoint {} executed.", site.name()),
+                Some(m) => log::info!(target: "fail", "{m}"),
+                None => log::info!(target: "fail", "failpoint {name} executed."),
             }
             None
         }
@@ -209,7 +229,11 @@ pub fn list() -> Vec<(String, String)> {
         .list()
         .into_iter()
         .filter(|(k, ..)| !k.starts_with("sys:"))
-        .map(|(k, a, ..)| (k, a))
+        .map(|(k, a, ..)| {
+            // A point with a callback shows as fail-rs shows it.
+            let a = if callbacks::has(&k) { "callback".to_owned() } else { a };
+            (k, a)
+        })
         .collect()
 }
 
@@ -220,7 +244,9 @@ pub fn hits<S: AsRef<str>>(name: S) -> u64 {
     backend::backend()
         .list()
         .into_iter()
-        .filter(|(k, ..)| k == name || k.strip_prefix(name).is_some_and(|rest| rest.starts_with('[')))
+        .filter(|(k, ..)| {
+            k == name || k.strip_prefix(name).is_some_and(|rest| rest.starts_with('['))
+        })
         .map(|(_, _, matches, _)| matches)
         .sum()
 }
@@ -245,6 +271,7 @@ static SCENARIO: Mutex<()> = Mutex::new(());
 /// A test scenario (fail-rs's `FailScenario`): holds a global lock so scenarios run one at a
 /// time, starts from no in-code configuration plus `FAILPOINTS` (`name=actions;…`), and
 /// clears the configuration when torn down or dropped.
+#[derive(Debug)]
 pub struct FailScenario<'a> {
     _guard: MutexGuard<'a, ()>,
 }

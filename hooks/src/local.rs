@@ -102,15 +102,7 @@ pub fn eval(name: &str) -> Option<Outcome> {
         let snapshot: &'static Snapshot = l.borrow().as_ref()?.snapshot;
         let point = snapshot.code_point(name)?;
         let d = snapshot.decide_code(point, &mut NoScopes)?;
-        Some(match d.effect {
-            failinject_engine::Effect::ReturnArg(v) => Outcome::Return(v),
-            failinject_engine::Effect::Panic(m) => Outcome::Panic(m),
-            failinject_engine::Effect::Print(m) => Outcome::Print(m),
-            failinject_engine::Effect::Sleep(ms) => {
-                std::thread::sleep(std::time::Duration::from_millis(ms));
-                Outcome::Nothing
-            }
-            _ => Outcome::Nothing,
-        })
+        let state = d.state;
+        Some(crate::backend::outcome(d.effect, &|| state.is_retired()))
     })
 }

@@ -82,3 +82,22 @@ impl Site {
         self.name
     }
 }
+
+/// What to do at a point whose name is not a literal (no `static` site to cache in): looked
+/// up on every hit.
+pub fn eval_dynamic(name: &str) -> Option<Outcome> {
+    if let Some(outcome) = crate::local::eval(name) {
+        return Some(outcome);
+    }
+    let cname = std::ffi::CString::new(name).ok()?;
+    let b = backend();
+    let (generation, index) = b.lookup(name, &cname);
+    let outcome = match index {
+        Some(i) => b.eval(generation, i, name, &cname),
+        None => Outcome::Nothing,
+    };
+    match outcome {
+        Outcome::Nothing => crate::callbacks::run(name),
+        other => Some(other),
+    }
+}
