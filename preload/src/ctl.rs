@@ -125,11 +125,19 @@ fn hang_up(conn: UnixStream) {
     let _ = conn.set_read_timeout(Some(Duration::from_millis(200)));
     let mut sink = [0u8; 4096];
     let mut conn = conn;
+    // Wait up to a second for the peer to finish sending (a slow peer may not have written
+    // its line yet) or to close.
     let deadline = Instant::now() + Duration::from_secs(1);
     while Instant::now() < deadline {
         match conn.read(&mut sink) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break,
             Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
         }
     }
 }
