@@ -284,6 +284,18 @@ impl Snapshot {
         ((index as usize) < self.code.len()).then_some(CodePoint(index, self.generation))
     }
 
+    /// Whether nothing can ever happen at this in-code point: each of its rules has no filter
+    /// and only `off` actions. A caller may then treat the point as unconfigured (its rules'
+    /// counters do not advance).
+    pub fn code_point_inert(&self, point: CodePoint) -> bool {
+        self.code.get(point.0 as usize).is_some_and(|(_, indexes)| {
+            indexes.iter().all(|&i| {
+                let r = &self.rules[i as usize].rule;
+                r.filters.is_empty() && r.chain.iter().all(|a| a.task == Task::Off)
+            })
+        })
+    }
+
     /// Decides what to do at an in-code point found with [`Snapshot::code_point`].
     pub fn decide_code<'s>(
         &'s self,

@@ -55,11 +55,13 @@ pub(crate) fn threshold(percent: f64) -> Option<u64> {
 
 /// FNV-1a: a stable 64-bit hash of a name, used to identify rules and in-code points
 /// without allocating.
-pub fn name_hash(bytes: &[u8]) -> u64 {
+pub const fn name_hash(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
     }
     h
 }

@@ -6,9 +6,7 @@
 //! same few operations, and a *generation* that changes with every configuration change:
 //! fail point sites cache "no rule names me" with it.
 
-use failinject_engine::{
-    Context, Effect, ParseError, ReachedSet, Registry, Snapshot, name_hash, parse_rules,
-};
+use failinject_engine::{Context, Effect, ParseError, ReachedSet, Registry, Snapshot, parse_rules};
 use libc::{c_char, c_int, c_void, size_t};
 use std::ffi::CString;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
@@ -51,9 +49,12 @@ pub struct Abi {
 pub struct Local {
     registry: Mutex<Registry>,
     snapshot: AtomicPtr<Snapshot>,
-    generation: AtomicU64,
     reached: ReachedSet,
 }
+
+/// The in-process registry's generation. A `static`, so that its address, which fail point
+/// sites read through [`GENERATION_PTR`], is fixed before the backend is stored anywhere.
+static LOCAL_GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// One of the two.
 pub enum Backend {
@@ -123,7 +124,6 @@ impl Local {
         }
         let local = Local {
             snapshot: AtomicPtr::new(std::ptr::null_mut()),
-            generation: AtomicU64::new(0),
             reached: ReachedSet::new(4096),
             registry: Mutex::new(registry),
         };
@@ -134,13 +134,20 @@ impl Local {
     fn publish(&self, registry: &Registry) {
         let snap: &'static Snapshot = Box::leak(Box::new(registry.snapshot()));
         self.snapshot.store(snap as *const Snapshot as *mut Snapshot, Ordering::Release);
-        self.generation.store(snap.generation(), Ordering::Release);
+        LOCAL_GENERATION.store(snap.generation(), Ordering::Release);
     }
 
     fn snapshot(&self) -> &'static Snapshot {
         // SAFETY: set in `new` before the backend is shared, to a leaked snapshot that is
         // never freed.
         unsafe { &*self.snapshot.load(Ordering::Acquire) }
+    }
+
+    /// Marks a point reached (a load when it already was).
+    fn reach(&self, hash: u64) {
+        if !self.reached.contains(hash) {
+            self.reached.insert(hash);
+        }
     }
 
     fn change<T>(&self, f: impl FnOnce(&mut Registry) -> T) -> T {
@@ -153,18 +160,16 @@ impl Local {
 
 /// The backend, chosen on first use.
 pub fn backend() -> &'static Backend {
-    BACKEND.get_or_init(|| {
-        let b = match Abi::find() {
-            Some((abi, ptr)) => {
-                GENERATION_PTR.store(ptr as *mut u64, Ordering::Release);
-                Backend::Preload(abi)
-            }
-            None => Backend::Local(Local::new()),
-        };
-        if let Backend::Local(l) = &b {
-            GENERATION_PTR.store(l.generation.as_ptr(), Ordering::Release);
+    BACKEND.get_or_init(|| match Abi::find() {
+        Some((abi, ptr)) => {
+            GENERATION_PTR.store(ptr as *mut u64, Ordering::Release);
+            Backend::Preload(abi)
         }
-        b
+        None => {
+            let local = Local::new();
+            GENERATION_PTR.store(LOCAL_GENERATION.as_ptr(), Ordering::Release);
+            Backend::Local(local)
+        }
     })
 }
 
@@ -217,9 +222,9 @@ pub(crate) fn outcome(effect: Effect<'static>, retired: &dyn Fn() -> bool) -> Ou
 }
 
 impl Backend {
-    /// The point's index in the current configuration (`None`: no rule names it) and the
-    /// generation that answer belongs to. Marks the point reached.
-    pub fn lookup(&self, name: &str, cname: &std::ffi::CStr) -> (u64, Option<u32>) {
+    /// The point's index in the current configuration (`None`: no rule names it, or its rules
+    /// can never act) and the generation that answer belongs to. Marks the point reached.
+    pub fn lookup(&self, name: &str, hash: u64, cname: &std::ffi::CStr) -> (u64, Option<u32>) {
         match self {
             Backend::Preload(abi) => {
                 let mut generation = 0;
@@ -228,15 +233,23 @@ impl Backend {
                 (generation, u32::try_from(i).ok())
             }
             Backend::Local(l) => {
-                l.reached.insert(name_hash(name.as_bytes()));
+                l.reach(hash);
                 let snap = l.snapshot();
-                (snap.generation(), snap.code_point(name).map(|p| p.index()))
+                let point = snap.code_point(name).filter(|p| !snap.code_point_inert(*p));
+                (snap.generation(), point.map(|p| p.index()))
             }
         }
     }
 
     /// Evaluates the point, looked up at (`generation`, `index`).
-    pub fn eval(&self, generation: u64, index: u32, name: &str, cname: &std::ffi::CStr) -> Outcome {
+    pub fn eval(
+        &self,
+        generation: u64,
+        index: u32,
+        name: &str,
+        hash: u64,
+        cname: &std::ffi::CStr,
+    ) -> Outcome {
         match self {
             Backend::Preload(abi) => {
                 let mut arg: *const c_char = std::ptr::null();
@@ -258,7 +271,7 @@ impl Backend {
                 }
             }
             Backend::Local(l) => {
-                l.reached.insert(name_hash(name.as_bytes()));
+                l.reach(hash);
                 let snap = l.snapshot();
                 let point = if snap.generation() == generation {
                     snap.code_point_at(index)

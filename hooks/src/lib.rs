@@ -212,8 +212,13 @@ where
     F: Fn() + Send + Sync + 'static,
 {
     let name = name.into();
-    backend::backend().cfg(&format!("{name}=off"))?;
+    // The callback first: the configuration change below sends every site back to its slow
+    // path, which must find it.
     callbacks::set(&name, std::sync::Arc::new(f));
+    if let Err(e) = backend::backend().cfg(&format!("{name}=off")) {
+        callbacks::remove(&name);
+        return Err(e);
+    }
     Ok(())
 }
 

@@ -16,6 +16,8 @@ const NEVER: u64 = u64::MAX;
 /// The state of one `fail_point!`.
 pub struct Site {
     name: &'static str,
+    /// The name's hash (for `after=`), computed at compile time.
+    hash: u64,
     cname: &'static CStr,
     /// The generation in which no rule named this point, or `NEVER`.
     quiet: AtomicU64,
@@ -26,7 +28,13 @@ pub struct Site {
 impl Site {
     /// A site for the point `name` (`cname` is the same name, NUL-terminated).
     pub const fn new(name: &'static str, cname: &'static CStr) -> Site {
-        Site { name, cname, quiet: AtomicU64::new(NEVER), place: AtomicU64::new(NEVER) }
+        Site {
+            name,
+            hash: failinject_engine::name_hash(name.as_bytes()),
+            cname,
+            quiet: AtomicU64::new(NEVER),
+            place: AtomicU64::new(NEVER),
+        }
     }
 
     /// What to do at this point: `None` on the fast path.
@@ -55,13 +63,16 @@ impl Site {
         let (generation, index) = if place != NEVER && place >> 32 == now & 0xffff_ffff {
             (now, Some(place as u32))
         } else {
-            let (generation, index) = b.lookup(self.name, self.cname);
+            let (generation, index) = b.lookup(self.name, self.hash, self.cname);
             match index {
                 None => {
+                    if crate::callbacks::has(self.name) {
+                        return crate::callbacks::run(self.name);
+                    }
                     if !crate::local::active() {
                         self.quiet.store(generation, Ordering::Release);
                     }
-                    return crate::callbacks::run(self.name);
+                    return None;
                 }
                 Some(i) => {
                     self.place
@@ -70,7 +81,8 @@ impl Site {
                 }
             }
         };
-        let outcome = b.eval(generation, index.unwrap_or(u32::MAX), self.name, self.cname);
+        let outcome =
+            b.eval(generation, index.unwrap_or(u32::MAX), self.name, self.hash, self.cname);
         match outcome {
             Outcome::Nothing => crate::callbacks::run(self.name),
             other => Some(other),
@@ -91,9 +103,10 @@ pub fn eval_dynamic(name: &str) -> Option<Outcome> {
     }
     let cname = std::ffi::CString::new(name).ok()?;
     let b = backend();
-    let (generation, index) = b.lookup(name, &cname);
+    let hash = failinject_engine::name_hash(name.as_bytes());
+    let (generation, index) = b.lookup(name, hash, &cname);
     let outcome = match index {
-        Some(i) => b.eval(generation, i, name, &cname),
+        Some(i) => b.eval(generation, i, name, hash, &cname),
         None => Outcome::Nothing,
     };
     match outcome {

@@ -76,9 +76,9 @@ pub extern "C" fn failinject_v1_generation_ptr() -> *const u64 {
     state::PLAIN_GENERATION.as_ptr()
 }
 
-/// Looks the in-code point `name` up: its index in the current configuration (or -1 when no
-/// rule names it), and that configuration's generation in `*generation`. Marks the point
-/// reached, for `after=` rules.
+/// Looks the in-code point `name` up: its index in the current configuration (-1 when no
+/// rule names it, -2 when its rules can never act: no filter, only `off`), and that
+/// configuration's generation in `*generation`. Marks the point reached, for `after=` rules.
 ///
 /// # Safety
 /// `name` is a NUL-terminated string; `generation` is null or writable.
@@ -92,7 +92,11 @@ pub unsafe extern "C" fn failinject_v1_lookup(name: *const c_char, generation: *
         // SAFETY: the caller's contract.
         unsafe { *generation = snap.generation() };
     }
-    snap.code_point(name).map_or(-1, |p| i64::from(p.index()))
+    match snap.code_point(name) {
+        None => -1,
+        Some(p) if snap.code_point_inert(p) => -2,
+        Some(p) => i64::from(p.index()),
+    }
 }
 
 /// [`failinject_v1_eval`] for a point looked up with [`failinject_v1_lookup`]: when the
