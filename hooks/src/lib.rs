@@ -243,7 +243,8 @@ pub fn list() -> Vec<(String, String)> {
 }
 
 /// How many times the rules of the point `name` matched (0 when it has none), its rules with
-/// filters (`name[when=3..4]`) included.
+/// filters (`name[when=3..4]`) included. A point whose rules are only `off` with no filter
+/// can never act and is never evaluated, so it counts 0.
 pub fn hits<S: AsRef<str>>(name: S) -> u64 {
     let name = name.as_ref();
     backend::backend()
