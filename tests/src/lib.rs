@@ -6,7 +6,8 @@
 //! - [`preload`] builds `libfailinject.so` once per test run (`cargo test` does not build a
 //!   cdylib that no test links against) and returns its path;
 //! - [`TempDir`] is a fresh directory removed when dropped;
-//! - [`Run`] runs a command under the preload with rules and returns what it did.
+//! - [`Run`] runs a command under the preload with rules and returns what it did;
+//! - [`Ctl`] talks to a program's control socket.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsStr;
@@ -158,4 +159,54 @@ pub fn have(program: &str) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// A connection to a program's control socket (`FAILINJECT_CTL`).
+pub struct Ctl(std::io::BufReader<std::os::unix::net::UnixStream>);
+
+impl Ctl {
+    /// Connects once the program serves the socket, retrying for up to 10 s; replies are
+    /// awaited for at most 20 s.
+    pub fn connect(path: &Path) -> Ctl {
+        let start = std::time::Instant::now();
+        loop {
+            match std::os::unix::net::UnixStream::connect(path) {
+                Ok(s) => {
+                    // A reply that never comes fails the test instead of hanging it.
+                    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(20)));
+                    return Ctl(std::io::BufReader::new(s));
+                }
+                Err(_) if start.elapsed() < std::time::Duration::from_secs(10) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("cannot connect to {}: {e}", path.display()),
+            }
+        }
+    }
+
+    /// Sends one command; returns the reply's lines (the last one starts with ok or err).
+    pub fn ask(&mut self, command: &str) -> Vec<String> {
+        use std::io::{BufRead, Write};
+        self.0.get_mut().write_all(format!("{command}\n").as_bytes()).expect("send");
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            assert!(self.0.read_line(&mut line).expect("read") > 0, "closed after {lines:?}");
+            let line = line.trim_end().to_owned();
+            let done = line.starts_with("ok") || line.starts_with("err");
+            lines.push(line);
+            if done {
+                return lines;
+            }
+        }
+    }
+
+    /// Sends raw bytes (for malformed input) and reads one reply line.
+    pub fn raw(&mut self, bytes: &[u8]) -> String {
+        use std::io::{BufRead, Write};
+        self.0.get_mut().write_all(bytes).expect("send");
+        let mut line = String::new();
+        let _ = self.0.read_line(&mut line);
+        line
+    }
 }

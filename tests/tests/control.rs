@@ -1,12 +1,9 @@
 //! The control socket (`FAILINJECT_CTL`): rules changed in a running program, `wait`,
 //! malformed input, other uids, and no thread when it is not asked for.
 
-use failinject_tests::{TempDir, preload};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
+use failinject_tests::{Ctl, TempDir, preload};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// A python3 program under the preload that writes one byte to `f.dat` every 10 ms for
 /// `secs` seconds, then prints how many writes failed and its thread count.
@@ -45,36 +42,6 @@ fn python() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-fn connect(path: &Path) -> UnixStream {
-    let start = Instant::now();
-    loop {
-        match UnixStream::connect(path) {
-            Ok(s) => return s,
-            Err(e) if start.elapsed() < Duration::from_secs(10) => {
-                let _ = e;
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("cannot connect to {}: {e}", path.display()),
-        }
-    }
-}
-
-/// Sends one command, returns the reply's lines (the last one starts with ok or err).
-fn ask(conn: &mut BufReader<UnixStream>, command: &str) -> Vec<String> {
-    conn.get_mut().write_all(format!("{command}\n").as_bytes()).unwrap();
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        assert!(conn.read_line(&mut line).unwrap() > 0, "connection closed after {lines:?}");
-        let line = line.trim_end().to_owned();
-        let done = line.starts_with("ok") || line.starts_with("err");
-        lines.push(line);
-        if done {
-            return lines;
-        }
-    }
-}
-
 fn finish(child: Child) -> String {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -86,19 +53,19 @@ fn rules_change_in_a_running_program() {
     let dir = TempDir::new("ctl-live");
     let sock: PathBuf = dir.join("ctl.sock");
     let child = writer(&dir, 2, Some(&sock));
-    let mut conn = BufReader::new(connect(&sock));
+    let mut conn = Ctl::connect(&sock);
     let key = "sys:write[path=*/f.dat]";
-    assert_eq!(ask(&mut conn, &format!("set {key}=error(EIO)")), [format!("ok {key}")]);
-    let list = ask(&mut conn, "list");
+    assert_eq!(conn.ask(&format!("set {key}=error(EIO)")), [format!("ok {key}")]);
+    let list = conn.ask("list");
     assert!(list[0].starts_with(&format!("{key}\terror(EIO)\t")), "{list:?}");
     assert_eq!(list.last().unwrap(), "ok 1 rules");
-    let waited = ask(&mut conn, &format!("wait {key} 5 5000"));
+    let waited = conn.ask(&format!("wait {key} 5 5000"));
     assert!(waited[0].starts_with(&format!("ok {key} injected ")), "{waited:?}");
-    let timed_out = ask(&mut conn, &format!("wait {key} 1000000 50"));
+    let timed_out = conn.ask(&format!("wait {key} 1000000 50"));
     assert!(timed_out[0].starts_with("err timeout after 50 ms"), "{timed_out:?}");
-    assert_eq!(ask(&mut conn, "clear"), ["ok"]);
-    assert_eq!(ask(&mut conn, "list"), ["ok 0 rules"]);
-    let seed = ask(&mut conn, "seed");
+    assert_eq!(conn.ask("clear"), ["ok"]);
+    assert_eq!(conn.ask("list"), ["ok 0 rules"]);
+    let seed = conn.ask("seed");
     assert!(seed[0].parse::<u64>().is_ok() && seed[1] == "ok", "{seed:?}");
     drop(conn);
     let out = finish(child);
@@ -113,28 +80,24 @@ fn malformed_input_gets_err_and_the_program_goes_on() {
     let dir = TempDir::new("ctl-bad");
     let sock = dir.join("ctl.sock");
     let child = writer(&dir, 1, Some(&sock));
-    let mut conn = BufReader::new(connect(&sock));
+    let mut conn = Ctl::connect(&sock);
     for bad in ["bogus", "set sys:wrte=error(EIO)", "remove sys:write[path=x]", "wait", "list x"] {
-        let reply = ask(&mut conn, bad);
+        let reply = conn.ask(bad);
         assert!(reply.last().unwrap().starts_with("err "), "{bad}: {reply:?}");
     }
-    let reply = ask(&mut conn, "set sys:wrte=error(EIO)");
+    let reply = conn.ask("set sys:wrte=error(EIO)");
     assert!(reply[0].contains("did you mean `write`?"), "{reply:?}");
     // Random bytes, then a valid command on the same connection.
     let mut noise: Vec<u8> =
         (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     noise.retain(|b| *b != b'\n');
     noise.push(b'\n');
-    conn.get_mut().write_all(&noise).unwrap();
-    let mut line = String::new();
-    conn.read_line(&mut line).unwrap();
+    let line = conn.raw(&noise);
     assert!(line.starts_with("err "), "{line}");
-    assert_eq!(ask(&mut conn, "list"), ["ok 0 rules"]);
+    assert_eq!(conn.ask("list"), ["ok 0 rules"]);
     // A line longer than the limit ends the connection with an error.
-    let mut long = BufReader::new(connect(&sock));
-    long.get_mut().write_all(&vec![b'a'; 70 * 1024]).unwrap();
-    let mut line = String::new();
-    long.read_line(&mut line).unwrap();
+    let mut long = Ctl::connect(&sock);
+    let line = long.raw(&vec![b'a'; 70 * 1024]);
     assert!(line.starts_with("err line longer than"), "{line}");
     assert!(finish(child).starts_with("fails 0"));
 }
@@ -144,7 +107,7 @@ fn another_uid_is_refused() {
     let dir = TempDir::new("ctl-uid");
     let sock = dir.join("ctl.sock");
     let child = writer(&dir, 1, Some(&sock));
-    drop(connect(&sock));
+    drop(Ctl::connect(&sock));
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the socket is private to its owner");

@@ -3,14 +3,12 @@
 //! to end through the fixture `points_rs` (`tests/src/bin/points_rs.rs`) under the real
 //! `libfailinject.so`; and without the preload the same binary serves its points itself.
 
-use failinject_tests::{Done, Run, TempDir};
+use failinject_tests::{Ctl, Done, Run, TempDir};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::Command;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const POINTS_RS: &str = env!("CARGO_BIN_EXE_points_rs");
 
@@ -151,36 +149,6 @@ fn in_code_rules_behave_the_same_with_and_without_the_preload() {
     }
 }
 
-/// Connects to the control socket once the program serves it.
-fn connect(path: &Path, deadline: Instant) -> UnixStream {
-    loop {
-        match UnixStream::connect(path) {
-            Ok(s) => return s,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("cannot connect to {}: {e}", path.display()),
-        }
-    }
-}
-
-/// Sends one command, returns the reply's lines (the last one starts with ok or err).
-fn ask(conn: &mut BufReader<UnixStream>, command: &str) -> Vec<String> {
-    conn.get_mut().write_all(format!("{command}\n").as_bytes()).unwrap();
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        assert!(conn.read_line(&mut line).unwrap() > 0, "connection closed after {lines:?}");
-        let line = line.trim_end().to_owned();
-        let done = line.starts_with("ok") || line.starts_with("err");
-        lines.push(line);
-        if done {
-            return lines;
-        }
-    }
-}
-
 #[test]
 fn a_pause_in_rust_code_is_released_through_the_control_socket() {
     let dir = TempDir::new("one-pause");
@@ -189,16 +157,14 @@ fn a_pause_in_rust_code_is_released_through_the_control_socket() {
     let run = fixture(&dir, "app::pause=pause", "pause").env("FAILINJECT_CTL", &sock);
     // The fixture's own watchdog ends it after 30 s, so this thread always finishes.
     std::thread::spawn(move || tx.send(run.run()));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut conn = BufReader::new(connect(&sock, deadline));
-    conn.get_ref().set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut conn = Ctl::connect(&sock);
     // Wait until the thread is paused at the point (a pause counts as an injection).
-    let reply = ask(&mut conn, "wait app::pause 1 10000");
+    let reply = conn.ask("wait app::pause 1 10000");
     assert!(reply.last().unwrap().starts_with("ok"), "{reply:?}");
     // Still paused a moment later: nothing else lets it go.
     std::thread::sleep(Duration::from_millis(200));
     assert!(rx.try_recv().is_err(), "the program finished before the rule was changed");
-    let reply = ask(&mut conn, "set app::pause=off");
+    let reply = conn.ask("set app::pause=off");
     assert!(reply.last().unwrap().starts_with("ok"), "{reply:?}");
     let done = rx.recv_timeout(Duration::from_secs(20)).expect("the program ends once released");
     let out = ok(done);
