@@ -150,7 +150,9 @@ fn connection(conn: UnixStream) {
         Some(uid) if uid == me => {}
         other => {
             let who = other.map_or("unknown".to_string(), |u| u.to_string());
-            let _ = writeln!(out, "err permission denied: peer uid {who} is not {me}");
+            // One write: a reader that takes one read() must get the whole line.
+            let reply = format!("err permission denied: peer uid {who} is not {me}\n");
+            let _ = out.write_all(reply.as_bytes());
             hang_up(conn);
             return;
         }
@@ -163,7 +165,7 @@ fn connection(conn: UnixStream) {
             Ok(_) => {}
         }
         if line.len() > MAX_LINE {
-            let _ = writeln!(out, "err line longer than {MAX_LINE} bytes");
+            let _ = out.write_all(format!("err line longer than {MAX_LINE} bytes\n").as_bytes());
             hang_up(reader.into_inner());
             return;
         }

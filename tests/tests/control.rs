@@ -133,7 +133,10 @@ int main(int argc, char **argv) {
     if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) { perror("connect"); return 1; }
     write(s, "list\n", 5);
     char buf[512] = {0};
-    read(s, buf, sizeof buf - 1);
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof buf - 1 && (n = read(s, buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)n;
     fputs(buf, stdout);
     return 0;
 }
