@@ -2,7 +2,7 @@
 //!
 //! This milestone ships the subcommands that need only the engine: `check` validates rules and
 //! explains each one in a plain sentence, and `points` lists every libc point the preload
-//! intercepts. `run`, `ctl` and `explore` arrive with the preload.
+//! intercepts. `run`, `ctl` and `explore` are the subjects of the next milestones.
 #![forbid(unsafe_code)]
 
 mod check;
