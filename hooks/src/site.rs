@@ -61,37 +61,35 @@ impl Site {
         let now = unsafe { &*(GENERATION_PTR.load(Ordering::Acquire) as *const AtomicU64) }
             .load(Ordering::Acquire);
         let (generation, index) = if place != NEVER && place >> 32 == now & 0xffff_ffff {
-            (now, Some(place as u32))
+            (now, place as u32)
         } else {
             let (generation, index) = b.lookup(self.name, self.hash, self.cname);
-            match index {
-                None => {
-                    if crate::callbacks::has(self.name) {
-                        return crate::callbacks::run(self.name);
-                    }
-                    if !crate::local::active() {
-                        self.quiet.store(generation, Ordering::Release);
-                    }
-                    return None;
+            let Some(i) = index else {
+                // No rule can act here: cache that, unless a callback or a thread's local
+                // rules still need this site's slow path.
+                if !crate::callbacks::has(self.name) && !crate::local::active() {
+                    self.quiet.store(generation, Ordering::Release);
                 }
-                Some(i) => {
-                    self.place
-                        .store((generation & 0xffff_ffff) << 32 | u64::from(i), Ordering::Release);
-                    (generation, Some(i))
-                }
-            }
+                return crate::callbacks::run(self.name);
+            };
+            self.place.store((generation & 0xffff_ffff) << 32 | u64::from(i), Ordering::Release);
+            (generation, i)
         };
-        let outcome =
-            b.eval(generation, index.unwrap_or(u32::MAX), self.name, self.hash, self.cname);
-        match outcome {
-            Outcome::Nothing => crate::callbacks::run(self.name),
-            other => Some(other),
-        }
+        evaluate(generation, index, self.name, self.hash, self.cname)
     }
 
     /// The point's name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+}
+
+/// Evaluates a point looked up at (`generation`, `index`); a point that does nothing runs
+/// its callback, if it has one.
+fn evaluate(generation: u64, index: u32, name: &str, hash: u64, cname: &CStr) -> Option<Outcome> {
+    match backend().eval(generation, index, name, hash, cname) {
+        Outcome::Nothing => crate::callbacks::run(name),
+        other => Some(other),
     }
 }
 
@@ -102,15 +100,9 @@ pub fn eval_dynamic(name: &str) -> Option<Outcome> {
         return Some(outcome);
     }
     let cname = std::ffi::CString::new(name).ok()?;
-    let b = backend();
     let hash = failinject_engine::name_hash(name.as_bytes());
-    let (generation, index) = b.lookup(name, hash, &cname);
-    let outcome = match index {
-        Some(i) => b.eval(generation, i, name, hash, &cname),
-        None => Outcome::Nothing,
-    };
-    match outcome {
-        Outcome::Nothing => crate::callbacks::run(name),
-        other => Some(other),
+    match backend().lookup(name, hash, &cname) {
+        (generation, Some(i)) => evaluate(generation, i, name, hash, &cname),
+        (_, None) => crate::callbacks::run(name),
     }
 }

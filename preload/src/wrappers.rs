@@ -139,11 +139,6 @@ pub unsafe fn alter_iov(iov: *const iovec, cnt: c_int, got: u64, mode: Corruptio
     }
 }
 
-/// Whether the point's calls change the descriptor table (see `book.rs`).
-pub const fn tracks(point: &str) -> bool {
-    book::tracks(point)
-}
-
 macro_rules! wrappers {
     // The table, as `libc_points!` hands it over: regroup per point.
     ($(
@@ -208,7 +203,7 @@ macro_rules! wrappers {
         #[allow(clippy::missing_safety_doc)]
         pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
             const P: PointId = PointId::of(stringify!($point));
-            const TRACKS: bool = tracks(stringify!($point));
+            const TRACKS: bool = book::tracks(stringify!($point));
             const EXECS: bool = book::execs(stringify!($point));
             static REAL: Real = Real::new(match std::ffi::CStr::from_bytes_with_nul(
                 concat!(stringify!($name), "\0").as_bytes(),

@@ -145,22 +145,15 @@ fn sqlite_rows(dir: &TempDir) -> Vec<u32> {
     rows.lines().map(|l| l.parse().expect("a key")).collect()
 }
 
-#[test]
-fn sqlite_pwrite_enospc_says_disk_full_and_keeps_every_committed_row() {
-    let dir = TempDir::new("sqlite-enospc");
-    sqlite_db(&dir);
-    // Ten transactions, each followed by a line saying it committed; -bail stops at the error.
+/// Runs ten transactions under `rule` (an ENOSPC that starts mid-way), each followed by a
+/// line saying it committed; `-bail` stops at the error. sqlite3 must say the disk is full,
+/// and afterwards exactly the rows it reported committed are in the database.
+fn ten_transactions_hit_a_full_disk(dir: &TempDir, rule: &str) {
     let script: String = (11..=20)
         .map(|i| format!("insert into t values ({i}, randomblob(3000)); select 'committed {i}';"))
         .collect();
-    let done = Run::new(
-        dir.path(),
-        "sys:pwrite[path=*.db,when=8+]=error(ENOSPC)",
-        "sqlite3",
-        &["-bail", "t.db", &script],
-    )
-    .env("LC_ALL", "C")
-    .run();
+    let done =
+        Run::new(dir.path(), rule, "sqlite3", &["-bail", "t.db", &script]).env("LC_ALL", "C").run();
     assert_ne!(done.code, Some(0), "{done:?}");
     assert!(done.stderr.contains("database or disk is full"), "{done:?}");
     let committed: Vec<u32> = done
@@ -169,10 +162,16 @@ fn sqlite_pwrite_enospc_says_disk_full_and_keeps_every_committed_row() {
         .map(|l| l.strip_prefix("committed ").expect("a commit line").parse().unwrap())
         .collect();
     assert!(!committed.is_empty() && committed.len() < 10, "the fault hit mid-way: {done:?}");
-
     let mut expected = vec![1, 2, 3];
     expected.extend(&committed);
-    assert_eq!(sqlite_rows(&dir), expected, "exactly the committed rows are there");
+    assert_eq!(sqlite_rows(dir), expected, "exactly the committed rows are there");
+}
+
+#[test]
+fn sqlite_pwrite_enospc_says_disk_full_and_keeps_every_committed_row() {
+    let dir = TempDir::new("sqlite-enospc");
+    sqlite_db(&dir);
+    ten_transactions_hit_a_full_disk(&dir, "sys:pwrite[path=*.db,when=8+]=error(ENOSPC)");
 }
 
 #[test]
@@ -180,28 +179,7 @@ fn sqlite_wal_enospc_says_disk_full_and_keeps_every_committed_row() {
     let dir = TempDir::new("sqlite-wal");
     sqlite_db(&dir);
     plain(dir.path(), "sqlite3", &["t.db", "pragma journal_mode=wal;"], &[]);
-    let script: String = (11..=20)
-        .map(|i| format!("insert into t values ({i}, randomblob(3000)); select 'committed {i}';"))
-        .collect();
-    let done = Run::new(
-        dir.path(),
-        "sys:pwrite[path=*.db-wal,when=6+]=error(ENOSPC)",
-        "sqlite3",
-        &["-bail", "t.db", &script],
-    )
-    .env("LC_ALL", "C")
-    .run();
-    assert_ne!(done.code, Some(0), "{done:?}");
-    assert!(done.stderr.contains("database or disk is full"), "{done:?}");
-    let committed: Vec<u32> = done
-        .stdout
-        .lines()
-        .map(|l| l.strip_prefix("committed ").expect("a commit line").parse().unwrap())
-        .collect();
-    assert!(!committed.is_empty() && committed.len() < 10, "the fault hit mid-way: {done:?}");
-    let mut expected = vec![1, 2, 3];
-    expected.extend(&committed);
-    assert_eq!(sqlite_rows(&dir), expected, "exactly the committed rows are there");
+    ten_transactions_hit_a_full_disk(&dir, "sys:pwrite[path=*.db-wal,when=6+]=error(ENOSPC)");
 }
 
 #[test]
