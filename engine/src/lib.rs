@@ -87,7 +87,9 @@
 //! [`libc_points!`], which the preload expands into its wrappers as well.
 #![forbid(unsafe_code)]
 
+pub mod control;
 mod decide;
+pub mod env_config;
 pub mod errno;
 mod error;
 mod explain;
@@ -105,7 +107,9 @@ mod registry;
 mod render;
 mod rule;
 
+pub use control::Command;
 pub use decide::{CodePoint, Context, Decision, Effect, NoContext, Snapshot, SysCall};
+pub use env_config::{EnvConfig, EnvProblem, EnvSources, FileSource, env_config};
 pub use errno::{Errno, Signal};
 pub use error::{ParseError, ParseErrorDetails, closest};
 pub use fit::{filter_fits, task_fits};

@@ -9,8 +9,7 @@
 //! call is being served, and the guard is held so our own file reads pass straight through.
 
 use crate::{ctl, log, raw, site, state};
-use failinject_engine::{Filter, ParseError, Registry, Rule, Task, parse_rules_all};
-use std::ffi::OsString;
+use failinject_engine::{EnvSources, FileSource, Filter, Registry, env_config};
 use std::os::unix::ffi::OsStrExt;
 
 /// What went wrong with the configuration, one message per problem.
@@ -57,63 +56,30 @@ pub fn load() {
     }
 }
 
-fn var(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|v: OsString| String::from_utf8_lossy(v.as_bytes()).into_owned())
-}
-
-/// The registry the environment describes (empty when it names no rule).
+/// The registry the environment describes (empty when it names no rule). The variables are
+/// read here, as bytes, and the file `FAILINJECT_FILE` names is read with its name as given
+/// (not necessarily UTF-8); everything else is the engine's `env_config`, which the
+/// `env_config` fuzz target exercises.
 fn build() -> Result<Registry, Problems> {
-    let mut problems = Vec::new();
-    let mut rules: Vec<Rule> = Vec::new();
-    let mut add = |text: &str, source: &str, problems: &mut Vec<String>| {
-        let (good, bad) = parse_rules_all(text, source);
-        problems.extend(bad.iter().map(ParseError::to_string));
-        rules.extend(good);
+    let failinject = std::env::var_os("FAILINJECT");
+    let failpoints = std::env::var_os("FAILPOINTS");
+    let seed = std::env::var_os("FAILINJECT_SEED");
+    let file_name = std::env::var_os("FAILINJECT_FILE");
+    let file =
+        file_name.as_ref().map(|name| (name, std::fs::read(name).map_err(|e| e.to_string())));
+    let sources = EnvSources {
+        failinject: failinject.as_deref().map(OsStrExt::as_bytes),
+        file: file.as_ref().map(|(name, contents)| FileSource {
+            name: name.as_bytes(),
+            contents: contents.as_deref().map_err(String::as_str),
+        }),
+        failpoints: failpoints.as_deref().map(OsStrExt::as_bytes),
+        seed: seed.as_deref().map(OsStrExt::as_bytes),
     };
-    if let Some(text) = var("FAILINJECT") {
-        add(&text, "FAILINJECT", &mut problems);
+    match env_config(&sources) {
+        Ok(config) => Ok(config.into_registry(random_seed(), &exe_path())),
+        Err(problems) => Err(Problems(problems.iter().map(ToString::to_string).collect())),
     }
-    if let Some(file) = var("FAILINJECT_FILE") {
-        match std::fs::read(&file) {
-            Ok(bytes) => add(&String::from_utf8_lossy(&bytes), &file, &mut problems),
-            Err(e) => problems.push(format!("cannot read FAILINJECT_FILE {file}: {e}")),
-        }
-    }
-    if let Some(text) = var("FAILPOINTS") {
-        add(&text, "FAILPOINTS", &mut problems);
-    }
-    let seed = match var("FAILINJECT_SEED") {
-        Some(s) => match s.trim().parse::<u64>() {
-            Ok(n) => n,
-            Err(_) => {
-                problems.push(format!("FAILINJECT_SEED must be a decimal number, not `{s}`"));
-                0
-            }
-        },
-        None => random_seed(),
-    };
-    for rule in &rules {
-        if let Some(task) = rule
-            .chain
-            .iter()
-            .map(|a| &a.task)
-            .find(|t| matches!(t, Task::Powercut { .. } | Task::Lose(_)))
-        {
-            problems.push(format!(
-                "{rule}: `{}` is not supported by this build of libfailinject.so yet",
-                task.name()
-            ));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Problems(problems));
-    }
-    let mut registry = Registry::new(seed);
-    registry.set_exe(&exe_path());
-    for rule in rules {
-        registry.set(rule);
-    }
-    Ok(registry)
 }
 
 /// The running program's executable path, for `exe=` filters.

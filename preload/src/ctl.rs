@@ -19,7 +19,8 @@
 //! A forked child serves its own socket when the path has `%p`, and never its parent's.
 
 use crate::{guard, raw, state};
-use failinject_engine::{parse_key, parse_rules};
+use failinject_engine::Command;
+use failinject_engine::control::{self, MAX_LINE};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
@@ -27,11 +28,6 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
-/// The longest line accepted.
-const MAX_LINE: usize = 64 * 1024;
-/// How long `wait` waits without a timeout argument.
-const DEFAULT_WAIT_MS: u64 = 10_000;
 
 /// The path as given, `%p` not yet replaced.
 static TEMPLATE: OnceLock<Vec<u8>> = OnceLock::new();
@@ -169,108 +165,45 @@ fn connection(conn: UnixStream) {
             hang_up(reader.into_inner());
             return;
         }
-        let text = String::from_utf8_lossy(&line);
-        let text = text.trim();
-        if text.is_empty() {
-            continue;
-        }
-        let reply = command(text);
+        let reply = match control::parse_line(&line) {
+            None => continue,
+            Some(parsed) => answer(parsed),
+        };
         if out.write_all(reply.as_bytes()).is_err() {
             return;
         }
     }
 }
 
-/// Answers one command line; the reply ends with an `ok` or `err` line.
-pub fn command(line: &str) -> String {
-    let (verb, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-    let rest = rest.trim();
-    let one_line = |s: String| s.replace('\n', " | ");
-    match verb {
-        "set" => match parse_rules(rest, "set") {
-            Ok(rules) if !rules.is_empty() => {
-                let keys: Vec<String> = rules.iter().map(|r| r.key()).collect();
-                match state::change(|reg| {
-                    rules.into_iter().for_each(|r| {
-                        reg.set(r);
-                    })
-                }) {
-                    Some(()) => format!("ok {}\n", keys.join(" ")),
-                    None => "err the registry is not available\n".into(),
-                }
-            }
-            Ok(_) => "err set needs a rule, as in `set sys:write=error(EIO)`\n".into(),
-            Err(e) => format!("err {}\n", one_line(e.to_string())),
-        },
-        "remove" => match parse_key(rest) {
-            Err(e) => format!("err {}\n", one_line(e.to_string())),
-            Ok(key) => match state::change(|reg| reg.remove(&key)) {
-                Some(Ok(true)) => format!("ok removed {key}\n"),
-                Some(Ok(false)) => format!("err no rule has the key {key}\n"),
-                _ => "err the registry is not available\n".into(),
-            },
-        },
-        "clear" if rest.is_empty() => match state::change(|reg| reg.clear()) {
-            Some(()) => "ok\n".into(),
-            None => "err the registry is not available\n".into(),
-        },
-        "list" if rest.is_empty() => match state::read(|reg| reg.list()) {
-            Some(list) => {
-                let mut s: String = list
-                    .iter()
-                    .map(|r| format!("{}\t{}\t{}\t{}\n", r.key, r.actions, r.matches, r.injections))
-                    .collect();
-                s.push_str(&format!("ok {} rules\n", list.len()));
-                s
-            }
-            None => "err the registry is not available\n".into(),
-        },
-        "seed" if rest.is_empty() => match state::read(|reg| reg.seed()) {
-            Some(seed) => format!("{seed}\nok\n"),
-            None => "err the registry is not available\n".into(),
-        },
-        "wait" => wait(rest),
-        "clear" | "list" | "seed" => format!("err `{verb}` takes no argument\n"),
-        _ => format!(
-            "err unknown command `{}`: use set, remove, clear, list, wait or seed\n",
-            verb.chars().take(40).collect::<String>()
-        ),
+/// The reply to one parsed line; it ends with an `ok` or `err` line. The parsing and the
+/// replies are the engine's (`failinject_engine::control`, which the `control` fuzz target
+/// exercises); only the registry's lock and the waiting are done here.
+fn answer(parsed: Result<Command, String>) -> String {
+    const UNAVAILABLE: &str = "err the registry is not available\n";
+    match parsed {
+        Err(reason) => control::error_reply(&reason),
+        Ok(Command::Wait { key, n, timeout_ms }) => wait(&key, n, timeout_ms),
+        Ok(cmd) if cmd.changes() => {
+            state::change(|reg| control::apply(cmd, reg)).unwrap_or_else(|| UNAVAILABLE.into())
+        }
+        Ok(cmd) => {
+            state::read(|reg| control::read(&cmd, reg)).unwrap_or_else(|| UNAVAILABLE.into())
+        }
     }
 }
 
-/// `wait KEY N [TIMEOUT_MS]`: the key may hold spaces only inside quotes, so N and the timeout
-/// are the last words.
-fn wait(args: &str) -> String {
-    let words: Vec<&str> = args.split_whitespace().collect();
-    let (key, n, timeout) = match words.as_slice() {
-        [key @ .., n, t]
-            if !key.is_empty() && t.parse::<u64>().is_ok() && n.parse::<u64>().is_ok() =>
-        {
-            (key.join(" "), n.parse::<u64>().unwrap_or(0), t.parse::<u64>().unwrap_or(0))
-        }
-        [key @ .., n] if !key.is_empty() && n.parse::<u64>().is_ok() => {
-            (key.join(" "), n.parse::<u64>().unwrap_or(0), DEFAULT_WAIT_MS)
-        }
-        _ => return "err usage: wait KEY N [TIMEOUT_MS]\n".into(),
+/// `wait KEY N TIMEOUT_MS`: polls the rule's counters every 2 ms.
+fn wait(key: &str, n: u64, timeout_ms: u64) -> String {
+    let rule_state = match state::read(|reg| control::wait_target(key, reg)) {
+        Some(Ok(s)) => s,
+        Some(Err(reply)) => return reply,
+        None => return "err the registry is not available\n".into(),
     };
-    let key = match parse_key(&key) {
-        Ok(k) => k,
-        Err(e) => return format!("err {}\n", e.to_string().replace('\n', " | ")),
-    };
-    let Some(Some(rule_state)) = state::read(|reg| reg.state(&key).cloned()) else {
-        return format!("err no rule has the key {key}\n");
-    };
-    let deadline = Instant::now() + Duration::from_millis(timeout);
+    let deadline = Instant::now() + Duration::from_millis(timeout_ms);
     loop {
-        let got = rule_state.injections();
-        if got >= n {
-            return format!("ok {key} injected {got}\n");
-        }
-        if rule_state.is_retired() {
-            return format!("err {key} was replaced or removed after {got} injections\n");
-        }
-        if Instant::now() >= deadline {
-            return format!("err timeout after {timeout} ms: {key} injected {got} of {n}\n");
+        let timed_out = Instant::now() >= deadline;
+        if let Some(reply) = control::wait_check(key, n, timeout_ms, &rule_state, timed_out) {
+            return reply;
         }
         std::thread::sleep(Duration::from_millis(2));
     }
