@@ -16,7 +16,9 @@
 //!
 //! Every reply ends with a line starting `ok` or `err ` and the reason; `list` and `seed` print
 //! their lines before it. A reply never holds a line break anywhere else, whatever the input:
-//! multi-line parse errors are folded into one line with ` | `.
+//! multi-line parse errors are folded into one line with ` | `, and a `list` line has exactly
+//! four tab-separated fields (a tab in a key, which an in-code point's name may hold, is
+//! written `\t`).
 //!
 //! ```
 //! use failinject_engine::{Registry, control};
@@ -74,6 +76,12 @@ impl Command {
 /// Folds a message that may span lines (a [`crate::ParseError`]'s `Display` does) into one.
 fn one_line(s: &str) -> String {
     s.replace(['\r', '\n'], " | ")
+}
+
+/// A field of a `list` line: on one line, and a tab (which an in-code point's name may hold)
+/// written `\\t`, so that every line has exactly four tab-separated fields.
+fn field(s: &str) -> String {
+    one_line(s).replace('\t', "\\t")
 }
 
 /// Turns one received line (without its newline; at most [`MAX_LINE`] bytes, which the
@@ -172,8 +180,8 @@ pub fn read(command: &Command, registry: &Registry) -> String {
                 .map(|r| {
                     format!(
                         "{}\t{}\t{}\t{}\n",
-                        one_line(&r.key),
-                        one_line(&r.actions),
+                        field(&r.key),
+                        field(&r.actions),
                         r.matches,
                         r.injections
                     )

@@ -21,7 +21,9 @@
 use crate::{guard, raw, state};
 use failinject_engine::Command;
 use failinject_engine::control::{self, MAX_LINE};
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -44,8 +46,8 @@ pub fn start(template: &[u8]) -> Result<(), String> {
 
 fn serve() -> Result<(), String> {
     let Some(template) = TEMPLATE.get() else { return Ok(()) };
-    let text = String::from_utf8_lossy(template);
-    let path = PathBuf::from(text.replace("%p", &raw::pid().to_string()));
+    // Bytes, not text: a path that is not UTF-8 is served under its own name.
+    let path = PathBuf::from(OsString::from_vec(with_pid(template, raw::pid())));
     // A socket left by an earlier run with the same path is replaced; anything else is not.
     if let Ok(meta) = std::fs::symlink_metadata(&path) {
         if !meta.file_type().is_socket() {
@@ -74,6 +76,23 @@ fn serve() -> Result<(), String> {
         })
         .map(|_| ())
         .map_err(|e| format!("cannot start the control thread: {e}"))
+}
+
+/// `template` with every `%p` replaced by `pid`.
+fn with_pid(template: &[u8], pid: u32) -> Vec<u8> {
+    let pid = pid.to_string();
+    let mut out = Vec::with_capacity(template.len() + 8);
+    let mut rest = template;
+    while !rest.is_empty() {
+        if rest.starts_with(b"%p") {
+            out.extend_from_slice(pid.as_bytes());
+            rest = &rest[2..];
+        } else {
+            out.push(rest[0]);
+            rest = &rest[1..];
+        }
+    }
+    out
 }
 
 /// In a forked child: the parent's server thread did not survive the fork; the child
