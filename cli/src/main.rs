@@ -1,12 +1,22 @@
-//! `failinject`: run programs under `libfailinject.so`, check rules, list the libc points.
+//! `failinject`: run programs under `libfailinject.so`, check rules, list the libc points,
+//! steer a running program.
 //!
-//! This milestone ships the subcommands that need only the engine: `check` validates rules and
-//! explains each one in a plain sentence, and `points` lists every libc point the preload
-//! intercepts. `run`, `ctl` and `explore` are the subjects of the next milestones.
-#![forbid(unsafe_code)]
+//! Each subcommand lives in its own module: `run` (with `child` for the process, `summary`
+//! for the log read back, `reach` for programs no preload reaches, `library` for finding the
+//! preload), `check`, `points`, `ctl`, and `docs` for completions and the man page.
+#![deny(unsafe_code)]
 
 mod check;
+mod child;
+mod ctl;
+mod docs;
+mod library;
 mod points;
+mod reach;
+mod rules;
+mod run;
+mod scratch;
+mod summary;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -15,13 +25,39 @@ use std::process::ExitCode;
 /// torn write or a power cut.
 #[derive(Parser)]
 #[command(name = "failinject", version, propagate_version = true)]
-struct Cli {
+#[command(after_help = "\
+Examples:
+  failinject run -r 'sys:write[path=*/out.img]=full(1M)' -- cp big.img out.img
+  failinject check -r 'sys:fsync[path=*.wal]=error(EIO)'
+  failinject points
+  failinject ctl 4242 list
+
+The rule language: docs/RULES.md. Environment variables: FAILINJECT_LIB names the preload
+library to use.")]
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a command with faults injected into its libc calls and in-code points.
+    #[command(after_help = "\
+Examples:
+  # cp runs into a full disk after 1 MiB
+  failinject run -r 'sys:write[path=*/copy.iso]=full(1M)' -- cp disk.iso copy.iso
+  # the third fsync of the WAL fails with EIO; keep the log
+  failinject run --log run.jsonl -r 'sys:fsync[path=*-wal]=2*off->error(EIO)' -- ./db
+  # 1% of writes fail, reproducibly
+  failinject run --seed 42 -r 'sys:write[path=/data/*]=1%error' -- ./server
+  # steer it while it runs
+  failinject run --ctl -- ./server        then: failinject ctl PID set sys:fsync=error(EIO)
+
+Exit status: the command's own; 128+N when a signal N ended it; 127 when it was not found;
+126 when it could not be executed; 2 when a rule is bad (nothing is run then). Signals sent
+to failinject are passed on to the command. Unless -q, a summary on stderr tells how often
+each rule matched and injected, and warns about rules that never injected.")]
+    Run(run::Args),
     /// Validate rules and explain each one in a plain sentence.
     #[command(after_help = "\
 Examples:
@@ -38,6 +74,31 @@ Examples:
   failinject points              one block per point
   failinject points --json       the same, as JSON, for scripts")]
     Points(points::Args),
+    /// Talk to a running process through its control socket.
+    #[command(after_help = "\
+Examples:
+  failinject ctl 4242 list                                  rules, matches, injections
+  failinject ctl 4242 set 'sys:fsync[path=*.wal]=error(EIO)'
+  failinject ctl 4242 wait 'sys:fsync[path=*.wal]' 1 5000   until it injected once
+  failinject ctl 4242 clear
+  failinject ctl /tmp/app.sock seed
+  printf 'set sys:write=1%%error\\nlist\\n' | failinject ctl 4242
+
+PID is a process started with `failinject run --ctl`; any other socket is named by its path.
+Exit status: 0 when every reply was ok, 1 when one was err, 2 when the socket is unreachable.")]
+    Ctl(ctl::Args),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "\
+Examples:
+  failinject completions bash > ~/.local/share/bash-completion/completions/failinject
+  failinject completions zsh > ~/.zfunc/_failinject")]
+    Completions(docs::CompletionArgs),
+    /// Print the man page (roff).
+    #[command(after_help = "\
+Examples:
+  failinject man | man -l -
+  failinject man --dir /usr/local/share/man/man1")]
+    Man(docs::ManArgs),
 }
 
 /// Writes to standard output; a reader that went away (`failinject points | head`) is not an
@@ -49,12 +110,20 @@ fn emit(text: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Check(args) => check::run(&args),
-        Command::Points(args) => points::run(&args),
+    let result = match &cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Points(args) => points::run(args),
+        Command::Ctl(args) => ctl::run(args),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     };
     match result {
         Ok(code) => code,
+        Err(e) if e.is::<rules::BadRules>() => {
+            eprintln!("failinject: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("failinject: {e:#}");
             ExitCode::from(2)

@@ -76,6 +76,9 @@ pub struct Decision<'s> {
     pub hit: u64,
     /// What to do.
     pub effect: Effect<'s>,
+    /// Whether this counts as an injected fault. A `full` or `short` that lets the whole call
+    /// through does not: it is counted as a match only, and logs nothing.
+    pub injected: bool,
 }
 
 /// The effect of a decision, with every random choice already made.
@@ -330,7 +333,9 @@ impl Snapshot {
             let Some(effect) = self.effect(r, action, n, call) else { continue };
             // A `full` or `short` that lets the whole call through injects nothing.
             let whole = call.and_then(|c| c.size);
-            if !matches!(effect, Effect::Full(n) | Effect::Short(n) if Some(n) == whole) {
+            let injected =
+                !matches!(effect, Effect::Full(n) | Effect::Short(n) if Some(n) == whole);
+            if injected {
                 r.state.injected.fetch_add(1, Ordering::Relaxed);
             }
             return Some(Decision {
@@ -340,6 +345,7 @@ impl Snapshot {
                 state: &r.state,
                 hit: n + 1,
                 effect,
+                injected,
             });
         }
         None

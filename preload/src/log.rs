@@ -256,6 +256,10 @@ fn fault(
     result: Option<i64>,
     frames_of: &Frames,
 ) {
+    if !d.injected {
+        // A `full` or `short` that let the whole call through: a match, not a fault.
+        return;
+    }
     let mut line = Line::new(buf);
     line.str("type", b"inject").num("seq", SEQ.fetch_add(1, Ordering::Relaxed) as i64 + 1);
     time(&mut line);

@@ -1,0 +1,105 @@
+//! Can the preload reach a program? `LD_PRELOAD` is honoured only by the dynamic loader, so a
+//! statically linked program (no `PT_INTERP`: Go binaries, musl static builds) never loads
+//! it, a 32-bit program cannot load a 64-bit library, and the loader ignores `LD_PRELOAD`
+//! paths for a setuid or setgid program that changes our identity.
+#![forbid(unsafe_code)]
+
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+/// Looks `program` up as `execvp` would: a name with a `/` is a path, otherwise each
+/// directory of `PATH` in turn. `None` when there is no such file.
+pub fn resolve(program: &Path) -> Option<PathBuf> {
+    if program.as_os_str().as_encoded_bytes().contains(&b'/') {
+        return program.exists().then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
+}
+
+/// Why the preload cannot act in the program at `path`, if it cannot.
+pub fn unreachable_reason(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    let euid = nix::unistd::geteuid().as_raw();
+    let egid = nix::unistd::getegid().as_raw();
+    if meta.mode() & 0o4000 != 0 && meta.uid() != euid {
+        return Some("it is setuid, so the loader ignores LD_PRELOAD".into());
+    }
+    if meta.mode() & 0o2000 != 0 && meta.gid() != egid {
+        return Some("it is setgid, so the loader ignores LD_PRELOAD".into());
+    }
+    let head = read_head(path)?;
+    match elf_kind(&head)? {
+        Elf::Static => Some("it is statically linked, so no preload library reaches it".into()),
+        Elf::ThirtyTwoBit => Some("it is a 32-bit program; libfailinject.so is 64-bit".into()),
+        Elf::Dynamic => None,
+    }
+}
+
+fn read_head(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let mut buf = Vec::new();
+    std::fs::File::open(path).ok()?.take(64 * 1024).read_to_end(&mut buf).ok()?;
+    Some(buf)
+}
+
+#[derive(Debug, PartialEq)]
+enum Elf {
+    Dynamic,
+    Static,
+    ThirtyTwoBit,
+}
+
+/// Reads the ELF header and program headers from the first bytes of a file; `None` for
+/// anything that is not a 64- or 32-bit little-endian ELF file (scripts, for one: their
+/// interpreter is what runs).
+fn elf_kind(b: &[u8]) -> Option<Elf> {
+    if b.get(..4)? != b"\x7fELF" || *b.get(5)? != 1 {
+        return None;
+    }
+    match b.get(4)? {
+        1 => return Some(Elf::ThirtyTwoBit),
+        2 => {}
+        _ => return None,
+    }
+    let u16_at = |o: usize| Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?));
+    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
+    let phentsize = usize::from(u16_at(0x36)?);
+    let phnum = usize::from(u16_at(0x38)?);
+    const PT_INTERP: u32 = 3;
+    let mut interp = false;
+    for i in 0..phnum {
+        interp |= u32_at(phoff.checked_add(i.checked_mul(phentsize)?)?)? == PT_INTERP;
+    }
+    Some(if interp { Elf::Dynamic } else { Elf::Static })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dynamic_programs_are_reachable() {
+        let sh = resolve(Path::new("sh")).expect("sh is on PATH");
+        assert_eq!(unreachable_reason(&sh), None);
+        assert_eq!(
+            elf_kind(&read_head(&std::env::current_exe().unwrap()).unwrap()),
+            Some(Elf::Dynamic)
+        );
+    }
+
+    #[test]
+    fn scripts_and_garbage_are_not_elf() {
+        assert_eq!(elf_kind(b"#!/bin/sh\n"), None);
+        assert_eq!(elf_kind(b"\x7fELF"), None);
+        assert_eq!(elf_kind(b""), None);
+    }
+
+    #[test]
+    fn missing_programs_do_not_resolve() {
+        assert_eq!(resolve(Path::new("no-such-program-failinject")), None);
+        assert_eq!(resolve(Path::new("./no/such/path")), None);
+    }
+}

@@ -1,0 +1,174 @@
+//! `failinject run`: run a command under `libfailinject.so` with the given rules.
+#![forbid(unsafe_code)]
+
+use crate::child::{self, Ended};
+use crate::rules::{RuleArgs, to_env};
+use crate::scratch::Scratch;
+use crate::summary::Summary;
+use crate::{ctl, library, reach};
+use anyhow::Context as _;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// Arguments of `failinject run`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    rules: RuleArgs,
+    /// Seed of every random choice (probabilities, errnos, short counts, corruption); drawn
+    /// and printed when not given, so any run can be repeated.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Keep the injection log (JSON Lines) at PATH; `%p` becomes each process's pid.
+    #[arg(long, value_name = "PATH")]
+    log: Option<PathBuf>,
+    /// Serve a control socket in each process (`%p` becomes the pid). Without PATH, a
+    /// private per-run path is chosen and printed; `failinject ctl PID` finds it.
+    #[arg(long, value_name = "PATH")]
+    #[allow(clippy::option_option)] // absent / present without a path / with a path
+    ctl: Option<Option<PathBuf>>,
+    /// No summary at the end.
+    #[arg(short, long)]
+    quiet: bool,
+    /// The command and its arguments.
+    #[arg(required = true, last = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let rules = args.rules.load()?;
+    let lib = library::find()?;
+    let program = PathBuf::from(&args.command[0]);
+    if let Some(path) = reach::resolve(&program)
+        && let Some(why) = reach::unreachable_reason(&path)
+    {
+        eprintln!(
+            "failinject: warning: {} cannot be reached: {why}; no fault will be injected into it",
+            path.display()
+        );
+    }
+
+    let seed = args.seed.unwrap_or_else(random_seed);
+    // The summary needs a log: a temporary one when the user keeps none. With `%p` in the
+    // user's path there are several files; the summary reads each.
+    let scratch = Scratch::new("run")?;
+    let log = match &args.log {
+        Some(path) => absolute(path)?,
+        None => scratch.path().join("log.jsonl"),
+    };
+    let ctl_template = match &args.ctl {
+        None => None,
+        Some(None) => Some(ctl::default_template()?),
+        Some(Some(p)) => Some(absolute(p)?),
+    };
+
+    if args.log.is_some() && !log.as_os_str().as_encoded_bytes().windows(2).any(|w| w == b"%p") {
+        // One file for the whole run, as `strace -o` does: last run's lines must not count.
+        std::fs::write(&log, "")
+            .with_context(|| format!("cannot write the log {}", log.display()))?;
+    }
+    // File times are kept with a coarse clock: a margin keeps this run's files in.
+    let started = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+
+    let mut cmd = Command::new(&args.command[0]);
+    cmd.args(&args.command[1..]);
+    cmd.env("LD_PRELOAD", preload_list(&lib, std::env::var_os("LD_PRELOAD").as_deref())?);
+    cmd.env("FAILINJECT", to_env(&rules));
+    cmd.env_remove("FAILINJECT_FILE");
+    cmd.env("FAILINJECT_SEED", seed.to_string());
+    cmd.env("FAILINJECT_LOG", &log);
+    match &ctl_template {
+        Some(t) => cmd.env("FAILINJECT_CTL", t),
+        None => cmd.env_remove("FAILINJECT_CTL"),
+    };
+
+    child::block_forwarded()?;
+    let ended = child::run(cmd, |pid| {
+        if let Some(t) = &ctl_template {
+            let path = ctl::expand(t, pid);
+            eprintln!(
+                "failinject: control socket of pid {pid}: {} (try `failinject ctl {pid} list`)",
+                path.display()
+            );
+        }
+    })?;
+    if let Ended::NotStarted { reason, .. } = &ended {
+        eprintln!("failinject: {reason}");
+    }
+    if !args.quiet && matches!(ended, Ended::Ran(_)) {
+        let given: Vec<(String, String)> = rules.iter().map(|r| (r.key(), r.to_string())).collect();
+        let text = read_logs(&log, started)?;
+        eprint!("{}", Summary::read(&text, &given).render(seed));
+    }
+    Ok(ExitCode::from(ended.code()))
+}
+
+/// `LD_PRELOAD` with our library first; the loader splits the list at spaces and colons, so
+/// a path holding either cannot be passed.
+fn preload_list(lib: &Path, existing: Option<&OsStr>) -> anyhow::Result<OsString> {
+    let bytes = lib.as_os_str().as_encoded_bytes();
+    if bytes.iter().any(|b| matches!(b, b' ' | b':' | b'\t')) {
+        anyhow::bail!(
+            "the library path {} holds a space or colon, which LD_PRELOAD cannot carry; \
+             set FAILINJECT_LIB to a copy at a plainer path",
+            lib.display()
+        );
+    }
+    let mut list = lib.as_os_str().to_owned();
+    if let Some(rest) = existing.filter(|r| !r.is_empty()) {
+        list.push(":");
+        list.push(rest);
+    }
+    Ok(list)
+}
+
+fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(p).with_context(|| format!("cannot make {} absolute", p.display()))
+}
+
+/// Every log the run wrote: the one file, or with `%p` every file the template can name that
+/// was written since the run started.
+fn read_logs(template: &Path, since: std::time::SystemTime) -> anyhow::Result<String> {
+    let name = template.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let Some((before, after)) = name.split_once("%p") else {
+        return Ok(std::fs::read_to_string(template).unwrap_or_default());
+    };
+    let dir = template.parent().unwrap_or(Path::new("."));
+    let mut text = String::new();
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for entry in entries.flatten() {
+        let n = entry.file_name().to_string_lossy().into_owned();
+        let pid = n.strip_prefix(before).and_then(|r| r.strip_suffix(after));
+        let fresh = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t >= since);
+        if fresh && pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+            text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+        }
+    }
+    Ok(text)
+}
+
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher as _, RandomState};
+    // RandomState is seeded from the OS's random source; one hash of the time spreads it.
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    RandomState::new().hash_one(t.as_nanos()) >> 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_library_goes_first_in_ld_preload() {
+        let lib = Path::new("/x/libfailinject.so");
+        assert_eq!(preload_list(lib, None).unwrap(), "/x/libfailinject.so");
+        assert_eq!(preload_list(lib, Some(OsStr::new(""))).unwrap(), "/x/libfailinject.so");
+        assert_eq!(
+            preload_list(lib, Some(OsStr::new("/y/libz.so"))).unwrap(),
+            "/x/libfailinject.so:/y/libz.so"
+        );
+        assert!(preload_list(Path::new("/my libs/libfailinject.so"), None).is_err());
+    }
+}

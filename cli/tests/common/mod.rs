@@ -1,0 +1,62 @@
+//! What the CLI's end-to-end tests share: the `failinject` binary as a user installs it.
+#![allow(dead_code, unused_imports)] // each test file uses a different part
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub use failinject_tests::{TempDir, have};
+
+/// A copy of the `failinject` binary alone in a directory, as `cargo install` leaves it: no
+/// library beside it, so it uses the copy it carries (written to a private cache, below). The
+/// library it uses is thus always the one built from this tree, never a stale build beside
+/// the test binary.
+pub fn installed() -> &'static Path {
+    static BIN: OnceLock<(TempDir, PathBuf)> = OnceLock::new();
+    &BIN.get_or_init(|| {
+        let dir = TempDir::new("cli-bin");
+        let bin = dir.join("failinject");
+        std::fs::copy(env!("CARGO_BIN_EXE_failinject"), &bin).expect("copy the binary");
+        (dir, bin)
+    })
+    .1
+}
+
+/// The cache directory every test's `failinject` writes its library into.
+pub fn cache() -> &'static Path {
+    static DIR: OnceLock<TempDir> = OnceLock::new();
+    DIR.get_or_init(|| TempDir::new("cli-cache")).path()
+}
+
+/// `failinject ARGS` in `dir`, with a private cache and no preload settings inherited.
+pub fn failinject(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(installed());
+    cmd.args(args)
+        .current_dir(dir)
+        .env("XDG_CACHE_HOME", cache())
+        .env("XDG_RUNTIME_DIR", cache())
+        .env_remove("FAILINJECT_LIB")
+        .env_remove("LD_PRELOAD")
+        .env_remove("FAILINJECT")
+        .env_remove("FAILINJECT_FILE")
+        .env_remove("FAILPOINTS");
+    cmd
+}
+
+/// Runs it to the end.
+pub fn output(mut cmd: impl std::borrow::BorrowMut<Command>) -> Output {
+    cmd.borrow_mut().output().expect("run failinject")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The records of a JSON Lines log.
+pub fn records(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad log line {l}: {e}")))
+        .collect()
+}
