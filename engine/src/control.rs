@@ -18,7 +18,8 @@
 //! their lines before it. A reply never holds a line break anywhere else, whatever the input:
 //! multi-line parse errors are folded into one line with ` | `, and a `list` line has exactly
 //! four tab-separated fields (a tab in a key, which an in-code point's name may hold, is
-//! written `\t`).
+//! written `\t`) and never starts with `ok` or `err` (a key that does, say the in-code point
+//! `ok::commit`, or that starts with a backslash, is written with a backslash before it).
 //!
 //! ```
 //! use failinject_engine::{Registry, control};
@@ -82,6 +83,18 @@ fn one_line(s: &str) -> String {
 /// written `\\t`, so that every line has exactly four tab-separated fields.
 fn field(s: &str) -> String {
     one_line(s).replace('\t', "\\t")
+}
+
+/// The key at the start of a `list` line. A reply ends at the first line that starts `ok` or
+/// `err`, and an in-code point's name may start so (`ok::commit`, `err budget`): such a key,
+/// and one that starts with a backslash, is written with a backslash before it.
+fn key_field(key: &str) -> String {
+    let k = field(key);
+    if k.starts_with("ok") || k.starts_with("err") || k.starts_with('\\') {
+        format!("\\{k}")
+    } else {
+        k
+    }
 }
 
 /// Turns one received line (without its newline; at most [`MAX_LINE`] bytes, which the
@@ -180,7 +193,7 @@ pub fn read(command: &Command, registry: &Registry) -> String {
                 .map(|r| {
                     format!(
                         "{}\t{}\t{}\t{}\n",
-                        field(&r.key),
+                        key_field(&r.key),
                         field(&r.actions),
                         r.matches,
                         r.injections

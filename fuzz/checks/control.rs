@@ -51,7 +51,7 @@ pub fn check(data: &[u8]) {
             "last line is neither ok nor err: {reply:?}"
         );
         for l in body {
-            assert!(!l.starts_with("ok") && !l.starts_with("err "), "early end line: {reply:?}");
+            assert!(!l.starts_with("ok") && !l.starts_with("err"), "early end line: {reply:?}");
         }
         let ok = last.starts_with("ok");
         match (&parsed, ok) {
