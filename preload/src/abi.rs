@@ -8,7 +8,7 @@
 //!
 //! The registry decides; the caller acts. `return`, `panic` and `print` come back to the
 //! caller (its language knows how to return early, panic or log); `sleep`, `delay`, `yield`,
-//! `pause` and `kill` happen here. Strings handed out (a `return` value, a message) live in a
+//! `pause`, `kill` and `powercut` happen here. Strings handed out (a `return` value, a message) live in a
 //! published snapshot, which is never freed.
 
 use crate::{guard, log, scope, state};
@@ -158,6 +158,9 @@ pub unsafe extern "C" fn failinject_v1_eval_at(
             unsafe { libc::raise(sig.0) };
             (EVAL_NONE, None)
         }
+        // The same power cut as on a libc point: every file written since its last sync goes
+        // back, then SIGKILL (`track.rs`).
+        Effect::Powercut { dirs } => crate::track::powercut(dirs),
         _ => (EVAL_NONE, None),
     };
     if !arg.is_null() {

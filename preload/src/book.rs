@@ -41,7 +41,7 @@ pub const fn execs(point: &str) -> bool {
 }
 
 /// Whether `point` is one of `names`, in `const` code.
-const fn listed(names: &[&str], point: &str) -> bool {
+pub(crate) const fn listed(names: &[&str], point: &str) -> bool {
     let mut i = 0;
     while i < names.len() {
         if failinject_engine::points::names_equal(names[i], point) {

@@ -1,5 +1,5 @@
 //! Carrying out a decision inside a wrapper: failing the call, shortening or corrupting its
-//! data, delaying it, killing the process.
+//! data, delaying it, killing the process, cutting the power (`track.rs`).
 //!
 //! The wrapper hands over closures that make the real call as asked (unchanged, with fewer
 //! bytes, with altered data), so this one function serves every libc point; the table says
@@ -22,6 +22,8 @@ pub struct CallInfo {
     pub stream: *mut FILE,
     /// Its byte count, if it moves data.
     pub size: Option<u64>,
+    /// Its descriptor, if it has one (the file `lose` rolls back).
+    pub fd: Option<c_int>,
 }
 
 /// Applies `d` to the call and returns what the wrapper returns.
@@ -93,8 +95,17 @@ pub fn apply<R: Ret>(
             unsafe { libc::raise(sig.0) };
             real()
         }
-        // Refused when the configuration is loaded, until crash simulation lands.
-        Effect::Powercut { .. } | Effect::Lose(_) | Effect::ReturnArg(_) => real(),
+        // Every tracked file back to its synced state, then SIGKILL (`track.rs`).
+        Effect::Powercut { dirs } => crate::track::powercut(dirs),
+        // The sync fails and its file (for `syncfs`, its file system) loses the writes not
+        // yet synced; the sync is not made, so a retry syncs the rolled-back state.
+        Effect::Lose(e) => {
+            if let Some(fd) = info.fd {
+                crate::track::lose(fd, p.name == "syncfs");
+            }
+            fail(info, e.0, real)
+        }
+        Effect::ReturnArg(_) => real(),
     }
 }
 

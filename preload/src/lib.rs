@@ -25,10 +25,12 @@ pub mod abi;
 mod book;
 mod config;
 mod ctl;
+mod dirs;
 mod effect;
 mod fds;
 mod guard;
 mod json;
+mod kfile;
 mod log;
 mod raw;
 mod real;
@@ -37,6 +39,8 @@ mod scope;
 mod site;
 mod state;
 mod target;
+mod track;
+mod undo;
 pub mod wrappers;
 
 /// Loads the configuration before `main`. Wrappers called earlier (by ld.so or other

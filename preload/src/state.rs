@@ -6,7 +6,7 @@
 //! atomic. A wrapper first tests its point's bit in [`ACTIVE`] with one relaxed load; only
 //! when the bit is set does it read the snapshot.
 
-use failinject_engine::{Filter, PointId, Registry, Snapshot};
+use failinject_engine::{Filter, PointId, Registry, Snapshot, Task};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
@@ -87,6 +87,23 @@ fn publish(registry: &Registry) {
     for p in snap.active_points().iter() {
         words[p.0 as usize / 64] |= 1 << (p.0 % 64);
     }
+    // A `powercut`/`lose` rule turns write tracking on for good (from this moment: what files
+    // hold now counts as synced), and sends every tracked point down the slow path.
+    if registry.needs_tracking() {
+        crate::track::start();
+        if registry
+            .rules()
+            .any(|r| r.chain.iter().any(|a| matches!(a.task, Task::Powercut { dirs: true })))
+        {
+            crate::dirs::start();
+        }
+    }
+    if crate::track::on() {
+        for name in crate::track::POINTS {
+            let p = PointId::of(name);
+            words[p.0 as usize / 64] |= 1 << (p.0 % 64);
+        }
+    }
     for (a, w) in ACTIVE.iter().zip(words) {
         a.store(w, Ordering::Release);
     }
@@ -100,6 +117,7 @@ fn publish(registry: &Registry) {
 /// In a forked child: every rule's counters start afresh (counters are per process). Runs
 /// in the child of a possibly threaded parent, so it takes no lock.
 pub fn after_fork_in_child() {
+    crate::track::after_fork_in_child();
     crate::fds::after_fork_in_child();
     crate::target::after_fork_in_child();
     crate::log::after_fork_in_child();

@@ -205,6 +205,8 @@ macro_rules! wrappers {
             const P: PointId = PointId::of(stringify!($point));
             const TRACKS: bool = book::tracks(stringify!($point));
             const EXECS: bool = book::execs(stringify!($point));
+            /// Whether `powercut`/`lose` tracking watches this point (`track.rs`).
+            const CRASH: bool = crate::track::tracked(stringify!($point));
             static REAL: Real = Real::new(match std::ffi::CStr::from_bytes_with_nul(
                 concat!(stringify!($name), "\0").as_bytes(),
             ) {
@@ -309,7 +311,7 @@ macro_rules! wrappers {
                 unsafe {
                     let call: SysCall<'_> = wrappers!(@target P bufs $target);
                     let call = SysCall { size: wrappers!(@size $io), ..call };
-                    let info = CallInfo { point: P, stream: wrappers!(@stream $target), size: call.size };
+                    let info = CallInfo { point: P, stream: wrappers!(@stream $target), size: call.size, fd: call.fd };
                     // Finding the facts may have set errno (a kind probe on a non-terminal);
                     // a call that then succeeds must leave the caller's errno as it was.
                     crate::raw::set_errno(saved_errno);
@@ -318,7 +320,10 @@ macro_rules! wrappers {
                         // Data arguments libc would refuse go to libc untouched.
                         Some(s) if state::active(P) && wrappers!(@valid $io) => {
                             let d = s.decide_sys(&call, &mut ctx);
+                            // Under write tracking a tracked point must see every call, so no
+                            // descriptor is ever skipped for it.
                             if d.is_none()
+                                && !(CRASH && crate::track::on())
                                 && let Some((fd, key, version)) = verdict
                                 && s.rejects_target(&call)
                             {
@@ -336,6 +341,18 @@ macro_rules! wrappers {
                     {
                         crate::log::before_exec(snap, &mut bufs.t);
                     }
+                    // Write tracking (`track.rs`): the bytes a call is about to overwrite are
+                    // saved before it; a sync or a creation is noted after it. A `powercut` or
+                    // `lose` decision does its own tracking instead.
+                    let crash = CRASH
+                        && crate::track::on()
+                        && decision.as_ref().is_none_or(|d| !crate::track::ends(&d.effect));
+                    #[allow(unused_mut)]
+                    let mut pre = if crash {
+                        wrappers!(@pre $point $target ($($arg),*))
+                    } else {
+                        crate::track::Pre::none()
+                    };
                     let result: $ret = match &decision {
                         None => real($($arg),*),
                         Some(d) => {
@@ -366,6 +383,10 @@ macro_rules! wrappers {
                             r
                         }
                     };
+                    if crash {
+                        wrappers!(@post $point result pre call ($($arg),*));
+                    }
+                    drop(pre);
                     wrappers!(@book $point result call ($($arg),*));
                     result
                 }
@@ -616,6 +637,132 @@ macro_rules! wrappers {
     };
     (@moved [none ()] $r:ident) => {{ let _ = $r; 0 }};
     (@moved $io:tt $r:ident) => { Ret::as_i64($r).max(0) as u64 };
+
+    // ---- write tracking before the call (`track.rs`) -------------------------------------
+    (@pre open $t:tt ($path:ident, $flags:ident $(, $mode:ident)?)) => {
+        crate::track::before_open(libc::AT_FDCWD, $path, $flags)
+    };
+    (@pre openat $t:tt ($dirfd:ident, $path:ident, $flags:ident $(, $mode:ident)?)) => {
+        crate::track::before_open($dirfd, $path, $flags)
+    };
+    (@pre creat $t:tt ($path:ident, $mode:ident)) => {
+        crate::track::before_open(libc::AT_FDCWD, $path, libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC)
+    };
+    (@pre fopen $t:tt ($path:ident, $mode:ident)) => { crate::track::before_fopen($path, $mode) };
+    (@pre freopen $t:tt ($path:ident, $mode:ident, $s:ident)) => {{
+        let _ = crate::track::before_stream($s);
+        crate::track::before_fopen($path, $mode)
+    }};
+    (@pre write $t:tt ($fd:ident, $buf:ident, $count:ident)) => {
+        crate::track::before_write($fd, None, $count as u64)
+    };
+    (@pre pwrite $t:tt ($fd:ident, $buf:ident, $count:ident, $off:ident)) => {
+        crate::track::before_write($fd, Some($off as u64), $count as u64)
+    };
+    (@pre writev $t:tt ($fd:ident, $iov:ident, $cnt:ident)) => {
+        crate::track::before_write($fd, None, iov_total($iov, $cnt).unwrap_or(0))
+    };
+    (@pre pwritev $t:tt ($fd:ident, $iov:ident, $cnt:ident, $off:ident)) => {
+        crate::track::before_write($fd, Some($off as u64), iov_total($iov, $cnt).unwrap_or(0))
+    };
+    (@pre pwritev2 $t:tt ($fd:ident, $iov:ident, $cnt:ident, $off:ident, $flags:ident)) => {
+        crate::track::before_write(
+            $fd,
+            (($off as i64) >= 0 && $flags & libc::RWF_APPEND == 0).then_some($off as u64),
+            iov_total($iov, $cnt).unwrap_or(0),
+        )
+    };
+    (@pre copy_file_range $t:tt ($fin:ident, $oin:ident, $fout:ident, $oout:ident, $len:ident, $flags:ident)) => {
+        crate::track::before_write($fout, if $oout.is_null() { None } else { Some(*$oout as u64) }, $len as u64)
+    };
+    (@pre splice $t:tt ($fin:ident, $oin:ident, $fout:ident, $oout:ident, $len:ident, $flags:ident)) => {
+        crate::track::before_write($fout, if $oout.is_null() { None } else { Some(*$oout as u64) }, $len as u64)
+    };
+    (@pre sendfile $t:tt ($out:ident, $in:ident, $off:ident, $count:ident)) => {
+        crate::track::before_write($out, None, $count as u64)
+    };
+    (@pre ftruncate $t:tt ($fd:ident, $len:ident)) => {
+        crate::track::before_truncate($fd, ($len as i64).max(0) as u64)
+    };
+    (@pre truncate $t:tt ($path:ident, $len:ident)) => {
+        crate::track::before_truncate_path(libc::AT_FDCWD, $path, ($len as i64).max(0) as u64)
+    };
+    (@pre fallocate $t:tt ($fd:ident, $mode:ident, $off:ident, $len:ident)) => {
+        crate::track::before_allocate($fd, $mode, ($off as i64).max(0) as u64, $len as u64)
+    };
+    (@pre posix_fallocate $t:tt ($fd:ident, $off:ident, $len:ident)) => {
+        crate::track::before_allocate($fd, 0, ($off as i64).max(0) as u64, $len as u64)
+    };
+    (@pre dprintf $t:tt ($fd:ident, $($rest:ident),*)) => { crate::track::before_unseen_writes($fd) };
+    (@pre rename $t:tt ($old:ident, $new:ident)) => { crate::dirs::before_replace(libc::AT_FDCWD, $new) };
+    (@pre renameat $t:tt ($od:ident, $old:ident, $nd:ident, $new:ident)) => { crate::dirs::before_replace($nd, $new) };
+    (@pre renameat2 $t:tt ($od:ident, $old:ident, $nd:ident, $new:ident, $flags:ident)) => {
+        crate::dirs::before_replace($nd, $new)
+    };
+    (@pre unlink $t:tt ($path:ident)) => { crate::dirs::before_replace(libc::AT_FDCWD, $path) };
+    (@pre remove $t:tt ($path:ident)) => { crate::dirs::before_replace(libc::AT_FDCWD, $path) };
+    (@pre unlinkat $t:tt ($dirfd:ident, $path:ident, $flags:ident)) => { crate::dirs::before_replace($dirfd, $path) };
+    (@pre $point:ident [stdout ()] $args:tt) => { crate::track::before_unseen_writes(1) };
+    (@pre $point:ident [stream ($s:ident)] $args:tt) => { crate::track::before_stream($s as *mut libc::FILE) };
+    (@pre $point:ident $t:tt $args:tt) => { crate::track::Pre::none() };
+
+    // ---- write tracking after the call ----------------------------------------------------
+    (@post open $r:ident $pre:ident $call:ident $args:tt) => { crate::track::after_open(&$pre, Ret::as_i64($r), &$call) };
+    (@post openat $r:ident $pre:ident $call:ident $args:tt) => { crate::track::after_open(&$pre, Ret::as_i64($r), &$call) };
+    (@post creat $r:ident $pre:ident $call:ident $args:tt) => { crate::track::after_open(&$pre, Ret::as_i64($r), &$call) };
+    (@post fopen $r:ident $pre:ident $call:ident $args:tt) => {
+        if !$r.is_null() {
+            crate::track::after_open(&$pre, i64::from(stream_fd($r)), &$call)
+        }
+    };
+    (@post freopen $r:ident $pre:ident $call:ident $args:tt) => {
+        if !$r.is_null() {
+            crate::track::after_open(&$pre, i64::from(stream_fd($r)), &$call)
+        }
+    };
+    (@post mkstemp $r:ident $pre:ident $call:ident $args:tt) => {
+        crate::track::created_named(Ret::as_i64($r), None)
+    };
+    (@post fsync $r:ident $pre:ident $call:ident ($fd:ident)) => {
+        if Ret::as_i64($r) == 0 {
+            crate::track::synced($fd)
+        }
+    };
+    (@post fdatasync $r:ident $pre:ident $call:ident ($fd:ident)) => {
+        if Ret::as_i64($r) == 0 {
+            crate::track::synced($fd)
+        }
+    };
+    (@post sync_file_range $r:ident $pre:ident $call:ident ($fd:ident, $off:ident, $n:ident, $flags:ident)) => {
+        if Ret::as_i64($r) == 0 {
+            crate::track::synced_range($fd, ($off as i64).max(0) as u64, ($n as i64).max(0) as u64, $flags as u32)
+        }
+    };
+    (@post syncfs $r:ident $pre:ident $call:ident ($fd:ident)) => {
+        if Ret::as_i64($r) == 0 {
+            crate::track::synced_fs($fd)
+        }
+    };
+    (@post sync $r:ident $pre:ident $call:ident ()) => {{
+        let _ = $r;
+        crate::track::synced_all()
+    }};
+    (@post rename $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::renamed(&mut $pre, Ret::as_i64($r), &$call) };
+    (@post renameat $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::renamed(&mut $pre, Ret::as_i64($r), &$call) };
+    (@post renameat2 $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::renamed(&mut $pre, Ret::as_i64($r), &$call) };
+    (@post unlink $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::removed(&mut $pre, Ret::as_i64($r), &$call) };
+    (@post unlinkat $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::removed(&mut $pre, Ret::as_i64($r), &$call) };
+    (@post remove $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::removed(&mut $pre, Ret::as_i64($r), &$call) };
+    (@post rmdir $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::removed(&mut $pre, Ret::as_i64($r), &$call) };
+    (@post mkdir $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::made(Ret::as_i64($r), &$call) };
+    (@post mkdirat $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::made(Ret::as_i64($r), &$call) };
+    (@post link $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::made(Ret::as_i64($r), &$call) };
+    (@post linkat $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::made(Ret::as_i64($r), &$call) };
+    (@post symlink $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::made(Ret::as_i64($r), &$call) };
+    (@post symlinkat $r:ident $pre:ident $call:ident $args:tt) => { crate::dirs::made(Ret::as_i64($r), &$call) };
+    (@post $point:ident $r:ident $pre:ident $call:ident $args:tt) => {{
+        let _ = (&$r, &$pre, &$call);
+    }};
 
     // ---- descriptor bookkeeping, for the points that create or release descriptors -------
     (@book open $r:ident $call:ident ($($a:ident),*)) => { book::new_fd(Ret::as_i64($r), &$call) };
