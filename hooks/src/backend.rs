@@ -217,6 +217,19 @@ pub(crate) fn outcome(effect: Effect<'static>, retired: &dyn Fn() -> bool) -> Ou
             unsafe { libc::raise(sig.0) };
             Outcome::Nothing
         }
+        // Without libfailinject.so nothing tracked the program's writes, so nothing can be
+        // rolled back: the process is killed as by the power cut, its files as they are (a
+        // process crash, not a power cut), and says so on stderr first.
+        Effect::Powercut { .. } => {
+            let msg: &[u8] = b"failinject: powercut without libfailinject.so: no write is rolled \
+                back (preload the library for a real power cut); killing the process\n";
+            // SAFETY: a write of a live buffer to stderr, then SIGKILL to ourselves.
+            unsafe {
+                libc::write(2, msg.as_ptr() as *const libc::c_void, msg.len());
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+            Outcome::Nothing
+        }
         _ => Outcome::Nothing,
     }
 }

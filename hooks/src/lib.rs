@@ -34,7 +34,10 @@
 //!
 //! The action grammar is fail-rs's: `[P%][N*]task[(arg)]`, chained with `->`, with the tasks
 //! `off`, `return(V)`, `sleep(ms)`, `delay(ms)`, `panic(msg)`, `print(msg)`, `pause`, `yield`
-//! (and `kill`). See `docs/RULES.md` for the whole rule language.
+//! (and `kill`, and `powercut`: under `libfailinject.so` the files written since their last
+//! sync are rolled back before the SIGKILL; without it nothing was tracked, so the process
+//! is only killed, with a line on stderr saying so; see `docs/CRASH.md`). See
+//! `docs/RULES.md` for the whole rule language.
 //!
 //! # Switching from fail-rs
 //!
