@@ -1,11 +1,15 @@
 //! Finding `libfailinject.so`.
 //!
 //! In order: `FAILINJECT_LIB` (a path to the library); `libfailinject.so` next to the
-//! `failinject` executable (a `target/release` directory); `../lib/failinject/` relative to it
-//! (an install under a `PREFIX`); and last the copy this binary carries inside itself (see
-//! `build.rs`), written once to a private cache directory. The last step always succeeds
-//! unless no cache directory is writable, so a lone `failinject` binary from `cargo install`
-//! works as it is.
+//! `failinject` executable; `../lib/failinject/` relative to it (an install under a `PREFIX`);
+//! and last the copy this binary carries inside itself (see `build.rs`), written once to a
+//! private cache directory. The last step always succeeds unless no cache directory is
+//! writable, so a lone `failinject` binary from `cargo install` works as it is.
+//!
+//! One exception: in a Cargo target directory (`target/release/`, recognised by its
+//! `.fingerprint` directory) the library beside the binary is skipped. `cargo run` rebuilds
+//! the binary but not that library, which may be days older; the built-in copy is always
+//! this build's.
 
 use anyhow::{Context as _, bail};
 use std::io::Write as _;
@@ -29,6 +33,7 @@ pub fn find() -> anyhow::Result<PathBuf> {
     let mut tried = Vec::new();
     if let Ok(exe) = std::env::current_exe()
         && let Some(dir) = exe.parent()
+        && !dir.join(".fingerprint").is_dir()
     {
         for candidate in [dir.join(NAME), dir.join("../lib/failinject").join(NAME)] {
             if candidate.is_file() {
