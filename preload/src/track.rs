@@ -242,6 +242,7 @@ fn slot(held: &Held, st: &Stat, own: c_int, synced: u64, flags: u32) -> Option<u
 /// The slot of the regular file open as the program's `fd` (registered with its current
 /// size as the synced size when new), and its current facts.
 fn slot_of_fd(held: &Held, fd: c_int) -> Option<(usize, Stat)> {
+    // Facts read again under the lock: another thread may have changed the size meanwhile.
     let st = kfile::fstat(fd).filter(Stat::regular)?;
     if let Some(i) = find(held, &st) {
         return Some((i, st));
@@ -380,10 +381,16 @@ impl Drop for Pre {
     }
 }
 
+/// Whether `fd` is a regular file: only those are tracked, and only calls on them count as
+/// pending changes (a write blocked on a pipe must not hold up a power cut).
+fn regular(fd: c_int) -> bool {
+    fd >= 0 && kfile::fstat(fd).is_some_and(|st| st.regular())
+}
+
 /// Before a write of `count` bytes to `fd`, at `at` (`None`: at the file offset, or the end
 /// for `O_APPEND`).
 pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
-    if fd < 0 {
+    if !regular(fd) {
         return Pre::none();
     }
     let p = pending();
@@ -403,6 +410,9 @@ pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
 
 /// Before `ftruncate(fd, len)`.
 pub fn before_truncate(fd: c_int, len: u64) -> Pre {
+    if !regular(fd) {
+        return Pre::none();
+    }
     let p = pending();
     let held = lock();
     if let Some((i, st)) = slot_of_fd(&held, fd) {
@@ -439,6 +449,9 @@ pub unsafe fn before_truncate_path(dirfd: c_int, path: *const c_char, len: u64) 
 /// Before `fallocate(fd, mode, off, len)`: punching, zeroing, collapsing or inserting a range
 /// changes the bytes from `off` on; plain allocation only the size.
 pub fn before_allocate(fd: c_int, mode: c_int, off: u64, _len: u64) -> Pre {
+    if !regular(fd) {
+        return Pre::none();
+    }
     let p = pending();
     let held = lock();
     if let Some((i, st)) = slot_of_fd(&held, fd)
@@ -532,7 +545,7 @@ pub fn before_unseen_writes(fd: c_int) -> Pre {
         return Pre::none();
     }
     let flags = kfile::status_flags(fd);
-    if flags & libc::O_ACCMODE == libc::O_RDONLY {
+    if flags & libc::O_ACCMODE == libc::O_RDONLY || !regular(fd) {
         return Pre::none();
     }
     let p = pending();
