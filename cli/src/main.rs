@@ -3,19 +3,22 @@
 //!
 //! Each subcommand lives in its own module: `run` (with `child` for the process, `summary`
 //! for the log read back, `reach` for programs no preload reaches, `library` for finding the
-//! preload), `check`, `points`, `ctl`, and `docs` for completions and the man page.
+//! preload), `check`, `points`, `ctl`, `explore` (with `report merge`), and `docs` for
+//! completions and the man page.
 #![deny(unsafe_code)]
 
 mod check;
 mod child;
 mod ctl;
 mod docs;
+mod explore;
 mod library;
 mod points;
 mod reach;
 mod rules;
 mod run;
 mod scratch;
+mod shell;
 mod summary;
 
 use clap::{Parser, Subcommand};
@@ -87,6 +90,30 @@ Examples:
 PID is a process started with `failinject run --ctl`; any other socket is named by its path.
 Exit status: 0 when every reply was ok, 1 when one was err, 2 when the socket is unreachable.")]
     Ctl(ctl::Args),
+    /// Fail each disk I/O call site of a program in turn; report what it did about it.
+    #[command(after_help = "\
+Examples:
+  # every write, sync, open, rename and close site of a save, with an oracle
+  failinject explore --oracle 'cmp saved.txt expected.txt' -- ./save saved.txt
+  # sqlite3: EIO and ENOSPC at each write and sync site, 2 at a time, with a report
+  failinject explore --scope 'sys:@write|@sync' --errno EIO,ENOSPC -j 2 \\
+      --setup 'sqlite3 t.db \"create table t(x)\"' --oracle 'sqlite3 t.db \"pragma integrity_check\" | grep -qx ok' \\
+      --report out -- sqlite3 t.db 'insert into t values (1)'
+  # power cuts too, and one share of a campaign split over 8 machines
+  failinject explore --crash --oracle ./check.sh --shard 3/8 --report shard-3 -- ./app
+  failinject report merge shard-* --out report
+
+Each run starts in a fresh directory (a copy of --copy, then --setup), which is the current
+directory of the command and of --oracle. Outcomes: handled, swallowed (exit 0 after a lost
+write, sync, close or rename), crashed, hung (past --timeout), corrupted (the oracle failed).
+Every finding comes with the `failinject run` line that reproduces it.
+
+Exit status: 0 when every run was handled, 1 when there are findings, 2 on bad usage or when
+the command fails without any fault.")]
+    Explore(explore::Args),
+    /// Combine the reports of the shards of one exploration.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "\
 Examples:
@@ -99,6 +126,17 @@ Examples:
   failinject man | man -l -
   failinject man --dir /usr/local/share/man/man1")]
     Man(docs::ManArgs),
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Merge shard reports into one report.json and report.html.
+    #[command(after_help = "\
+Examples:
+  failinject report merge shard-0 shard-1 shard-2 --out report
+
+Exit status: 0 when the merged campaign has no findings, 1 when it has, 2 on bad input.")]
+    Merge(explore::report::MergeArgs),
 }
 
 /// Writes to standard output; a reader that went away (`failinject points | head`) is not an
@@ -115,6 +153,8 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Points(args) => points::run(args),
         Command::Ctl(args) => ctl::run(args),
+        Command::Explore(args) => explore::run(args),
+        Command::Report(ReportCommand::Merge(args)) => explore::report::merge_command(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
     };

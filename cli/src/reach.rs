@@ -62,18 +62,35 @@ fn elf_kind(b: &[u8]) -> Option<Elf> {
         2 => {}
         _ => return None,
     }
+    const PT_INTERP: u32 = 3;
+    let interp = program_headers(b)?.iter().any(|&(kind, _)| kind == PT_INTERP);
+    Some(if interp { Elf::Dynamic } else { Elf::Static })
+}
+
+/// The type and virtual address of each program header of a 64-bit little-endian ELF file.
+fn program_headers(b: &[u8]) -> Option<Vec<(u32, u64)>> {
+    if b.get(..4)? != b"\x7fELF" || *b.get(4)? != 2 || *b.get(5)? != 1 {
+        return None;
+    }
     let u16_at = |o: usize| Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?));
     let u32_at = |o: usize| Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?));
     let u64_at = |o: usize| Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?));
     let phoff = usize::try_from(u64_at(0x20)?).ok()?;
-    let phentsize = usize::from(u16_at(0x36)?);
-    let phnum = usize::from(u16_at(0x38)?);
-    const PT_INTERP: u32 = 3;
-    let mut interp = false;
-    for i in 0..phnum {
-        interp |= u32_at(phoff.checked_add(i.checked_mul(phentsize)?)?)? == PT_INTERP;
-    }
-    Some(if interp { Elf::Dynamic } else { Elf::Static })
+    let (size, count) = (usize::from(u16_at(0x36)?), usize::from(u16_at(0x38)?));
+    (0..count)
+        .map(|i| {
+            let at = phoff.checked_add(i.checked_mul(size)?)?;
+            Some((u32_at(at)?, u64_at(at.checked_add(0x10)?)?))
+        })
+        .collect()
+}
+
+/// The lowest `PT_LOAD` address of a 64-bit ELF file, page-aligned: 0 for PIE programs and
+/// libraries, the link address (0x400000) for others.
+pub fn lowest_load_address(path: &Path) -> Option<u64> {
+    const PT_LOAD: u32 = 1;
+    let headers = program_headers(&read_head(path)?)?;
+    headers.iter().filter(|&&(kind, _)| kind == PT_LOAD).map(|&(_, v)| v & !0xfff).min()
 }
 
 #[cfg(test)]

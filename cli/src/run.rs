@@ -106,7 +106,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 
 /// `LD_PRELOAD` with our library first; the loader splits the list at spaces and colons, so
 /// a path holding either cannot be passed.
-fn preload_list(lib: &Path, existing: Option<&OsStr>) -> anyhow::Result<OsString> {
+pub(crate) fn preload_list(lib: &Path, existing: Option<&OsStr>) -> anyhow::Result<OsString> {
     let bytes = lib.as_os_str().as_encoded_bytes();
     if bytes.iter().any(|b| matches!(b, b' ' | b':' | b'\t')) {
         anyhow::bail!(
@@ -149,7 +149,7 @@ fn read_logs(template: &Path, since: std::time::SystemTime) -> anyhow::Result<St
     Ok(text)
 }
 
-fn random_seed() -> u64 {
+pub(crate) fn random_seed() -> u64 {
     use std::hash::{BuildHasher as _, RandomState};
     // RandomState is seeded from the OS's random source; one hash of the time spreads it.
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();

@@ -1,0 +1,470 @@
+//! `failinject explore`: fail each of a program's disk I/O call sites in turn and report which
+//! faults it handled, swallowed, crashed on, hung on or lost data over.
+//!
+//! 1. `record`: one run with no fault, logging every call in scope with its call site;
+//! 2. `plan`: one run per site × errno (or per call, or random schedules, or power cuts);
+//! 3. `runner`: each run in a fresh directory, in parallel, with a timeout and the oracle;
+//! 4. `classify`: handled, swallowed, crashed, hung or corrupted;
+//! 5. `report` and `html`: the terminal summary, `report.json` and `report.html`.
+#![forbid(unsafe_code)]
+
+mod classify;
+mod html;
+mod plan;
+mod record;
+pub mod report;
+mod runner;
+mod symbols;
+
+use crate::shell;
+use anyhow::{Context as _, bail};
+use classify::{Ending, Facts, Outcome};
+use failinject_engine::{Points, parse_rule};
+use plan::{Options, Planned};
+use record::Site;
+use report::{Report, RunReport};
+use runner::Setup;
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The points explored when `--scope` is not given: file writes, syncs, opens, renames and
+/// closes.
+pub const DEFAULT_SCOPE: &str = "sys:@write|@sync|@open|@close|rename|renameat|renameat2";
+
+/// Arguments of `failinject explore`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The points to explore, as the point part of a rule with optional filters
+    /// (`sys:pwrite|fdatasync[path=*.db]`). Default: file writes, syncs, opens, renames, closes.
+    #[arg(long, value_name = "RULE-POINT")]
+    scope: Option<String>,
+    /// Errnos to try at every site (`EIO,ENOSPC`) instead of each function's defaults.
+    #[arg(long, value_name = "LIST")]
+    errno: Option<String>,
+    /// Fail every call of every site, not only each site's first.
+    #[arg(long)]
+    every: bool,
+    /// Fail only the chosen call; by default every later call at the same site fails too,
+    /// as a broken disk stays broken.
+    #[arg(long)]
+    transient: bool,
+    /// Also cut the power at each write and sync site (then run the oracle).
+    #[arg(long)]
+    crash: bool,
+    /// A shell command run in the run's directory afterwards; failing means `corrupted`.
+    #[arg(long, value_name = "CMD")]
+    oracle: Option<String>,
+    /// A shell command run in each fresh directory before the program.
+    #[arg(long, value_name = "CMD")]
+    setup: Option<String>,
+    /// Start each run's directory as a copy of DIR.
+    #[arg(long, value_name = "DIR")]
+    copy: Option<PathBuf>,
+    /// Seconds a run may take before it is `hung` (SIGTERM, then SIGKILL).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    timeout: f64,
+    /// Runs in parallel (default: the number of CPUs).
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    jobs: Option<usize>,
+    /// Stop planning after N runs.
+    #[arg(long, value_name = "N")]
+    max_runs: Option<usize>,
+    /// N runs of seeded random fault schedules instead of the systematic plan.
+    #[arg(long, value_name = "N")]
+    random: Option<usize>,
+    /// The seed of every run (and of the random schedules).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Take the I-th of N shares of the plan (I from 0), for campaigns split over machines.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Write report.json and report.html into DIR.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// The command and its arguments.
+    #[arg(required = true, last = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+/// A usage error: printed, and `explore` exits with status 2.
+fn usage(message: String) -> anyhow::Error {
+    anyhow::anyhow!(message)
+}
+
+/// The checked options.
+struct Campaign {
+    setup: Setup,
+    scope: String,
+    options: Options,
+    shard: Option<(usize, usize)>,
+    jobs: usize,
+    max_runs: Option<usize>,
+}
+
+fn check(args: &Args) -> anyhow::Result<Campaign> {
+    let scope = args.scope.clone().unwrap_or_else(|| DEFAULT_SCOPE.to_string());
+    let rule = parse_rule(&format!("{scope}=print(explore)")).map_err(|e| {
+        usage(format!("--scope is not a rule point: {}", e.to_string().replace("\n", "\n  ")))
+    })?;
+    if !matches!(rule.points, Points::Sys(_)) {
+        bail!(usage(format!("--scope must name libc points (sys:…), not `{scope}`")));
+    }
+    let filters: Vec<String> = rule.filters.iter().map(ToString::to_string).collect();
+    if filters.iter().any(|f| f.starts_with("site=") || f.starts_with("when=")) {
+        bail!(usage("--scope cannot hold site= or when=: explore sets them for each run".into()));
+    }
+    let errnos = args.errno.as_deref().map(plan::parse_errnos).transpose().map_err(usage)?;
+    let shard = args.shard.as_deref().map(plan::parse_shard).transpose().map_err(usage)?;
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        bail!(usage(format!(
+            "--timeout must be a positive number of seconds, not {}",
+            args.timeout
+        )));
+    }
+    if args.jobs == Some(0) || args.max_runs == Some(0) || args.random == Some(0) {
+        bail!(usage("-j, --max-runs and --random take a number of at least 1".into()));
+    }
+    if let Some(copy) = &args.copy
+        && !copy.is_dir()
+    {
+        bail!(usage(format!("--copy {} is not a directory", copy.display())));
+    }
+    let mut command = args.command.clone();
+    let program = PathBuf::from(&command[0]);
+    let Some(resolved) = crate::reach::resolve(&program) else {
+        bail!(usage(format!("{}: command not found", program.display())));
+    };
+    if let Some(why) = crate::reach::unreachable_reason(&resolved) {
+        bail!(usage(format!("{} cannot be explored: {why}", resolved.display())));
+    }
+    // Runs happen in other directories: a program named by a relative path is made absolute.
+    if command[0].as_encoded_bytes().contains(&b'/') {
+        command[0] = std::path::absolute(&program)?.into_os_string();
+    }
+    let seed = match (args.seed, args.random) {
+        (Some(s), _) => s,
+        (None, Some(_)) => {
+            let s = crate::run::random_seed();
+            eprintln!("failinject: random schedules with seed {s} (repeat with --seed {s})");
+            s
+        }
+        (None, None) => 1,
+    };
+    let setup = Setup {
+        command,
+        setup: args.setup.clone(),
+        copy: args.copy.as_ref().map(std::path::absolute).transpose()?,
+        oracle: args.oracle.clone(),
+        timeout: Duration::from_secs_f64(args.timeout),
+        lib: crate::library::find()?,
+        seed,
+    };
+    let jobs =
+        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let options = Options {
+        errnos,
+        every: args.every,
+        transient: args.transient,
+        crash: args.crash,
+        random: args.random,
+        seed,
+        filters,
+    };
+    Ok(Campaign { setup, scope, options, shard, jobs, max_runs: args.max_runs })
+}
+
+pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let c = check(args)?;
+    let started = Instant::now();
+    let command_text: Vec<String> =
+        c.setup.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+
+    // 1. The recording run.
+    let recording = format!("{}=print(explore)", c.scope);
+    let out = runner::execute(&c.setup, &recording).context("the recording run failed")?;
+    if out.ending != Ending::Exited(0) || out.oracle.as_ref().is_some_and(|(ok, _)| !ok) {
+        let oracle = out.oracle.as_ref().map(|(_, o)| o.trim().to_string()).unwrap_or_default();
+        bail!(
+            "with no fault injected, the command {} ({}): nothing to explore until it passes\n{}{}",
+            if out.ending == Ending::Exited(0) { "passed but the oracle failed" } else { "failed" },
+            runner::describe(&out.ending),
+            strip_recording_lines(&out.stderr),
+            oracle
+        );
+    }
+    let mut sites = record::sites(&out.log);
+    for s in &mut sites {
+        s.path = s.path.as_deref().map(|p| relative_to_run(p).to_string());
+    }
+    let mut symbolizer =
+        symbols::Symbolizer::new(crate::reach::resolve(&PathBuf::from(&c.setup.command[0])));
+    for s in &mut sites {
+        s.frames = s.frames.iter().map(|f| symbolizer.frame(f)).collect();
+    }
+
+    // 2. The plan.
+    let mut planned = plan::plan(&sites, &c.options);
+    let total = planned.len();
+    if let Some((i, n)) = c.shard {
+        planned = plan::shard(planned, i, n);
+    }
+    if let Some(max) = c.max_runs {
+        planned.truncate(max);
+    }
+    eprintln!(
+        "failinject: {} call sites in scope; {} runs planned{}{}",
+        sites.len(),
+        planned.len(),
+        c.shard.map(|(i, n)| format!(" (shard {i}/{n} of {total})")).unwrap_or_default(),
+        if sites.is_empty() { ": the command made no call in scope" } else { "" }
+    );
+
+    // 3. The runs.
+    let results = run_all(&c, &sites, &planned, &command_text)?;
+
+    let mut report = Report {
+        version: report::VERSION,
+        command: command_text,
+        setup: c.setup.setup.clone(),
+        copy: c.setup.copy.as_ref().map(|p| p.display().to_string()),
+        oracle: c.setup.oracle.clone(),
+        scope: c.scope.clone(),
+        seed: c.setup.seed,
+        mode: if c.options.random.is_some() {
+            "random"
+        } else if c.options.every {
+            "every"
+        } else {
+            "sites"
+        }
+        .into(),
+        crash: c.options.crash,
+        shards: c.shard.map(|(i, n)| vec![format!("{i}/{n}")]).unwrap_or_default(),
+        runs: 0,
+        outcomes: Default::default(),
+        unreached: 0,
+        sites,
+        results,
+        findings: Vec::new(),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    report.tally();
+    eprint!("{}", summary_text(&report));
+    if let Some(dir) = &args.report {
+        report.write(dir)?;
+        eprintln!("failinject: report written to {}/report.html and report.json", dir.display());
+    }
+    Ok(report.exit_code())
+}
+
+/// Runs the plan on `jobs` threads, with a progress bar on a terminal.
+fn run_all(
+    c: &Campaign,
+    sites: &[Site],
+    planned: &[Planned],
+    command: &[String],
+) -> anyhow::Result<Vec<RunReport>> {
+    let bar = indicatif::ProgressBar::new(planned.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} runs, {msg} ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<anyhow::Result<RunReport>>();
+    let mut results = Vec::with_capacity(planned.len());
+    let mut findings = 0;
+    std::thread::scope(|scope| {
+        for _ in 0..c.jobs.min(planned.len().max(1)) {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(p) = planned.get(i) else { break };
+                    if tx.send(one(c, sites, p, command)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for r in rx {
+            match r {
+                Ok(r) => {
+                    if r.outcome.is_some_and(|o| o != Outcome::Handled) {
+                        findings += 1;
+                        bar.set_message(format!("{findings} findings,"));
+                    }
+                    results.push(r);
+                    bar.inc(1);
+                }
+                Err(e) => {
+                    // Stop handing out work; the runs in flight finish.
+                    next.store(usize::MAX / 2, Ordering::Relaxed);
+                    bar.abandon();
+                    return Err(e);
+                }
+            }
+        }
+        bar.finish_and_clear();
+        Ok(())
+    })?;
+    Ok(results)
+}
+
+/// One planned run, judged.
+fn one(c: &Campaign, sites: &[Site], p: &Planned, command: &[String]) -> anyhow::Result<RunReport> {
+    let rules: Vec<String> = p.faults.iter().map(|f| f.rule.clone()).collect();
+    let out = runner::execute(&c.setup, &rules.join(";"))?;
+    // Which faults fired: the log names each injection's rule by its key.
+    let fired: Vec<bool> = p
+        .faults
+        .iter()
+        .map(|f| {
+            let key = parse_rule(&f.rule).map(|r| r.key()).unwrap_or_default();
+            out.log.lines().any(|l| {
+                l.contains("\"type\":\"inject\"")
+                    && l.contains(&format!("\"rule\":{}", json_string(&key)))
+            })
+        })
+        .collect();
+    let reached = fired.iter().any(|&b| b);
+    let injected: Vec<(String, Option<String>)> = p
+        .faults
+        .iter()
+        .zip(&fired)
+        .filter(|(_, fired)| **fired)
+        .map(|(f, _)| (sites[f.site].point.clone(), f.errno.clone()))
+        .collect();
+    let facts = Facts {
+        ending: out.ending.clone(),
+        panicked: out.stderr.contains("panicked at"),
+        oracle: out.oracle.as_ref().map(|(ok, _)| *ok),
+        injected,
+    };
+    let outcome = reached.then(|| classify::classify(&facts));
+    let first = &p.faults[0];
+    let site = &sites[first.site];
+    Ok(RunReport {
+        index: p.index,
+        outcome,
+        point: site.point.clone(),
+        function: site.function.clone(),
+        errno: first.errno.clone(),
+        task: first.task.clone(),
+        site: site.site.clone(),
+        nth: first.nth,
+        path: site.path.clone(),
+        frames: site.frames.clone(),
+        status: runner::describe(&out.ending),
+        stderr: strip_recording_lines(&out.stderr),
+        oracle_output: out.oracle.as_ref().filter(|(ok, _)| !ok).map(|(_, o)| o.clone()),
+        repro: repro(&c.setup, &rules, command),
+        rules,
+    })
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// The one command line that repeats a run: a fresh directory, prepared as the runs were,
+/// the command under `failinject run`, then the oracle.
+fn repro(setup: &Setup, rules: &[String], command: &[String]) -> String {
+    let mut words =
+        vec!["failinject".to_string(), "run".into(), "--seed".into(), setup.seed.to_string()];
+    for r in rules {
+        words.push("-r".into());
+        words.push(r.clone());
+    }
+    words.push("--".into());
+    words.extend(command.iter().cloned());
+    let run = shell::join(words.iter().map(String::as_str));
+    let mut line = String::new();
+    if setup.setup.is_some() || setup.copy.is_some() || setup.oracle.is_some() {
+        line.push_str("cd \"$(mktemp -d)\" && ");
+    }
+    if let Some(copy) = &setup.copy {
+        let _ = write!(line, "cp -a {}/. . && ", shell::quote(&copy.display().to_string()));
+    }
+    if let Some(s) = &setup.setup {
+        let _ = write!(line, "sh -c {} && ", shell::quote(s));
+    }
+    line.push_str(&run);
+    if let Some(o) = &setup.oracle {
+        let _ = write!(line, "; sh -c {}", shell::quote(o));
+    }
+    line
+}
+
+/// A path inside a run's fresh directory, shown relative to it (each run has its own).
+fn relative_to_run(path: &str) -> &str {
+    let Some(i) = path.find("/work") else { return path };
+    if !path[..i].contains("failinject-explore-") {
+        return path;
+    }
+    match &path[i + "/work".len()..] {
+        "" | "/" => ".",
+        rest => rest.strip_prefix('/').unwrap_or(path),
+    }
+}
+
+/// The recording run's `print` lines are ours, not the program's.
+fn strip_recording_lines(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !(l.starts_with("failinject: sys:") && l.ends_with(": explore")))
+        .fold(String::new(), |mut s, l| {
+            s.push_str(l);
+            s.push('\n');
+            s
+        })
+}
+
+/// The terminal summary: counts per outcome, then each finding with its reproduction.
+pub fn summary_text(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "failinject: explored `{}`: {} runs over {} call sites in {:.1} s",
+        r.command.join(" "),
+        r.runs,
+        r.sites.len(),
+        r.seconds
+    );
+    let counts: Vec<String> = Outcome::ALL
+        .iter()
+        .map(|o| format!("{} {}", o.name(), r.outcomes.get(o.name()).unwrap_or(&0)))
+        .collect();
+    let _ = writeln!(out, "  {}   (unreached {})", counts.join("   "), r.unreached);
+    if r.findings.is_empty() {
+        let _ = writeln!(out, "  no findings: every fault that was reached was handled");
+        return out;
+    }
+    let _ = writeln!(out, "findings:");
+    let _ = writeln!(
+        out,
+        "  {:<10} {:<12} {:<8} {:<24} top frame",
+        "outcome", "function", "fault", "path"
+    );
+    for f in &r.findings {
+        let _ = writeln!(
+            out,
+            "  {:<10} {:<12} {:<8} {:<24} {}",
+            f.outcome.map_or("unreached", Outcome::name),
+            f.function,
+            f.errno.as_deref().unwrap_or(&f.task),
+            f.path.as_deref().unwrap_or("-"),
+            symbols::top_frame(&f.frames).unwrap_or("?"),
+        );
+        let _ = writeln!(out, "      {}", f.repro);
+    }
+    out
+}

@@ -1,0 +1,86 @@
+//! The recording run: every call to a point in scope, with its call site, read back from the
+//! injection log of a run whose only rule is a `print` on the scope.
+#![forbid(unsafe_code)]
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// One call site seen in the recording run: a place in the program that calls a libc point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    /// The point (`sys:write`).
+    pub point: String,
+    /// The exported function called (`pwrite64`).
+    pub function: String,
+    /// The call-site id (hex), as `site=` takes it.
+    pub site: String,
+    /// The file of the first call at this site, if it had one.
+    pub path: Option<String>,
+    /// The call stack of the first call (`module+offset [symbol]`), symbolized later.
+    pub frames: Vec<String>,
+    /// How many calls the site made in the recording run.
+    pub calls: u64,
+}
+
+/// The sites of a recording log, in the order they were first reached. Calls are grouped by
+/// point and site: one place calls one function, but a site id is only a hash, and the
+/// fault rule names both.
+pub fn sites(log: &str) -> Vec<Site> {
+    let mut order: Vec<Site> = Vec::new();
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    for line in log.lines() {
+        let Ok(Value::Object(r)) = serde_json::from_str::<Value>(line) else { continue };
+        if r.get("type").and_then(Value::as_str) != Some("inject") {
+            continue;
+        }
+        let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+        let (Some(point), Some(site)) = (text("point"), text("site")) else { continue };
+        if !point.starts_with("sys:") {
+            continue;
+        }
+        let key = (point.clone(), site.clone());
+        let i = *index.entry(key).or_insert_with(|| {
+            let frames = r
+                .get("frames")
+                .and_then(Value::as_array)
+                .map(|f| f.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            order.push(Site {
+                point,
+                function: text("function").unwrap_or_default(),
+                site,
+                path: text("path"),
+                frames,
+                calls: 0,
+            });
+            order.len() - 1
+        });
+        order[i].calls += 1;
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_group_by_point_and_site_in_first_seen_order() {
+        let log = r#"{"type":"start","pid":1}
+{"type":"inject","point":"sys:write","function":"write","site":"aa","path":"/d/x","frames":["p+0x1","libc.so.6+0x2"]}
+{"type":"inject","point":"sys:fsync","function":"fsync","site":"bb","path":"/d/x","frames":[]}
+{"type":"inject","point":"sys:write","function":"write","site":"aa","path":"/d/y","frames":[]}
+{"type":"inject","point":"wal::append","function":"wal::append","site":"cc"}
+garbage
+"#;
+        let s = sites(log);
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            (s[0].point.as_str(), s[0].calls, s[0].path.as_deref()),
+            ("sys:write", 2, Some("/d/x"))
+        );
+        assert_eq!(s[0].frames, ["p+0x1", "libc.so.6+0x2"]);
+        assert_eq!((s[1].point.as_str(), s[1].calls), ("sys:fsync", 1));
+    }
+}

@@ -1,0 +1,186 @@
+//! `report.json`: what a campaign tried and found, and `failinject report merge`, which
+//! combines the reports of the shards of one campaign.
+#![forbid(unsafe_code)]
+
+use super::classify::Outcome;
+use super::record::Site;
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The format version of `report.json`.
+pub const VERSION: u32 = 1;
+
+/// A whole campaign (or one shard of it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// The format version.
+    pub version: u32,
+    /// The command explored.
+    pub command: Vec<String>,
+    /// `--setup`, `--copy`, `--oracle`.
+    pub setup: Option<String>,
+    pub copy: Option<String>,
+    pub oracle: Option<String>,
+    /// The points in scope.
+    pub scope: String,
+    /// The seed every run used.
+    pub seed: u64,
+    /// `sites`, `every` or `random`, and whether power cuts were planned.
+    pub mode: String,
+    pub crash: bool,
+    /// The shards this report covers (`0/4`); empty for a whole campaign.
+    pub shards: Vec<String>,
+    /// Runs made.
+    pub runs: usize,
+    /// Count per outcome (every outcome present).
+    pub outcomes: BTreeMap<String, usize>,
+    /// Runs whose fault was never reached (the program took another path).
+    pub unreached: usize,
+    /// The sites of the recording run, frames symbolized.
+    pub sites: Vec<Site>,
+    /// Every run.
+    pub results: Vec<RunReport>,
+    /// The runs whose outcome is not `handled`.
+    pub findings: Vec<RunReport>,
+    /// Wall time of the campaign, in seconds (summed over shards when merged).
+    pub seconds: f64,
+}
+
+/// One run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Its place in the whole plan.
+    pub index: usize,
+    /// The outcome; `None` when the fault was not reached.
+    pub outcome: Option<Outcome>,
+    /// The (first) fault's point, function, errno or task, call site and call number.
+    pub point: String,
+    pub function: String,
+    pub errno: Option<String>,
+    pub task: String,
+    pub site: String,
+    pub nth: u64,
+    /// The file of the faulted call (relative to the run's directory when inside it).
+    pub path: Option<String>,
+    /// The call stack, symbolized where possible.
+    pub frames: Vec<String>,
+    /// Every rule of the run (random schedules have several).
+    pub rules: Vec<String>,
+    /// How the command ended: `exit 1`, `signal 11 (SIGSEGV)`, `timeout`.
+    pub status: String,
+    /// The end of its standard error.
+    pub stderr: String,
+    /// What the oracle printed when it failed.
+    pub oracle_output: Option<String>,
+    /// One command line that reproduces the run.
+    pub repro: String,
+}
+
+impl Report {
+    /// Recounts `runs`, `outcomes`, `unreached` and `findings` from `results`.
+    pub fn tally(&mut self) {
+        self.results.sort_by_key(|r| r.index);
+        self.runs = self.results.len();
+        self.outcomes = Outcome::ALL.iter().map(|o| (o.name().to_string(), 0)).collect();
+        self.unreached = 0;
+        for r in &self.results {
+            match r.outcome {
+                Some(o) => *self.outcomes.entry(o.name().to_string()).or_default() += 1,
+                None => self.unreached += 1,
+            }
+        }
+        self.findings = self
+            .results
+            .iter()
+            .filter(|r| r.outcome.is_some_and(|o| o != Outcome::Handled))
+            .cloned()
+            .collect();
+    }
+
+    /// Writes `report.json` and `report.html` into `dir`.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let json = serde_json::to_string_pretty(self)?;
+        std::fs::write(dir.join("report.json"), json + "\n")
+            .with_context(|| format!("cannot write {}/report.json", dir.display()))?;
+        std::fs::write(dir.join("report.html"), super::html::render(self))
+            .with_context(|| format!("cannot write {}/report.html", dir.display()))?;
+        Ok(())
+    }
+
+    /// Reads `DIR/report.json`.
+    pub fn read(dir: &Path) -> anyhow::Result<Report> {
+        let path = dir.join("report.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let report: Report = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a failinject report", path.display()))?;
+        if report.version != VERSION {
+            bail!("{} has format version {}, not {VERSION}", path.display(), report.version);
+        }
+        Ok(report)
+    }
+
+    /// The exit status of `explore`: 0 when every run was handled, 1 with findings.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    }
+}
+
+/// Combines the reports of several shards of one campaign.
+pub fn merge(reports: Vec<Report>) -> anyhow::Result<Report> {
+    let mut iter = reports.into_iter();
+    let Some(mut merged) = iter.next() else { bail!("no report to merge") };
+    let mut seen: std::collections::BTreeSet<usize> =
+        merged.results.iter().map(|r| r.index).collect();
+    for r in iter {
+        if r.command != merged.command || r.scope != merged.scope || r.mode != merged.mode {
+            bail!(
+                "the reports are of different campaigns: `{}` ({}) and `{}` ({})",
+                r.command.join(" "),
+                r.mode,
+                merged.command.join(" "),
+                merged.mode
+            );
+        }
+        for site in r.sites {
+            if !merged.sites.iter().any(|s| s.point == site.point && s.site == site.site) {
+                merged.sites.push(site);
+            }
+        }
+        for run in r.results {
+            if seen.insert(run.index) {
+                merged.results.push(run);
+            }
+        }
+        merged.shards.extend(r.shards);
+        merged.seconds += r.seconds;
+    }
+    merged.shards.sort();
+    merged.shards.dedup();
+    merged.tally();
+    Ok(merged)
+}
+
+/// Arguments of `failinject report merge`.
+#[derive(clap::Args)]
+pub struct MergeArgs {
+    /// The report directories of the shards.
+    #[arg(required = true, value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+    /// Where to write the combined report.json and report.html.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+/// `failinject report merge DIR... --out DIR`; exits like `explore` would have.
+pub fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    let reports = args.dirs.iter().map(|d| Report::read(d)).collect::<anyhow::Result<Vec<_>>>()?;
+    let merged = merge(reports)?;
+    merged.write(&args.out)?;
+    eprint!("{}", super::summary_text(&merged));
+    Ok(merged.exit_code())
+}

@@ -1,0 +1,194 @@
+//! One run of the command: a fresh directory (a copy of `--copy`, then `--setup`), the
+//! command under the preload with the run's rules, a timeout (SIGTERM, then SIGKILL to its
+//! whole process group), then `--oracle`.
+#![forbid(unsafe_code)]
+
+use super::classify::Ending;
+use crate::scratch::Scratch;
+use anyhow::{Context as _, bail};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::ffi::OsString;
+use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// What every run shares.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The command; its program made absolute when given as a path.
+    pub command: Vec<OsString>,
+    /// `--setup`, run with `sh -c` in the fresh directory first.
+    pub setup: Option<String>,
+    /// `--copy`: the directory each run starts as a copy of.
+    pub copy: Option<PathBuf>,
+    /// `--oracle`, run with `sh -c` in the directory afterwards.
+    pub oracle: Option<String>,
+    /// `--timeout`, for the command and for the oracle.
+    pub timeout: Duration,
+    /// The preload library.
+    pub lib: PathBuf,
+    /// The seed every run uses.
+    pub seed: u64,
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Output {
+    /// How the command ended.
+    pub ending: Ending,
+    /// The end of its standard error.
+    pub stderr: String,
+    /// `Some(passed)` when an oracle ran, and what it printed.
+    pub oracle: Option<(bool, String)>,
+    /// The injection log.
+    pub log: String,
+}
+
+/// How much of a program's standard error a report keeps.
+const TAIL: usize = 2000;
+
+/// Runs the command once with `rules` (`;`-separated, possibly empty).
+pub fn execute(setup: &Setup, rules: &str) -> anyhow::Result<Output> {
+    let scratch = Scratch::new("explore")?;
+    let work = scratch.path().join("work");
+    std::fs::create_dir(&work)?;
+    if let Some(copy) = &setup.copy {
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(copy.join("."))
+            .arg(&work)
+            .status()
+            .context("cannot run cp for --copy")?;
+        if !status.success() {
+            bail!("cannot copy {} for a run ({status})", copy.display());
+        }
+    }
+    if let Some(cmd) = &setup.setup {
+        let (status, out) = shell(cmd, &work, setup.timeout, &scratch.path().join("setup.out"))?;
+        if !matches!(status, Ending::Exited(0)) {
+            bail!("--setup `{cmd}` failed ({}): {}", describe(&status), out.trim());
+        }
+    }
+
+    let log = scratch.path().join("log.jsonl");
+    let stderr_path = scratch.path().join("stderr");
+    let mut cmd = Command::new(&setup.command[0]);
+    cmd.args(&setup.command[1..])
+        .current_dir(&work)
+        .env(
+            "LD_PRELOAD",
+            crate::run::preload_list(&setup.lib, std::env::var_os("LD_PRELOAD").as_deref())?,
+        )
+        .env("FAILINJECT", rules)
+        .env("FAILINJECT_SEED", setup.seed.to_string())
+        .env("FAILINJECT_LOG", &log)
+        .env_remove("FAILINJECT_FILE")
+        .env_remove("FAILINJECT_CTL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path)?)
+        .process_group(0);
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", setup.command[0].to_string_lossy()))?;
+    let ending = wait(child, setup.timeout)?;
+
+    let oracle = match (&setup.oracle, &ending) {
+        (Some(cmd), e) if *e != Ending::TimedOut => {
+            let (status, out) =
+                shell(cmd, &work, setup.timeout, &scratch.path().join("oracle.out"))?;
+            Some((status == Ending::Exited(0), out))
+        }
+        _ => None,
+    };
+    Ok(Output {
+        ending,
+        stderr: tail(&std::fs::read(&stderr_path).unwrap_or_default()),
+        oracle,
+        log: std::fs::read_to_string(&log).unwrap_or_default(),
+    })
+}
+
+/// `sh -c cmd` in `dir`, without the preload, its output kept in `out`.
+fn shell(
+    cmd: &str,
+    dir: &std::path::Path,
+    timeout: Duration,
+    out: &std::path::Path,
+) -> anyhow::Result<(Ending, String)> {
+    let file = std::fs::File::create(out)?;
+    let child = Command::new("sh")
+        .args(["-c", cmd])
+        .current_dir(dir)
+        .env_remove("LD_PRELOAD")
+        .stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .process_group(0)
+        .spawn()
+        .context("cannot run sh")?;
+    let ending = wait(child, timeout)?;
+    Ok((ending, tail(&std::fs::read(out).unwrap_or_default())))
+}
+
+/// Waits for `child` up to `timeout`; past it, SIGTERM to its process group, then SIGKILL
+/// after two seconds. Whatever the group left running is killed once the child is done.
+fn wait(mut child: Child, timeout: Duration) -> anyhow::Result<Ending> {
+    let group = Pid::from_raw(child.id() as i32);
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_micros(200);
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            break None;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
+    };
+    let ending = match status {
+        Some(s) => ending_of(s),
+        None => {
+            let _ = killpg(group, Signal::SIGTERM);
+            let grace = Instant::now() + Duration::from_secs(2);
+            while child.try_wait()?.is_none() && Instant::now() < grace {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = killpg(group, Signal::SIGKILL);
+            child.wait()?;
+            Ending::TimedOut
+        }
+    };
+    let _ = killpg(group, Signal::SIGKILL);
+    Ok(ending)
+}
+
+fn ending_of(s: ExitStatus) -> Ending {
+    match (s.code(), s.signal()) {
+        (Some(c), _) => Ending::Exited(c),
+        (None, Some(sig)) => Ending::Signaled(sig),
+        (None, None) => Ending::Exited(-1),
+    }
+}
+
+/// `exit 1`, `signal 11 (SIGSEGV)`, `timeout`.
+pub fn describe(e: &Ending) -> String {
+    match e {
+        Ending::Exited(c) => format!("exit {c}"),
+        Ending::Signaled(s) => match Signal::try_from(*s) {
+            Ok(sig) => format!("signal {s} ({})", sig.as_str()),
+            Err(_) => format!("signal {s}"),
+        },
+        Ending::TimedOut => "timeout".into(),
+    }
+}
+
+fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let start = text.len().saturating_sub(TAIL);
+    let start = (start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
+    text[start..].to_string()
+}
