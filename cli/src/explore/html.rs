@@ -151,7 +151,7 @@ pub fn render(report: &Report) -> String {
         "<h2>Every call site × every fault</h2><p class=\"lede\">Click a cell for the \
                   call stack, what the program printed, and the command that repeats the run.</p>",
     );
-    out.push_str("<table class=\"grid\"><tr><th>function</th><th>where the program calls it</th><th>file</th><th>calls</th>");
+    out.push_str("<table class=\"grid\"><tr><th>function</th><th>where the program calls it (innermost first)</th><th>file</th><th>calls</th>");
     for c in &columns {
         let _ = write!(out, "<th class=\"mono\">{}</th>", esc(c));
     }
@@ -161,7 +161,7 @@ pub fn render(report: &Report) -> String {
             out,
             "<tr><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td>",
             esc(&site.function),
-            esc(top_frame(&site.frames).unwrap_or("?")),
+            site.frames.iter().take(3).map(|f| esc(f)).collect::<Vec<_>>().join("<br>"),
             esc(site.path.as_deref().unwrap_or("")),
             site.calls
         );

@@ -1,0 +1,445 @@
+//! `failinject explore` end to end: small programs that each hide one bug on an error path,
+//! a correct one, `sqlite3` with an integrity oracle, power cuts, shards and the report.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The C fixtures, compiled once with debug info (so findings name file:line).
+fn fixture(name: &str) -> PathBuf {
+    static DIR: OnceLock<TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| TempDir::new("explore-fixtures"));
+    let bin = dir.join(name);
+    if !bin.exists() {
+        let src =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/explore/{name}.c"));
+        let tmp = dir.join(&format!("{name}.{:?}", std::thread::current().id()));
+        let ok = std::process::Command::new("cc")
+            .args(["-g", "-O0", "-Wall", "-Werror", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .status()
+            .expect("run cc");
+        assert!(ok.success(), "compile {}", src.display());
+        std::fs::rename(&tmp, &bin).unwrap();
+    }
+    bin
+}
+
+/// The Rust example `atomic_save`, built by `cargo test` beside the test binaries.
+fn example(name: &str) -> PathBuf {
+    let deps = Path::new(env!("CARGO_BIN_EXE_failinject")).parent().unwrap().to_path_buf();
+    let bin = deps.join("examples").join(name);
+    assert!(bin.exists(), "{} is built by cargo test", bin.display());
+    bin
+}
+
+/// `failinject explore ARGS` in a fresh directory, with a report; returns the output and
+/// the parsed report.json.
+fn explore(args: &[&str]) -> (std::process::Output, Value, TempDir) {
+    let dir = TempDir::new("explore");
+    let report = dir.join("report");
+    let mut all = vec!["explore", "--report", report.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = output(failinject(dir.path(), &all));
+    let json = std::fs::read_to_string(report.join("report.json"))
+        .map(|t| serde_json::from_str(&t).expect("report.json parses"))
+        .unwrap_or(Value::Null);
+    (out, json, dir)
+}
+
+fn findings(report: &Value) -> Vec<&Value> {
+    report["findings"].as_array().expect("findings").iter().collect()
+}
+
+fn count(report: &Value, outcome: &str) -> u64 {
+    report["outcomes"][outcome].as_u64().unwrap()
+}
+
+#[test]
+fn an_ignored_fsync_is_swallowed() {
+    let bin = fixture("ignored_fsync");
+    let oracle = "test ! -e data.txt || grep -qx 'hello, durable world' data.txt";
+    let (out, report, _dir) = explore(&["--oracle", oracle, "--", bin.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "findings give exit 1: {stderr}");
+    let found = findings(&report);
+    assert_eq!(found.len(), 1, "{stderr}");
+    let f = found[0];
+    assert_eq!(f["outcome"], "swallowed");
+    assert_eq!(f["point"], "sys:fsync");
+    assert_eq!(f["function"], "fsync");
+    assert_eq!(f["errno"], "EIO");
+    assert_eq!(f["path"], "data.tmp");
+    assert!(f["site"].as_str().unwrap().len() >= 8);
+    let frames: Vec<&str> =
+        f["frames"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(frames[0].contains("main (ignored_fsync.c:"), "symbolized: {frames:?}");
+    assert!(f["repro"].as_str().unwrap().contains("failinject run --seed 1 -r 'sys:fsync[site="));
+    // Everything else was handled: opens, the write, the close and the rename all checked.
+    assert_eq!(count(&report, "handled"), report["runs"].as_u64().unwrap() - 1);
+    assert_eq!(report["command"][0], bin.to_str().unwrap());
+    assert!(stderr.contains("swallowed  fsync"), "{stderr}");
+}
+
+#[test]
+fn a_crash_in_the_write_error_handler_is_found_and_reproduced() {
+    let bin = fixture("crash_on_error");
+    let (out, report, dir) = explore(&["--errno", "EIO", "--", bin.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let found = findings(&report);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["outcome"], "crashed");
+    assert_eq!(found[0]["function"], "write");
+    assert!(found[0]["status"].as_str().unwrap().contains("SIGSEGV"));
+    assert!(found[0]["frames"][0].as_str().unwrap().contains("crash_on_error.c:"));
+
+    // The reproduction line, pasted into a shell, crashes the same way.
+    let repro = found[0]["repro"].as_str().unwrap();
+    let path = format!(
+        "{}:{}",
+        installed().parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let again = std::process::Command::new("sh")
+        .args(["-c", repro])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("XDG_CACHE_HOME", cache())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(128 + 11), "{}", text(&again.stderr));
+}
+
+#[test]
+fn a_hang_after_a_failed_fsync_is_found() {
+    let bin = fixture("hang_on_fsync");
+    let (out, report, _dir) = explore(&["--timeout", "1", "--", bin.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let found = findings(&report);
+    assert_eq!(found.len(), 1, "{}", text(&out.stderr));
+    assert_eq!(
+        (found[0]["outcome"].as_str(), found[0]["function"].as_str()),
+        (Some("hung"), Some("fsync"))
+    );
+    assert_eq!(found[0]["status"], "timeout");
+
+    // A transient fault is retried away: then the lost write is swallowed instead.
+    let (_, report, _dir) =
+        explore(&["--transient", "--timeout", "5", "--", bin.to_str().unwrap()]);
+    let found = findings(&report);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["outcome"], "swallowed");
+}
+
+#[test]
+fn a_correct_atomic_save_has_no_findings() {
+    let bin = example("atomic_save");
+    let (out, report, _dir) = explore(&[
+        "--setup",
+        "echo 'version 1' > data.txt",
+        "--oracle",
+        "grep -qx 'version [12]' data.txt && test ! -e data.tmp",
+        "--",
+        bin.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(findings(&report).is_empty());
+    // create, write, fsync, close, rename, open ., fsync, close: every one was tried.
+    let functions: Vec<&str> = report["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["function"].as_str().unwrap())
+        .collect();
+    for f in ["write", "fsync", "close", "rename"] {
+        assert!(functions.contains(&f), "{f} in {functions:?}");
+    }
+    assert_eq!(count(&report, "handled"), report["runs"].as_u64().unwrap());
+    assert!(report["runs"].as_u64().unwrap() >= 10);
+    assert!(stderr.contains("no findings"), "{stderr}");
+}
+
+/// Inserting into a database that exists, with SQLite's own integrity check as the oracle.
+const SQLITE_SETUP: &str = "sqlite3 t.db 'create table t(x); insert into t values (0)'";
+const SQLITE_ORACLE: &str = "sqlite3 t.db 'pragma integrity_check' | grep -qx ok";
+
+#[test]
+fn sqlite_keeps_its_database_intact_under_write_and_sync_errors() {
+    assert!(have("sqlite3"), "sqlite3 is needed (.ci/run installs it)");
+    let (out, report, _dir) = explore(&[
+        "--scope",
+        "sys:@write|@sync",
+        "--errno",
+        "EIO,ENOSPC",
+        "-j",
+        "2",
+        "--setup",
+        SQLITE_SETUP,
+        "--oracle",
+        SQLITE_ORACLE,
+        "--",
+        "sqlite3",
+        "t.db",
+        "begin; insert into t values (1); insert into t values (2); commit;",
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.code() == Some(0) || out.status.code() == Some(1), "{stderr}");
+    let runs = report["runs"].as_u64().unwrap();
+    assert!(runs >= 10, "every write and sync site × 2 errnos: {runs}");
+    assert_eq!(report["unreached"], 0);
+    for bad in ["corrupted", "crashed", "hung"] {
+        assert_eq!(count(&report, bad), 0, "{bad}: {stderr}");
+    }
+    let functions: Vec<&str> = report["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["function"].as_str().unwrap())
+        .collect();
+    assert!(functions.contains(&"pwrite64") || functions.contains(&"pwrite"), "{functions:?}");
+    assert!(functions.contains(&"fdatasync") || functions.contains(&"fsync"), "{functions:?}");
+}
+
+#[test]
+fn power_cuts_find_a_save_without_fsync_and_spare_one_with() {
+    let bin = fixture("lazy_save");
+    let args = |sync: bool| {
+        let mut a = vec![
+            "--crash".to_string(),
+            "--setup".into(),
+            "echo 'version 1' > data.txt".into(),
+            "--oracle".into(),
+            "grep -qx 'version [12]' data.txt".into(),
+            "--".into(),
+            bin.display().to_string(),
+        ];
+        if sync {
+            a.push("fsync".into());
+        }
+        a
+    };
+    let lazy = args(false);
+    let (out, report, _dir) = explore(&lazy.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let corrupted: Vec<&Value> =
+        findings(&report).into_iter().filter(|f| f["outcome"] == "corrupted").collect();
+    assert!(!corrupted.is_empty(), "{}", text(&out.stderr));
+    assert!(corrupted.iter().all(|f| f["task"] == "powercut"));
+
+    let careful = args(true);
+    let (out, report, _dir) = explore(&careful.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(report["results"].as_array().unwrap().iter().any(|r| r["task"] == "powercut"));
+}
+
+#[test]
+fn sqlite_survives_power_cuts() {
+    assert!(have("sqlite3"), "sqlite3 is needed (.ci/run installs it)");
+    let (out, report, _dir) = explore(&[
+        "--crash",
+        "--scope",
+        "sys:@write|@sync",
+        "--errno",
+        "EIO",
+        "--setup",
+        SQLITE_SETUP,
+        "--oracle",
+        // Intact, and the row inserted before the run is still there.
+        "sqlite3 t.db 'pragma integrity_check; select count(*) from t where x = 0' | tr '\\n' ' ' | grep -qx 'ok 1 '",
+        "--",
+        "sqlite3",
+        "t.db",
+        "insert into t values (1); insert into t values (2);",
+    ]);
+    let stderr = text(&out.stderr);
+    let cuts =
+        report["results"].as_array().unwrap().iter().filter(|r| r["task"] == "powercut").count();
+    assert!(cuts >= 5, "a power cut at each write and sync site: {cuts}");
+    assert_eq!(count(&report, "corrupted"), 0, "{stderr}");
+    assert_eq!(count(&report, "crashed"), 0, "{stderr}");
+}
+
+#[test]
+fn shards_merge_into_the_whole_campaign() {
+    let bin = fixture("ignored_fsync");
+    let b = bin.to_str().unwrap();
+    let (_, whole, _d0) = explore(&["--", b]);
+    let dir = TempDir::new("explore-shards");
+    let mut shard_dirs = Vec::new();
+    for i in 0..3 {
+        let report = dir.join(&format!("shard-{i}"));
+        let shard = format!("{i}/3");
+        let out = output(failinject(
+            dir.path(),
+            &["explore", "--shard", &shard, "--report", report.to_str().unwrap(), "--", b],
+        ));
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+        shard_dirs.push(report);
+    }
+    let merged = dir.join("merged");
+    let mut args = vec!["report", "merge"];
+    args.extend(shard_dirs.iter().map(|d| d.to_str().unwrap()));
+    args.extend(["--out", merged.to_str().unwrap()]);
+    let out = output(failinject(dir.path(), &args));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the merged campaign has the finding: {}",
+        text(&out.stderr)
+    );
+    let merged: Value =
+        serde_json::from_str(&std::fs::read_to_string(merged.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(merged["runs"], whole["runs"]);
+    assert_eq!(merged["outcomes"], whole["outcomes"]);
+    assert_eq!(merged["shards"], serde_json::json!(["0/3", "1/3", "2/3"]));
+    let rules = |r: &Value| -> Vec<String> {
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["rules"][0].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(rules(&merged), rules(&whole));
+
+    // Reports of different commands do not merge.
+    let (_, _, other) = explore(&["--", fixture("crash_on_error").to_str().unwrap()]);
+    let out = output(failinject(
+        dir.path(),
+        &[
+            "report",
+            "merge",
+            shard_dirs[0].to_str().unwrap(),
+            other.join("report").to_str().unwrap(),
+            "--out",
+            "x",
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("different campaigns"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn every_call_random_schedules_and_copies() {
+    // A program that writes the same file three times from one place.
+    let dir = TempDir::new("explore-every");
+    let bin = fixture("three_writes");
+    let s = bin.to_str().unwrap();
+    let (_, sites_only, _d) = explore(&["--scope", "sys:write", "--errno", "EIO", "--", s]);
+    let (_, every, _d) = explore(&["--scope", "sys:write", "--errno", "EIO", "--every", "--", s]);
+    assert_eq!(sites_only["runs"], 1, "one site");
+    assert_eq!(every["runs"], 3, "three calls at that site");
+
+    let random = |seed: &str| explore(&["--random", "6", "--seed", seed, "--", s]).1;
+    let (a, b) = (random("9"), random("9"));
+    assert_eq!(a["runs"], 6);
+    assert_eq!(a["results"], b["results"], "the same seed, the same schedules");
+    assert_eq!(a["mode"], "random");
+
+    // --copy: every run starts from a copy of a directory.
+    let seed_dir = dir.join("seed");
+    std::fs::create_dir(&seed_dir).unwrap();
+    std::fs::write(seed_dir.join("out.txt"), "0\n").unwrap();
+    let (out, report, _d) = explore(&[
+        "--scope",
+        "sys:write",
+        "--copy",
+        seed_dir.to_str().unwrap(),
+        "--oracle",
+        "head -n 1 out.txt | grep -qx 0",
+        "--",
+        s,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(report["copy"], seed_dir.to_str().unwrap());
+}
+
+#[test]
+fn bad_usage_exits_2_with_a_reason() {
+    let bin = fixture("ignored_fsync");
+    let b = bin.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--scope", "sys:wrte", "--", b], "unknown libc function `wrte`"),
+        (&["--scope", "wal::append", "--", b], "must name libc points"),
+        (&["--scope", "sys:write[when=2]", "--", b], "cannot hold site= or when="),
+        (&["--errno", "EIOO", "--", b], "`EIOO` is not an errno"),
+        (&["--shard", "2/2", "--", b], "is not a shard"),
+        (&["--timeout", "0", "--", b], "--timeout must be a positive"),
+        (&["-j", "0", "--", b], "at least 1"),
+        (&["--copy", "/nonexistent", "--", b], "is not a directory"),
+        (&["--", "no-such-program-failinject"], "command not found"),
+        (&["--", "false"], "with no fault injected, the command failed (exit 1)"),
+        (&["--oracle", "false", "--", b], "passed but the oracle failed"),
+    ];
+    let dir = TempDir::new("explore-usage");
+    for (args, message) in cases {
+        let mut all = vec!["explore"];
+        all.extend_from_slice(args);
+        let out = output(failinject(dir.path(), &all));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(message), "{args:?}: {}", text(&out.stderr));
+    }
+}
+
+/// The HTML report, rendered by a real browser: the page loads without network, the grid
+/// has a row per site, and a screenshot is taken (looked at before resolving the issue).
+#[test]
+fn the_html_report_renders_in_chromium() {
+    let browser = ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|b| have(b));
+    let Some(browser) = browser else {
+        assert!(
+            std::env::var_os("FAILINJECT_REQUIRE_CHROMIUM").is_none(),
+            "FAILINJECT_REQUIRE_CHROMIUM is set but no chromium is installed"
+        );
+        eprintln!(
+            "skipping: no chromium (.ci/run installs it and sets FAILINJECT_REQUIRE_CHROMIUM)"
+        );
+        return;
+    };
+    let bin = fixture("crash_on_error");
+    let (_, report, dir) = explore(&["--", bin.to_str().unwrap()]);
+    let html = dir.join("report/report.html");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(!page.contains("http://") && !page.contains("https://"), "self-contained");
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ];
+    let profile = dir.join("profile");
+    let url = format!("file://{}", html.display());
+    let dom = std::process::Command::new(browser)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--dump-dom", &url])
+        .output()
+        .unwrap();
+    let dom = text(&dom.stdout);
+    let rows = dom.matches("<tr>").count();
+    let sites = report["sites"].as_array().unwrap().len();
+    assert_eq!(rows, sites + 1, "a header row and one row per site: {dom}");
+    assert!(dom.contains("class=\"crashed\""), "the crash is coloured as one");
+    let shot = std::env::var_os("FAILINJECT_SCREENSHOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.join("report.png"));
+    let done = std::process::Command::new(browser)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .args(["--window-size=1280,900", &url])
+        .output()
+        .unwrap();
+    let png =
+        std::fs::read(&shot).unwrap_or_else(|_| panic!("no screenshot: {}", text(&done.stderr)));
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real picture");
+}
