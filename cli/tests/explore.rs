@@ -28,11 +28,21 @@ fn fixture(name: &str) -> PathBuf {
     bin
 }
 
-/// The Rust example `atomic_save`, built by `cargo test` beside the test binaries.
+/// A Rust fixture of `cli/examples/`. `cargo test` builds the examples, but not when it runs
+/// one test target alone, so it is built here if missing.
 fn example(name: &str) -> PathBuf {
-    let deps = Path::new(env!("CARGO_BIN_EXE_failinject")).parent().unwrap().to_path_buf();
-    let bin = deps.join("examples").join(name);
-    assert!(bin.exists(), "{} is built by cargo test", bin.display());
+    let dir = Path::new(env!("CARGO_BIN_EXE_failinject")).parent().unwrap().join("examples");
+    let bin = dir.join(name);
+    if !bin.exists() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let built = std::process::Command::new(cargo)
+            .args(["build", "-q", "-p", "failinject-cli", "--example", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build --example");
+        assert!(built.success(), "cargo build --example {name}");
+    }
+    assert!(bin.exists(), "{} was not built", bin.display());
     bin
 }
 
@@ -111,6 +121,19 @@ fn a_crash_in_the_write_error_handler_is_found_and_reproduced() {
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(128 + 11), "{}", text(&again.stderr));
+}
+
+#[test]
+fn a_rust_panic_on_a_write_error_is_a_crash() {
+    let bin = example("panic_on_error");
+    let (out, report, _dir) =
+        explore(&["--scope", "sys:@write", "--errno", "ENOSPC", "--", bin.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let found = findings(&report);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["outcome"], "crashed");
+    assert_eq!(found[0]["status"], "exit 101");
+    assert!(found[0]["stderr"].as_str().unwrap().contains("panicked at"));
 }
 
 #[test]

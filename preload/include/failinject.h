@@ -23,11 +23,11 @@
  *
  *   int failinject_v1_eval(const char *name, const char **arg, size_t *arg_len);
  *       Evaluates the in-code point NAME and marks it reached (for `after=NAME` rules).
- *       Returns FAILINJECT_NONE (go ahead), FAILINJECT_RETURN (return early; *arg/*arg_len is
- *       the value given as return(V), *arg NULL when none), FAILINJECT_PANIC (abort with the
- *       message in *arg) or FAILINJECT_PRINT (log *arg, then go ahead). sleep, delay, yield,
- *       pause and kill happen inside the call. *arg is not NUL-terminated and stays valid for
- *       the life of the process.
+ *       Returns FAILINJECT_NONE (go ahead), FAILINJECT_RETURN (return early; arg and arg_len
+ *       receive the value given as return(V), the pointer NULL when none), FAILINJECT_PANIC
+ *       (abort with the message in *arg) or FAILINJECT_PRINT (log *arg, then go ahead). sleep,
+ *       delay, yield, pause and kill happen inside the call. *arg is not NUL-terminated and
+ *       stays valid for the life of the process.
  *   int failinject_v1_cfg(const char *rules, char *err, size_t err_len);
  *       Sets one or more rules (in-code or sys:), as in FAILINJECT; a rule with an existing
  *       key replaces it. 0 on success; -1 on a bad rule, with the reason in err.

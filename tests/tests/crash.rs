@@ -29,7 +29,7 @@ fn fixture(dir: &TempDir) -> PathBuf {
     let src = workspace().join("tests/fixtures/crash/crash.c");
     let include = workspace().join("preload/include");
     let done = Command::new("cc")
-        .args(["-O1", "-pthread", "-Wall", "-Wextra", "-Werror", "-Wno-comment", "-I"])
+        .args(["-O1", "-pthread", "-Wall", "-Wextra", "-Werror", "-I"])
         .arg(include)
         .arg("-o")
         .arg(&exe)
