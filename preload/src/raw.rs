@@ -101,6 +101,54 @@ pub fn spin_ms(ms: u64) {
     }
 }
 
+/// Whether all `len` bytes at `ptr` can be read, asked of the kernel (`process_vm_readv` on
+/// ourselves, in chunks through a small stack buffer), so that the preload never faults on a
+/// pointer the program passed that libc itself would answer with EFAULT. errno is left as
+/// it was.
+pub fn readable(ptr: *const u8, len: usize) -> bool {
+    let saved = errno();
+    let mut chunk = [0u8; 256];
+    let mut done = 0;
+    let ok = loop {
+        if done >= len {
+            break true;
+        }
+        let n = chunk.len().min(len - done);
+        let local = libc::iovec { iov_base: chunk.as_mut_ptr().cast(), iov_len: n };
+        let remote =
+            libc::iovec { iov_base: ptr.wrapping_add(done) as *mut libc::c_void, iov_len: n };
+        // SAFETY: `local` describes our own stack buffer of `n` bytes; the kernel reads the
+        // remote range itself and reports EFAULT for memory we may not read.
+        let got = unsafe {
+            libc::syscall(
+                libc::SYS_process_vm_readv,
+                pid() as libc::c_long,
+                &local as *const libc::iovec,
+                1 as libc::c_ulong,
+                &remote as *const libc::iovec,
+                1 as libc::c_ulong,
+                0 as libc::c_ulong,
+            )
+        };
+        if got != n as i64 {
+            break false;
+        }
+        done += n;
+    };
+    set_errno(saved);
+    ok
+}
+
+/// The 64-bit integer at `ptr` (an `off64_t *` the program passed), if it can be read.
+pub fn read_i64(ptr: *const i64) -> Option<i64> {
+    if ptr.is_null() || !readable(ptr.cast(), 8) {
+        return None;
+    }
+    // SAFETY: the kernel just read these 8 bytes for us; unaligned in case the program's
+    // pointer is.
+    Some(unsafe { ptr.read_unaligned() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,16 +56,20 @@ pub fn missing<R: Ret>(p: PointId) -> R {
 }
 
 /// The bytes an iovec array describes, or `None` when libc would refuse the array (a count
-/// below 0 or above `IOV_MAX`, or lengths adding up past `SSIZE_MAX`): such a call then goes
-/// to libc untouched, to get libc's own answer.
+/// below 0 or above `IOV_MAX`, lengths adding up past `SSIZE_MAX`, or an array we cannot
+/// read): such a call then goes to libc untouched, to get libc's own answer (EFAULT for a
+/// bad pointer, where reading it ourselves would have crashed the program).
 ///
 /// # Safety
-/// `iov` points to `cnt` readable iovecs when `cnt` is in range (the C function's contract).
+/// None beyond the C function's: the array is probed before it is read.
 pub unsafe fn iov_total(iov: *const iovec, cnt: c_int) -> Option<u64> {
     if iov.is_null() || !(0..=1024).contains(&cnt) {
         return (cnt == 0).then_some(0);
     }
-    // SAFETY: caller's contract.
+    if !crate::raw::readable(iov.cast(), cnt as usize * std::mem::size_of::<iovec>()) {
+        return None;
+    }
+    // SAFETY: the kernel just read these `cnt` iovecs for us.
     let v = unsafe { std::slice::from_raw_parts(iov, cnt as usize) };
     v.iter()
         .try_fold(0u64, |sum, i| sum.checked_add(i.iov_len as u64))
@@ -672,11 +676,12 @@ macro_rules! wrappers {
             iov_total($iov, $cnt).unwrap_or(0),
         )
     };
+    // The offset pointer is read through the kernel: a bad one gets libc's EFAULT, not a crash.
     (@pre copy_file_range $t:tt ($fin:ident, $oin:ident, $fout:ident, $oout:ident, $len:ident, $flags:ident)) => {
-        crate::track::before_write($fout, if $oout.is_null() { None } else { Some(*$oout as u64) }, $len as u64)
+        crate::track::before_write($fout, crate::raw::read_i64($oout.cast()).map(|o| o as u64), $len as u64)
     };
     (@pre splice $t:tt ($fin:ident, $oin:ident, $fout:ident, $oout:ident, $len:ident, $flags:ident)) => {
-        crate::track::before_write($fout, if $oout.is_null() { None } else { Some(*$oout as u64) }, $len as u64)
+        crate::track::before_write($fout, crate::raw::read_i64($oout.cast()).map(|o| o as u64), $len as u64)
     };
     (@pre sendfile $t:tt ($out:ident, $in:ident, $off:ident, $count:ident)) => {
         crate::track::before_write($out, None, $count as u64)

@@ -765,6 +765,25 @@ fn iovec_lengths_that_overflow_get_einval() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// Pointers the kernel would refuse (an iovec array, a `copy_file_range` offset) are read
+/// through the kernel, so the program gets EFAULT as without the preload, also under write
+/// tracking (a `powercut` rule makes every write's target be looked at before the call).
+#[test]
+fn bad_pointers_get_efault_not_a_crash() {
+    let dir = TempDir::new("hz-hostile-pointers");
+    let cases = ["writev_bad_array", "copy_file_range_bad_offset", "write_ok"];
+    let wrong = hostile(
+        &dir,
+        &cases,
+        &[
+            SLOW,
+            "sys:writev[path=*/h.dat]=corrupt(flip)",
+            "sys:fsync[path=*/never]=powercut;sys:@all=off",
+        ],
+    );
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 /// `short`, `corrupt` and `full` alter a call that goes ahead; a call libc rejects must
 /// still be rejected (EFAULT for a null buffer, EINVAL for a bad iovec count), not crash or
 /// succeed.

@@ -272,7 +272,7 @@ fn run_all(
     let bar = indicatif::ProgressBar::new(planned.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} runs, {msg} ETA {eta}",
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} runs, {msg} ETA {eta}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
