@@ -15,6 +15,7 @@
 //! held when it is taken, never the other way round.
 
 use crate::kfile::{self, Stat};
+use crate::spin::SpinLock;
 use crate::track::Pre;
 use failinject_engine::SysCall;
 use libc::{c_char, c_int};
@@ -22,7 +23,7 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static ON: AtomicBool = AtomicBool::new(false);
-static LOCK: AtomicBool = AtomicBool::new(false);
+static LOCK: SpinLock = SpinLock::new();
 static WARNED: AtomicBool = AtomicBool::new(false);
 
 /// Starts journaling (a `powercut(dirs)` rule was published).
@@ -83,20 +84,14 @@ const EMPTY: Entry = Entry {
 static JOURNAL: Shared = Shared(UnsafeCell::new(Journal { n: 0, e: [EMPTY; ENTRIES] }));
 
 fn with_journal<R>(f: impl FnOnce(&mut Journal) -> R) -> R {
-    let mut spins = 0u32;
-    while LOCK.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-        spins += 1;
-        if spins < 128 {
-            std::hint::spin_loop();
-        } else {
-            // SAFETY: sched_yield has no preconditions.
-            unsafe { libc::syscall(libc::SYS_sched_yield) };
-        }
-    }
+    let _held = LOCK.lock();
     // SAFETY: `LOCK` is held, so no other reference to the journal exists.
-    let r = f(unsafe { &mut *JOURNAL.0.get() });
-    LOCK.store(false, Ordering::Release);
-    r
+    f(unsafe { &mut *JOURNAL.0.get() })
+}
+
+/// In a forked child: no thread holds the journal (see `spin.rs`).
+pub fn after_fork_in_child() {
+    LOCK.reset_after_fork();
 }
 
 fn warn(what: &[u8]) {

@@ -78,21 +78,12 @@ pub fn status_flags(fd: c_int) -> c_int {
     if r < 0 { 0 } else { r as c_int }
 }
 
-/// Reads up to `buf.len()` bytes at `off`, retrying short reads; returns how many were read.
-pub fn pread_full(fd: c_int, buf: &mut [u8], off: u64) -> usize {
+/// Moves `len` bytes with `op(done)` (which moves what it can from byte `done` on), retrying
+/// short transfers and EINTR; returns how many bytes were moved before an error or the end.
+fn all_of(len: usize, mut op: impl FnMut(usize) -> i64) -> usize {
     let mut done = 0;
-    while done < buf.len() {
-        let rest = &mut buf[done..];
-        // SAFETY: `rest` is a live writable slice; the kernel writes at most its length.
-        let n = unsafe {
-            libc::syscall(
-                libc::SYS_pread64,
-                fd as c_long,
-                rest.as_mut_ptr(),
-                rest.len() as c_long,
-                (off + done as u64) as c_long,
-            )
-        };
+    while done < len {
+        let n = op(done);
         if n > 0 {
             done += n as usize;
         } else if n < 0 && crate::raw::errno() == libc::EINTR {
@@ -104,13 +95,30 @@ pub fn pread_full(fd: c_int, buf: &mut [u8], off: u64) -> usize {
     done
 }
 
+/// Reads up to `buf.len()` bytes at `off`, retrying short reads; returns how many were read.
+pub fn pread_full(fd: c_int, buf: &mut [u8], off: u64) -> usize {
+    let len = buf.len();
+    all_of(len, |done| {
+        let rest = &mut buf[done..];
+        // SAFETY: `rest` is a live writable slice; the kernel writes at most its length.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pread64,
+                fd as c_long,
+                rest.as_mut_ptr(),
+                rest.len() as c_long,
+                (off + done as u64) as c_long,
+            )
+        }
+    })
+}
+
 /// Writes all of `data` at `off`; whether it all got there.
 pub fn pwrite_all(fd: c_int, data: &[u8], off: u64) -> bool {
-    let mut done = 0;
-    while done < data.len() {
+    let written = all_of(data.len(), |done| {
         let rest = &data[done..];
         // SAFETY: `rest` is a live slice the kernel only reads.
-        let n = unsafe {
+        unsafe {
             libc::syscall(
                 libc::SYS_pwrite64,
                 fd as c_long,
@@ -118,16 +126,9 @@ pub fn pwrite_all(fd: c_int, data: &[u8], off: u64) -> bool {
                 rest.len() as c_long,
                 (off + done as u64) as c_long,
             )
-        };
-        if n > 0 {
-            done += n as usize;
-        } else if n < 0 && crate::raw::errno() == libc::EINTR {
-            continue;
-        } else {
-            return false;
         }
-    }
-    true
+    });
+    written == data.len()
 }
 
 /// `ftruncate(fd, len)`; whether it succeeded.

@@ -37,6 +37,7 @@ mod real;
 mod ret;
 mod scope;
 mod site;
+mod spin;
 mod state;
 mod target;
 mod track;

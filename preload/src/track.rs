@@ -30,6 +30,7 @@
 //! power cut waits for writes already under way, and new ones never start once it began.
 
 use crate::kfile::{self, Stat};
+use crate::spin::{self, SpinLock};
 use crate::{raw, undo};
 use failinject_engine::Effect;
 use libc::{c_char, c_int};
@@ -97,7 +98,7 @@ static ON: AtomicBool = AtomicBool::new(false);
 static CUT: AtomicBool = AtomicBool::new(false);
 /// Tracked calls between their undo record and the end of the real call.
 static INFLIGHT: AtomicU32 = AtomicU32::new(0);
-static LOCK: AtomicBool = AtomicBool::new(false);
+static LOCK: SpinLock = SpinLock::new();
 /// Whether the "could not track" message was written (once per process).
 static WARNED: AtomicBool = AtomicBool::new(false);
 
@@ -164,27 +165,11 @@ static TABLE: [File; FILES] = [const {
 /// Slots at or above this index have never been used (the scan bound).
 static HIGH: AtomicUsize = AtomicUsize::new(0);
 
-/// The tracker's spin lock, held while the value lives.
-struct Held(());
+/// The tracker's lock, held while the value lives.
+type Held = spin::Held<'static>;
 
 fn lock() -> Held {
-    let mut spins = 0u32;
-    while LOCK.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-        spins += 1;
-        if spins < 128 {
-            std::hint::spin_loop();
-        } else {
-            // SAFETY: sched_yield has no preconditions.
-            unsafe { libc::syscall(libc::SYS_sched_yield) };
-        }
-    }
-    Held(())
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        LOCK.store(false, Ordering::Release);
-    }
+    LOCK.lock()
 }
 
 fn used_slots(_held: &Held) -> impl Iterator<Item = (usize, &'static File)> {
@@ -697,6 +682,7 @@ pub fn powercut(dirs: bool) -> ! {
 /// and our descriptors (shared with the parent) stay, so a power cut in the child rolls back
 /// what either wrote since the last sync.
 pub fn after_fork_in_child() {
-    LOCK.store(false, Ordering::Release);
+    LOCK.reset_after_fork();
+    crate::dirs::after_fork_in_child();
     INFLIGHT.store(0, Ordering::Release);
 }
