@@ -91,11 +91,6 @@ pub struct Args {
     command: Vec<OsString>,
 }
 
-/// A usage error: printed, and `explore` exits with status 2.
-fn usage(message: String) -> anyhow::Error {
-    anyhow::anyhow!(message)
-}
-
 /// The checked options.
 struct Campaign {
     setup: Setup,
@@ -108,39 +103,39 @@ struct Campaign {
 
 fn check(args: &Args) -> anyhow::Result<Campaign> {
     let scope = args.scope.clone().unwrap_or_else(|| DEFAULT_SCOPE.to_string());
+    // Every error here is bad usage: `main` prints it and exits with status 2.
     let rule = parse_rule(&format!("{scope}=print(explore)")).map_err(|e| {
-        usage(format!("--scope is not a rule point: {}", e.to_string().replace("\n", "\n  ")))
+        anyhow::anyhow!("--scope is not a rule point: {}", e.to_string().replace('\n', "\n  "))
     })?;
     if !matches!(rule.points, Points::Sys(_)) {
-        bail!(usage(format!("--scope must name libc points (sys:…), not `{scope}`")));
+        bail!("--scope must name libc points (sys:…), not `{scope}`");
     }
     let filters: Vec<String> = rule.filters.iter().map(ToString::to_string).collect();
     if filters.iter().any(|f| f.starts_with("site=") || f.starts_with("when=")) {
-        bail!(usage("--scope cannot hold site= or when=: explore sets them for each run".into()));
+        bail!("--scope cannot hold site= or when=: explore sets them for each run");
     }
-    let errnos = args.errno.as_deref().map(plan::parse_errnos).transpose().map_err(usage)?;
-    let shard = args.shard.as_deref().map(plan::parse_shard).transpose().map_err(usage)?;
+    let errnos =
+        args.errno.as_deref().map(plan::parse_errnos).transpose().map_err(anyhow::Error::msg)?;
+    let shard =
+        args.shard.as_deref().map(plan::parse_shard).transpose().map_err(anyhow::Error::msg)?;
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        bail!(usage(format!(
-            "--timeout must be a positive number of seconds, not {}",
-            args.timeout
-        )));
+        bail!("--timeout must be a positive number of seconds, not {}", args.timeout);
     }
     if args.jobs == Some(0) || args.max_runs == Some(0) || args.random == Some(0) {
-        bail!(usage("-j, --max-runs and --random take a number of at least 1".into()));
+        bail!("-j, --max-runs and --random take a number of at least 1");
     }
     if let Some(copy) = &args.copy
         && !copy.is_dir()
     {
-        bail!(usage(format!("--copy {} is not a directory", copy.display())));
+        bail!("--copy {} is not a directory", copy.display());
     }
     let mut command = args.command.clone();
     let program = PathBuf::from(&command[0]);
     let Some(resolved) = crate::reach::resolve(&program) else {
-        bail!(usage(format!("{}: command not found", program.display())));
+        bail!("{}: command not found", program.display());
     };
     if let Some(why) = crate::reach::unreachable_reason(&resolved) {
-        bail!(usage(format!("{} cannot be explored: {why}", resolved.display())));
+        bail!("{} cannot be explored: {why}", resolved.display());
     }
     // Runs happen in other directories: a program named by a relative path is made absolute.
     if command[0].as_encoded_bytes().contains(&b'/') {
@@ -324,16 +319,11 @@ fn one(c: &Campaign, sites: &[Site], p: &Planned, command: &[String]) -> anyhow:
     let rules: Vec<String> = p.faults.iter().map(|f| f.rule.clone()).collect();
     let out = runner::execute(&c.setup, &rules.join(";"))?;
     // Which faults fired: the log names each injection's rule by its key.
+    let keys = record::injected_rules(&out.log);
     let fired: Vec<bool> = p
         .faults
         .iter()
-        .map(|f| {
-            let key = parse_rule(&f.rule).map(|r| r.key()).unwrap_or_default();
-            out.log.lines().any(|l| {
-                l.contains("\"type\":\"inject\"")
-                    && l.contains(&format!("\"rule\":{}", json_string(&key)))
-            })
-        })
+        .map(|f| parse_rule(&f.rule).is_ok_and(|r| keys.contains(&r.key())))
         .collect();
     let reached = fired.iter().any(|&b| b);
     let injected: Vec<(String, Option<String>)> = p
@@ -369,10 +359,6 @@ fn one(c: &Campaign, sites: &[Site], p: &Planned, command: &[String]) -> anyhow:
         repro: repro(&c.setup, &rules, command),
         rules,
     })
-}
-
-fn json_string(s: &str) -> String {
-    serde_json::Value::String(s.to_string()).to_string()
 }
 
 /// The one command line that repeats a run: a fresh directory, prepared as the runs were,

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One call site seen in the recording run: a place in the program that calls a libc point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +61,15 @@ pub fn sites(log: &str) -> Vec<Site> {
     order
 }
 
+/// The keys of the rules that injected something, from a run's log.
+pub fn injected_rules(log: &str) -> HashSet<String> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r.get("type").and_then(Value::as_str) == Some("inject"))
+        .filter_map(|r| r.get("rule").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +91,9 @@ garbage
         );
         assert_eq!(s[0].frames, ["p+0x1", "libc.so.6+0x2"]);
         assert_eq!((s[1].point.as_str(), s[1].calls), ("sys:fsync", 1));
+        let keys = injected_rules(log);
+        assert_eq!(keys.len(), 0, "these records name no rule");
+        let fired = r#"{"type":"inject","rule":"sys:fsync[site=bb,when=1+]"}"#;
+        assert!(injected_rules(fired).contains("sys:fsync[site=bb,when=1+]"));
     }
 }
