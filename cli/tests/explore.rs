@@ -15,14 +15,10 @@ fn fixture(name: &str) -> PathBuf {
     if !bin.exists() {
         let src =
             Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/explore/{name}.c"));
+        // Built under a name of this thread's, then renamed: tests running at once may
+        // build the same fixture, and none may run another's half-written file.
         let tmp = dir.join(&format!("{name}.{:?}", std::thread::current().id()));
-        let ok = std::process::Command::new("cc")
-            .args(["-g", "-O0", "-Wall", "-Werror", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .status()
-            .expect("run cc");
-        assert!(ok.success(), "compile {}", src.display());
+        compile_c(&src, &tmp, &["-g", "-O0", "-Wall", "-Werror"]);
         std::fs::rename(&tmp, &bin).unwrap();
     }
     bin
@@ -66,6 +62,11 @@ fn findings(report: &Value) -> Vec<&Value> {
 
 fn count(report: &Value, outcome: &str) -> u64 {
     report["outcomes"][outcome].as_u64().unwrap()
+}
+
+/// The function of each call site the campaign tried.
+fn site_functions(report: &Value) -> Vec<&str> {
+    report["sites"].as_array().unwrap().iter().map(|s| s["function"].as_str().unwrap()).collect()
 }
 
 #[test]
@@ -172,12 +173,7 @@ fn a_correct_atomic_save_has_no_findings() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(findings(&report).is_empty());
     // create, write, fsync, close, rename, open ., fsync, close: every one was tried.
-    let functions: Vec<&str> = report["sites"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["function"].as_str().unwrap())
-        .collect();
+    let functions = site_functions(&report);
     for f in ["write", "fsync", "close", "rename"] {
         assert!(functions.contains(&f), "{f} in {functions:?}");
     }
@@ -190,25 +186,34 @@ fn a_correct_atomic_save_has_no_findings() {
 const SQLITE_SETUP: &str = "sqlite3 t.db 'create table t(x); insert into t values (0)'";
 const SQLITE_ORACLE: &str = "sqlite3 t.db 'pragma integrity_check' | grep -qx ok";
 
-#[test]
-fn sqlite_keeps_its_database_intact_under_write_and_sync_errors() {
+/// `explore` of `sqlite3 t.db SQL` at its write and sync sites, with `options`, the table of
+/// [`SQLITE_SETUP`] and `oracle`.
+fn explore_sqlite(options: &[&str], oracle: &str, sql: &str) -> (std::process::Output, Value) {
     assert!(have("sqlite3"), "sqlite3 is needed (.ci/run installs it)");
-    let (out, report, _dir) = explore(&[
+    let mut args = options.to_vec();
+    args.extend([
         "--scope",
         "sys:@write|@sync",
-        "--errno",
-        "EIO,ENOSPC",
-        "-j",
-        "2",
         "--setup",
         SQLITE_SETUP,
         "--oracle",
-        SQLITE_ORACLE,
+        oracle,
         "--",
         "sqlite3",
         "t.db",
-        "begin; insert into t values (1); insert into t values (2); commit;",
+        sql,
     ]);
+    let (out, report, _dir) = explore(&args);
+    (out, report)
+}
+
+#[test]
+fn sqlite_keeps_its_database_intact_under_write_and_sync_errors() {
+    let (out, report) = explore_sqlite(
+        &["--errno", "EIO,ENOSPC", "-j", "2"],
+        SQLITE_ORACLE,
+        "begin; insert into t values (1); insert into t values (2); commit;",
+    );
     let stderr = text(&out.stderr);
     assert!(out.status.code() == Some(0) || out.status.code() == Some(1), "{stderr}");
     let runs = report["runs"].as_u64().unwrap();
@@ -217,12 +222,7 @@ fn sqlite_keeps_its_database_intact_under_write_and_sync_errors() {
     for bad in ["corrupted", "crashed", "hung"] {
         assert_eq!(count(&report, bad), 0, "{bad}: {stderr}");
     }
-    let functions: Vec<&str> = report["sites"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["function"].as_str().unwrap())
-        .collect();
+    let functions = site_functions(&report);
     assert!(functions.contains(&"pwrite64") || functions.contains(&"pwrite"), "{functions:?}");
     assert!(functions.contains(&"fdatasync") || functions.contains(&"fsync"), "{functions:?}");
 }
@@ -261,23 +261,12 @@ fn power_cuts_find_a_save_without_fsync_and_spare_one_with() {
 
 #[test]
 fn sqlite_survives_power_cuts() {
-    assert!(have("sqlite3"), "sqlite3 is needed (.ci/run installs it)");
-    let (out, report, _dir) = explore(&[
-        "--crash",
-        "--scope",
-        "sys:@write|@sync",
-        "--errno",
-        "EIO",
-        "--setup",
-        SQLITE_SETUP,
-        "--oracle",
+    let (out, report) = explore_sqlite(
+        &["--crash", "--errno", "EIO"],
         // Intact, and the row inserted before the run is still there.
         "sqlite3 t.db 'pragma integrity_check; select count(*) from t where x = 0' | tr '\\n' ' ' | grep -qx 'ok 1 '",
-        "--",
-        "sqlite3",
-        "t.db",
         "insert into t values (1); insert into t values (2);",
-    ]);
+    );
     let stderr = text(&out.stderr);
     let cuts =
         report["results"].as_array().unwrap().iter().filter(|r| r["task"] == "powercut").count();

@@ -255,15 +255,10 @@ fn programs_no_preload_reaches_are_named() {
         eprintln!("skipping the setuid case: chown is not permitted here");
     }
 
-    // A static program: compiled here when the C library's static archive is present.
+    // A static program, compiled here (`cc -static` needs libc.a, which libc6-dev ships).
     let src = dir.join("hello.c");
     std::fs::write(&src, "int main(void) { return 0; }\n").unwrap();
-    let built = std::process::Command::new("cc")
-        .args(["-static", "-o"])
-        .arg(dir.join("hello-static"))
-        .arg(&src)
-        .status();
-    assert!(built.is_ok_and(|s| s.success()), "cc -static works (libc6-dev ships libc.a)");
+    compile_c(&src, &dir.join("hello-static"), &["-static"]);
     let out = output(failinject(dir.path(), &["run", "-q", "--", "./hello-static"]));
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("it is statically linked"), "{}", text(&out.stderr));

@@ -7,13 +7,21 @@
 //!   cdylib that no test links against) and returns its path;
 //! - [`TempDir`] is a fresh directory removed when dropped;
 //! - [`Run`] runs a command under the preload with rules and returns what it did;
+//! - [`bounded`] and [`bounded_while`] run a command that must not hang, killing its process
+//!   group past a time limit;
+//! - [`compile_c`] builds a C fixture with `cc`;
 //! - [`Ctl`] talks to a program's control socket.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// The workspace's root directory.
 pub fn workspace() -> PathBuf {
@@ -102,8 +110,13 @@ pub struct Done {
 
 impl Run {
     /// `program` with `args`, under the preload, with the rules `rules` (may be empty) and a
-    /// fixed seed, in the current directory `dir`.
-    pub fn new<S: AsRef<OsStr>>(dir: &Path, rules: &str, program: &str, args: &[S]) -> Run {
+    /// fixed seed, in the current directory `dir`; no other setting of ours is inherited.
+    pub fn new<S: AsRef<OsStr>>(
+        dir: &Path,
+        rules: &str,
+        program: impl AsRef<OsStr>,
+        args: &[S],
+    ) -> Run {
         let mut cmd = Command::new(program);
         cmd.args(args)
             .current_dir(dir)
@@ -112,7 +125,9 @@ impl Run {
             .env("FAILINJECT_SEED", "1")
             .env_remove("FAILINJECT_FILE")
             .env_remove("FAILPOINTS")
-            .env_remove("FAILINJECT_ON_ERROR");
+            .env_remove("FAILINJECT_ON_ERROR")
+            .env_remove("FAILINJECT_LOG")
+            .env_remove("FAILINJECT_CTL");
         Run { cmd, stdin: None }
     }
 
@@ -128,10 +143,16 @@ impl Run {
         self
     }
 
+    /// Runs it with no standard input, in a process group of its own that is killed (failing
+    /// the test) when it runs past `limit`: see [`bounded`].
+    pub fn bounded(self, limit: Duration) -> Done {
+        assert!(self.stdin.is_none(), "Run::bounded gives the program no standard input");
+        bounded(self.cmd, limit)
+    }
+
     /// Runs it to the end.
     pub fn run(mut self) -> Done {
         use std::io::Write;
-        use std::os::unix::process::ExitStatusExt;
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         let mut child = self.cmd.spawn().expect("spawn the program");
@@ -149,6 +170,138 @@ impl Run {
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
         }
     }
+}
+
+/// What a run bounded in time did.
+#[derive(Debug)]
+pub struct Bounded {
+    /// The command, as `{:?}` shows it (program, arguments and the variables set), for
+    /// messages.
+    pub what: String,
+    /// Whether its process group was killed for running past the limit.
+    pub timed_out: bool,
+    /// Its status and output; after a timeout, SIGKILL and what it had written by then.
+    pub done: Done,
+}
+
+impl std::ops::Deref for Bounded {
+    type Target = Done;
+    fn deref(&self) -> &Done {
+        &self.done
+    }
+}
+
+/// Runs `cmd` to the end, as [`bounded_while`] does, and fails the test (with the command and
+/// its stderr) when it runs past `limit`: a hang or deadlock fails instead of hanging CI.
+pub fn bounded(cmd: Command, limit: Duration) -> Done {
+    let run = bounded_while(cmd, limit, |_| {});
+    assert!(
+        !run.timed_out,
+        "{} ran past {limit:?} and was killed; its stderr:\n{}",
+        run.what, run.stderr
+    );
+    run.done
+}
+
+/// Runs `cmd` in a process group of its own, with stdin from /dev/null and its stdout and
+/// stderr captured (each drained on a thread, so a program that writes much cannot block on
+/// a full pipe), and kills the whole group when it runs past `limit`, then returns what it
+/// did and whether it timed out (so a test can look at a hung program's last words).
+///
+/// `during` runs on this thread meanwhile (to talk to the program, say) and is told to stop,
+/// its flag set, once the program has exited. Processes the program leaves behind that still
+/// hold its output open after it exited are killed with the group 5 s later.
+pub fn bounded_while(
+    mut cmd: Command,
+    limit: Duration,
+    during: impl FnOnce(&AtomicBool),
+) -> Bounded {
+    let what = format!("{cmd:?}");
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    let start = Instant::now();
+    let pgid = child.id();
+    let out = drain(child.stdout.take().expect("stdout pipe"));
+    let err = drain(child.stderr.take().expect("stderr pipe"));
+    let stop = AtomicBool::new(false);
+    let (status, timed_out) = std::thread::scope(|s| {
+        let waiter = s.spawn(|| {
+            let mut timed_out = false;
+            let status = loop {
+                if let Some(status) = child.try_wait().expect("wait") {
+                    break status;
+                }
+                if start.elapsed() > limit {
+                    timed_out = true;
+                    kill_group(pgid);
+                    break child.wait().expect("wait");
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            };
+            stop.store(true, Ordering::Release);
+            (status, timed_out)
+        });
+        during(&stop);
+        waiter.join().expect("the waiting thread")
+    });
+    // Descendants still in the group keep the group id alive, so killing it cannot reach
+    // an unrelated process.
+    let collect = |rx: &mpsc::Receiver<Vec<u8>>| {
+        let bytes = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| {
+            kill_group(pgid);
+            rx.recv().unwrap_or_default()
+        });
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let done = Done {
+        code: status.code(),
+        signal: status.signal(),
+        stdout: collect(&out),
+        stderr: collect(&err),
+    };
+    Bounded { what, timed_out, done }
+}
+
+/// Sends SIGKILL to every process of the process group `pgid`.
+fn kill_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Reads all of `pipe` on a thread; the bytes arrive on the returned channel.
+fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        let _ = tx.send(bytes);
+    });
+    rx
+}
+
+/// Compiles the C source `src` into `out` with `cc` (never under the preload) and returns
+/// `out`; fails the test with cc's messages when it does not compile. `flags` come after the
+/// source, so that libraries (`-ldl`) link in order; options such as `-O1`, `-I DIR` or
+/// `-shared` apply wherever they stand.
+pub fn compile_c(src: &Path, out: &Path, flags: &[&str]) -> PathBuf {
+    assert!(have("cc"), "`cc` is not on PATH: .ci/run installs it (apt-get install gcc)");
+    let done = Command::new("cc")
+        .arg("-o")
+        .arg(out)
+        .arg(src)
+        .args(flags)
+        .env_remove("LD_PRELOAD")
+        .output()
+        .expect("run cc");
+    assert!(
+        done.status.success(),
+        "cc {flags:?} {} failed:\n{}",
+        src.display(),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    out.to_path_buf()
 }
 
 /// Whether `program` can be found on `PATH` (tests of optional tools skip without it, saying

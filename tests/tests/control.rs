@@ -1,7 +1,7 @@
 //! The control socket (`FAILINJECT_CTL`): rules changed in a running program, `wait`,
 //! malformed input, other uids, and no thread when it is not asked for.
 
-use failinject_tests::{Ctl, TempDir, preload};
+use failinject_tests::{Ctl, TempDir, compile_c, preload};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -144,8 +144,7 @@ int main(int argc, char **argv) {
     )
     .unwrap();
     let client = dir.join("client");
-    let cc = Command::new("cc").arg("-o").arg(&client).arg(&client_src).output().unwrap();
-    assert!(cc.status.success(), "{}", String::from_utf8_lossy(&cc.stderr));
+    compile_c(&client_src, &client, &[]);
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(&client)

@@ -6,12 +6,11 @@
 //! files it left. `sqlite3` runs with cuts at its own writes and syncs, and must come back
 //! intact. Every run is bounded by [`LIMIT`].
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use failinject_tests::{Done, TempDir, have, preload, workspace};
+use failinject_tests::{Done, Run, TempDir, compile_c, have, workspace};
 
 /// The longest any run may take before it is killed and the test fails.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -24,57 +23,17 @@ const CRASH_RS: &str = env!("CARGO_BIN_EXE_crash_rs");
 
 /// The fixture, compiled once per test into `dir`.
 fn fixture(dir: &TempDir) -> PathBuf {
-    assert!(have("cc"), "`cc` is not on PATH: .ci/run installs it (apt-get install gcc)");
-    let exe = dir.join("crash");
-    let src = workspace().join("tests/fixtures/crash/crash.c");
-    let include = workspace().join("preload/include");
-    let done = Command::new("cc")
-        .args(["-O1", "-pthread", "-Wall", "-Wextra", "-Werror", "-I"])
-        .arg(include)
-        .arg("-o")
-        .arg(&exe)
-        .arg(src)
-        .arg("-ldl")
-        .env_remove("LD_PRELOAD")
-        .output()
-        .expect("run cc");
-    assert!(done.status.success(), "cc failed:\n{}", String::from_utf8_lossy(&done.stderr));
-    exe
+    let include = format!("-I{}", workspace().join("preload/include").display());
+    compile_c(
+        &workspace().join("tests/fixtures/crash/crash.c"),
+        &dir.join("crash"),
+        &["-O1", "-pthread", "-Wall", "-Wextra", "-Werror", &include, "-ldl"],
+    )
 }
 
 /// Runs `program args…` in `dir` under the preload with `rules`, killed after [`LIMIT`].
 fn run(dir: &Path, rules: &str, program: &Path, args: &[&str]) -> Done {
-    use std::os::unix::process::ExitStatusExt;
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .current_dir(dir)
-        .env("LD_PRELOAD", preload())
-        .env("FAILINJECT", rules)
-        .env("FAILINJECT_SEED", "1")
-        .env_remove("FAILINJECT_FILE")
-        .env_remove("FAILPOINTS")
-        .env_remove("FAILINJECT_LOG")
-        .env_remove("FAILINJECT_CTL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = cmd.spawn().expect("spawn");
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > LIMIT {
-            let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
-            panic!("{} {args:?} under {rules} did not finish in {LIMIT:?}", program.display());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().expect("wait");
-    Done {
-        code: out.status.code(),
-        signal: out.status.signal(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::new(dir, rules, program, args).bounded(LIMIT)
 }
 
 /// Asserts that the run ended in the power cut: SIGKILL, before the end of the program.

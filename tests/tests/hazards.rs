@@ -10,14 +10,11 @@
 //! rules that really inject. Every run is bounded by [`LIMIT`]: a deadlock fails the test
 //! instead of hanging CI. The fixtures print `key=value` lines that the tests check.
 
-use std::io::Read;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use failinject_tests::{TempDir, have, preload};
+use failinject_tests::{Bounded, TempDir, bounded_while, compile_c, preload};
 
 /// The longest any one run may take before it is killed and the test fails.
 const LIMIT: Duration = Duration::from_secs(20);
@@ -40,38 +37,22 @@ fn source(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join("hazards").join(format!("{name}.c"))
 }
 
-/// Runs `cc` with `args` and the fixture `name`'s source, producing `out`.
-fn cc(name: &str, out: &Path, args: &[&str]) {
-    assert!(have("cc"), "`cc` is not on PATH: .ci/run installs it (apt-get install gcc)");
-    let done = Command::new("cc")
-        .args(["-O1", "-pthread", "-Wall", "-Wextra", "-Werror"])
-        .args(args)
-        .arg("-o")
-        .arg(out)
-        .arg(source(name))
-        .arg("-ldl")
-        .env_remove("LD_PRELOAD")
-        .output()
-        .expect("run cc");
-    assert!(
-        done.status.success(),
-        "cc {name}.c failed:\n{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
+/// Compiles the fixture `name` into `out`, with `args` besides the usual flags.
+fn cc(name: &str, out: &Path, args: &[&str]) -> PathBuf {
+    let mut flags = vec!["-O1", "-pthread", "-Wall", "-Wextra", "-Werror"];
+    flags.extend_from_slice(args);
+    flags.push("-ldl");
+    compile_c(&source(name), out, &flags)
 }
 
 /// Compiles the fixture `name` into `dir` and returns the executable.
 fn compile(dir: &TempDir, name: &str) -> PathBuf {
-    let exe = dir.join(name);
-    cc(name, &exe, &[]);
-    exe
+    cc(name, &dir.join(name), &[])
 }
 
 /// Compiles the fixture `name` into a shared library `name.so` in `dir`.
 fn compile_library(dir: &TempDir, name: &str) -> PathBuf {
-    let so = dir.join(&format!("{name}.so"));
-    cc(name, &so, &["-shared", "-fPIC"]);
-    so
+    cc(name, &dir.join(&format!("{name}.so")), &["-shared", "-fPIC"])
 }
 
 // ---- bounded runs -----------------------------------------------------------------------------
@@ -99,22 +80,18 @@ fn without(dir: &Path, exe: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// What a bounded run did.
-#[derive(Debug)]
-struct Outcome {
-    /// What ran, for messages.
-    what: String,
-    code: Option<i32>,
-    signal: Option<i32>,
-    /// Whether it was killed for running past [`LIMIT`].
-    timed_out: bool,
-    stdout: String,
-    stderr: String,
+/// The checks the tests make on a bounded run.
+trait Checks {
+    /// Asserts that the program exited 0 in time.
+    fn assert_ok(&self) -> &Self;
+    /// The value of the `key=value` line on stdout or stderr.
+    fn get(&self, key: &str) -> &str;
+    /// The value of `key` as a number.
+    fn num(&self, key: &str) -> u64;
 }
 
-impl Outcome {
-    /// Asserts that the program exited 0 in time.
-    fn assert_ok(&self) -> &Outcome {
+impl Checks for Bounded {
+    fn assert_ok(&self) -> &Bounded {
         assert!(
             !self.timed_out && self.code == Some(0),
             "{} did not exit 0 in time: {self:#?}",
@@ -123,7 +100,6 @@ impl Outcome {
         self
     }
 
-    /// The value of the `key=value` line on stdout or stderr.
     fn get(&self, key: &str) -> &str {
         let prefix = format!("{key}=");
         self.stdout
@@ -133,67 +109,18 @@ impl Outcome {
             .unwrap_or_else(|| panic!("{}: no `{key}=` line: {self:#?}", self.what))
     }
 
-    /// The value of `key` as a number.
     fn num(&self, key: &str) -> u64 {
         let v = self.get(key);
         v.parse().unwrap_or_else(|_| panic!("{}: `{key}={v}` is not a number", self.what))
     }
 }
 
-/// Sends SIGKILL to every process of the process group `pgid`.
-fn kill_group(pgid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// Reads all of `pipe` on a thread; the bytes arrive on the returned channel.
-fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        let _ = tx.send(bytes);
-    });
-    rx
-}
-
 /// Runs `cmd` in a process group of its own, with stdin from /dev/null and its output
 /// captured; kills the whole group when it runs past [`LIMIT`] (and when processes it left
-/// behind still hold its output open after it exited).
-fn bounded(mut cmd: Command) -> Outcome {
-    let what = format!("{cmd:?}");
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
-    let pgid = child.id();
-    let out = drain(child.stdout.take().expect("stdout pipe"));
-    let err = drain(child.stderr.take().expect("stderr pipe"));
-    let start = Instant::now();
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > LIMIT {
-            timed_out = true;
-            kill_group(pgid);
-            break child.wait().expect("wait");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    // Descendants still in the group keep the group id alive, so killing it cannot reach
-    // an unrelated process.
-    let collect = |rx: &mpsc::Receiver<Vec<u8>>| {
-        let bytes = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| {
-            kill_group(pgid);
-            rx.recv().unwrap_or_default()
-        });
-        String::from_utf8_lossy(&bytes).into_owned()
-    };
-    let stdout = collect(&out);
-    let stderr = collect(&err);
-    Outcome { what, code: status.code(), signal: status.signal(), timed_out, stdout, stderr }
+/// behind still hold its output open after it exited). A run that timed out is returned, not
+/// failed at once, so that a test can first say what hung.
+fn bounded(cmd: Command) -> Bounded {
+    bounded_while(cmd, LIMIT, |_| {})
 }
 
 fn size(path: &Path) -> u64 {
@@ -214,7 +141,7 @@ fn signal_handlers_write_while_the_main_thread_allocates_and_writes() {
     let dir = TempDir::new("hz-signals");
     let exe = compile(&dir, "signals");
     let d = path_str(dir.path());
-    let check_sizes = |o: &Outcome| {
+    let check_sizes = |o: &Bounded| {
         assert!(o.num("signals") >= 500, "too few signals to prove anything: {o:#?}");
         assert!(o.num("allocs") > 0, "{o:#?}");
         assert_eq!(size(&dir.join("sig.dat")), 16 * o.num("sig_ok"), "{o:#?}");
@@ -568,7 +495,7 @@ fn threads_share_one_rules_counters_exactly() {
     let d = path_str(dir.path());
     let (threads, writes) = (8u64, 5000u64);
     let args = [d, "8", "5000"];
-    let check = |o: &Outcome, injected: u64| {
+    let check = |o: &Bounded, injected: u64| {
         o.assert_ok();
         assert_eq!((o.num("injected"), o.num("other")), (injected, 0), "{o:#?}");
         let mut ok = 0;
@@ -598,7 +525,7 @@ fn normalise(target: &str) -> String {
 
 /// The program's own descriptors and what `ls -l /proc/self/fd` lists after the exec, both
 /// normalised.
-fn footprint(o: &Outcome) -> (Vec<String>, Vec<String>) {
+fn footprint(o: &Bounded) -> (Vec<String>, Vec<String>) {
     let own = o
         .stdout
         .lines()

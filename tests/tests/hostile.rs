@@ -12,27 +12,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use failinject_tests::{Ctl, TempDir, have, preload};
+use failinject_tests::{Ctl, Done, TempDir, bounded, compile_c, have, preload, workspace};
 
-fn compile(dir: &TempDir, name: &str, extra: &[&str]) -> PathBuf {
-    assert!(have("cc"), "`cc` is not on PATH: .ci/run installs it (apt-get install gcc)");
-    let src =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stress").join(format!("{name}.c"));
-    let exe = dir.join(name);
-    let out = Command::new("cc")
-        .args(["-O1", "-pthread", "-Wall", "-Wextra", "-Werror"])
-        .args(extra)
-        .arg("-o")
-        .arg(&exe)
-        .arg(&src)
-        .env_remove("LD_PRELOAD")
-        .output()
-        .expect("run cc");
-    assert!(out.status.success(), "cc {name}.c:\n{}", String::from_utf8_lossy(&out.stderr));
-    exe
+/// Compiles `tests/fixtures/stress/NAME.c` into `dir`.
+fn compile(dir: &TempDir, name: &str) -> PathBuf {
+    let src = workspace().join("tests/fixtures/stress").join(format!("{name}.c"));
+    compile_c(&src, &dir.join(name), &["-O1", "-pthread", "-Wall", "-Wextra", "-Werror"])
 }
 
 /// `exe args` under the preload with `rules`, every other variable of ours removed.
@@ -54,50 +42,6 @@ fn under(exe: &Path, args: &[&OsStr], rules: impl AsRef<OsStr>) -> Command {
     cmd
 }
 
-struct Done {
-    code: Option<i32>,
-    signal: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `cmd` for at most `limit` (then kills its group and fails).
-fn bounded(mut cmd: Command, limit: Duration) -> Done {
-    let mut child = cmd.spawn().expect("spawn");
-    let pgid = child.id();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let o = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let e = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > limit {
-            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).status();
-            let _ = child.wait();
-            panic!("{cmd:?} ran past {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let text = |v: Vec<u8>| String::from_utf8_lossy(&v).into_owned();
-    Done {
-        code: status.code(),
-        signal: status.signal(),
-        stdout: text(o.join().unwrap()),
-        stderr: text(e.join().unwrap()),
-    }
-}
-
 fn value<'a>(d: &'a Done, key: &str) -> &'a str {
     d.stdout
         .lines()
@@ -111,7 +55,7 @@ const EIO: &str = "5";
 #[test]
 fn paths_at_path_max_are_matched_and_one_byte_more_gets_the_kernels_answer() {
     let dir = TempDir::new("hostile-long");
-    let exe = compile(&dir, "paths", &[]);
+    let exe = compile(&dir, "paths");
     let d = dir.path().as_os_str();
     // Without a matching rule (but every call on the slow path): everything as libc says.
     let slow = "sys:write[path=*/never]=error(EIO);sys:@all[kind=any]=off";
@@ -139,7 +83,7 @@ fn paths_at_path_max_are_matched_and_one_byte_more_gets_the_kernels_answer() {
 #[test]
 fn paths_that_are_not_utf8_are_matched_byte_for_byte() {
     let dir = TempDir::new("hostile-bytes");
-    let exe = compile(&dir, "paths", &[]);
+    let exe = compile(&dir, "paths");
     let d = dir.path().as_os_str();
     for rule in [
         "sys:write[path=*.dat]=error(EIO)",
@@ -255,15 +199,22 @@ fn ten_thousand_rules_from_a_file_load_and_apply() {
     assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
-#[test]
-fn a_flood_of_garbage_on_the_control_socket_leaves_the_program_serving() {
-    let dir = TempDir::new("hostile-ctl");
-    let exe = compile(&dir, "churn", &[]);
+/// The `churn` fixture at work in a fresh directory under `sys:fsync=off`, once its control
+/// socket answers: the directory, the socket and the program (the caller kills it).
+fn churn_serving(name: &str) -> (TempDir, PathBuf, Child) {
+    let dir = TempDir::new(name);
+    let exe = compile(&dir, "churn");
     let sock = dir.join("ctl.sock");
     let mut cmd = under(&exe, &[dir.path().as_os_str(), "3000000".as_ref()], "sys:fsync=off");
     cmd.env("FAILINJECT_CTL", &sock);
-    let mut child = cmd.spawn().unwrap();
+    let child = cmd.spawn().unwrap();
     drop(Ctl::connect(&sock));
+    (dir, sock, child)
+}
+
+#[test]
+fn a_flood_of_garbage_on_the_control_socket_leaves_the_program_serving() {
+    let (_dir, sock, mut child) = churn_serving("hostile-ctl");
     let threads: Vec<_> = (0..16u64)
         .map(|t| {
             let sock = sock.clone();
@@ -309,13 +260,7 @@ fn a_flood_of_garbage_on_the_control_socket_leaves_the_program_serving() {
 fn a_peer_of_another_uid_cannot_change_the_rules() {
     assert!(have("setpriv"), "setpriv (util-linux) is needed");
     assert!(Path::new("/usr/bin/python3").exists(), "/usr/bin/python3 is needed");
-    let dir = TempDir::new("hostile-uid");
-    let exe = compile(&dir, "churn", &[]);
-    let sock = dir.join("ctl.sock");
-    let mut cmd = under(&exe, &[dir.path().as_os_str(), "3000000".as_ref()], "sys:fsync=off");
-    cmd.env("FAILINJECT_CTL", &sock);
-    let mut child = cmd.spawn().unwrap();
-    drop(Ctl::connect(&sock));
+    let (dir, sock, mut child) = churn_serving("hostile-uid");
     use std::os::unix::fs::PermissionsExt;
     // Open the socket and its directory to everyone, so only SO_PEERCRED stands in the way.
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();

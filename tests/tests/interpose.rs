@@ -3,8 +3,7 @@
 //! the real libc function behind it.
 
 use failinject_engine::points::POINTS;
-use failinject_tests::{Run, TempDir};
-use std::process::Command;
+use failinject_tests::{Run, TempDir, compile_c};
 
 /// Prints, for each name in argv, the object defining the symbol the program binds to
 /// (`dlsym(RTLD_DEFAULT)`) and whether libc itself defines it (what the wrapper's
@@ -30,12 +29,7 @@ int main(int argc, char **argv) {
 fn every_spelling_binds_to_the_preload_and_has_a_real_function() {
     let dir = TempDir::new("interpose");
     std::fs::write(dir.join("bind.c"), FIXTURE).unwrap();
-    let cc = Command::new("cc")
-        .args(["-O1", "-o", "bind", "bind.c", "-ldl"])
-        .current_dir(dir.path())
-        .output()
-        .expect("cc is installed (.ci/run installs it)");
-    assert!(cc.status.success(), "{}", String::from_utf8_lossy(&cc.stderr));
+    compile_c(&dir.join("bind.c"), &dir.join("bind"), &["-O1", "-ldl"]);
     let names: Vec<&str> = POINTS.iter().flat_map(|p| p.spellings.iter().copied()).collect();
     let done = Run::new(dir.path(), "sys:fsync=off", "./bind", &names).run();
     assert_eq!(done.code, Some(0), "{done:?}");

@@ -1,26 +1,16 @@
 //! Observability and control: the injection log, call-site ids, in-code points through
 //! `failinject.h`, and the C ABI.
 
-use failinject_tests::{Run, TempDir, preload, workspace};
+use failinject_tests::{Run, TempDir, compile_c, preload, workspace};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
 /// Compiles `tests/fixtures/observe/points.c` against `preload/include/failinject.h`.
 fn points(dir: &TempDir) -> String {
+    let include = format!("-I{}", workspace().join("preload/include").display());
     let src = workspace().join("tests/fixtures/observe/points.c");
-    let include = workspace().join("preload/include");
-    let exe = dir.join("points");
-    let out = Command::new("cc")
-        .args(["-O1", "-o"])
-        .arg(&exe)
-        .arg("-I")
-        .arg(&include)
-        .arg(&src)
-        .arg("-ldl")
-        .output()
-        .expect("cc is installed (.ci/run installs it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let exe = compile_c(&src, &dir.join("points"), &["-O1", &include, "-ldl"]);
     exe.to_string_lossy().into_owned()
 }
 

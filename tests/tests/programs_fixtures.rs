@@ -4,30 +4,14 @@
 //! `short`) and of the stdio wrappers (`ferror`, `fclose`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use failinject_tests::{Done, Run, TempDir, have};
+use failinject_tests::{Done, Run, TempDir, compile_c, workspace};
 
 /// Compiles `tests/fixtures/NAME.c` into `dir` and returns the executable's path.
 fn compile(dir: &TempDir, name: &str) -> PathBuf {
-    assert!(have("cc"), "`cc` is not on PATH: .ci/run installs it (apt-get install gcc)");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(format!("{name}.c"));
-    let exe = dir.join(name);
-    let out = Command::new("cc")
-        .args(["-O2", "-Wall", "-Werror", "-o"])
-        .arg(&exe)
-        .arg(&source)
-        .env_remove("LD_PRELOAD")
-        .output()
-        .expect("run cc");
-    assert!(
-        out.status.success(),
-        "cc {} failed:\n{}",
-        source.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    exe
+    let source = workspace().join("tests/fixtures").join(format!("{name}.c"));
+    compile_c(&source, &dir.join(name), &["-O2", "-Wall", "-Werror"])
 }
 
 /// Runs `exe` under the preload with `rules`, in `dir`.

@@ -7,58 +7,16 @@
 //! and `/proc/self/fd` as it goes, and lists its descriptors after an exec without the
 //! preload.
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
-use failinject_tests::{Ctl, TempDir, have, preload};
+use failinject_tests::{Ctl, TempDir, bounded, bounded_while, compile_c, preload, workspace};
 
+/// Compiles `tests/fixtures/stress/NAME.c` into `dir`.
 fn compile(dir: &TempDir, name: &str) -> PathBuf {
-    assert!(have("cc"), "`cc` is not on PATH: .ci/run installs it (apt-get install gcc)");
-    let src =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stress").join(format!("{name}.c"));
-    let exe = dir.join(name);
-    let out = Command::new("cc")
-        .args(["-O1", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .env_remove("LD_PRELOAD")
-        .output()
-        .expect("run cc");
-    assert!(out.status.success(), "cc {name}.c:\n{}", String::from_utf8_lossy(&out.stderr));
-    exe
-}
-
-/// Waits for `child` at most `limit`, killing its process group past it.
-fn wait_bounded(mut child: std::process::Child, limit: Duration) -> (i32, String, String) {
-    let pgid = child.id();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let o = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let e = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > limit {
-            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).status();
-            let _ = child.wait();
-            panic!("ran past {limit:?}: {}", e.join().unwrap());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    (status.code().unwrap_or(-1), o.join().unwrap(), e.join().unwrap())
+    let src = workspace().join("tests/fixtures/stress").join(format!("{name}.c"));
+    compile_c(&src, &dir.join(name), &["-O1", "-Wall", "-Wextra", "-Werror"])
 }
 
 const CALLS: u64 = 2_000_000;
@@ -71,23 +29,18 @@ fn two_million_intercepted_calls_leave_rss_and_descriptors_flat() {
     // side file's writes fail and are logged, and the control socket is served.
     let rules = "sys:pwrite[path=*/churn.dat]=1%error(EIO);\
                  sys:write[path=*/side.dat]=10%error(ENOSPC);sys:@all[kind=any]=off";
-    let child = Command::new(&exe)
-        .args([dir.path().to_str().unwrap(), &CALLS.to_string()])
+    let mut cmd = Command::new(&exe);
+    cmd.args([dir.path().to_str().unwrap(), &CALLS.to_string()])
         .env("LD_PRELOAD", preload())
         .env("FAILINJECT", rules)
         .env("FAILINJECT_SEED", "5")
         .env("FAILINJECT_LOG", dir.join("log.jsonl"))
         .env("FAILINJECT_CTL", dir.join("ctl.sock"))
         .env_remove("FAILINJECT_FILE")
-        .env_remove("FAILPOINTS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let (code, out, err) = wait_bounded(child, Duration::from_secs(180));
-    assert_eq!(code, 0, "{out}\n{err}");
+        .env_remove("FAILPOINTS");
+    let done = bounded(cmd, Duration::from_secs(180));
+    let (out, err) = (&done.stdout, &done.stderr);
+    assert_eq!(done.code, Some(0), "{out}\n{err}");
     let samples: Vec<(u64, u64, u64, u64)> = out
         .lines()
         .filter_map(|l| l.strip_prefix("sample "))
@@ -121,8 +74,8 @@ fn the_preloads_descriptors_do_not_leak_into_exec_children() {
     let sock = dir.join("ctl.sock");
     let rules_file = dir.join("rules.txt");
     std::fs::write(&rules_file, "sys:write[path=*/never]=error(EIO)\n").unwrap();
-    let child = Command::new(&exe)
-        .args(["exec-list", dir.path().to_str().unwrap()])
+    let mut cmd = Command::new(&exe);
+    cmd.args(["exec-list", dir.path().to_str().unwrap()])
         .env("LD_PRELOAD", preload())
         .env(
             "FAILINJECT",
@@ -132,36 +85,28 @@ fn the_preloads_descriptors_do_not_leak_into_exec_children() {
         .env("FAILINJECT_SEED", "5")
         .env("FAILINJECT_LOG", dir.join("log.jsonl"))
         .env("FAILINJECT_CTL", &sock)
-        .env_remove("FAILPOINTS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
+        .env_remove("FAILPOINTS");
     // A live connection while the program execs: its accepted socket must not survive either.
-    let mut ctl = Ctl::connect(&sock);
-    assert!(ctl.ask("list").last().unwrap().starts_with("ok 3 rules"));
-    std::fs::write(dir.join("go"), "").unwrap();
-    let (code, out, err) = wait_bounded(child, Duration::from_secs(30));
+    let mut ctl = None;
+    let run = bounded_while(cmd, Duration::from_secs(30), |_| {
+        let mut c = Ctl::connect(&sock);
+        assert!(c.ask("list").last().unwrap().starts_with("ok 3 rules"));
+        std::fs::write(dir.join("go"), "").unwrap();
+        ctl = Some(c);
+    });
     drop(ctl);
-    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!run.timed_out, "{} ran past 30 s: {}", run.what, run.stderr);
+    let (out, err) = (&run.stdout, &run.stderr);
+    assert_eq!(run.code, Some(0), "{out}\n{err}");
     // The open was injected (so the log wrote a record) before the exec.
     assert!(out.contains(&format!("probe={}", libc_eacces())), "{out}\n{err}");
     let log = std::fs::read_to_string(dir.join("log.jsonl")).unwrap();
     assert!(log.contains("\"type\":\"inject\""), "{log}");
     // What the same program lists when it runs with no preload at all: descriptors this
     // test's own process passes down (a build tool's jobserver pipe, say) are in both.
-    let baseline = Command::new(&exe)
-        .arg("list")
-        .env_remove("LD_PRELOAD")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let (_, base, _) = wait_bounded(baseline, Duration::from_secs(30));
+    let mut baseline = Command::new(&exe);
+    baseline.arg("list").env_remove("LD_PRELOAD");
+    let base = bounded(baseline, Duration::from_secs(30)).stdout;
     let listed = |s: &str| -> Vec<String> {
         s.lines()
             .filter(|l| l.starts_with("fd=") || l.starts_with("listed="))
@@ -174,7 +119,7 @@ fn the_preloads_descriptors_do_not_leak_into_exec_children() {
             })
             .collect()
     };
-    assert_eq!(listed(&out), listed(&base), "descriptors that reached the exec'd program");
+    assert_eq!(listed(out), listed(&base), "descriptors that reached the exec'd program");
 }
 
 /// EACCES on Linux.

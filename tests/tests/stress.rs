@@ -9,15 +9,14 @@
 //! failures the program saw (it counts them and prints the count). With children, every
 //! line of the shared log is one whole JSON object.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use failinject_tests::{TempDir, have, preload};
+use failinject_tests::{TempDir, bounded, bounded_while, compile_c, preload, workspace};
 use serde_json::Value;
 
 /// The longest a run may take before it is killed and the test fails.
@@ -25,75 +24,8 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 /// Compiles `tests/fixtures/stress/NAME.c` into `dir`.
 fn compile(dir: &TempDir, name: &str) -> PathBuf {
-    assert!(have("cc"), "`cc` is not on PATH: .ci/run installs it (apt-get install gcc)");
-    let src =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stress").join(format!("{name}.c"));
-    let exe = dir.join(name);
-    let out = Command::new("cc")
-        .args(["-O1", "-pthread", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .env_remove("LD_PRELOAD")
-        .output()
-        .expect("run cc");
-    assert!(out.status.success(), "cc {name}.c:\n{}", String::from_utf8_lossy(&out.stderr));
-    exe
-}
-
-/// What the program did.
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-/// Runs `cmd` in its own process group with its output captured, killing the group after
-/// [`LIMIT`]; `during` runs on this thread meanwhile and is told to stop (its flag set) when
-/// the program has exited.
-fn run_while(mut cmd: Command, during: impl FnOnce(&AtomicBool) + Send) -> Outcome {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("spawn the fixture");
-    let pgid = child.id();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let stop = AtomicBool::new(false);
-    let (status, stdout, stderr) = std::thread::scope(|s| {
-        let o = s.spawn(move || {
-            let mut v = String::new();
-            let _ = out.read_to_string(&mut v);
-            v
-        });
-        let e = s.spawn(move || {
-            let mut v = String::new();
-            let _ = err.read_to_string(&mut v);
-            v
-        });
-        let stop = &stop;
-        let waiter = s.spawn(move || {
-            let status = loop {
-                if let Some(st) = child.try_wait().expect("wait") {
-                    break Some(st);
-                }
-                if start.elapsed() > LIMIT {
-                    let _ =
-                        Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).status();
-                    let _ = child.wait();
-                    break None;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            };
-            stop.store(true, Ordering::Release);
-            status
-        });
-        during(stop);
-        let status = waiter.join().unwrap();
-        (status, o.join().unwrap(), e.join().unwrap())
-    });
-    let elapsed = start.elapsed();
-    assert!(status.is_some(), "the fixture ran past {LIMIT:?} and was killed: {stderr}");
-    Outcome { code: status.and_then(|s| s.code()), stdout, stderr, elapsed }
+    let src = workspace().join("tests/fixtures/stress").join(format!("{name}.c"));
+    compile_c(&src, &dir.join(name), &["-O1", "-pthread", "-Wall", "-Wextra", "-Werror"])
 }
 
 /// The counters a process printed: `pid=P write_failures=N …`, one map per process line.
@@ -268,14 +200,18 @@ fn eight_threads_under_faults_and_live_rule_changes_lose_no_record() {
         .env("FAILINJECT_LOG", &log)
         .env_remove("FAILINJECT_FILE")
         .env_remove("FAILPOINTS");
+    // The control thread rewrites the rules until the program has exited.
     let mut sent = 0;
-    let done = run_while(cmd, |stop| sent = churn(&sock, glob, stop));
+    let start = Instant::now();
+    let done = bounded_while(cmd, LIMIT, |stop| sent = churn(&sock, glob, stop));
+    let elapsed = start.elapsed();
+    assert!(!done.timed_out, "the fixture ran past {LIMIT:?} and was killed: {}", done.stderr);
     assert_eq!(done.code, Some(0), "stdout: {}\nstderr: {}", done.stdout, done.stderr);
     let c = &counts(&done.stdout)[0];
     eprintln!(
         "stress: {} s, {sent} control commands ({:.0}/s), {c:?}",
-        done.elapsed.as_secs_f64(),
-        sent as f64 / done.elapsed.as_secs_f64()
+        elapsed.as_secs_f64(),
+        sent as f64 / elapsed.as_secs_f64()
     );
     check_files(dir.path(), "t", THREADS, RECORDS);
     // Enough commands and faults that the run proves something.
@@ -314,7 +250,7 @@ fn fork_exec_children_share_one_log_of_whole_lines() {
     .env_remove("FAILINJECT_CTL")
     .env_remove("FAILINJECT_FILE")
     .env_remove("FAILPOINTS");
-    let done = run_while(cmd, |_| {});
+    let done = bounded(cmd, LIMIT);
     assert_eq!(done.code, Some(0), "stdout: {}\nstderr: {}", done.stdout, done.stderr);
     assert!(done.stdout.contains(&format!("children_ok={CHILDREN}")), "{}", done.stdout);
     let children = counts(&done.stdout);
