@@ -202,6 +202,23 @@ fn fork_while_threads_write_and_fsync() {
     }
 }
 
+/// Under write tracking with the directory journal on (`powercut(dirs)` on a file that is
+/// never synced, so nothing is cut), threads rename files while the main thread forks, and
+/// each child renames a file of its own: the journal's lock, often held by another thread
+/// at the fork, must be free in the child, or its rename spins forever (`hung=`).
+#[test]
+fn fork_while_threads_rename_under_the_directory_journal() {
+    let dir = TempDir::new("hz-fork-rename");
+    let exe = compile(&dir, "fork");
+    let d = path_str(dir.path());
+    let rules = "sys:fsync[path=*/never-synced]=powercut(dirs)";
+    let o = bounded(under(dir.path(), rules, &exe, &[d, "200", "rename"]));
+    o.assert_ok();
+    assert_eq!(o.num("hung"), 0, "{o:#?}");
+    assert_eq!((o.num("children"), o.num("child_ok")), (200, 200), "{o:#?}");
+    assert_eq!(o.num("thread_errors"), 0, "{o:#?}");
+}
+
 /// As above, but the threads also dup2 their descriptor onto a fixed number and close it
 /// again, so a fork often lands while a thread is recording a descriptor in `fds.rs`.
 #[test]
