@@ -304,6 +304,14 @@ pub fn compile_c(src: &Path, out: &Path, flags: &[&str]) -> PathBuf {
     out.to_path_buf()
 }
 
+/// The records of an injection log (JSON Lines); panics on a line that is not JSON, naming it.
+pub fn log_records(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
 /// Whether `program` can be found on `PATH` (tests of optional tools skip without it, saying
 /// so; `.ci/run` installs every tool the suite uses).
 pub fn have(program: &str) -> bool {

@@ -1,9 +1,8 @@
 //! Observability and control: the injection log, call-site ids, in-code points through
 //! `failinject.h`, and the C ABI.
 
-use failinject_tests::{Run, TempDir, compile_c, preload, workspace};
+use failinject_tests::{Run, TempDir, compile_c, log_records, preload, workspace};
 use serde_json::Value;
-use std::path::Path;
 use std::process::Command;
 
 /// Compiles `tests/fixtures/observe/points.c` against `preload/include/failinject.h`.
@@ -18,13 +17,6 @@ fn run(dir: &TempDir, exe: &str, rules: &str, mode: &str) -> String {
     let done = Run::new(dir.path(), rules, exe, &[mode, &dir.path().to_string_lossy()]).run();
     assert_eq!(done.code, Some(0), "{done:?}");
     done.stdout
-}
-
-fn records(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
 }
 
 #[test]
@@ -96,7 +88,8 @@ fn a_site_from_one_runs_log_fails_exactly_that_call_in_the_next() {
     .env("FAILINJECT_LOG", &log)
     .run();
     assert_eq!(done.stdout, "a=-1 b=-1\n", "{done:?}");
-    let faults: Vec<Value> = records(&log).into_iter().filter(|r| r["type"] == "inject").collect();
+    let faults: Vec<Value> =
+        log_records(&log).into_iter().filter(|r| r["type"] == "inject").collect();
     assert_eq!(faults.len(), 2);
     let (site_a, site_b) =
         (faults[0]["site"].as_str().unwrap(), faults[1]["site"].as_str().unwrap());
@@ -124,7 +117,7 @@ fn a_shared_log_of_several_processes_has_whole_lines_that_match_what_they_saw() 
     .run();
     assert_eq!(done.code, Some(0), "{done:?}");
     let failed = done.stdout.lines().filter(|l| l.ends_with(":1")).count();
-    let recs = records(&log);
+    let recs = log_records(&log);
     let starts = recs.iter().filter(|r| r["type"] == "start").count();
     assert_eq!(starts, 7, "sh and six cp: {recs:?}");
     let injects: Vec<&Value> = recs.iter().filter(|r| r["type"] == "inject").collect();
@@ -171,5 +164,5 @@ fn a_program_that_reuses_low_descriptors_never_receives_log_lines() {
             .run();
     assert_eq!((done.code, done.stdout.as_str()), (Some(0), "failed\n"), "{done:?}");
     assert_eq!(std::fs::read_to_string(dir.join("mine.txt")).unwrap(), "program data\n");
-    assert!(records(&log).iter().any(|r| r["type"] == "start"));
+    assert!(log_records(&log).iter().any(|r| r["type"] == "start"));
 }

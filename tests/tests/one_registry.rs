@@ -3,9 +3,8 @@
 //! to end through the fixture `points_rs` (`tests/src/bin/points_rs.rs`) under the real
 //! `libfailinject.so`; and without the preload the same binary serves its points itself.
 
-use failinject_tests::{Ctl, Done, Run, TempDir};
+use failinject_tests::{Ctl, Done, Run, TempDir, log_records};
 use serde_json::Value;
-use std::path::Path;
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -21,13 +20,6 @@ fn fixture(dir: &TempDir, rules: &str, mode: &str) -> Run {
 fn ok(done: Done) -> String {
     assert_eq!(done.code, Some(0), "{done:?}");
     done.stdout
-}
-
-fn records(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
 }
 
 #[test]
@@ -60,7 +52,7 @@ fn one_config_drives_an_in_code_return_and_a_libc_error_and_logs_both() {
             .env("FAILINJECT_LOG", &log)
             .run();
     assert_eq!(ok(done), "backend=preload save=return(quota) write=err28\n");
-    let recs = records(&log);
+    let recs = log_records(&log);
     let injects: Vec<&Value> = recs.iter().filter(|r| r["type"] == "inject").collect();
     let code = injects.iter().find(|r| r["point"] == "app::save");
     let code = code.unwrap_or_else(|| panic!("no inject record for app::save: {recs:?}"));

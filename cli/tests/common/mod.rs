@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-pub use failinject_tests::{TempDir, compile_c, have};
+pub use failinject_tests::{TempDir, compile_c, have, log_records as records};
 
 /// A copy of the `failinject` binary alone in a directory, as `cargo install` leaves it: no
 /// library beside it, so it uses the copy it carries (written to a private cache, below). The
@@ -50,13 +50,4 @@ pub fn output(mut cmd: impl std::borrow::BorrowMut<Command>) -> Output {
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The records of a JSON Lines log.
-pub fn records(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad log line {l}: {e}")))
-        .collect()
 }
