@@ -322,7 +322,7 @@ macro_rules! wrappers {
                     let mut ctx = Ctx::default();
                     let decision = match snap {
                         // Data arguments libc would refuse go to libc untouched.
-                        Some(s) if state::active(P) && wrappers!(@valid $io) => {
+                        Some(s) if state::active(P) && wrappers!(@valid $io call) => {
                             let d = s.decide_sys(&call, &mut ctx);
                             // Under write tracking a tracked point must see every call, so no
                             // descriptor is ever skipped for it.
@@ -494,9 +494,11 @@ macro_rules! wrappers {
     (@stream $other:tt) => { std::ptr::null_mut() };
 
     // ---- whether libc would accept the call's data arguments -----------------------------
-    (@valid [writev ($iov:ident, $cnt:ident)]) => { iov_total($iov as *const iovec, $cnt as c_int).is_some() };
-    (@valid [readv ($iov:ident, $cnt:ident)]) => { iov_total($iov as *const iovec, $cnt as c_int).is_some() };
-    (@valid $io:tt) => { true };
+    // An iovec array libc would refuse has no size (`iov_total`, already computed for the
+    // call's facts): such a call is not decided.
+    (@valid [writev ($iov:ident, $cnt:ident)] $call:ident) => { $call.size.is_some() };
+    (@valid [readv ($iov:ident, $cnt:ident)] $call:ident) => { $call.size.is_some() };
+    (@valid $io:tt $call:ident) => { true };
 
     // ---- the byte count, by kind of data moved -------------------------------------------
     (@size [none ()]) => { None };
