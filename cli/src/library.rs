@@ -46,10 +46,13 @@ pub fn find() -> anyhow::Result<PathBuf> {
         Ok(path) => Ok(path),
         Err(e) => {
             let tried: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+            let beside = match tried.is_empty() {
+                true => "the binary is in a Cargo target directory".to_string(),
+                false => format!("none at {}", tried.join(" or ")),
+            };
             Err(e.context(format!(
-                "cannot find {NAME}: FAILINJECT_LIB is not set, none at {}, and the built-in \
-                 copy could not be written",
-                tried.join(" or ")
+                "cannot find {NAME}: FAILINJECT_LIB is not set, {beside}, and the built-in \
+                 copy could not be written"
             )))
         }
     }
