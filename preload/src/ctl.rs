@@ -18,7 +18,7 @@
 //! are marked as inside the preload for their whole life, so their own I/O is never injected.
 //! A forked child serves its own socket when the path has `%p`, and never its parent's.
 
-use crate::{guard, raw, state};
+use crate::{guard, raw, state, thread};
 use failinject_engine::Command;
 use failinject_engine::control::{self, MAX_LINE};
 use std::ffi::OsString;
@@ -62,20 +62,18 @@ fn serve() -> Result<(), String> {
     if let Ok(mut served) = SERVED.try_lock() {
         *served = Some((raw::pid(), path));
     }
-    std::thread::Builder::new()
-        .name("failinject-ctl".into())
-        .spawn(move || {
-            let _inside = guard::Inside::enter();
-            for conn in listener.incoming().flatten() {
-                let _ =
-                    std::thread::Builder::new().name("failinject-conn".into()).spawn(move || {
-                        let _inside = guard::Inside::enter();
-                        connection(conn);
-                    });
-            }
-        })
-        .map(|_| ())
-        .map_err(|e| format!("cannot start the control thread: {e}"))
+    // Threads of ours block every signal (`thread.rs`); a connection's thread inherits the
+    // server thread's mask, and is started through the same function all the same.
+    thread::spawn("failinject-ctl", move || {
+        let _inside = guard::Inside::enter();
+        for conn in listener.incoming().flatten() {
+            let _ = thread::spawn("failinject-conn", move || {
+                let _inside = guard::Inside::enter();
+                connection(conn);
+            });
+        }
+    })
+    .map_err(|e| format!("cannot start the control thread: {e}"))
 }
 
 /// `template` with every `%p` replaced by `pid`.

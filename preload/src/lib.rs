@@ -40,6 +40,7 @@ mod site;
 mod spin;
 mod state;
 mod target;
+mod thread;
 mod track;
 mod undo;
 pub mod wrappers;

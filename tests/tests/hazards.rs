@@ -592,6 +592,27 @@ fn the_preload_adds_no_thread_and_no_descriptor() {
     }
 }
 
+/// The library's threads (the control socket's server and connection threads) block every
+/// signal: a process-directed SIGUSR1 and SIGCHLD that the program's one thread blocks stay
+/// pending until it unblocks them, and its handlers then run on its own thread. Before the
+/// fix, the kernel handed both signals to a thread of ours at once.
+#[test]
+fn our_threads_never_take_the_programs_signals() {
+    let dir = TempDir::new("hz-sigmask");
+    let exe = compile(&dir, "sigmask");
+    let socket = dir.join("ctl.sock");
+    let mut cmd = under(dir.path(), SLOW, &exe, &[path_str(&socket)]);
+    cmd.env("FAILINJECT_CTL", &socket);
+    let o = bounded(cmd);
+    o.assert_ok();
+    assert_eq!(o.num("connected"), 1, "no connection thread to test: {o:#?}");
+    assert_eq!(o.num("ran_while_blocked"), 0, "a handler ran on a thread of ours: {o:#?}");
+    assert_eq!(o.num("usr1_pending"), 1, "SIGUSR1 was taken by a thread of ours: {o:#?}");
+    assert_eq!(o.num("chld_pending"), 1, "SIGCHLD was taken by a thread of ours: {o:#?}");
+    assert_eq!(o.num("ran_after_unblock"), 2, "{o:#?}");
+    assert_eq!(o.num("on_main"), 1, "a handler ran off the main thread: {o:#?}");
+}
+
 // ---- 11. small stacks --------------------------------------------------------------------------------
 
 /// Rules whose slow path goes deepest: a `print` (formats a diagnostic), a `short` writev
