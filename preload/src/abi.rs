@@ -11,7 +11,8 @@
 //! `pause`, `kill` and `powercut` happen here. Strings handed out (a `return` value, a message) live in a
 //! published snapshot, which is never freed.
 
-use crate::{guard, log, scope, state};
+use crate::sys::guard;
+use crate::{log, scope, state};
 use failinject_engine::{Effect, name_hash, parse_key, parse_rules};
 use libc::{c_char, c_int, size_t, ssize_t};
 use std::ffi::CStr;
@@ -124,22 +125,22 @@ pub unsafe extern "C" fn failinject_v1_eval_at(
         snap.code_point(name)
     };
     let Some(point) = point else { return EVAL_NONE };
-    let mut ctx = crate::wrappers::Ctx::default();
+    let mut ctx = crate::ctx::Ctx::default();
     let Some(d) = snap.decide_code(point, &mut ctx) else { return EVAL_NONE };
     if log::enabled() {
         let mut buf = [0u8; 2048];
-        log::inject_code(name, &d, &mut ctx, &mut buf);
+        log::inject_code(name, &d, ctx.frames(), &mut buf);
     }
     let (code, message) = match d.effect {
         Effect::ReturnArg(v) => (EVAL_RETURN, v),
         Effect::Panic(m) => (EVAL_PANIC, m),
         Effect::Print(m) => (EVAL_PRINT, m),
         Effect::Sleep(ms) => {
-            crate::raw::sleep_ms(ms);
+            crate::sys::raw::sleep_ms(ms);
             (EVAL_NONE, None)
         }
         Effect::Delay(ms) => {
-            crate::raw::spin_ms(ms);
+            crate::sys::raw::spin_ms(ms);
             (EVAL_NONE, None)
         }
         Effect::Yield => {
@@ -149,7 +150,7 @@ pub unsafe extern "C" fn failinject_v1_eval_at(
         }
         Effect::Pause => {
             while !d.state.is_retired() {
-                crate::raw::sleep_ms(1);
+                crate::sys::raw::sleep_ms(1);
             }
             (EVAL_NONE, None)
         }
@@ -160,7 +161,7 @@ pub unsafe extern "C" fn failinject_v1_eval_at(
         }
         // The same power cut as on a libc point: every file written since its last sync goes
         // back, then SIGKILL (`track.rs`).
-        Effect::Powercut { dirs } => crate::track::powercut(dirs),
+        Effect::Powercut { dirs } => crate::crash::powercut(dirs),
         _ => (EVAL_NONE, None),
     };
     if !arg.is_null() {

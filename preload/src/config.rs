@@ -8,7 +8,8 @@
 //! This runs in our one constructor. It may allocate and read the environment: no wrapped
 //! call is being served, and the guard is held so our own file reads pass straight through.
 
-use crate::{ctl, log, raw, site, state};
+use crate::sys::{raw, site};
+use crate::{ctl, log, state};
 use failinject_engine::{EnvSources, FileSource, Filter, Registry, env_config};
 use std::os::unix::ffi::OsStrExt;
 

@@ -18,7 +18,8 @@
 //! are marked as inside the preload for their whole life, so their own I/O is never injected.
 //! A forked child serves its own socket when the path has `%p`, and never its parent's.
 
-use crate::{guard, raw, state, thread};
+use crate::state;
+use crate::sys::{guard, raw, thread};
 use failinject_engine::Command;
 use failinject_engine::control::{self, MAX_LINE};
 use std::ffi::OsString;
@@ -73,7 +74,7 @@ fn serve() -> Result<(), String> {
             });
         }
     })
-    .map_err(|e| format!("cannot start the control thread: {e}"))
+        .map_err(|e| format!("cannot start the control thread: {e}"))
 }
 
 /// `template` with every `%p` replaced by `pid`.

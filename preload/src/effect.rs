@@ -5,8 +5,8 @@
 //! bytes, with altered data), so this one function serves every libc point; the table says
 //! which closures make sense for which function.
 
-use crate::raw;
-use crate::ret::Ret;
+use crate::sys::raw;
+use crate::sys::ret::Ret;
 use failinject_engine::points::Fail;
 use failinject_engine::{Corruption, Decision, Effect, PointId};
 use libc::{FILE, c_int};
@@ -96,12 +96,12 @@ pub fn apply<R: Ret>(
             real()
         }
         // Every tracked file back to its synced state, then SIGKILL (`track.rs`).
-        Effect::Powercut { dirs } => crate::track::powercut(dirs),
+        Effect::Powercut { dirs } => crate::crash::powercut(dirs),
         // The sync fails and its file (for `syncfs`, its file system) loses the writes not
         // yet synced; the sync is not made, so a retry syncs the rolled-back state.
         Effect::Lose(e) => {
             if let Some(fd) = info.fd {
-                crate::track::lose(fd, p.name == "syncfs");
+                crate::crash::lose(fd, p.name == "syncfs");
             }
             fail(info, e.0, real)
         }
@@ -189,7 +189,7 @@ impl Scratch {
         let n = unsafe {
             libc::syscall(
                 libc::SYS_process_vm_readv,
-                crate::raw::pid() as libc::c_long,
+                crate::sys::raw::pid() as libc::c_long,
                 &local as *const libc::iovec,
                 1 as libc::c_ulong,
                 iov,

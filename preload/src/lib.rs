@@ -12,38 +12,29 @@
 //! Code here runs inside other people's programs: in signal handlers, during `malloc`,
 //! before `main`, after `fork`. So on the path of an intercepted call nothing allocates,
 //! blocks, panics or reads the environment; real functions are resolved lazily and cached in
-//! atomics (`real.rs`); a call made from inside our own code passes straight through
-//! (`guard.rs`); the configuration is published once and never freed (`state.rs`); and
-//! diagnostics go out through raw system calls (`raw.rs`). The wrappers themselves are
-//! generated from the engine's table of libc points (`wrappers.rs`).
+//! atomics (`sys/real.rs`); a call made from inside our own code passes straight through
+//! (`sys/guard.rs`); the configuration is published once and never freed (`state.rs`); and
+//! diagnostics go out through raw system calls (`sys/raw.rs`). The wrappers themselves are
+//! generated from the engine's table of libc points (`wrappers/`). `docs/ARCHITECTURE.md`
+//! draws the wings and what may import what.
 
 // In unit tests the wrappers are not exported (so the test harness is not interposed) and the
 // constructor does not run, which leaves much of the crate unused there.
 #![cfg_attr(test, allow(dead_code))]
 
-pub mod abi;
-mod book;
-mod config;
-mod ctl;
-mod dirs;
-mod effect;
-mod fds;
-mod guard;
-mod json;
-mod kfile;
-mod log;
-mod raw;
-mod real;
-mod ret;
-mod scope;
-mod site;
-mod spin;
-mod state;
-mod target;
-mod thread;
-mod track;
-mod undo;
-pub mod wrappers;
+// The wings, from the top down; a module imports only from below it (docs/ARCHITECTURE.md).
+pub mod wrappers; // the generated interposers, and the few hand-written ones
+pub mod abi; // failinject_v1_*: in-code points and configuration from the program
+mod config; // the configuration at start-up
+mod ctl; // the control socket
+mod effect; // carrying out a decision
+mod state; // the published snapshot
+mod ctx; // what a decision may ask of the calling thread
+mod crash; // powercut/lose: the preload's side of the crash model
+mod fd; // what each descriptor refers to
+mod log; // the injection log
+mod scope; // fail scopes and reached points
+mod sys; // the edge: system calls, libc, raw memory
 
 /// Loads the configuration before `main`. Wrappers called earlier (by ld.so or other
 /// libraries' constructors) find no published configuration and pass straight through, so
@@ -51,8 +42,8 @@ pub mod wrappers;
 #[cfg(not(test))]
 #[ctor::ctor(unsafe)]
 fn init() {
-    let Some(_inside) = guard::Inside::enter() else { return };
-    fds::own();
+    let Some(_inside) = sys::guard::Inside::enter() else { return };
+    fd::table::own();
     scope::init();
     config::load();
     // SAFETY: registering a plain function pointer; the child handler resets our tables and
@@ -71,14 +62,25 @@ fn init() {
 
 /// At `exit()`: the log's exit record, and the control socket's file removed.
 extern "C" fn at_exit(status: libc::c_int, _arg: *mut libc::c_void) {
-    let Some(_inside) = guard::Inside::enter() else { return };
+    let Some(_inside) = sys::guard::Inside::enter() else { return };
     log::exit(status, state::snapshot());
     ctl::stop();
 }
 
+/// In a forked child, every part that keeps per-process state repairs it: only the forking
+/// thread survives a `fork`, so whatever another thread of the parent held (a lock, a pool
+/// entry, a half-written slot) is freed, and counters, log and control socket become the
+/// child's own. Runs in the child of a possibly threaded parent, so nothing here takes a
+/// lock that another thread may have held.
 extern "C" fn after_fork_child() {
     // Our own calls here (reopening the log, serving a new socket) must not meet the
     // program's rules.
-    let _inside = guard::Inside::enter();
+    let _inside = sys::guard::Inside::enter();
+    crash::after_fork_in_child();
+    fd::table::after_fork_in_child();
+    sys::pool::after_fork_in_child();
+    log::after_fork_in_child();
+    scope::after_fork_in_child();
+    ctl::after_fork_in_child();
     state::after_fork_in_child();
 }

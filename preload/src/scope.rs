@@ -5,6 +5,8 @@
 //! thread-local of plain cells (no destructor, no allocation); reached points are a lock-free
 //! set made at start-up.
 
+#![forbid(unsafe_code)]
+
 use failinject_engine::ReachedSet;
 use std::cell::Cell;
 use std::sync::OnceLock;

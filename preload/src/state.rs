@@ -66,7 +66,7 @@ pub fn change<T>(f: impl FnOnce(&mut Registry) -> T) -> Option<T> {
     let registry = slot.as_mut()?;
     let out = f(registry);
     if registry.rules().any(|r| r.filters.iter().any(|f| matches!(f, Filter::Site(_)))) {
-        crate::site::warm_up();
+        crate::sys::site::warm_up();
     }
     publish(registry);
     Some(out)
@@ -90,16 +90,13 @@ fn publish(registry: &Registry) {
     // A `powercut`/`lose` rule turns write tracking on for good (from this moment: what files
     // hold now counts as synced), and sends every tracked point down the slow path.
     if registry.needs_tracking() {
-        crate::track::start();
-        if registry
+        let dirs = registry
             .rules()
-            .any(|r| r.chain.iter().any(|a| matches!(a.task, Task::Powercut { dirs: true })))
-        {
-            crate::dirs::start();
-        }
+            .any(|r| r.chain.iter().any(|a| matches!(a.task, Task::Powercut { dirs: true })));
+        crate::crash::start(dirs);
     }
-    if crate::track::on() {
-        for name in crate::track::POINTS {
+    if crate::crash::on() {
+        for name in crate::crash::POINTS {
             let p = PointId::of(name);
             words[p.0 as usize / 64] |= 1 << (p.0 % 64);
         }
@@ -117,12 +114,6 @@ fn publish(registry: &Registry) {
 /// In a forked child: every rule's counters start afresh (counters are per process). Runs
 /// in the child of a possibly threaded parent, so it takes no lock.
 pub fn after_fork_in_child() {
-    crate::track::after_fork_in_child();
-    crate::fds::after_fork_in_child();
-    crate::target::after_fork_in_child();
-    crate::log::after_fork_in_child();
-    crate::scope::after_fork_in_child();
-    crate::ctl::after_fork_in_child();
     if let Some(s) = snapshot() {
         s.reset_counters();
     }

@@ -13,9 +13,14 @@
 //! path: no allocation. The start record is built once, at start-up, where allocating is
 //! fine.
 
-use crate::json::Line;
-use crate::raw;
-use crate::site::Frames;
+#![forbid(unsafe_code)]
+
+mod json;
+
+use crate::sys::kfile;
+use crate::sys::raw;
+use crate::sys::site::{self, Frames};
+use json::Line;
 use failinject_engine::{Decision, Effect, PointId, Snapshot, SysCall};
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -65,17 +70,9 @@ fn open() -> Result<(), String> {
     let mut path = [0u8; 4096];
     let n = expand(template, raw::pid(), &mut path).ok_or("FAILINJECT_LOG is too long")?;
     path[n] = 0;
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC;
-    // SAFETY: `path` is NUL-terminated; the kernel copies it.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat,
-            libc::AT_FDCWD as libc::c_long,
-            path.as_ptr(),
-            flags as libc::c_long,
-            0o644 as libc::c_long,
-        )
-    };
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND;
+    let shown = std::ffi::CStr::from_bytes_until_nul(&path[..]).unwrap_or(c"");
+    let fd = kfile::open_at(libc::AT_FDCWD, shown, flags, 0o644);
     if fd < 0 {
         let shown = String::from_utf8_lossy(&path[..n]).into_owned();
         return Err(format!(
@@ -83,28 +80,8 @@ fn open() -> Result<(), String> {
             std::io::Error::from_raw_os_error(raw::errno())
         ));
     }
-    FD.store(high(fd as i32), Ordering::Release);
+    FD.store(kfile::to_high(fd), Ordering::Release);
     Ok(())
-}
-
-/// Moves our descriptor to a high number (the lowest free one from 1000), where a program
-/// that closes and reopens its low descriptors will not collide with it.
-fn high(fd: i32) -> i32 {
-    // SAFETY: F_DUPFD_CLOEXEC on a descriptor we own; the old one is closed after.
-    let moved = unsafe {
-        libc::syscall(
-            libc::SYS_fcntl,
-            fd as libc::c_long,
-            libc::F_DUPFD_CLOEXEC as libc::c_long,
-            1000 as libc::c_long,
-        )
-    };
-    if moved < 0 {
-        return fd;
-    }
-    // SAFETY: closing the low copy we just replaced.
-    unsafe { libc::syscall(libc::SYS_close, fd as libc::c_long) };
-    moved as i32
 }
 
 /// The program closed descriptor `fd` (through our wrappers). If it was the log's, logging
@@ -149,12 +126,10 @@ fn emit(line: &[u8]) {
 }
 
 fn time(line: &mut Line<'_>) {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a live timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    let (sec, nsec) = raw::realtime();
     let mut buf = [0u8; 32];
     let mut w = Fixed::new(&mut buf);
-    let _ = write!(w, "{}.{:06}", ts.tv_sec, ts.tv_nsec / 1000);
+    let _ = write!(w, "{sec}.{:06}", nsec / 1000);
     let n = w.len;
     line.raw("time", &buf[..n]);
 }
@@ -180,9 +155,8 @@ pub fn after_fork_in_child() {
         return;
     }
     if TEMPLATE.get().is_some_and(|t| t.windows(2).any(|w| w == b"%p")) {
-        let old = FD.swap(-1, Ordering::AcqRel);
-        // SAFETY: closing our own log descriptor, which the parent keeps its own copy of.
-        unsafe { libc::syscall(libc::SYS_close, old as libc::c_long) };
+        // Our own log descriptor; the parent keeps its own copy.
+        kfile::close(FD.swap(-1, Ordering::AcqRel));
         if open().is_err() {
             return;
         }
@@ -243,8 +217,8 @@ pub fn inject(rec: &Injected<'_>, buf: &mut [u8]) {
 }
 
 /// Writes one fault record of an in-code point, formatted in `buf`.
-pub fn inject_code(name: &str, d: &Decision<'_>, ctx: &mut crate::wrappers::Ctx, buf: &mut [u8]) {
-    fault(buf, name.as_bytes(), name.as_bytes(), None, d, None, ctx.frames());
+pub fn inject_code(name: &str, d: &Decision<'_>, frames: &Frames, buf: &mut [u8]) {
+    fault(buf, name.as_bytes(), name.as_bytes(), None, d, None, frames);
 }
 
 fn fault(
@@ -263,9 +237,7 @@ fn fault(
     let mut line = Line::new(buf);
     line.str("type", b"inject").num("seq", SEQ.fetch_add(1, Ordering::Relaxed) as i64 + 1);
     time(&mut line);
-    // SAFETY: gettid has no arguments and cannot fail.
-    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
-    line.num("pid", i64::from(raw::pid())).num("tid", tid);
+    line.num("pid", i64::from(raw::pid())).num("tid", raw::tid());
     line.str("point", point).str("function", function);
     if let Some(call) = call {
         if let Some(fd) = call.fd {
@@ -312,8 +284,8 @@ fn fault(
 
 /// `"frames":["libc.so.6+0x2a1c0 write", …]`.
 fn frames(line: &mut Line<'_>, frames: &Frames) {
-    let mut texts = [[0u8; 160]; crate::site::MAX_FRAMES];
-    let mut lens = [0usize; crate::site::MAX_FRAMES];
+    let mut texts = [[0u8; 160]; site::MAX_FRAMES];
+    let mut lens = [0usize; site::MAX_FRAMES];
     let mut count = 0;
     for (f, (t, len)) in frames.iter().zip(texts.iter_mut().zip(lens.iter_mut())) {
         let mut w = Fixed::new(t);

@@ -126,7 +126,7 @@ impl<'a> Line<'a> {
             if value < 0 {
                 self.push(b"-");
             }
-            let d = crate::raw::decimal(value.unsigned_abs(), &mut digits);
+            let d = crate::sys::raw::decimal(value.unsigned_abs(), &mut digits);
             self.push(d);
         }
         self

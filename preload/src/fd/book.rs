@@ -1,11 +1,11 @@
 //! Descriptor bookkeeping: which calls create, copy or release descriptors, and what the
-//! table in `fds.rs` learns from each.
+//! table (`table.rs`) learns from each.
 //!
 //! These calls are wrapped even when no rule applies to them (once any libc rule exists), so
 //! that a later `write` knows its file's path without asking the kernel.
 
-use crate::fds;
-use crate::ret::Ret;
+use super::table as fds;
+use crate::sys::ret::Ret;
 use failinject_engine::SysCall;
 use libc::c_int;
 
@@ -70,20 +70,6 @@ pub fn new_fd_unnamed(fd: i64) {
     if fd >= 0 {
         fds::forget(fd as c_int);
     }
-}
-
-/// A call returned a stream for the call's target.
-pub fn new_stream(stream: *mut libc::FILE, call: &SysCall<'_>) {
-    // SAFETY: a non-null result of fopen/freopen is a live stream.
-    let fd = unsafe { crate::target::stream_fd(stream) };
-    new_fd(i64::from(fd), call);
-}
-
-/// A call returned a directory stream for the call's target.
-pub fn new_dir(dir: *mut libc::DIR, call: &SysCall<'_>) {
-    // SAFETY: a non-null result of opendir is a live directory stream.
-    let fd = unsafe { crate::target::dir_fd(dir) };
-    new_fd(i64::from(fd), call);
 }
 
 /// `to` (a result, negative on failure) now duplicates `from`.

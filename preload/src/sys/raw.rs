@@ -47,6 +47,20 @@ pub fn pid() -> u32 {
     unsafe { libc::syscall(libc::SYS_getpid) as u32 }
 }
 
+/// The calling thread's id, from the kernel.
+pub fn tid() -> i64 {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) }
+}
+
+/// The wall clock: seconds and nanoseconds since the epoch.
+pub fn realtime() -> (i64, i64) {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a live timespec; CLOCK_REALTIME always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    (ts.tv_sec, ts.tv_nsec)
+}
+
 /// The calling thread's errno.
 pub fn errno() -> c_int {
     // SAFETY: __errno_location returns a valid pointer to the calling thread's errno.

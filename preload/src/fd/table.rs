@@ -10,7 +10,7 @@
 //! guarded by a sequence counter so readers in other threads never see a half-written path
 //! and nothing ever blocks or allocates.
 
-use crate::raw;
+use crate::sys::{kfile, raw};
 use failinject_engine::FileKind;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
@@ -217,29 +217,11 @@ pub fn path(fd: i32, out: &mut [u8]) -> Option<usize> {
     if let Some((n, _)) = read_slot(fd, out) {
         return Some(n);
     }
-    let n = proc_fd_link(fd, out)?;
+    let n = kfile::fd_link(fd, out)?;
     if out[..n].first() == Some(&b'/') {
         record(fd, &out[..n]);
     }
     Some(n)
-}
-
-/// Reads `/proc/self/fd/N` with raw system calls.
-fn proc_fd_link(fd: i32, out: &mut [u8]) -> Option<usize> {
-    if fd < 0 {
-        return None;
-    }
-    let mut link = [0u8; 32];
-    let prefix = b"/proc/self/fd/";
-    link[..prefix.len()].copy_from_slice(prefix);
-    let mut digits = [0u8; 20];
-    let d = raw::decimal(fd as u64, &mut digits);
-    link[prefix.len()..prefix.len() + d.len()].copy_from_slice(d);
-    // SAFETY: `link` is NUL-terminated (zero-filled past the digits) and `out` is a live
-    // buffer of the given length.
-    let n =
-        unsafe { libc::syscall(libc::SYS_readlink, link.as_ptr(), out.as_mut_ptr(), out.len()) };
-    (n > 0 && (n as usize) < out.len()).then_some(n as usize)
 }
 
 /// The kind of file `fd` refers to, cached after one `fstat`.
@@ -248,40 +230,13 @@ pub fn kind(fd: i32) -> FileKind {
     if cached != 0 {
         return decode(cached);
     }
-    let kind = probe_kind(fd);
+    let kind = kfile::file_kind(fd);
     if let Some(s) = slot(fd)
         && owned()
     {
         s.kind.store(encode(kind), Ordering::Relaxed);
     }
     kind
-}
-
-fn probe_kind(fd: i32) -> FileKind {
-    // SAFETY: an all-zero `stat` is a valid value to be overwritten by the kernel.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is a live, writable stat buffer; fstat does not keep the pointer.
-    if unsafe { libc::syscall(libc::SYS_fstat, fd as libc::c_long, &mut st as *mut libc::stat) }
-        != 0
-    {
-        return FileKind::Unknown;
-    }
-    match st.st_mode & libc::S_IFMT {
-        libc::S_IFREG | libc::S_IFBLK => FileKind::File,
-        libc::S_IFDIR => FileKind::Dir,
-        libc::S_IFSOCK => FileKind::Socket,
-        libc::S_IFIFO => FileKind::Pipe,
-        libc::S_IFCHR => {
-            // SAFETY: termios is plain data; TCGETS only fills it in.
-            let mut t: libc::termios = unsafe { std::mem::zeroed() };
-            // SAFETY: `t` is a live termios; a non-terminal answers ENOTTY.
-            let tty =
-                unsafe { libc::syscall(libc::SYS_ioctl, fd as libc::c_long, libc::TCGETS, &mut t) }
-                    == 0;
-            if tty { FileKind::Tty } else { FileKind::Other }
-        }
-        _ => FileKind::Other,
-    }
 }
 
 fn encode(k: FileKind) -> u8 {
@@ -340,13 +295,13 @@ mod tests {
     fn kinds_of_real_descriptors() {
         let f = std::fs::File::open("/proc/self/status").unwrap();
         use std::os::fd::AsRawFd;
-        assert_eq!(probe_kind(f.as_raw_fd()), FileKind::File);
+        assert_eq!(kfile::file_kind(f.as_raw_fd()), FileKind::File);
         let d = std::fs::File::open("/").unwrap();
-        assert_eq!(probe_kind(d.as_raw_fd()), FileKind::Dir);
+        assert_eq!(kfile::file_kind(d.as_raw_fd()), FileKind::Dir);
         let (r, _w) = std::io::pipe().unwrap();
-        assert_eq!(probe_kind(r.as_raw_fd()), FileKind::Pipe);
+        assert_eq!(kfile::file_kind(r.as_raw_fd()), FileKind::Pipe);
         let mut buf = [0u8; 256];
-        let n = proc_fd_link(d.as_raw_fd(), &mut buf).unwrap();
+        let n = kfile::fd_link(d.as_raw_fd(), &mut buf).unwrap();
         assert_eq!(&buf[..n], b"/");
     }
 }

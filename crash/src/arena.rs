@@ -1,0 +1,180 @@
+//! The undo arena: the original bytes of every range overwritten since a file's last sync.
+//!
+//! One block of memory, handed to the model by its owner (the preload reserves an anonymous
+//! mapping off the heap), carved out by a bump pointer. A record is a header (the file's
+//! older record, the file offset, the length, the change's sequence number) followed by the
+//! bytes. Records are not freed one by one: the arena starts over when no record is alive
+//! (every tracked file synced or rolled back).
+//!
+//! Records refer to each other by their offset in the arena, never by address, so the arena
+//! could be a mapping that several processes share at different addresses. Outside this file
+//! a record is a [`RecordId`], and its contents are only reached through the arena that
+//! holds it ([`Arena::record`]), for as long as that borrow lasts.
+
+use std::num::NonZeroU64;
+
+/// A record, by its place in its arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordId(NonZeroU64);
+
+/// A record as read from its arena.
+#[derive(Clone, Copy, Debug)]
+pub struct Record<'a> {
+    /// Where in the file the bytes were.
+    pub off: u64,
+    /// The change's place in the order of all changes.
+    pub seq: u64,
+    /// The file's older record.
+    pub prev: Option<RecordId>,
+    /// The bytes the change overwrote.
+    pub bytes: &'a [u8],
+}
+
+const HEADER: usize = 32;
+/// Offset 0 means "no record", so the first record starts past it.
+const FIRST: usize = 64;
+
+/// The arena; see the module documentation.
+pub struct Arena<'m> {
+    mem: Option<&'m mut [u8]>,
+    used: usize,
+    /// Records alive (in some file's list).
+    live: u64,
+    /// The high-water mark of the last reset, for the owner to give back (`take_reset`).
+    reset: usize,
+}
+
+fn get(mem: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&mem[at..at + 8]);
+    u64::from_ne_bytes(w)
+}
+
+fn put(mem: &mut [u8], at: usize, v: u64) {
+    mem[at..at + 8].copy_from_slice(&v.to_ne_bytes());
+}
+
+impl<'m> Arena<'m> {
+    /// An arena with no memory yet: every allocation fails until [`Arena::give`].
+    pub const fn empty() -> Arena<'m> {
+        Arena { mem: None, used: FIRST, live: 0, reset: 0 }
+    }
+
+    /// Hands the arena its memory (once; later calls keep the first).
+    pub fn give(&mut self, mem: &'m mut [u8]) {
+        if self.mem.is_none() {
+            self.mem = Some(mem);
+        }
+    }
+
+    /// Whether it has memory.
+    pub fn ready(&self) -> bool {
+        self.mem.is_some()
+    }
+
+    /// A new record of `len` bytes for file offset `off`, to be filled through
+    /// [`Arena::bytes_mut`] and then [`Arena::link`]ed; `None` when the arena is full.
+    pub fn alloc(&mut self, off: u64, len: usize, seq: u64) -> Option<RecordId> {
+        let mem = self.mem.as_deref_mut()?;
+        let at = self.used;
+        let end = at.checked_add(HEADER)?.checked_add(len)?.checked_next_multiple_of(8)?;
+        if end > mem.len() {
+            return None;
+        }
+        put(mem, at, 0);
+        put(mem, at + 8, off);
+        put(mem, at + 16, len as u64);
+        put(mem, at + 24, seq);
+        self.used = end;
+        Some(RecordId(NonZeroU64::new(at as u64)?))
+    }
+
+    /// Gives back the last record allocated, which was never linked.
+    pub fn unalloc(&mut self, r: RecordId) {
+        self.used = r.0.get() as usize;
+    }
+
+    /// The bytes of a record, to fill in.
+    pub fn bytes_mut(&mut self, r: RecordId) -> &mut [u8] {
+        let at = r.0.get() as usize;
+        match self.mem.as_deref_mut() {
+            Some(mem) => {
+                let len = get(mem, at + 16) as usize;
+                &mut mem[at + HEADER..at + HEADER + len]
+            }
+            None => &mut [],
+        }
+    }
+
+    /// A record's contents.
+    pub fn record(&self, r: RecordId) -> Record<'_> {
+        let at = r.0.get() as usize;
+        let mem = self.mem.as_deref().unwrap_or(&[]);
+        let len = get(mem, at + 16) as usize;
+        Record {
+            off: get(mem, at + 8),
+            seq: get(mem, at + 24),
+            prev: NonZeroU64::new(get(mem, at)).map(RecordId),
+            bytes: &mem[at + HEADER..at + HEADER + len],
+        }
+    }
+
+    /// Makes `prev` the record older than `r`.
+    pub fn set_prev(&mut self, r: RecordId, prev: Option<RecordId>) {
+        if let Some(mem) = self.mem.as_deref_mut() {
+            put(mem, r.0.get() as usize, prev.map_or(0, |p| p.0.get()));
+        }
+    }
+
+    /// Links `r` in front of `head` (a file's newest record) and counts it alive.
+    pub fn link(&mut self, r: RecordId, head: Option<RecordId>) {
+        self.set_prev(r, head);
+        self.live += 1;
+    }
+
+    /// `n` records left their file's list; when none is left, the arena starts over.
+    pub fn dropped(&mut self, n: u64) {
+        self.live = self.live.saturating_sub(n);
+        if self.live == 0 && self.used > FIRST {
+            self.reset = self.reset.max(self.used);
+            self.used = FIRST;
+        }
+    }
+
+    /// How many bytes of the arena were written before the resets since the last call: the
+    /// owner may give those pages back to the system (they are reused either way).
+    pub fn take_reset(&mut self) -> usize {
+        std::mem::take(&mut self.reset)
+    }
+
+    /// Records alive.
+    pub fn live(&self) -> u64 {
+        self.live
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_chain_and_the_arena_starts_over() {
+        let mut mem = vec![0u8; 4096];
+        let mut a = Arena::empty();
+        assert!(a.alloc(0, 4, 1).is_none(), "no memory yet");
+        a.give(&mut mem);
+        let r1 = a.alloc(10, 4, 1).unwrap();
+        a.bytes_mut(r1).copy_from_slice(b"abcd");
+        a.link(r1, None);
+        let r2 = a.alloc(20, 3, 2).unwrap();
+        a.bytes_mut(r2).copy_from_slice(b"xyz");
+        a.link(r2, Some(r1));
+        let rec = a.record(r2);
+        assert_eq!((rec.off, rec.seq, rec.prev, rec.bytes), (20, 2, Some(r1), &b"xyz"[..]));
+        assert_eq!(a.record(r1).prev, None);
+        assert!(a.alloc(0, 5000, 3).is_none(), "larger than the arena");
+        a.dropped(2);
+        assert!(a.take_reset() > FIRST);
+        assert_eq!(a.alloc(0, 1, 4), Some(RecordId(NonZeroU64::new(FIRST as u64).unwrap())));
+    }
+}

@@ -1,0 +1,206 @@
+//! The file table: for each regular file changed since its last sync, its synced size, a
+//! handle on it, and its undo records (newest first).
+//!
+//! Keyed by device and inode, so several descriptors, names and renames reach one entry. A
+//! file the program creates starts with synced size 0: never synced, it comes back empty. A
+//! file first seen later starts with its size then: what was there counts as synced.
+
+use crate::arena::{Arena, RecordId};
+use crate::disk::{Disk, Handle, Stat};
+use crate::{Seq, Warning};
+
+/// How many files may be unsynced at once.
+pub const FILES: usize = 1024;
+
+/// The whole synced content (below the synced size) is in the records: a writer the model
+/// cannot see (stdio inside libc) may change any byte.
+pub(crate) const WHOLE: u32 = 1;
+/// Undo data could not be kept (arena full, file unreadable): the rollback is incomplete.
+pub(crate) const LOSSY: u32 = 2;
+/// Created since tracking began.
+pub(crate) const CREATED: u32 = 4;
+
+#[derive(Clone, Copy)]
+pub(crate) struct Slot {
+    pub used: bool,
+    pub dev: u64,
+    pub ino: u64,
+    /// The model's own handle on the file (meaningful while `used`).
+    pub handle: i32,
+    pub synced: u64,
+    pub head: Option<RecordId>,
+    pub count: u64,
+    pub flags: u32,
+}
+
+const EMPTY: Slot =
+    Slot { used: false, dev: 0, ino: 0, handle: 0, synced: 0, head: None, count: 0, flags: 0 };
+
+/// The table; see the module documentation.
+pub struct Files {
+    pub(crate) slots: [Slot; FILES],
+    /// Slots at or above this index have never been used.
+    high: usize,
+}
+
+/// A file's place in the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileId(pub(crate) usize);
+
+impl Files {
+    pub(crate) const fn new() -> Files {
+        Files { slots: [EMPTY; FILES], high: 0 }
+    }
+
+    /// The used slots.
+    pub(crate) fn used(&self) -> impl Iterator<Item = (FileId, &Slot)> {
+        self.slots[..self.high]
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.used)
+            .map(|(i, s)| (FileId(i), s))
+    }
+
+    /// The slot of the file `st` describes, if it has one.
+    pub fn find(&self, st: &Stat) -> Option<FileId> {
+        self.used().find(|(_, s)| s.ino == st.ino && s.dev == st.dev).map(|(i, _)| i)
+    }
+
+    /// The slot of `st`, registering it if needed with `open()`'s handle, `synced` as its
+    /// synced size and `flags`.
+    pub(crate) fn slot<D: Disk>(
+        &mut self,
+        disk: &D,
+        st: &Stat,
+        open: impl FnOnce() -> Option<Handle>,
+        synced: u64,
+        flags: u32,
+    ) -> Result<FileId, Warning> {
+        if let Some(i) = self.find(st) {
+            return Ok(i);
+        }
+        let Some(h) = open() else { return Err(Warning::Unopenable) };
+        let Some(i) = self.slots.iter().position(|s| !s.used) else {
+            disk.release(h);
+            return Err(Warning::TooManyFiles);
+        };
+        self.slots[i] = Slot {
+            used: true,
+            dev: st.dev,
+            ino: st.ino,
+            handle: h.0,
+            synced,
+            head: None,
+            count: 0,
+            flags,
+        };
+        self.high = self.high.max(i + 1);
+        Ok(FileId(i))
+    }
+
+    /// Copies the file's bytes `off..off + len` into a new undo record of `i`.
+    pub(crate) fn save<D: Disk>(
+        &mut self,
+        disk: &D,
+        arena: &mut Arena<'_>,
+        seq: &mut Seq,
+        i: FileId,
+        off: u64,
+        len: u64,
+    ) -> Result<(), Warning> {
+        if len == 0 {
+            return Ok(());
+        }
+        let s = &mut self.slots[i.0];
+        let h = Handle(s.handle);
+        let mut want = usize::try_from(len).unwrap_or(usize::MAX);
+        // A file shorter than its size said (a racing truncate) gives a short read: what was
+        // read is kept, in a record of that length (one more try, no loop).
+        for _ in 0..2 {
+            let Some(rec) = arena.alloc(off, want, seq.0 + 1) else {
+                s.flags |= LOSSY;
+                return Err(Warning::ArenaFull);
+            };
+            let got = disk.read_at(h, arena.bytes_mut(rec), off);
+            if got == want {
+                seq.0 += 1;
+                arena.link(rec, s.head);
+                s.head = Some(rec);
+                s.count += 1;
+                return Ok(());
+            }
+            arena.unalloc(rec);
+            if got == 0 {
+                break;
+            }
+            want = got;
+        }
+        Ok(())
+    }
+
+    /// [`Files::save`] of what a change at `off..off + len` would lose: the bytes that exist
+    /// now and were synced.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn save_clipped<D: Disk>(
+        &mut self,
+        disk: &D,
+        arena: &mut Arena<'_>,
+        seq: &mut Seq,
+        i: FileId,
+        st: &Stat,
+        off: u64,
+        len: u64,
+    ) -> Result<(), Warning> {
+        let limit = st.size.min(self.slots[i.0].synced);
+        if off < limit {
+            self.save(disk, arena, seq, i, off, len.min(limit - off))?;
+        }
+        Ok(())
+    }
+
+    /// Forgets slot `i`: its file is in its synced state (synced, or rolled back).
+    pub(crate) fn drop_slot<D: Disk>(&mut self, disk: &D, arena: &mut Arena<'_>, i: FileId) {
+        let s = &mut self.slots[i.0];
+        disk.release(Handle(s.handle));
+        arena.dropped(s.count);
+        *s = EMPTY;
+    }
+
+    /// Puts slot `i`'s file back into its synced state: truncated to its synced size, then
+    /// the records written back newest first, so the oldest (the synced bytes) win.
+    pub(crate) fn roll_back<D: Disk>(&self, disk: &D, arena: &Arena<'_>, i: FileId) -> bool {
+        let s = &self.slots[i.0];
+        let h = Handle(s.handle);
+        let mut whole = disk.truncate(h, s.synced);
+        let mut rec = s.head;
+        while let Some(r) = rec {
+            let record = arena.record(r);
+            whole &= disk.write_at(h, record.bytes, record.off);
+            rec = record.prev;
+        }
+        whole && s.flags & LOSSY == 0
+    }
+
+    /// Drops the records of `i` that lie wholly inside `off..end`: those overwrites are
+    /// synced (`sync_file_range` with `WAIT_AFTER`); the size never is.
+    pub(crate) fn synced_range(&mut self, arena: &mut Arena<'_>, i: FileId, off: u64, end: u64) {
+        let s = &mut self.slots[i.0];
+        let (mut newer, mut rec, mut gone) = (None, s.head, 0);
+        while let Some(r) = rec {
+            let record = arena.record(r);
+            let (r_off, len, prev) = (record.off, record.bytes.len() as u64, record.prev);
+            if r_off >= off && r_off + len <= end {
+                match newer {
+                    None => s.head = prev,
+                    Some(n) => arena.set_prev(n, prev),
+                }
+                gone += 1;
+            } else {
+                newer = Some(r);
+            }
+            rec = prev;
+        }
+        s.count -= gone;
+        arena.dropped(gone);
+    }
+}

@@ -1,0 +1,353 @@
+//! failinject's crash model: what a power cut may take away, and putting it back.
+//!
+//! A [`Store`] remembers every change made to files and directories since they were last
+//! synced, well enough to undo it: for data, the bytes a write, truncation or hole punch is
+//! about to overwrite (kept in an [`Arena`]), and each file's synced size; for directories
+//! (`powercut(dirs)`), a [`journal`] of creations, renames and removals, each waiting for
+//! its parent directories to be synced. A successful sync forgets what it made durable. A
+//! power cut puts every file back into its synced state and undoes the journal.
+//!
+//! ```text
+//!  program ── write(fd, …) ──▶ preload ──▶ Store::before_write ──▶ Disk::read_at (old bytes)
+//!          ── fsync(fd) ─────▶ preload ──▶ Store::synced        (records dropped)
+//!          ── powercut ──────▶ preload ──▶ Store::power_cut     ──▶ Disk::truncate, write_at
+//! ```
+//!
+//! The model makes no system call, allocates nothing and never blocks: the files come
+//! through the [`Disk`] trait, the arena's memory from its owner, and the caller holds
+//! whatever lock keeps one thread at a time in the store. Every change it records gets a
+//! number from one sequence ([`Change::seq`]), so the pending changes can be listed in the
+//! order they were made ([`Store::changes`]). Nothing in the store is a pointer: links are
+//! offsets into the arena and indexes into fixed tables, so a store could live in memory
+//! that several processes share.
+//!
+//! The store is large (a thousand files, a thousand journal entries of two paths each): it
+//! is meant to live in a `static` (all of it in `.bss`), never on a stack.
+
+#![forbid(unsafe_code)]
+
+pub mod arena;
+pub mod disk;
+mod files;
+pub mod journal;
+
+pub use arena::{Arena, Record, RecordId};
+pub use disk::{Disk, Handle, Kind, Stat};
+pub use files::{FILES, FileId};
+pub use journal::{ENTRIES, Op, PATH};
+
+use files::{CREATED, Files, WHOLE};
+use journal::Journal;
+
+/// Why a change could not be recorded in full: a power cut will not undo all of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Warning {
+    /// A changed file could not be opened for the model.
+    Unopenable,
+    /// More than [`FILES`] files are changed and not synced.
+    TooManyFiles,
+    /// The arena is full (or was never given memory).
+    ArenaFull,
+    /// More than [`ENTRIES`] directory changes are not synced.
+    TooManyEntries,
+    /// A path is too long to journal.
+    PathTooLong,
+}
+
+impl Warning {
+    /// What went wrong, in words.
+    pub fn text(self) -> &'static str {
+        match self {
+            Warning::Unopenable => "a file could not be reopened for reading and writing",
+            Warning::TooManyFiles => "more than 1024 files are written and not synced",
+            Warning::ArenaFull => "the undo arena is full",
+            Warning::TooManyEntries => "more than 1024 directory changes are not synced",
+            Warning::PathTooLong => "a path is too long to journal",
+        }
+    }
+
+    /// Whether it concerns the directory journal (rather than file data).
+    pub fn about_dirs(self) -> bool {
+        matches!(self, Warning::TooManyEntries | Warning::PathTooLong)
+    }
+}
+
+/// The store's sequence of changes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Seq(pub u64);
+
+/// One pending change, as [`Store::changes`] lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change<'a> {
+    /// Bytes of a file at `off` were about to be overwritten; `old` is what was there.
+    Overwrite {
+        /// Its place in the order of changes.
+        seq: u64,
+        /// The file.
+        file: FileId,
+        /// Where.
+        off: u64,
+        /// The bytes before the change.
+        old: &'a [u8],
+    },
+    /// A directory entry changed.
+    Entry {
+        /// Its place in the order of changes.
+        seq: u64,
+        /// What happened.
+        op: Op,
+        /// The path it changed (the old name of a rename).
+        path: &'a [u8],
+        /// The new name of a rename.
+        to: Option<&'a [u8]>,
+    },
+}
+
+impl Change<'_> {
+    /// The change's place in the order of all changes.
+    pub fn seq(&self) -> u64 {
+        match self {
+            Change::Overwrite { seq, .. } | Change::Entry { seq, .. } => *seq,
+        }
+    }
+}
+
+/// The crash model's state; see the crate documentation.
+pub struct Store<'m> {
+    files: Files,
+    journal: Journal,
+    arena: Arena<'m>,
+    seq: Seq,
+}
+
+impl Default for Store<'_> {
+    fn default() -> Self {
+        Store::new()
+    }
+}
+
+impl<'m> Store<'m> {
+    /// An empty store, with no arena memory yet.
+    pub const fn new() -> Store<'m> {
+        Store { files: Files::new(), journal: Journal::new(), arena: Arena::empty(), seq: Seq(0) }
+    }
+
+    /// Hands the store the memory of its undo arena (once).
+    pub fn give_arena(&mut self, mem: &'m mut [u8]) {
+        self.arena.give(mem);
+    }
+
+    /// Whether the arena has memory.
+    pub fn ready(&self) -> bool {
+        self.arena.ready()
+    }
+
+    /// The number of the newest change recorded.
+    pub fn seq(&self) -> u64 {
+        self.seq.0
+    }
+
+    /// The arena's memory written before it started over, for its owner to give back.
+    pub fn take_reset(&mut self) -> usize {
+        self.arena.take_reset()
+    }
+
+    /// Whether the file `st` describes has unsynced changes recorded.
+    pub fn tracks(&self, st: &Stat) -> bool {
+        self.files.find(st).is_some()
+    }
+
+    // ---- changes to file data ----------------------------------------------------------
+
+    /// Before a write of `len` bytes at `off` to the regular file `st` (its facts read just
+    /// now, under the caller's lock): the synced bytes it overwrites are saved. `open`
+    /// gives the store a handle on the file, if it has none yet.
+    pub fn before_write<D: Disk>(
+        &mut self,
+        disk: &D,
+        st: &Stat,
+        open: impl FnOnce() -> Option<Handle>,
+        off: u64,
+        len: u64,
+    ) -> Result<(), Warning> {
+        let i = self.files.slot(disk, st, open, st.size, 0)?;
+        self.files.save_clipped(disk, &mut self.arena, &mut self.seq, i, st, off, len)
+    }
+
+    /// Before the file `st` loses everything from `off` on (a truncation to `off`, a hole
+    /// punched or a range collapsed there).
+    pub fn before_cut<D: Disk>(
+        &mut self,
+        disk: &D,
+        st: &Stat,
+        open: impl FnOnce() -> Option<Handle>,
+        off: u64,
+    ) -> Result<(), Warning> {
+        self.before_write(disk, st, open, off, u64::MAX)
+    }
+
+    /// Registers the file `st` without saving anything (a plain allocation changes only
+    /// its size, which the synced size already covers).
+    pub fn register<D: Disk>(
+        &mut self,
+        disk: &D,
+        st: &Stat,
+        open: impl FnOnce() -> Option<Handle>,
+    ) -> Result<(), Warning> {
+        self.files.slot(disk, st, open, st.size, 0).map(drop)
+    }
+
+    /// Before writes to `st` that the caller cannot see (stdio flushing inside libc): the
+    /// whole synced content is saved, once per sync. Appending writes change nothing below
+    /// the synced size, so `append` saves nothing.
+    pub fn before_unseen<D: Disk>(
+        &mut self,
+        disk: &D,
+        st: &Stat,
+        open: impl FnOnce() -> Option<Handle>,
+        append: bool,
+    ) -> Result<(), Warning> {
+        let i = self.files.slot(disk, st, open, st.size, 0)?;
+        let flags = &mut self.files.slots[i.0].flags;
+        if append || *flags & WHOLE != 0 {
+            return Ok(());
+        }
+        *flags |= WHOLE;
+        self.files.save_clipped(disk, &mut self.arena, &mut self.seq, i, st, 0, u64::MAX)
+    }
+
+    /// The file `st` was just created: never synced, a power cut leaves it empty.
+    pub fn created<D: Disk>(
+        &mut self,
+        disk: &D,
+        st: &Stat,
+        open: impl FnOnce() -> Option<Handle>,
+    ) -> Result<(), Warning> {
+        if let Some(i) = self.files.find(st) {
+            // Only possible for a file created, opened again and written in between.
+            self.files.slots[i.0].flags |= CREATED;
+            return Ok(());
+        }
+        self.files.slot(disk, st, open, 0, CREATED).map(drop)
+    }
+
+    // ---- syncs ---------------------------------------------------------------------------
+
+    /// `fsync`/`fdatasync` of `st` succeeded: its synced state is what it holds now (for a
+    /// directory: the journal entries that waited for it are durable).
+    pub fn synced<D: Disk>(&mut self, disk: &D, st: &Stat) {
+        if st.dir() {
+            self.journal.synced_dir(disk, st);
+        } else if let Some(i) = self.files.find(st) {
+            self.files.drop_slot(disk, &mut self.arena, i);
+        }
+    }
+
+    /// `sync_file_range(off, n)` with `WAIT_AFTER` succeeded on `st`: the overwrites wholly
+    /// inside the range are synced (`n` 0: to the end).
+    pub fn synced_range(&mut self, st: &Stat, off: u64, n: u64) {
+        let end = if n == 0 { u64::MAX } else { off.saturating_add(n) };
+        if let Some(i) = self.files.find(st) {
+            self.files.synced_range(&mut self.arena, i, off, end);
+        }
+    }
+
+    /// `syncfs` succeeded on device `dev`: every file and directory on it is synced.
+    pub fn synced_fs<D: Disk>(&mut self, disk: &D, dev: u64) {
+        self.drop_where(disk, |s| s.dev == dev);
+        self.journal.prune(disk, |p| p.0 == dev);
+    }
+
+    /// `sync()` ran: everything is synced.
+    pub fn synced_all<D: Disk>(&mut self, disk: &D) {
+        self.drop_where(disk, |_| true);
+        self.journal.prune(disk, |_| true);
+    }
+
+    fn drop_where<D: Disk>(&mut self, disk: &D, which: impl Fn(&Stat) -> bool) {
+        for i in 0..FILES {
+            let s = &self.files.slots[i];
+            let st = Stat { dev: s.dev, ino: s.ino, ..Stat::default() };
+            if s.used && which(&st) {
+                self.files.drop_slot(disk, &mut self.arena, FileId(i));
+            }
+        }
+    }
+
+    // ---- losing data ---------------------------------------------------------------------
+
+    /// A sync of `st` failed and the kernel dropped its dirty pages (`lose(E)`): the file
+    /// (with `whole_fs`, every file on its device) returns to its synced state, which then
+    /// counts as synced. Returns false when a rollback was incomplete.
+    pub fn lose<D: Disk>(&mut self, disk: &D, st: &Stat, whole_fs: bool) -> bool {
+        let mut whole = true;
+        for i in 0..FILES {
+            let s = &self.files.slots[i];
+            let same = s.used && s.dev == st.dev && (whole_fs || s.ino == st.ino);
+            if same {
+                whole &= self.files.roll_back(disk, &self.arena, FileId(i));
+                self.files.drop_slot(disk, &mut self.arena, FileId(i));
+            }
+        }
+        whole
+    }
+
+    /// The power goes out: every file goes back to its synced state, and with `dirs` the
+    /// directory changes not yet durable are undone, newest first. Returns false when a
+    /// rollback was incomplete. The store keeps its records: the caller ends the process.
+    pub fn power_cut<D: Disk>(&self, disk: &D, dirs: bool) -> bool {
+        let mut whole = true;
+        for (i, _) in self.files.used() {
+            whole &= self.files.roll_back(disk, &self.arena, i);
+        }
+        if dirs {
+            self.journal.undo(disk);
+        }
+        whole
+    }
+
+    // ---- directory entries ---------------------------------------------------------------
+
+    /// Journals a directory change (`powercut(dirs)`): `path` was created or removed, or
+    /// renamed to `to`; `held` is a handle on the file a removal or rename replaced, which
+    /// the journal keeps (or releases, when it cannot keep the entry).
+    pub fn journal<D: Disk>(
+        &mut self,
+        disk: &D,
+        op: Op,
+        path: &[u8],
+        to: Option<&[u8]>,
+        held: Option<Handle>,
+    ) -> Result<(), Warning> {
+        self.journal.add(disk, &mut self.seq, op, path, to, held)
+    }
+
+    // ---- the trace -------------------------------------------------------------------------
+
+    /// Every pending change (not yet synced), file by file and then the journal; each
+    /// carries its [`Change::seq`], so sorting by it gives the order they were made.
+    pub fn changes(&self) -> impl Iterator<Item = Change<'_>> {
+        let arena = &self.arena;
+        let data = self.files.used().flat_map(move |(file, s)| {
+            std::iter::successors(s.head.map(|r| arena.record(r)), move |r| {
+                r.prev.map(|p| arena.record(p))
+            })
+            .map(move |r| Change::Overwrite {
+                seq: r.seq,
+                file,
+                off: r.off,
+                old: r.bytes,
+            })
+        });
+        let entries = self.journal.live().map(|e| Change::Entry {
+            seq: e.seq,
+            op: e.op,
+            path: journal::c_path(&e.a).to_bytes(),
+            to: (e.op == Op::Renamed).then(|| journal::c_path(&e.b).to_bytes()),
+        });
+        data.chain(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,324 @@
+//! The model against a file system in memory: no preload, no system call.
+
+use super::*;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::CStr;
+
+/// A file system in memory: inodes, names, and the handles the store holds.
+#[derive(Default)]
+struct MemDisk {
+    data: RefCell<HashMap<u64, (Vec<u8>, bool)>>,
+    names: RefCell<HashMap<Vec<u8>, u64>>,
+    handles: RefCell<HashMap<i32, u64>>,
+    next: RefCell<i32>,
+}
+
+impl MemDisk {
+    fn with_dirs(dirs: &[&str]) -> MemDisk {
+        let d = MemDisk::default();
+        for dir in dirs {
+            d.add(dir, b"", true);
+        }
+        d
+    }
+
+    fn add(&self, path: &str, content: &[u8], dir: bool) -> u64 {
+        let ino = self.data.borrow().len() as u64 + 100;
+        self.data.borrow_mut().insert(ino, (content.to_vec(), dir));
+        self.names.borrow_mut().insert(path.as_bytes().to_vec(), ino);
+        ino
+    }
+
+    fn stat(&self, path: &str) -> Stat {
+        self.stat_path(&std::ffi::CString::new(path).unwrap()).unwrap()
+    }
+
+    fn content(&self, path: &str) -> Option<Vec<u8>> {
+        let ino = *self.names.borrow().get(path.as_bytes())?;
+        Some(self.data.borrow()[&ino].0.clone())
+    }
+
+    fn open(&self, path: &str) -> Option<Handle> {
+        let ino = *self.names.borrow().get(path.as_bytes())?;
+        let mut next = self.next.borrow_mut();
+        *next += 1;
+        self.handles.borrow_mut().insert(*next, ino);
+        Some(Handle(*next))
+    }
+
+    /// What the program does: changes bytes of `path` directly.
+    fn program_write(&self, path: &str, off: usize, bytes: &[u8]) {
+        let ino = self.names.borrow()[path.as_bytes()];
+        let mut data = self.data.borrow_mut();
+        let d = &mut data.get_mut(&ino).unwrap().0;
+        if d.len() < off + bytes.len() {
+            d.resize(off + bytes.len(), 0);
+        }
+        d[off..off + bytes.len()].copy_from_slice(bytes);
+    }
+
+    fn ino_of(&self, h: Handle) -> u64 {
+        self.handles.borrow()[&h.0]
+    }
+}
+
+impl Disk for MemDisk {
+    fn read_at(&self, h: Handle, buf: &mut [u8], off: u64) -> usize {
+        let data = self.data.borrow();
+        let d = &data[&self.ino_of(h)].0;
+        let off = (off as usize).min(d.len());
+        let n = buf.len().min(d.len() - off);
+        buf[..n].copy_from_slice(&d[off..off + n]);
+        n
+    }
+    fn write_at(&self, h: Handle, bytes: &[u8], off: u64) -> bool {
+        let ino = self.ino_of(h);
+        let mut data = self.data.borrow_mut();
+        let d = &mut data.get_mut(&ino).unwrap().0;
+        let off = off as usize;
+        if d.len() < off + bytes.len() {
+            d.resize(off + bytes.len(), 0);
+        }
+        d[off..off + bytes.len()].copy_from_slice(bytes);
+        true
+    }
+    fn truncate(&self, h: Handle, len: u64) -> bool {
+        let ino = self.ino_of(h);
+        self.data.borrow_mut().get_mut(&ino).unwrap().0.resize(len as usize, 0);
+        true
+    }
+    fn release(&self, h: Handle) {
+        assert!(self.handles.borrow_mut().remove(&h.0).is_some(), "released twice");
+    }
+    fn stat_path(&self, path: &CStr) -> Option<Stat> {
+        let ino = *self.names.borrow().get(path.to_bytes())?;
+        let (d, dir) = &self.data.borrow()[&ino];
+        Some(Stat {
+            dev: 1,
+            ino,
+            size: d.len() as u64,
+            kind: if *dir { Kind::Dir } else { Kind::Regular },
+        })
+    }
+    fn remove(&self, path: &CStr, _dir: bool) -> bool {
+        self.names.borrow_mut().remove(path.to_bytes()).is_some()
+    }
+    fn rename(&self, from: &CStr, to: &CStr) -> bool {
+        let Some(ino) = self.names.borrow_mut().remove(from.to_bytes()) else { return false };
+        self.names.borrow_mut().insert(to.to_bytes().to_vec(), ino);
+        true
+    }
+    fn make_dir(&self, path: &CStr) -> bool {
+        self.add(path.to_str().unwrap(), b"", true);
+        true
+    }
+    fn write_back(&self, from: Handle, path: &CStr) -> bool {
+        let content = self.data.borrow()[&self.ino_of(from)].0.clone();
+        self.add(path.to_str().unwrap(), &content, false);
+        true
+    }
+}
+
+/// A store with an arena of `size` bytes (leaked: the store borrows it for the test).
+/// The store is over a megabyte, made on the stack before it is boxed in a debug build:
+/// each test runs on a thread with a stack that fits it ([`roomy`]).
+fn store(size: usize) -> Box<Store<'static>> {
+    let mut s = Box::new(Store::new());
+    s.give_arena(Vec::leak(vec![0u8; size]));
+    s
+}
+
+/// Runs a test body on a thread with a 64 MiB stack.
+fn roomy(body: fn()) {
+    std::thread::Builder::new().stack_size(64 << 20).spawn(body).unwrap().join().unwrap();
+}
+
+/// The program writes `bytes` at `off` of `path`, as the preload sees it: the store first.
+fn write(s: &mut Store<'_>, disk: &MemDisk, path: &str, off: u64, bytes: &[u8]) {
+    let st = disk.stat(path);
+    s.before_write(disk, &st, || disk.open(path), off, bytes.len() as u64).unwrap();
+    disk.program_write(path, off as usize, bytes);
+}
+
+#[test]
+fn a_power_cut_restores_overwrites_and_appends() {
+    roomy(a_power_cut_restores_overwrites_and_appends_body);
+}
+
+fn a_power_cut_restores_overwrites_and_appends_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/f", b"0123456789", false);
+    let mut s = store(1 << 16);
+    write(&mut s, &disk, "/d/f", 2, b"ab");
+    write(&mut s, &disk, "/d/f", 3, b"XYZ");
+    write(&mut s, &disk, "/d/f", 10, b"appended");
+    assert_eq!(disk.content("/d/f").unwrap(), b"01aXYZ6789appended");
+    assert!(s.power_cut(&disk, false));
+    assert_eq!(disk.content("/d/f").unwrap(), b"0123456789");
+}
+
+#[test]
+fn a_sync_makes_changes_durable_and_frees_the_handle() {
+    roomy(a_sync_makes_changes_durable_and_frees_the_handle_body);
+}
+
+fn a_sync_makes_changes_durable_and_frees_the_handle_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/f", b"aaaa", false);
+    let mut s = store(1 << 16);
+    write(&mut s, &disk, "/d/f", 0, b"bb");
+    let st = disk.stat("/d/f");
+    assert!(s.tracks(&st));
+    s.synced(&disk, &st);
+    assert!(!s.tracks(&st));
+    assert!(disk.handles.borrow().is_empty(), "the store's handle was not released");
+    write(&mut s, &disk, "/d/f", 2, b"cc");
+    assert!(s.power_cut(&disk, false));
+    assert_eq!(disk.content("/d/f").unwrap(), b"bbaa");
+}
+
+#[test]
+fn a_created_file_comes_back_empty_and_truncation_is_undone() {
+    roomy(a_created_file_comes_back_empty_and_truncation_is_undone_body);
+}
+
+fn a_created_file_comes_back_empty_and_truncation_is_undone_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/new", b"", false);
+    disk.add("/d/old", b"keep me", false);
+    let mut s = store(1 << 16);
+    s.created(&disk, &disk.stat("/d/new"), || disk.open("/d/new")).unwrap();
+    disk.program_write("/d/new", 0, b"fresh");
+    let st = disk.stat("/d/old");
+    s.before_cut(&disk, &st, || disk.open("/d/old"), 2).unwrap();
+    disk.data.borrow_mut().get_mut(&st.ino).unwrap().0.truncate(2);
+    assert!(s.power_cut(&disk, false));
+    assert_eq!(disk.content("/d/new").unwrap(), b"");
+    assert_eq!(disk.content("/d/old").unwrap(), b"keep me");
+}
+
+#[test]
+fn unseen_writes_save_the_whole_file_once() {
+    roomy(unseen_writes_save_the_whole_file_once_body);
+}
+
+fn unseen_writes_save_the_whole_file_once_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/f", b"hello", false);
+    let mut s = store(1 << 16);
+    let st = disk.stat("/d/f");
+    s.before_unseen(&disk, &st, || disk.open("/d/f"), false).unwrap();
+    s.before_unseen(&disk, &st, || disk.open("/d/f"), false).unwrap();
+    assert_eq!(s.changes().count(), 1, "saved once per sync");
+    disk.program_write("/d/f", 0, b"HELLO, world");
+    assert!(s.power_cut(&disk, false));
+    assert_eq!(disk.content("/d/f").unwrap(), b"hello");
+}
+
+#[test]
+fn a_synced_range_keeps_the_rest_pending() {
+    roomy(a_synced_range_keeps_the_rest_pending_body);
+}
+
+fn a_synced_range_keeps_the_rest_pending_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/f", b"0123456789", false);
+    let mut s = store(1 << 16);
+    write(&mut s, &disk, "/d/f", 0, b"AA");
+    write(&mut s, &disk, "/d/f", 6, b"BB");
+    s.synced_range(&disk.stat("/d/f"), 0, 4);
+    assert!(s.power_cut(&disk, false));
+    assert_eq!(disk.content("/d/f").unwrap(), b"AA23456789");
+}
+
+#[test]
+fn lose_rolls_back_one_file_and_counts_it_synced() {
+    roomy(lose_rolls_back_one_file_and_counts_it_synced_body);
+}
+
+fn lose_rolls_back_one_file_and_counts_it_synced_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/a", b"aaaa", false);
+    disk.add("/d/b", b"bbbb", false);
+    let mut s = store(1 << 16);
+    write(&mut s, &disk, "/d/a", 0, b"AA");
+    write(&mut s, &disk, "/d/b", 0, b"BB");
+    assert!(s.lose(&disk, &disk.stat("/d/a"), false));
+    assert_eq!(disk.content("/d/a").unwrap(), b"aaaa");
+    assert_eq!(disk.content("/d/b").unwrap(), b"BBbb", "another file is untouched");
+    assert!(!s.tracks(&disk.stat("/d/a")));
+    assert!(s.lose(&disk, &disk.stat("/d/b"), true), "syncfs: the whole device");
+    assert_eq!(disk.content("/d/b").unwrap(), b"bbbb");
+}
+
+#[test]
+fn changes_are_listed_in_the_order_they_were_made() {
+    roomy(changes_are_listed_in_the_order_they_were_made_body);
+}
+
+fn changes_are_listed_in_the_order_they_were_made_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/a", b"aaaa", false);
+    disk.add("/d/b", b"bbbb", false);
+    let mut s = store(1 << 16);
+    write(&mut s, &disk, "/d/a", 0, b"1");
+    write(&mut s, &disk, "/d/b", 1, b"2");
+    s.journal(&disk, Op::Created, b"/d/c", None, None).unwrap();
+    write(&mut s, &disk, "/d/a", 2, b"3");
+    let mut seen: Vec<_> = s.changes().collect();
+    seen.sort_by_key(Change::seq);
+    let seqs: Vec<u64> = seen.iter().map(Change::seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    assert!(matches!(seen[0], Change::Overwrite { off: 0, old: b"a", .. }));
+    assert!(matches!(seen[1], Change::Overwrite { off: 1, old: b"b", .. }));
+    assert!(matches!(seen[2], Change::Entry { op: Op::Created, path: b"/d/c", to: None, .. }));
+    assert!(matches!(seen[3], Change::Overwrite { off: 2, old: b"a", .. }));
+    assert_eq!(s.seq(), 4);
+}
+
+#[test]
+fn the_journal_undoes_unsynced_directory_changes_newest_first() {
+    roomy(the_journal_undoes_unsynced_directory_changes_newest_first_body);
+}
+
+fn the_journal_undoes_unsynced_directory_changes_newest_first_body() {
+    let disk = MemDisk::with_dirs(&["/d", "/e"]);
+    disk.add("/d/tmp", b"new", false);
+    disk.add("/d/target", b"old", false);
+    disk.add("/e/gone", b"removed", false);
+    let mut s = store(1 << 16);
+    // write tmp, rename it over target (keeping the replaced file), remove /e/gone.
+    let held = disk.open("/d/target");
+    disk.rename(c"/d/tmp", c"/d/target");
+    s.journal(&disk, Op::Renamed, b"/d/tmp", Some(b"/d/target"), held).unwrap();
+    let held = disk.open("/e/gone");
+    disk.remove(c"/e/gone", false);
+    s.journal(&disk, Op::Removed { dir: false }, b"/e/gone", None, held).unwrap();
+    // Syncing /e makes the removal durable; the rename still waits for /d.
+    s.synced(&disk, &disk.stat("/e"));
+    assert_eq!(s.changes().count(), 1);
+    assert!(s.power_cut(&disk, true));
+    assert_eq!(disk.content("/d/tmp").unwrap(), b"new");
+    assert_eq!(disk.content("/d/target").unwrap(), b"old");
+    assert_eq!(disk.content("/e/gone"), None, "a durable removal stays");
+}
+
+#[test]
+fn a_full_arena_or_table_is_reported_and_the_rollback_is_incomplete() {
+    roomy(a_full_arena_or_table_is_reported_and_the_rollback_is_incomplete_body);
+}
+
+fn a_full_arena_or_table_is_reported_and_the_rollback_is_incomplete_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/f", &[b'x'; 4096], false);
+    let mut s = store(256);
+    let st = disk.stat("/d/f");
+    assert_eq!(s.before_write(&disk, &st, || disk.open("/d/f"), 0, 4096), Err(Warning::ArenaFull));
+    assert!(!s.power_cut(&disk, false), "a rollback without the old bytes is incomplete");
+
+    let mut s = store(1 << 16);
+    assert_eq!(s.before_write(&disk, &st, || None, 0, 1), Err(Warning::Unopenable));
+    let long = vec![b'a'; PATH];
+    assert_eq!(s.journal(&disk, Op::Created, &long, None, None), Err(Warning::PathTooLong));
+}

@@ -1,0 +1,527 @@
+//! Write tracking for `powercut` and `lose(E)`: the preload's side of the crash model.
+//!
+//! The model itself (`failinject-crash`) keeps, for every file and directory changed since
+//! its last sync, what a power cut would take away; it reaches files through a `Disk`, which
+//! here is `sys::kfile::Kernel`: raw system calls on descriptors of our own (opened through
+//! `/proc/self/fd`, moved to a high number, close-on-exec). This module turns the program's
+//! calls into the model's operations:
+//!
+//! - before a write, truncation or hole punch on a regular file, the model saves the synced
+//!   bytes it overwrites; an open that creates a file registers it as empty;
+//! - after a successful `fsync`/`fdatasync` (`syncfs`, `sync`, `sync_file_range` with
+//!   `WAIT_AFTER`), the model forgets what became durable;
+//! - with `powercut(dirs)`, creations, renames and removals are journaled until their
+//!   directory is synced;
+//! - stdio writes reach the kernel from inside glibc, unseen, so a writable stream's file is
+//!   saved whole at its first stdio call after a sync ([`before_unseen_writes`]).
+//!
+//! Off (one relaxed load in the wrappers of the tracked points, nothing anywhere else) until a
+//! configuration with a `powercut` or `lose` task is published (`state.rs`); from then on, for
+//! the rest of the process: what files hold at that moment counts as synced.
+//!
+//! Concurrency: the model is behind one spin lock, held for a few system calls on regular
+//! files and never across a call into libc or a wait, and only taken inside the re-entrancy
+//! guard, so a signal handler that interrupts the holder on its own thread passes through
+//! instead of spinning on it; a forked child starts with it free. Calls that change file data
+//! count themselves in [`INFLIGHT`] around the real call, so a power cut waits for writes
+//! already under way, and new ones never start once it began.
+
+#![forbid(unsafe_code)]
+
+use crate::fd::table as fds;
+use crate::sys::kfile::{self, Kernel};
+use crate::sys::raw;
+use crate::sys::spin::{Held, SpinLock};
+use failinject_crash::{Handle, Op, Stat, Store, Warning};
+use failinject_engine::{Effect, SysCall};
+use libc::c_int;
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// The points whose calls are tracked once tracking is on: writes, truncation, allocation,
+/// creation, stdio, syncs, and the directory operations of `powercut(dirs)`.
+pub const POINTS: &[&str] = &[
+    "open",
+    "openat",
+    "creat",
+    "fopen",
+    "freopen",
+    "fdopen",
+    "mkstemp",
+    "write",
+    "pwrite",
+    "writev",
+    "pwritev",
+    "pwritev2",
+    "copy_file_range",
+    "sendfile",
+    "splice",
+    "ftruncate",
+    "truncate",
+    "fallocate",
+    "posix_fallocate",
+    "fwrite",
+    "fputs",
+    "fputc",
+    "puts",
+    "putchar",
+    "fprintf",
+    "printf",
+    "dprintf",
+    "fflush",
+    "fclose",
+    "fsync",
+    "fdatasync",
+    "sync_file_range",
+    "syncfs",
+    "sync",
+    "rename",
+    "renameat",
+    "renameat2",
+    "unlink",
+    "unlinkat",
+    "remove",
+    "rmdir",
+    "mkdir",
+    "mkdirat",
+    "link",
+    "linkat",
+    "symlink",
+    "symlinkat",
+];
+
+/// Whether calls to `point` are tracked (in `const` code, for the wrappers).
+pub const fn tracked(point: &str) -> bool {
+    crate::fd::book::listed(POINTS, point)
+}
+
+static ON: AtomicBool = AtomicBool::new(false);
+/// Journaling of directory entries (`powercut(dirs)`) is on.
+static DIRS: AtomicBool = AtomicBool::new(false);
+/// Set when a power cut has begun: tracked writes no longer start.
+static CUT: AtomicBool = AtomicBool::new(false);
+/// Tracked calls between their undo record and the end of the real call.
+static INFLIGHT: AtomicU32 = AtomicU32::new(0);
+/// The model. In `.bss`: a process that never tracks pays nothing for it.
+static STORE: SpinLock<Store<'static>> = SpinLock::new(Store::new());
+/// Whether the "could not track" message was written, for data and for directories.
+static WARNED: [AtomicBool; 2] = [const { AtomicBool::new(false) }; 2];
+/// An arena reset larger than this gives its pages back to the system.
+const GIVE_BACK: usize = 16 << 20;
+
+/// Whether tracking is on.
+#[inline(always)]
+pub fn on() -> bool {
+    ON.load(Ordering::Relaxed)
+}
+
+fn dirs_on() -> bool {
+    DIRS.load(Ordering::Relaxed)
+}
+
+/// Turns tracking on (the configuration path, when a `powercut`/`lose` rule is published),
+/// and with `dirs` the journal of directory entries. Files are tracked from this moment:
+/// what they hold now counts as synced.
+pub fn start(dirs: bool) {
+    let _inside = crate::sys::guard::Inside::enter();
+    let mut store = STORE.lock();
+    if let Some(mem) = kfile::reserve_arena() {
+        store.give_arena(mem);
+    }
+    if store.ready() {
+        ON.store(true, Ordering::Release);
+        if dirs {
+            DIRS.store(true, Ordering::Release);
+        }
+    } else {
+        raw::diag(&[
+            b"cannot reserve memory for write tracking: powercut and lose roll nothing back",
+        ]);
+    }
+}
+
+/// Whether the effect is one this module carries out instead of the call (no tracking of
+/// the call itself then).
+pub fn ends(e: &Effect<'_>) -> bool {
+    matches!(e, Effect::Powercut { .. } | Effect::Lose(_))
+}
+
+/// The model, locked.
+fn store() -> Held<'static, Store<'static>> {
+    STORE.lock()
+}
+
+/// Reports a change the model could not record in full, once per process and kind.
+fn warn(result: Result<(), Warning>) {
+    if let Err(w) = result {
+        let (i, head, tail): (usize, &[u8], &[u8]) = if w.about_dirs() {
+            (1, b"powercut(dirs): ", b"; that change will survive a power cut")
+        } else {
+            (0, b"write tracking: ", b"; a power cut will not roll every file back")
+        };
+        if !WARNED[i].swap(true, Ordering::Relaxed) {
+            raw::diag(&[head, w.text().as_bytes(), tail]);
+        }
+    }
+}
+
+/// A handle of ours on what the program's `fd` refers to, for the model.
+fn reopened(fd: c_int) -> Option<Handle> {
+    let own = kfile::reopen(fd, libc::O_RDWR);
+    (own >= 0).then(|| Handle(kfile::to_high(own)))
+}
+
+/// Gives back the arena's pages after a large reset.
+fn reclaim(store: &mut Store<'_>) {
+    let used = store.take_reset();
+    if used > GIVE_BACK {
+        kfile::discard_arena(used);
+    }
+}
+
+// ---- the calls -----------------------------------------------------------------------------
+
+/// A tracked call that changes file data, counted in [`INFLIGHT`] until it is dropped
+/// (after the real call returned).
+pub struct Pending(());
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        INFLIGHT.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Counts a data-changing call in; once a power cut has begun, the thread waits for the
+/// SIGKILL instead (its change would come after the cut).
+fn pending() -> Pending {
+    INFLIGHT.fetch_add(1, Ordering::AcqRel);
+    if CUT.load(Ordering::Acquire) {
+        INFLIGHT.fetch_sub(1, Ordering::Release);
+        loop {
+            raw::sleep_ms(1000);
+        }
+    }
+    Pending(())
+}
+
+/// What the tracker did before a call, for after it.
+pub struct Pre {
+    /// Keeps the call counted in until the real call returned.
+    pending: Option<Pending>,
+    /// The call may create the file (`O_CREAT` on a path that did not exist).
+    creates: bool,
+    /// Our handle on a file the call may unlink or replace, released on drop unless the
+    /// journal takes it.
+    held: Option<Handle>,
+    /// What the call may remove is a directory.
+    dir: bool,
+}
+
+impl Pre {
+    /// Nothing to do before the call.
+    pub fn none() -> Pre {
+        Pre { pending: None, creates: false, held: None, dir: false }
+    }
+
+    fn counted() -> Pre {
+        Pre { pending: Some(pending()), ..Pre::none() }
+    }
+}
+
+impl Drop for Pre {
+    fn drop(&mut self) {
+        if let Some(h) = self.held.take() {
+            kfile::close(h.0);
+        }
+    }
+}
+
+/// The facts of the program's `fd` when it is a regular file: only those are tracked, and
+/// only calls on them count as pending changes (a write blocked on a pipe must not hold up
+/// a power cut).
+fn regular(fd: c_int) -> Option<Stat> {
+    (fd >= 0).then(|| kfile::fstat(fd)).flatten().filter(Stat::regular)
+}
+
+/// Before a write of `count` bytes to `fd`, at `at` (`None`: at the file offset, or the end
+/// for `O_APPEND`).
+pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
+    if regular(fd).is_none() {
+        return Pre::none();
+    }
+    let pre = Pre::counted();
+    let mut s = store();
+    // Facts read again under the lock: another thread may have changed the size meanwhile.
+    if let Some(st) = regular(fd) {
+        let off = match at {
+            Some(off) => Some(off),
+            None if kfile::status_flags(fd) & libc::O_APPEND != 0 => Some(st.size),
+            None => kfile::offset(fd),
+        };
+        let r = match off {
+            Some(off) => s.before_write(&Kernel, &st, || reopened(fd), off, count),
+            None => s.register(&Kernel, &st, || reopened(fd)),
+        };
+        warn(r);
+    }
+    pre
+}
+
+/// Before `ftruncate(fd, len)`.
+pub fn before_truncate(fd: c_int, len: u64) -> Pre {
+    before_cut(fd, Some(len))
+}
+
+/// Before `fallocate(fd, mode, off, …)`: punching, zeroing, collapsing or inserting a range
+/// changes the bytes from `off` on; plain allocation only the size.
+pub fn before_allocate(fd: c_int, mode: c_int, off: u64) -> Pre {
+    before_cut(fd, (mode & !libc::FALLOC_FL_KEEP_SIZE != 0).then_some(off))
+}
+
+/// Before a call that loses the bytes of `fd` from `from` on (`None`: only its size changes).
+fn before_cut(fd: c_int, from: Option<u64>) -> Pre {
+    if regular(fd).is_none() {
+        return Pre::none();
+    }
+    let pre = Pre::counted();
+    let mut s = store();
+    if let Some(st) = regular(fd) {
+        warn(match from {
+            Some(off) => s.before_cut(&Kernel, &st, || reopened(fd), off),
+            None => s.register(&Kernel, &st, || reopened(fd)),
+        });
+    }
+    pre
+}
+
+/// Before `truncate(path, len)` (or an open with `O_TRUNC`, `len` 0).
+pub fn before_truncate_path(dirfd: c_int, path: Option<&CStr>, len: u64) -> Pre {
+    let Some(path) = path else { return Pre::none() };
+    let Some(st) = kfile::stat_at(dirfd, path, false).filter(Stat::regular) else {
+        return Pre::none();
+    };
+    let pre = Pre::counted();
+    let open = || {
+        let own = kfile::open_at(dirfd, path, libc::O_RDWR, 0);
+        (own >= 0).then(|| Handle(kfile::to_high(own)))
+    };
+    warn(store().before_cut(&Kernel, &st, open, len));
+    pre
+}
+
+/// Before an open of `path` with `flags`: an `O_TRUNC` of an existing file saves its synced
+/// bytes; an `O_CREAT` of a missing one is noted, for [`after_open`].
+pub fn before_open(dirfd: c_int, path: Option<&CStr>, flags: c_int) -> Pre {
+    let Some(p) = path else { return Pre::none() };
+    if flags & (libc::O_CREAT | libc::O_TRUNC) == 0 || flags & libc::O_ACCMODE == libc::O_RDONLY {
+        return Pre::none();
+    }
+    let exists = kfile::stat_at(dirfd, p, false).is_some();
+    let mut pre = if exists && flags & libc::O_TRUNC != 0 {
+        before_truncate_path(dirfd, path, 0)
+    } else {
+        Pre::none()
+    };
+    pre.creates = !exists && flags & libc::O_CREAT != 0;
+    if pre.creates && pre.pending.is_none() {
+        pre.pending = Some(pending());
+    }
+    pre
+}
+
+/// [`before_open`] for a stdio mode string (`"w"`, `"a+"`, `"r+"`, …).
+pub fn before_fopen(path: Option<&CStr>, mode: Option<&CStr>) -> Pre {
+    let flags = match mode.and_then(|m| m.to_bytes().first()) {
+        Some(b'w') => libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+        Some(b'a') => libc::O_WRONLY | libc::O_CREAT,
+        _ => 0,
+    };
+    before_open(libc::AT_FDCWD, path, flags)
+}
+
+/// After an open that returned `fd` (negative on failure): a file it created starts empty.
+pub fn after_open(pre: &Pre, fd: i64, call: &SysCall<'_>) {
+    if pre.creates {
+        created_named(fd, call.path);
+    }
+}
+
+/// The program's `fd` (negative: nothing happened) names a file it has just created, at
+/// `path` (`None`: ask the kernel).
+pub fn created_named(fd: i64, path: Option<&[u8]>) {
+    let Ok(fd) = c_int::try_from(fd) else { return };
+    if fd < 0 {
+        return;
+    }
+    if let Some(st) = regular(fd) {
+        warn(store().created(&Kernel, &st, || reopened(fd)));
+    }
+    if dirs_on() {
+        match path {
+            Some(p) => journal(Op::Created, p, None, None),
+            None => {
+                let mut buf = [0u8; failinject_crash::PATH];
+                if let Some(n) = fds::path(fd, &mut buf[..failinject_crash::PATH - 1]) {
+                    journal(Op::Created, &buf[..n], None, None);
+                }
+            }
+        }
+    }
+}
+
+/// Before a call that writes to `fd` in a way we cannot see (stdio flushes from inside glibc,
+/// `dprintf`): unless the file is opened for appending, its whole synced content is kept.
+pub fn before_unseen_writes(fd: c_int) -> Pre {
+    if fd < 0 {
+        return Pre::none();
+    }
+    let flags = kfile::status_flags(fd);
+    if flags & libc::O_ACCMODE == libc::O_RDONLY || regular(fd).is_none() {
+        return Pre::none();
+    }
+    let pre = Pre::counted();
+    let mut s = store();
+    if let Some(st) = regular(fd) {
+        let append = flags & libc::O_APPEND != 0;
+        warn(s.before_unseen(&Kernel, &st, || reopened(fd), append));
+    }
+    pre
+}
+
+// ---- syncs ---------------------------------------------------------------------------------
+
+/// `fsync(fd)` or `fdatasync(fd)` succeeded: the file's (or directory's) synced state is what
+/// it holds now.
+pub fn synced(fd: c_int) {
+    let Some(st) = kfile::fstat(fd) else { return };
+    if st.dir() && !dirs_on() {
+        return;
+    }
+    let mut s = store();
+    s.synced(&Kernel, &st);
+    reclaim(&mut s);
+}
+
+/// `sync_file_range(fd, off, n, flags)` succeeded. With `SYNC_FILE_RANGE_WAIT_AFTER` the
+/// overwrites wholly inside the range are synced; the size, metadata, never is.
+pub fn synced_range(fd: c_int, off: u64, n: u64, flags: u32) {
+    if flags & libc::SYNC_FILE_RANGE_WAIT_AFTER == 0 {
+        return;
+    }
+    let Some(st) = kfile::fstat(fd) else { return };
+    let mut s = store();
+    s.synced_range(&st, off, n);
+    reclaim(&mut s);
+}
+
+/// `syncfs(fd)` succeeded: every file on its file system is synced.
+pub fn synced_fs(fd: c_int) {
+    let Some(st) = kfile::fstat(fd) else { return };
+    let mut s = store();
+    s.synced_fs(&Kernel, st.dev);
+    reclaim(&mut s);
+}
+
+/// `sync()` ran: everything is synced.
+pub fn synced_all() {
+    let mut s = store();
+    s.synced_all(&Kernel);
+    reclaim(&mut s);
+}
+
+// ---- directory entries (`powercut(dirs)`) --------------------------------------------------
+
+fn journal(op: Op, path: &[u8], to: Option<&[u8]>, held: Option<Handle>) {
+    warn(store().journal(&Kernel, op, path, to, held));
+}
+
+/// Before a call that may remove or replace the file at `path`: keeps a handle on it
+/// (regular files), or notes that it is a directory.
+pub fn before_replace(dirfd: c_int, path: Option<&CStr>) -> Pre {
+    let mut pre = Pre::none();
+    let Some(path) = path.filter(|_| dirs_on()) else { return pre };
+    match kfile::stat_at(dirfd, path, true) {
+        Some(st) if st.regular() => {
+            let fd = kfile::open_at(dirfd, path, libc::O_RDONLY | libc::O_NOFOLLOW, 0);
+            if fd >= 0 {
+                pre.held = Some(Handle(kfile::to_high(fd)));
+            }
+        }
+        Some(st) if st.dir() => pre.dir = true,
+        _ => {}
+    }
+    pre
+}
+
+/// After `mkdir`, `link`, `symlink` (and their `*at` forms) returned `r`.
+pub fn made(r: i64, call: &SysCall<'_>) {
+    if dirs_on()
+        && r == 0
+        && let Some(p) = call.path
+    {
+        journal(Op::Created, p, None, None);
+    }
+}
+
+/// After a rename returned `r`: the call's `path2` is the old name, `path` the new one.
+pub fn renamed(pre: &mut Pre, r: i64, call: &SysCall<'_>) {
+    if dirs_on()
+        && r == 0
+        && let (Some(to), Some(from)) = (call.path, call.path2)
+    {
+        journal(Op::Renamed, from, Some(to), pre.held.take());
+    }
+}
+
+/// After `unlink`, `unlinkat`, `remove` or `rmdir` returned `r`.
+pub fn removed(pre: &mut Pre, r: i64, call: &SysCall<'_>) {
+    if dirs_on()
+        && r == 0
+        && let Some(p) = call.path
+    {
+        journal(Op::Removed { dir: pre.dir }, p, None, pre.held.take());
+    }
+}
+
+// ---- lose and powercut ---------------------------------------------------------------------
+
+/// `lose(E)` on a sync of `fd` (`whole_fs` for `syncfs`): the writes not yet synced are
+/// dropped, as Linux drops dirty pages after a writeback error; the file holds its synced
+/// state again, so a retried sync succeeds over the loss.
+pub fn lose(fd: c_int, whole_fs: bool) {
+    if !on() {
+        return;
+    }
+    let Some(st) = kfile::fstat(fd) else { return };
+    let mut s = store();
+    // An incomplete rollback was already reported when the record could not be kept.
+    let _complete = s.lose(&Kernel, &st, whole_fs);
+    reclaim(&mut s);
+}
+
+/// The power goes out: every tracked file goes back to its synced state (with `dirs`, the
+/// directory operations not yet made durable are undone too), then SIGKILL.
+pub fn powercut(dirs: bool) -> ! {
+    CUT.store(true, Ordering::Release);
+    // Writes already under way finish first (at most 2 s: one blocked for good must not
+    // stop the cut).
+    for _ in 0..2000 {
+        if INFLIGHT.load(Ordering::Acquire) == 0 {
+            break;
+        }
+        raw::sleep_ms(1);
+    }
+    let s = store();
+    if !s.power_cut(&Kernel, dirs && dirs_on()) {
+        raw::diag(&[b"powercut: a file could not be rolled back completely"]);
+    }
+    kfile::kill_self()
+}
+
+/// In a forked child: the only thread held no lock and had no call in flight; the model
+/// and our descriptors (shared with the parent) stay, so a power cut in the child rolls back
+/// what either wrote since the last sync.
+pub fn after_fork_in_child() {
+    STORE.reset_after_fork();
+    INFLIGHT.store(0, Ordering::Release);
+}

@@ -1,0 +1,20 @@
+//! The edge: everything that talks to the kernel, to libc or to raw memory, so that the
+//! wings above (descriptors, crash model, log, scopes) can be safe code.
+//!
+//! - `raw`: process-wide system calls (diagnostics, errno, pid, clocks, sleeping, reading a
+//!   pointer the program passed through the kernel);
+//! - `kfile`: system calls on files and descriptors, and the crash model's `Disk`;
+//! - `real`: the real libc functions, resolved lazily with `dlsym(RTLD_NEXT)`;
+//! - `guard`: the re-entrancy flag; `spin`: the one lock; `pool`: per-call path buffers;
+//! - `ret`: C return values; `site`: call sites (`backtrace`, `dladdr`);
+//! - `thread`: the only way the library starts a thread (every signal blocked).
+
+pub mod guard;
+pub mod kfile;
+pub mod pool;
+pub mod raw;
+pub mod real;
+pub mod ret;
+pub mod site;
+pub mod spin;
+pub mod thread;
