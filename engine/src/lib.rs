@@ -87,6 +87,7 @@
 //! [`libc_points!`], which the preload expands into its wrappers as well.
 #![forbid(unsafe_code)]
 
+pub mod abi;
 pub mod control;
 mod decide;
 pub mod env_config;

@@ -19,7 +19,8 @@
  * no library to link, the same binary runs with and without fault injection.
  *
  * THE ABI (version 1). libfailinject.so exports these functions; find them through the weak
- * declarations below (or dlsym(RTLD_DEFAULT, "failinject_v1_eval")):
+ * declarations below (or dlsym(RTLD_DEFAULT, "failinject_v1_eval")). Their one definition is
+ * failinject_engine::abi; a test holds these declarations to it:
  *
  *   int failinject_v1_eval(const char *name, const char **arg, size_t *arg_len);
  *       Evaluates the in-code point NAME and marks it reached (for `after=NAME` rules).
@@ -77,6 +78,10 @@ void failinject_v1_scope_enter(const char *name) __attribute__((weak));
 void failinject_v1_scope_leave(const char *name) __attribute__((weak));
 unsigned long long failinject_v1_generation(void) __attribute__((weak));
 unsigned long long failinject_v1_seed(void) __attribute__((weak));
+const unsigned long long *failinject_v1_generation_ptr(void) __attribute__((weak));
+long long failinject_v1_lookup(const char *name, unsigned long long *generation) __attribute__((weak));
+int failinject_v1_eval_at(unsigned long long generation, unsigned index, const char *name,
+                          const char **arg, size_t *arg_len) __attribute__((weak));
 
 /* Evaluates NAME; handles panic and print itself. Returns 1 when the point says "return". */
 static inline int failinject_point_(const char *name) {

@@ -4,7 +4,8 @@
 //! linking, so the same binary runs with and without the preload: the `failinject` Rust crate
 //! and `failinject.h` use it for in-code points, so that one configuration, one seed, one log
 //! and one control socket cover in-code and libc points. `preload/include/failinject.h`
-//! documents each function for C callers.
+//! documents each function for C callers. The functions' types are defined once, in
+//! `failinject_engine::abi`, and checked against the definitions here at compile time.
 //!
 //! The registry decides; the caller acts. `return`, `panic` and `print` come back to the
 //! caller (its language knows how to return early, panic or log); `sleep`, `delay`, `yield`,
@@ -17,14 +18,16 @@ use failinject_engine::{Effect, name_hash, parse_key, parse_rules};
 use libc::{c_char, c_int, size_t, ssize_t};
 use std::ffi::CStr;
 
-/// `failinject_v1_eval`: nothing to do, go ahead.
-pub const EVAL_NONE: c_int = 0;
-/// `failinject_v1_eval`: return early; the argument (maybe absent) is the value.
-pub const EVAL_RETURN: c_int = 1;
-/// `failinject_v1_eval`: panic (or abort) with the argument as the message.
-pub const EVAL_PANIC: c_int = 2;
-/// `failinject_v1_eval`: log the argument, then go ahead.
-pub const EVAL_PRINT: c_int = 3;
+pub use failinject_engine::abi::{EVAL_NONE, EVAL_PANIC, EVAL_PRINT, EVAL_RETURN};
+
+/// Each exported function has exactly the type the ABI's one definition gives it
+/// (`failinject_engine::abi`): a signature that drifts fails to compile here.
+macro_rules! check {
+    ($($sym:ident : $ty:ident = $fnty:ty, $proto:literal;)*) => {
+        $(const _: failinject_engine::abi::$ty = $sym;)*
+    };
+}
+failinject_engine::abi_v1!(check);
 
 /// # Safety
 /// `p` is null or a NUL-terminated string.

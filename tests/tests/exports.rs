@@ -2,8 +2,9 @@
 //! point) and the `failinject_v1_*` ABI, and nothing else that could interpose a program's
 //! symbols by accident.
 
+use failinject_engine::abi::C_PROTOTYPES;
 use failinject_engine::points::POINTS;
-use failinject_tests::preload;
+use failinject_tests::{TempDir, compile_c, preload};
 use std::collections::BTreeSet;
 use std::process::Command;
 
@@ -25,22 +26,8 @@ fn exported() -> BTreeSet<String> {
 fn exports_are_exactly_the_tables_spellings() {
     let mut table: BTreeSet<String> =
         POINTS.iter().flat_map(|p| p.spellings.iter().map(|s| s.to_string())).collect();
-    // The versioned C ABI of the registry (`preload/src/abi.rs`, `failinject.h`).
-    for f in [
-        "eval",
-        "eval_at",
-        "lookup",
-        "cfg",
-        "remove",
-        "list",
-        "scope_enter",
-        "scope_leave",
-        "generation",
-        "generation_ptr",
-        "seed",
-    ] {
-        table.insert(format!("failinject_v1_{f}"));
-    }
+    // The versioned C ABI of the registry, from its one definition (`failinject_engine::abi`).
+    table.extend(C_PROTOTYPES.iter().map(|(sym, _)| sym.to_string()));
     let exports = exported();
     let missing: Vec<_> = table.difference(&exports).collect();
     let extra: Vec<_> = exports.difference(&table).collect();
@@ -55,4 +42,70 @@ fn the_printf_family_is_exported_through_its_shims() {
         assert!(exports.contains(name), "{name} is not exported");
     }
     assert!(!exports.iter().any(|s| s.starts_with("failinject_shim_")), "shims must stay hidden");
+}
+
+/// The declarations of `failinject_v1_*` functions in `failinject.h`, whitespace folded.
+fn header_declarations() -> BTreeSet<String> {
+    let header = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../preload/include/failinject.h"),
+    )
+    .unwrap();
+    let code = header.split_once("*/").map_or("", |(_, code)| code);
+    code.split(';')
+        .filter(|d| d.contains("failinject_v1_") && d.contains("__attribute__((weak))"))
+        .map(|d| {
+            // The declaration is the run of lines before its `;` back to a blank line or a
+            // preprocessor line.
+            let lines: Vec<&str> = d.lines().collect();
+            let start = lines
+                .iter()
+                .rposition(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+                .map_or(0, |i| i + 1);
+            let decl = lines[start..].join(" ").replace("__attribute__((weak))", "");
+            decl.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .collect()
+}
+
+/// `failinject.h` declares exactly the ABI's functions, with the prototypes of its one
+/// definition, and a C program built against it with `-Wall -Wextra -Werror` calls every one
+/// of them under the preload and gets what each promises.
+#[test]
+fn the_c_header_declares_the_abi_and_a_c_program_calls_every_function() {
+    let declared = header_declarations();
+    let defined: BTreeSet<String> = C_PROTOTYPES.iter().map(|(_, p)| p.to_string()).collect();
+    assert_eq!(declared, defined, "failinject.h and failinject_engine::abi disagree");
+
+    let dir = TempDir::new("abi-c");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/abi.c");
+    let include = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../preload/include");
+    let include = format!("-I{}", include.display());
+    let exe = compile_c(&src, &dir.join("abi"), &["-Wall", "-Wextra", "-Werror", &include]);
+
+    // Without the preload every weak symbol is null and the program says so.
+    let bare = Command::new(&exe).env_remove("LD_PRELOAD").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&bare.stdout), "preload=absent\n");
+
+    let out = Command::new(&exe)
+        .env("LD_PRELOAD", preload())
+        .env("FAILINJECT", "abi::point=return(7)")
+        .env("FAILINJECT_SEED", "42")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let expected = [
+        "preload=present",
+        "seed=42",
+        "eval=1 arg=7",
+        "lookup>=0 generation=same",
+        "eval_at=1 arg=7",
+        "cfg=0 cfg_bad=-1 err=yes",
+        "generation_moved=1",
+        "list_has_rule=1",
+        "remove=1 remove_again=0",
+        "scope=entered-and-left",
+        "calls=11",
+    ];
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), expected, "{stdout}");
 }
