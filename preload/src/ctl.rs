@@ -74,7 +74,7 @@ fn serve() -> Result<(), String> {
             });
         }
     })
-        .map_err(|e| format!("cannot start the control thread: {e}"))
+    .map_err(|e| format!("cannot start the control thread: {e}"))
 }
 
 /// `template` with every `%p` replaced by `pid`.

@@ -23,18 +23,18 @@
 #![cfg_attr(test, allow(dead_code))]
 
 // The wings, from the top down; a module imports only from below it (docs/ARCHITECTURE.md).
-pub mod wrappers; // the generated interposers, and the few hand-written ones
 pub mod abi; // failinject_v1_*: in-code points and configuration from the program
 mod config; // the configuration at start-up
-mod ctl; // the control socket
-mod effect; // carrying out a decision
-mod state; // the published snapshot
-mod ctx; // what a decision may ask of the calling thread
 mod crash; // powercut/lose: the preload's side of the crash model
+mod ctl; // the control socket
+mod ctx; // what a decision may ask of the calling thread
+mod effect; // carrying out a decision
 mod fd; // what each descriptor refers to
 mod log; // the injection log
 mod scope; // fail scopes and reached points
-mod sys; // the edge: system calls, libc, raw memory
+mod state; // the published snapshot
+mod sys;
+pub mod wrappers; // the generated interposers, and the few hand-written ones // the edge: system calls, libc, raw memory
 
 /// Loads the configuration before `main`. Wrappers called earlier (by ld.so or other
 /// libraries' constructors) find no published configuration and pass straight through, so

@@ -298,11 +298,7 @@ pub fn kill_self() -> ! {
     loop {
         // SAFETY: sending SIGKILL to ourselves; it cannot be caught, blocked or ignored.
         unsafe {
-            libc::syscall(
-                libc::SYS_kill,
-                crate::sys::raw::pid() as c_long,
-                libc::SIGKILL as c_long,
-            )
+            libc::syscall(libc::SYS_kill, crate::sys::raw::pid() as c_long, libc::SIGKILL as c_long)
         };
     }
 }
@@ -368,7 +364,10 @@ pub fn reserve_arena() -> Option<&'static mut [u8]> {
         };
         if p > 0 {
             let base = p as *mut u8;
-            if ARENA.compare_exchange(std::ptr::null_mut(), base, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            if ARENA
+                .compare_exchange(std::ptr::null_mut(), base, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
                 // SAFETY: unmapping the mapping just made, which nothing refers to.
                 unsafe { libc::syscall(libc::SYS_munmap, base, size as c_long) };
                 return None;

@@ -74,4 +74,3 @@ pub fn with_bufs<R>(f: impl FnOnce(&mut Bufs) -> R) -> Option<R> {
     }
     None
 }
-
