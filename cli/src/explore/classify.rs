@@ -57,8 +57,9 @@ pub struct Facts {
     pub panicked: bool,
     /// `Some(passed)` when an oracle ran.
     pub oracle: Option<bool>,
-    /// The faults that were injected: their point and errno (`None` for a power cut).
-    pub injected: Vec<(String, Option<String>)>,
+    /// The faults that were injected: their point, errno (`None` for a power cut), and
+    /// whether a call they failed had something to lose (`stakes.rs`).
+    pub injected: Vec<(String, Option<String>, bool)>,
 }
 
 /// Errnos a program cannot have recovered from on a write, sync, close or rename: the data
@@ -85,14 +86,14 @@ pub fn classify(f: &Facts) -> Outcome {
     if f.oracle == Some(false) {
         return Outcome::Corrupted;
     }
-    let power_cut = f.injected.iter().any(|(_, e)| e.is_none());
+    let power_cut = f.injected.iter().any(|(_, e, _)| e.is_none());
     match f.ending {
         Ending::Signaled(sig) if !(power_cut && sig == 9) => Outcome::Crashed,
         Ending::Exited(101) if f.panicked => Outcome::Crashed,
         Ending::Exited(0)
-            if f.injected
-                .iter()
-                .any(|(p, e)| e.as_deref().is_some_and(|e| must_be_reported(p, e))) =>
+            if f.injected.iter().any(|(p, e, stake)| {
+                *stake && e.as_deref().is_some_and(|e| must_be_reported(p, e))
+            }) =>
         {
             Outcome::Swallowed
         }
@@ -109,7 +110,7 @@ mod tests {
             ending,
             panicked: false,
             oracle,
-            injected: vec![(point.into(), errno.map(str::to_string))],
+            injected: vec![(point.into(), errno.map(str::to_string), true)],
         }
     }
 
@@ -131,6 +132,10 @@ mod tests {
         // A power cut kills with SIGKILL on purpose; only the oracle judges it.
         assert_eq!(c(Signaled(9), Some(true), "sys:write", None), Outcome::Handled);
         assert_eq!(c(Signaled(9), Some(false), "sys:write", None), Outcome::Corrupted);
+        // A failed close of a descriptor with nothing to lose is not swallowed.
+        let mut idle = facts(Exited(0), None, "sys:close", Some("EIO"));
+        idle.injected[0].2 = false;
+        assert_eq!(classify(&idle), Outcome::Handled);
         let mut panic = facts(Exited(101), None, "sys:write", Some("EIO"));
         panic.panicked = true;
         assert_eq!(classify(&panic), Outcome::Crashed);

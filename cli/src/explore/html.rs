@@ -192,19 +192,37 @@ pub fn render(report: &Report) -> String {
     }
     out.push_str("</table>");
 
-    let _ = write!(out, "<h2>Findings ({})</h2>", report.findings.len());
+    // Findings grouped as on the terminal: one block per site and outcome, with its count
+    // and the first run's details.
+    let groups = super::report::groups(&report.findings);
+    let _ = write!(
+        out,
+        "<h2>Findings ({} runs in {} groups by site and outcome)</h2>",
+        report.findings.len(),
+        groups.len()
+    );
     if report.findings.is_empty() {
         out.push_str("<p>None: every fault that was reached was handled.</p>");
     }
-    for f in &report.findings {
+    if report.ignored > 0 || report.skipped > 0 {
+        let _ = write!(
+            out,
+            "<p>{} findings at sites judged benign (<code>--ignore</code>) are not listed; \
+             {} planned faults were not run, their calls having nothing to lose.</p>",
+            report.ignored, report.skipped
+        );
+    }
+    for g in &groups {
+        let f = g.first;
         let _ = write!(
             out,
             "<div class=\"finding\"><b><span class=\"{c}\" \
              style=\"color:#fff;padding:1px 8px;border-radius:4px\">{c}</span> {} {} at \
-             <code>{}</code></b>",
+             <code>{}</code> ({} runs)</b>",
             esc(&f.function),
-            esc(f.errno.as_deref().unwrap_or(&f.task)),
+            esc(&g.faults.join(", ")),
             esc(top_frame(&f.frames).unwrap_or("?")),
+            g.runs,
             c = class(f),
         );
         details(&mut out, f);

@@ -14,12 +14,13 @@ mod plan;
 mod record;
 pub mod report;
 mod runner;
+mod stakes;
 mod symbols;
 
 use crate::shell;
 use anyhow::{Context as _, bail};
 use classify::{Ending, Facts, Outcome};
-use failinject_engine::{Points, parse_rule};
+use failinject_engine::{Context, FileKind, PointId, Points, Registry, SysCall, parse_rule};
 use plan::{Options, Planned};
 use record::Site;
 use report::{Report, RunReport};
@@ -86,6 +87,14 @@ pub struct Args {
     /// Write report.json and report.html into DIR.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
+    /// A site judged benign, as a rule point (`sys:fdatasync[kind=dir]`): its findings are
+    /// counted as ignored, not listed. Repeatable; also read from `.failinject-ignore` in the
+    /// current directory (one rule point a line, `#` comments).
+    #[arg(long, value_name = "RULE-POINT")]
+    ignore: Vec<String>,
+    /// List at most N groups of findings on the terminal (the report has them all).
+    #[arg(long, value_name = "N")]
+    max_findings: Option<usize>,
     /// The command and its arguments.
     #[arg(required = true, last = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -95,6 +104,10 @@ pub struct Args {
 struct Campaign {
     setup: Setup,
     scope: String,
+    /// The key of the scope's recording rule.
+    scope_key: String,
+    /// The rule points whose findings are ignored, with where each came from.
+    ignore: Vec<String>,
     options: Options,
     shard: Option<(usize, usize)>,
     jobs: usize,
@@ -110,6 +123,7 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
     if !matches!(rule.points, Points::Sys(_)) {
         bail!("--scope must name libc points (sys:…), not `{scope}`");
     }
+    let scope_key = rule.key();
     let filters: Vec<String> = rule.filters.iter().map(ToString::to_string).collect();
     if filters.iter().any(|f| f.starts_with("site=") || f.starts_with("when=")) {
         bail!("--scope cannot hold site= or when=: explore sets them for each run");
@@ -170,7 +184,81 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
         seed,
         filters,
     };
-    Ok(Campaign { setup, scope, options, shard, jobs, max_runs: args.max_runs })
+    let ignore = ignore_rules(&args.ignore, std::path::Path::new(IGNORE_FILE))?;
+    Ok(Campaign { setup, scope, scope_key, ignore, options, shard, jobs, max_runs: args.max_runs })
+}
+
+/// The file of benign sites read from the current directory.
+const IGNORE_FILE: &str = ".failinject-ignore";
+
+/// `--ignore` rule points and the lines of `file` (when it exists), each checked: a bad one
+/// is an error that names where it came from.
+fn ignore_rules(given: &[String], file: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let check = |point: &str, whence: &str| -> anyhow::Result<String> {
+        let rule = parse_rule(&format!("{point}=return(0)")).map_err(|e| {
+            anyhow::anyhow!("{whence}: `{point}` is not a rule point: {}", e.message)
+        })?;
+        if !matches!(rule.points, Points::Sys(_)) {
+            bail!("{whence}: `{point}` must name libc points (sys:…)");
+        }
+        Ok(point.to_string())
+    };
+    for g in given {
+        out.push(check(g, "--ignore")?);
+    }
+    if let Ok(text) = std::fs::read_to_string(file) {
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            out.push(check(line, &format!("{}:{}", file.display(), n + 1))?);
+        }
+    }
+    Ok(out)
+}
+
+/// The site of a finding, as `site=` filters see it.
+struct SiteCtx(u64);
+
+impl Context for SiteCtx {
+    fn site(&mut self) -> u64 {
+        self.0
+    }
+}
+
+/// Marks the results whose call matches an ignore rule point.
+fn mark_ignored(results: &mut [RunReport], sites: &[Site], ignore: &[String]) {
+    if ignore.is_empty() {
+        return;
+    }
+    let mut registry = Registry::new(0);
+    for point in ignore {
+        if let Ok(rule) = parse_rule(&format!("{point}=return(0)")) {
+            registry.set(rule);
+        }
+    }
+    let snapshot = registry.snapshot();
+    for r in results.iter_mut().filter(|r| r.outcome.is_some_and(|o| o != Outcome::Handled)) {
+        let Some(point) = r.point.strip_prefix("sys:").and_then(PointId::from_name) else {
+            continue;
+        };
+        let site = sites.iter().find(|s| s.point == r.point && s.site == r.site);
+        let path = site.and_then(|s| s.abs_path.as_deref()).map(str::as_bytes);
+        let kind = match site.and_then(|s| s.kind.as_deref()) {
+            Some("file") => FileKind::File,
+            Some("dir") => FileKind::Dir,
+            Some("socket") => FileKind::Socket,
+            Some("pipe") => FileKind::Pipe,
+            Some("tty") => FileKind::Tty,
+            Some("other") => FileKind::Other,
+            _ => FileKind::Unknown,
+        };
+        let call = SysCall { path, kind, ..SysCall::new(point) };
+        let mut ctx = SiteCtx(u64::from_str_radix(&r.site, 16).unwrap_or(0));
+        r.ignored = snapshot.decide_sys(&call, &mut ctx).is_some();
+    }
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
@@ -179,8 +267,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let command_text: Vec<String> =
         c.setup.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
 
-    // 1. The recording run.
-    let recording = format!("{}=print(explore)", c.scope);
+    // 1. The recording run: the scope, and every other file call for the stakes.
+    let recording = format!("{}=print(explore);{}=print(explore)", c.scope, stakes::TRACE);
     let out = runner::execute(&c.setup, &recording).context("the recording run failed")?;
     if out.ending != Ending::Exited(0) || out.oracle.as_ref().is_some_and(|(ok, _)| !ok) {
         let oracle = out.oracle.as_ref().map(|(_, o)| o.trim().to_string()).unwrap_or_default();
@@ -192,9 +280,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             oracle
         );
     }
-    let mut sites = record::sites(&out.log);
+    let mut sites = record::sites(&out.log, &c.scope_key);
+    let mut at_stake = stakes::stakes(&out.log, &c.scope_key);
     for s in &mut sites {
         s.path = s.path.as_deref().map(|p| relative_to_run(p).to_string());
+        s.stakes = at_stake.remove(&(s.point.clone(), s.site.clone())).unwrap_or_default();
     }
     let mut symbolizer =
         symbols::Symbolizer::new(crate::reach::resolve(&PathBuf::from(&c.setup.command[0])));
@@ -203,7 +293,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
 
     // 2. The plan.
-    let mut planned = plan::plan(&sites, &c.options);
+    let (mut planned, skipped) = plan::plan(&sites, &c.options);
     let total = planned.len();
     if let Some((i, n)) = c.shard {
         planned = plan::shard(planned, i, n);
@@ -212,15 +302,21 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         planned.truncate(max);
     }
     eprintln!(
-        "failinject: {} call sites in scope; {} runs planned{}{}",
+        "failinject: {} call sites in scope; {} runs planned{}{}{}",
         sites.len(),
         planned.len(),
         c.shard.map(|(i, n)| format!(" (shard {i}/{n} of {total})")).unwrap_or_default(),
+        if skipped > 0 {
+            format!("; {skipped} faults skipped: their calls had nothing to lose")
+        } else {
+            String::new()
+        },
         if sites.is_empty() { ": the command made no call in scope" } else { "" }
     );
 
     // 3. The runs.
-    let results = run_all(&c, &sites, &planned, &command_text)?;
+    let mut results = run_all(&c, &sites, &planned, &command_text)?;
+    mark_ignored(&mut results, &sites, &c.ignore);
 
     let mut report = Report {
         version: report::VERSION,
@@ -243,13 +339,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         runs: 0,
         outcomes: Default::default(),
         unreached: 0,
+        skipped,
+        ignored: 0,
         sites,
         results,
         findings: Vec::new(),
         seconds: started.elapsed().as_secs_f64(),
     };
     report.tally();
-    eprint!("{}", summary_text(&report));
+    eprint!("{}", summary_text(&report, args.max_findings));
     if let Some(dir) = &args.report {
         report.write(dir)?;
         eprintln!("failinject: report written to {}/report.html and report.json", dir.display());
@@ -318,20 +416,27 @@ fn run_all(
 fn one(c: &Campaign, sites: &[Site], p: &Planned, command: &[String]) -> anyhow::Result<RunReport> {
     let rules: Vec<String> = p.faults.iter().map(|f| f.rule.clone()).collect();
     let out = runner::execute(&c.setup, &rules.join(";"))?;
-    // Which faults fired: the log names each injection's rule by its key.
-    let keys = record::injected_rules(&out.log);
-    let fired: Vec<bool> = p
+    // Which faults fired: the log names each injection's rule by its key, with the hit
+    // number of each injection (the n-th call the rule selected, from the fault's call on).
+    let hits = record::hits(&out.log);
+    let fired_hits: Vec<Option<&Vec<u64>>> = p
         .faults
         .iter()
-        .map(|f| parse_rule(&f.rule).is_ok_and(|r| keys.contains(&r.key())))
+        .map(|f| parse_rule(&f.rule).ok().and_then(|r| hits.get(&r.key())))
         .collect();
-    let reached = fired.iter().any(|&b| b);
-    let injected: Vec<(String, Option<String>)> = p
+    let reached = fired_hits.iter().any(Option::is_some);
+    let injected: Vec<(String, Option<String>, bool)> = p
         .faults
         .iter()
-        .zip(&fired)
-        .filter(|(_, fired)| **fired)
-        .map(|(f, _)| (sites[f.site].point.clone(), f.errno.clone()))
+        .zip(&fired_hits)
+        .filter_map(|(f, h)| Some((f, (*h)?)))
+        .map(|(f, h)| {
+            let site = &sites[f.site];
+            // The calls it failed: the fault's call, and with `when=N+` each later one.
+            let stake = !stakes::depends_on_stake(&site.point)
+                || h.iter().any(|hit| stakes::can_lose(&site.stakes, f.nth + hit - 1, false));
+            (site.point.clone(), f.errno.clone(), stake)
+        })
         .collect();
     let facts = Facts {
         ending: out.ending.clone(),
@@ -358,6 +463,7 @@ fn one(c: &Campaign, sites: &[Site], p: &Planned, command: &[String]) -> anyhow:
         oracle_output: out.oracle.as_ref().filter(|(ok, _)| !ok).map(|(_, o)| o.clone()),
         repro: repro(&c.setup, &rules, command),
         rules,
+        ignored: false,
     })
 }
 
@@ -414,8 +520,9 @@ fn strip_recording_lines(stderr: &str) -> String {
         })
 }
 
-/// The terminal summary: counts per outcome, then each finding with its reproduction.
-pub fn summary_text(r: &Report) -> String {
+/// The terminal summary: counts per outcome, then the findings grouped by site and outcome,
+/// one line each with its count and the first run's reproduction (at most `max` groups).
+pub fn summary_text(r: &Report, max: Option<usize>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -429,28 +536,56 @@ pub fn summary_text(r: &Report) -> String {
         .iter()
         .map(|o| format!("{} {}", o.name(), r.outcomes.get(o.name()).unwrap_or(&0)))
         .collect();
-    let _ = writeln!(out, "  {}   (unreached {})", counts.join("   "), r.unreached);
+    let mut extra = format!("unreached {}", r.unreached);
+    if r.ignored > 0 {
+        let _ = write!(extra, ", ignored {}", r.ignored);
+    }
+    if r.skipped > 0 {
+        let _ = write!(extra, ", skipped {} (nothing to lose)", r.skipped);
+    }
+    let _ = writeln!(out, "  {}   ({extra})", counts.join("   "));
     if r.findings.is_empty() {
-        let _ = writeln!(out, "  no findings: every fault that was reached was handled");
+        let why = if r.ignored > 0 {
+            "every fault that was reached was handled, or was at a site judged benign"
+        } else {
+            "every fault that was reached was handled"
+        };
+        let _ = writeln!(out, "  no findings: {why}");
         return out;
     }
-    let _ = writeln!(out, "findings:");
+    let groups = report::groups(&r.findings);
     let _ = writeln!(
         out,
-        "  {:<10} {:<12} {:<8} {:<24} top frame",
-        "outcome", "function", "fault", "path"
+        "findings ({} in {} groups by site and outcome):",
+        r.findings.len(),
+        groups.len()
     );
-    for f in &r.findings {
+    let _ = writeln!(
+        out,
+        "  {:<10} {:>5} {:<12} {:<16} {:<24} top frame",
+        "outcome", "runs", "function", "faults", "path"
+    );
+    let shown = max.unwrap_or(usize::MAX);
+    for g in groups.iter().take(shown) {
+        let f = g.first;
         let _ = writeln!(
             out,
-            "  {:<10} {:<12} {:<8} {:<24} {}",
+            "  {:<10} {:>5} {:<12} {:<16} {:<24} {}",
             f.outcome.map_or("unreached", Outcome::name),
+            g.runs,
             f.function,
-            f.errno.as_deref().unwrap_or(&f.task),
+            g.faults.join(","),
             f.path.as_deref().unwrap_or("-"),
             symbols::top_frame(&f.frames).unwrap_or("?"),
         );
         let _ = writeln!(out, "      {}", f.repro);
+    }
+    if groups.len() > shown {
+        let _ = writeln!(
+            out,
+            "  … and {} more groups (--max-findings {shown}); the report lists them all",
+            groups.len() - shown
+        );
     }
     out
 }

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 use super::record::Site;
+use super::stakes::{can_lose, depends_on_stake};
 use failinject_engine::{Class, Errno, PointId};
 
 /// One fault of a run.
@@ -109,13 +110,25 @@ fn fault(sites: &[Site], i: usize, nth: u64, errno: Option<&str>, opts: &Options
     }
 }
 
-/// The whole plan, before sharding.
-pub fn plan(sites: &[Site], opts: &Options) -> Vec<Planned> {
+/// Whether an errno fault at `site` from call `nth` on (or at that call only, transient)
+/// could lose data: always for writes and renames; for syncs, closes and `fflush` only when
+/// a call it fails had something at stake in the recording (`stakes.rs`).
+fn worth_failing(site: &Site, nth: u64, opts: &Options) -> bool {
+    !depends_on_stake(&site.point) || can_lose(&site.stakes, nth, !opts.transient)
+}
+
+/// The whole plan, before sharding, and how many faults it left out because they cannot
+/// lose data.
+pub fn plan(sites: &[Site], opts: &Options) -> (Vec<Planned>, usize) {
     let mut runs: Vec<Vec<Fault>> = Vec::new();
+    let mut skipped = 0;
     if let Some(n) = opts.random {
         let mut rng = SplitMix(opts.seed);
-        let candidates: Vec<usize> =
-            (0..sites.len()).filter(|&i| !errnos_for(&sites[i], opts).is_empty()).collect();
+        let candidates: Vec<usize> = (0..sites.len())
+            .filter(|&i| {
+                !errnos_for(&sites[i], opts).is_empty() && worth_failing(&sites[i], 1, opts)
+            })
+            .collect();
         if !candidates.is_empty() {
             for _ in 0..n {
                 let k = 1 + rng.below(3.min(candidates.len() as u64)) as usize;
@@ -142,8 +155,13 @@ pub fn plan(sites: &[Site], opts: &Options) -> Vec<Planned> {
         for (i, site) in sites.iter().enumerate() {
             let calls = if opts.every { site.calls.max(1) } else { 1 };
             for nth in 1..=calls {
-                for e in errnos_for(site, opts) {
-                    runs.push(vec![fault(sites, i, nth, Some(&e), opts)]);
+                let errnos = errnos_for(site, opts);
+                if worth_failing(site, nth, opts) {
+                    for e in errnos {
+                        runs.push(vec![fault(sites, i, nth, Some(&e), opts)]);
+                    }
+                } else {
+                    skipped += errnos.len();
                 }
                 if opts.crash && writes_or_syncs(&site.point) {
                     runs.push(vec![fault(sites, i, nth, None, opts)]);
@@ -151,7 +169,9 @@ pub fn plan(sites: &[Site], opts: &Options) -> Vec<Planned> {
             }
         }
     }
-    runs.into_iter().enumerate().map(|(index, faults)| Planned { index, faults }).collect()
+    let planned =
+        runs.into_iter().enumerate().map(|(index, faults)| Planned { index, faults }).collect();
+    (planned, skipped)
 }
 
 fn errnos_for(site: &Site, opts: &Options) -> Vec<String> {
@@ -205,15 +225,18 @@ mod tests {
             function: point.trim_start_matches("sys:").into(),
             site: id.into(),
             path: None,
+            abs_path: None,
+            kind: None,
             frames: vec![],
             calls,
+            stakes: vec![],
         }
     }
 
     #[test]
     fn each_site_times_each_default_errno() {
         let sites = [site("sys:write", "a1", 5), site("sys:fsync", "b2", 2)];
-        let p = plan(&sites, &Options::default());
+        let p = plan(&sites, &Options::default()).0;
         let rules: Vec<&str> = p.iter().map(|r| r.faults[0].rule.as_str()).collect();
         assert_eq!(
             rules,
@@ -240,7 +263,7 @@ mod tests {
             filters: vec!["path=*.db".into()],
             ..Options::default()
         };
-        let p = plan(&sites, &opts);
+        let p = plan(&sites, &opts).0;
         // pwrite: 3 calls × (EIO + powercut); open: 1 call × EIO, no power cut (no data).
         assert_eq!(p.len(), 7);
         assert_eq!(p[5].faults[0].rule, "sys:pwrite[path=*.db,site=a1,when=3]=powercut");
@@ -253,15 +276,40 @@ mod tests {
         let sites =
             [site("sys:write", "a", 10), site("sys:fsync", "b", 4), site("sys:close", "c", 9)];
         let opts = Options { random: Some(20), seed: 7, ..Options::default() };
-        let (a, b) = (plan(&sites, &opts), plan(&sites, &opts));
+        let (a, b) = (plan(&sites, &opts).0, plan(&sites, &opts).0);
         assert_eq!(a, b);
         assert_eq!(a.len(), 20);
         assert!(a.iter().all(|r| (1..=3).contains(&r.faults.len())));
-        assert_ne!(a, plan(&sites, &Options { seed: 8, ..opts.clone() }));
+        assert_ne!(a, plan(&sites, &Options { seed: 8, ..opts.clone() }).0);
         let mut seen: Vec<usize> =
             (0..3).flat_map(|i| shard(a.clone(), i, 3)).map(|r| r.index).collect();
         seen.sort();
         assert_eq!(seen, (0..20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn faults_that_cannot_lose_data_are_skipped_and_counted() {
+        let mut close = site("sys:close", "c", 3);
+        close.stakes = vec![false, true, false];
+        let mut dirsync = site("sys:fsync", "d", 1);
+        dirsync.stakes = vec![false];
+        let mut write = site("sys:write", "w", 1);
+        write.stakes = vec![false];
+        let opts = Options { errnos: Some(vec!["EIO".into()]), ..Options::default() };
+        let (p, skipped) = plan(&[close.clone(), dirsync.clone(), write.clone()], &opts);
+        let rules: Vec<&str> = p.iter().map(|r| r.faults[0].rule.as_str()).collect();
+        // The close's second call had a stake, so failing it from the first on can lose data;
+        // the synced directory had none; a write always loses its own data.
+        assert_eq!(
+            rules,
+            ["sys:close[site=c,when=1+]=error(EIO)", "sys:write[site=w,when=1+]=error(EIO)"]
+        );
+        assert_eq!(skipped, 1);
+        let every = Options { every: true, transient: true, ..opts };
+        let (p, skipped) = plan(&[close], &every);
+        assert_eq!(p.len(), 1, "only the second call, transient");
+        assert_eq!(p[0].faults[0].nth, 2);
+        assert_eq!(skipped, 2);
     }
 
     #[test]

@@ -39,6 +39,13 @@ pub struct Report {
     pub outcomes: BTreeMap<String, usize>,
     /// Runs whose fault was never reached (the program took another path).
     pub unreached: usize,
+    /// Faults planned and left out: their calls had nothing to lose (a read-only close, a
+    /// synced file's sync).
+    #[serde(default)]
+    pub skipped: usize,
+    /// Findings at sites judged benign (`--ignore`, `.failinject-ignore`): counted, not listed.
+    #[serde(default)]
+    pub ignored: usize,
     /// The sites of the recording run, frames symbolized.
     pub sites: Vec<Site>,
     /// Every run.
@@ -77,6 +84,40 @@ pub struct RunReport {
     pub oracle_output: Option<String>,
     /// One command line that reproduces the run.
     pub repro: String,
+    /// A finding at a site judged benign (`--ignore`).
+    #[serde(default)]
+    pub ignored: bool,
+}
+
+/// Findings of one site with one outcome.
+pub struct Group<'a> {
+    /// The first run of the group (its repro is shown).
+    pub first: &'a RunReport,
+    /// How many runs.
+    pub runs: usize,
+    /// The faults tried (errnos or tasks), in first-seen order.
+    pub faults: Vec<String>,
+}
+
+/// The findings grouped by point, site and outcome, worst outcome first, then in plan order.
+pub fn groups(findings: &[RunReport]) -> Vec<Group<'_>> {
+    let mut out: Vec<Group<'_>> = Vec::new();
+    for f in findings {
+        let fault = f.errno.clone().unwrap_or_else(|| f.task.clone());
+        match out.iter_mut().find(|g| {
+            g.first.point == f.point && g.first.site == f.site && g.first.outcome == f.outcome
+        }) {
+            Some(g) => {
+                g.runs += 1;
+                if !g.faults.contains(&fault) {
+                    g.faults.push(fault);
+                }
+            }
+            None => out.push(Group { first: f, runs: 1, faults: vec![fault] }),
+        }
+    }
+    out.sort_by_key(|g| (std::cmp::Reverse(g.first.outcome), g.first.index));
+    out
 }
 
 impl Report {
@@ -86,6 +127,7 @@ impl Report {
         self.runs = self.results.len();
         self.outcomes = Outcome::ALL.iter().map(|o| (o.name().to_string(), 0)).collect();
         self.unreached = 0;
+        self.ignored = self.results.iter().filter(|r| r.ignored).count();
         for r in &self.results {
             match r.outcome {
                 Some(o) => *self.outcomes.entry(o.name().to_string()).or_default() += 1,
@@ -95,7 +137,7 @@ impl Report {
         self.findings = self
             .results
             .iter()
-            .filter(|r| r.outcome.is_some_and(|o| o != Outcome::Handled))
+            .filter(|r| r.outcome.is_some_and(|o| o != Outcome::Handled) && !r.ignored)
             .cloned()
             .collect();
     }
@@ -181,6 +223,6 @@ pub fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     let reports = args.dirs.iter().map(|d| Report::read(d)).collect::<anyhow::Result<Vec<_>>>()?;
     let merged = merge(reports)?;
     merged.write(&args.out)?;
-    eprint!("{}", super::summary_text(&merged));
+    eprint!("{}", super::summary_text(&merged, None));
     Ok(merged.exit_code())
 }

@@ -26,6 +26,8 @@ pub struct Symbolizer {
 
 struct Module {
     loader: addr2line::Loader,
+    /// The file's function symbols (`.symtab`, else `.dynsym`): start, size, name, sorted.
+    symbols: Vec<(u64, u64, String)>,
     /// The lowest load address of the file: the log's offsets are relative to where the
     /// module was mapped, which is this address for a non-PIE program and 0 otherwise.
     base: u64,
@@ -37,20 +39,33 @@ impl Symbolizer {
         Symbolizer { program, modules: HashMap::new() }
     }
 
-    /// `prog+0x1234 [sym]` → `prog+0x1234 save_file (save.c:42)` when debug info says so.
+    /// `prog+0x1234 [sym]` → `prog+0x1234 save_file (save.c:42)` when debug info or the
+    /// symbol table says so; otherwise the loader's symbol is kept and marked as what it is,
+    /// the nearest exported symbol below the address (`[near sym]`), which for a stripped
+    /// library is often another function altogether.
     pub fn frame(&mut self, frame: &str) -> String {
+        let improved = self.resolve(frame);
+        improved.unwrap_or_else(|| match frame.split_once(' ') {
+            Some((head, sym)) => format!("{head} [near {sym}]"),
+            None => frame.to_string(),
+        })
+    }
+
+    fn resolve(&mut self, frame: &str) -> Option<String> {
         let head = frame.split_whitespace().next().unwrap_or(frame);
-        let Some((module, offset)) = head.rsplit_once("+0x") else { return frame.into() };
-        let Ok(offset) = u64::from_str_radix(offset, 16) else { return frame.into() };
+        let (module, offset) = head.rsplit_once("+0x")?;
+        let offset = u64::from_str_radix(offset, 16).ok()?;
         if !self.modules.contains_key(module) {
             let path = self.locate(module);
             let loaded = path.and_then(|p| {
                 let loader = addr2line::Loader::new(&p).ok()?;
-                Some(Module { loader, base: crate::reach::lowest_load_address(&p).unwrap_or(0) })
+                let symbols = function_symbols(&p);
+                let base = crate::reach::lowest_load_address(&p).unwrap_or(0);
+                Some(Module { loader, symbols, base })
             });
             self.modules.insert(module.to_string(), loaded);
         }
-        let Some(Some(m)) = self.modules.get(module) else { return frame.into() };
+        let m = self.modules.get(module)?.as_ref()?;
         // A return address points after the call; the call is the byte before.
         let probe = (m.base + offset).saturating_sub(1);
         let function = m.loader.find_frames(probe).ok().and_then(|mut frames| {
@@ -66,11 +81,8 @@ impl Symbolizer {
             });
             Some(format!("{name}{}", at.unwrap_or_default()))
         });
-        let function = function.or_else(|| m.loader.find_symbol(probe).map(str::to_string));
-        match function {
-            Some(f) => format!("{head} {f}"),
-            None => frame.into(),
-        }
+        let function = function.or_else(|| symbol_at(&m.symbols, probe))?;
+        Some(format!("{head} {function}"))
     }
 
     fn locate(&self, module: &str) -> Option<PathBuf> {
@@ -81,6 +93,35 @@ impl Symbolizer {
         }
         LIBRARY_DIRS.iter().map(|d| Path::new(d).join(module)).find(|p| p.is_file())
     }
+}
+
+/// The function symbols of the ELF file at `path`, with their sizes, sorted by address.
+fn function_symbols(path: &Path) -> Vec<(u64, u64, String)> {
+    use object::{Object, ObjectSymbol, SymbolKind};
+    let Ok(data) = std::fs::read(path) else { return Vec::new() };
+    let Ok(file) = object::File::parse(&*data) else { return Vec::new() };
+    let table: Vec<_> = if file.symbols().next().is_some() {
+        file.symbols().collect()
+    } else {
+        file.dynamic_symbols().collect()
+    };
+    let mut out: Vec<(u64, u64, String)> = table
+        .into_iter()
+        .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
+        .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_string())))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The symbol containing `addr`, or the nearest one below it marked as such (`[near f]`):
+/// in a library without its full symbol table an internal function has no name, and the
+/// exported one before it is another function altogether.
+fn symbol_at(symbols: &[(u64, u64, String)], addr: u64) -> Option<String> {
+    let i = symbols.partition_point(|(start, _, _)| *start <= addr).checked_sub(1)?;
+    let (start, size, name) = &symbols[i];
+    let name = addr2line::demangle_auto(std::borrow::Cow::from(name.as_str()), None).into_owned();
+    Some(if addr < start + size { name } else { format!("[near {name}]") })
 }
 
 /// The first frame in the program rather than in libc, the loader or the preload: where the

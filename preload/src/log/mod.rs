@@ -249,6 +249,9 @@ fn fault(
         if let Some(p) = call.path2 {
             line.str("path2", p);
         }
+        if call.kind != failinject_engine::FileKind::Unknown {
+            line.str("kind", call.kind.name().as_bytes());
+        }
     }
     let mut hex = [0u8; 20];
     let mut w = Fixed::new(&mut hex);
