@@ -528,6 +528,83 @@ fn every_call_random_schedules_and_copies() {
     assert_eq!(report["copy"], seed_dir.to_str().unwrap());
 }
 
+/// `--depth 2` on a program that retries a failed fsync until it succeeds: failing the first
+/// sync once with lost data (`lose(EIO)`) makes the retry "succeed" over the loss, which is
+/// a `retried-sync` finding; and each first fault's recovery path (the close after a failed
+/// write or sync, which the recording never reached) gets a second fault of its own, judged
+/// on that second fault.
+#[test]
+fn depth_2_finds_a_sync_retried_over_lost_data_and_fails_the_recovery_paths() {
+    let bin = fixture("retry_fsync");
+    let b = bin.to_str().unwrap();
+    let (out, report, _dir) = explore(&["--depth", "2", "-j", "2", "--", b]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(report["depth"], 2);
+    let found = findings(&report);
+    assert_eq!(found.len(), 1, "{stderr}");
+    assert_eq!(found[0]["outcome"], "retried-sync");
+    assert_eq!(found[0]["task"], "lose(EIO)");
+    assert!(found[0]["rules"][0].as_str().unwrap().ends_with(",when=1]=lose(EIO)"), "{stderr}");
+    assert_eq!(count(&report, "retried-sync"), 1);
+    assert!(stderr.contains("retried-sync     1 fsync"), "{stderr}");
+
+    // The recovery paths: the error-path closes (after a failed write, after the failed
+    // retries of fsync) are sites the recording never reached.
+    let second: Vec<&Value> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.get("after").is_some_and(|a| !a.is_null()))
+        .collect();
+    assert!(second.len() >= 4, "{stderr}");
+    for r in &second {
+        assert_eq!(r["rules"].as_array().unwrap().len(), 2, "{r}");
+        assert_eq!(r["function"], "close", "{r}");
+        assert_eq!(r["outcome"], "handled", "the program exits 1 on every such path: {r}");
+        // It reproduces with both faults.
+        let repro = r["repro"].as_str().unwrap();
+        assert_eq!(repro.matches(" -r ").count(), 2, "{repro}");
+    }
+    assert!(stderr.contains("depth 2: "), "{stderr}");
+
+    // Without --depth 2 neither the lost sync nor the recovery paths are tried.
+    let (out, report, _dir) = explore(&["--", b]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(report["results"].as_array().unwrap().iter().all(|r| r["task"] != "lose(EIO)"));
+}
+
+/// `git commit` at depth 2: the recovery paths behind its first faults, with no false
+/// swallowed finding there either (a second-level run is judged on its second fault).
+#[test]
+fn git_commit_at_depth_2_explores_its_recovery_paths() {
+    assert!(have("git"), "git is needed (.ci/run installs it)");
+    let (out, report, _dir) = explore(&[
+        "--depth",
+        "2",
+        "-j",
+        "2",
+        "--setup",
+        "git init -q . && git config user.email t@example.com && git config user.name t \
+         && echo hello > f && git add f",
+        "--",
+        "git",
+        "commit",
+        "-q",
+        "-m",
+        "message",
+    ]);
+    let stderr = text(&out.stderr);
+    let results = report["results"].as_array().unwrap();
+    let second = results.iter().filter(|r| r.get("after").is_some_and(|a| !a.is_null())).count();
+    assert!(second > 0, "{stderr}");
+    for f in findings(&report) {
+        if f.get("after").is_some_and(|a| !a.is_null()) {
+            assert_ne!(f["outcome"], "swallowed", "{f}");
+        }
+    }
+}
+
 #[test]
 fn bad_usage_exits_2_with_a_reason() {
     let bin = fixture("ignored_fsync");
@@ -544,6 +621,9 @@ fn bad_usage_exits_2_with_a_reason() {
         (&["--", "no-such-program-failinject"], "command not found"),
         (&["--", "false"], "with no fault injected, the command failed (exit 1)"),
         (&["--oracle", "false", "--", b], "passed but the oracle failed"),
+        (&["--depth", "3", "--", b], "--depth 3 is not supported yet: 2 is the deepest"),
+        (&["--depth", "0", "--", b], "--depth takes 1"),
+        (&["--ignore", "sys:fsnyc", "--", b], "--ignore: `sys:fsnyc` is not a rule point"),
     ];
     let dir = TempDir::new("explore-usage");
     for (args, message) in cases {

@@ -18,12 +18,22 @@ pub enum Outcome {
     Hung,
     /// The oracle failed afterwards.
     Corrupted,
+    /// A sync failed and dropped the unsynced data (`lose`), the program synced again, that
+    /// "succeeded", and it exited 0: the data is gone and nobody knows (`--depth 2`).
+    #[serde(rename = "retried-sync")]
+    RetriedSync,
 }
 
 impl Outcome {
     /// Every outcome, in the order reports list them.
-    pub const ALL: [Outcome; 5] =
-        [Outcome::Handled, Outcome::Swallowed, Outcome::Crashed, Outcome::Hung, Outcome::Corrupted];
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Handled,
+        Outcome::Swallowed,
+        Outcome::RetriedSync,
+        Outcome::Crashed,
+        Outcome::Hung,
+        Outcome::Corrupted,
+    ];
 
     /// Its name in reports.
     pub fn name(self) -> &'static str {
@@ -33,6 +43,7 @@ impl Outcome {
             Outcome::Crashed => "crashed",
             Outcome::Hung => "hung",
             Outcome::Corrupted => "corrupted",
+            Outcome::RetriedSync => "retried-sync",
         }
     }
 }
@@ -60,6 +71,8 @@ pub struct Facts {
     /// The faults that were injected: their point, errno (`None` for a power cut), and
     /// whether a call they failed had something to lose (`stakes.rs`).
     pub injected: Vec<(String, Option<String>, bool)>,
+    /// Whether a sync that lost its data was retried, successfully (`depth.rs`).
+    pub retried_sync: bool,
 }
 
 /// Errnos a program cannot have recovered from on a write, sync, close or rename: the data
@@ -90,6 +103,7 @@ pub fn classify(f: &Facts) -> Outcome {
     match f.ending {
         Ending::Signaled(sig) if !(power_cut && sig == 9) => Outcome::Crashed,
         Ending::Exited(101) if f.panicked => Outcome::Crashed,
+        Ending::Exited(0) if f.retried_sync => Outcome::RetriedSync,
         Ending::Exited(0)
             if f.injected.iter().any(|(p, e, stake)| {
                 *stake && e.as_deref().is_some_and(|e| must_be_reported(p, e))
@@ -111,6 +125,7 @@ mod tests {
             panicked: false,
             oracle,
             injected: vec![(point.into(), errno.map(str::to_string), true)],
+            retried_sync: false,
         }
     }
 
@@ -136,6 +151,11 @@ mod tests {
         let mut idle = facts(Exited(0), None, "sys:close", Some("EIO"));
         idle.injected[0].2 = false;
         assert_eq!(classify(&idle), Outcome::Handled);
+        let mut retried = facts(Exited(0), None, "sys:fsync", Some("EIO"));
+        retried.retried_sync = true;
+        assert_eq!(classify(&retried), Outcome::RetriedSync);
+        retried.ending = Exited(1);
+        assert_eq!(classify(&retried), Outcome::Handled, "reported after all");
         let mut panic = facts(Exited(101), None, "sys:write", Some("EIO"));
         panic.panicked = true;
         assert_eq!(classify(&panic), Outcome::Crashed);

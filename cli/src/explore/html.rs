@@ -25,18 +25,22 @@ table.grid { border-collapse: collapse; background: #fff; }
 .cell summary { cursor: pointer; list-style: none; padding: 3px 6px; border-radius: 4px; color: #fff; font-weight: 600; }
 .cell details[open] { min-width: 420px; }
 .handled { background: #2e7d32; } .swallowed { background: #ef6c00; } .crashed { background: #c62828; }
-.hung { background: #6a1b9a; } .corrupted { background: #4e0d0d; } .unreached { background: #9e9e9e; }
+.retried-sync { background: #ad1457; } .hung { background: #6a1b9a; } .corrupted { background: #4e0d0d; } .unreached { background: #9e9e9e; }
 .none { color: #bbb; }
 .legend span { display: inline-block; padding: 1px 8px; margin-right: 6px; border-radius: 4px; color: #fff; }
 .finding { background: #fff; border: 1px solid #ddd; border-left: 6px solid #999; padding: 8px 12px; margin: 8px 0; border-radius: 4px; }
 "#;
 
 /// What each outcome means, for the legend.
-const MEANING: [(&str, &str); 6] = [
+const MEANING: [(&str, &str); 7] = [
     ("handled", "the program failed cleanly or routed around the fault, and the oracle passed"),
     (
         "swallowed",
         "the program exited 0 although a write, sync, close or rename failed: the error was lost",
+    ),
+    (
+        "retried-sync",
+        "a sync lost its data, the program synced again, that succeeded, and it exited 0",
     ),
     ("crashed", "killed by a signal nobody sent, a panic or an abort"),
     ("hung", "still running at the timeout"),
@@ -58,6 +62,7 @@ fn severity(r: &RunReport) -> u8 {
         Some(Outcome::Corrupted) => 0,
         Some(Outcome::Crashed) => 1,
         Some(Outcome::Hung) => 2,
+        Some(Outcome::RetriedSync) => 3,
         Some(Outcome::Swallowed) => 3,
         Some(Outcome::Handled) => 4,
         None => 5,

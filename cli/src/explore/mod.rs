@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod classify;
+mod depth;
 mod html;
 mod plan;
 mod record;
@@ -95,6 +96,11 @@ pub struct Args {
     /// List at most N groups of findings on the terminal (the report has them all).
     #[arg(long, value_name = "N")]
     max_findings: Option<usize>,
+    /// 2: after each first fault, fail each call site of the recovery path it led to (one
+    /// second fault per run), and fail each sync once with lost data (`lose(EIO)`) to find
+    /// retries that hide the loss.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    depth: u8,
     /// The command and its arguments.
     #[arg(required = true, last = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -108,6 +114,8 @@ struct Campaign {
     scope_key: String,
     /// The rule points whose findings are ignored, with where each came from.
     ignore: Vec<String>,
+    /// 1, or 2 for the recovery paths (`depth.rs`).
+    depth: u8,
     options: Options,
     shard: Option<(usize, usize)>,
     jobs: usize,
@@ -134,6 +142,13 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
         args.shard.as_deref().map(plan::parse_shard).transpose().map_err(anyhow::Error::msg)?;
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
         bail!("--timeout must be a positive number of seconds, not {}", args.timeout);
+    }
+    match args.depth {
+        1 | 2 => {}
+        0 => bail!("--depth takes 1 (each site) or 2 (and the recovery paths behind it)"),
+        d => bail!(
+            "--depth {d} is not supported yet: 2 is the deepest (a second fault on each recovery path)"
+        ),
     }
     if args.jobs == Some(0) || args.max_runs == Some(0) || args.random == Some(0) {
         bail!("-j, --max-runs and --random take a number of at least 1");
@@ -185,7 +200,17 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
         filters,
     };
     let ignore = ignore_rules(&args.ignore, std::path::Path::new(IGNORE_FILE))?;
-    Ok(Campaign { setup, scope, scope_key, ignore, options, shard, jobs, max_runs: args.max_runs })
+    Ok(Campaign {
+        setup,
+        scope,
+        scope_key,
+        ignore,
+        depth: args.depth,
+        options,
+        shard,
+        jobs,
+        max_runs: args.max_runs,
+    })
 }
 
 /// The file of benign sites read from the current directory.
@@ -268,8 +293,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         c.setup.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
 
     // 1. The recording run: the scope, and every other file call for the stakes.
-    let recording = format!("{}=print(explore);{}=print(explore)", c.scope, stakes::TRACE);
-    let out = runner::execute(&c.setup, &recording).context("the recording run failed")?;
+    let out = runner::execute(&c.setup, &recording_rules(&c.scope))
+        .context("the recording run failed")?;
     if out.ending != Ending::Exited(0) || out.oracle.as_ref().is_some_and(|(ok, _)| !ok) {
         let oracle = out.oracle.as_ref().map(|(_, o)| o.trim().to_string()).unwrap_or_default();
         bail!(
@@ -294,6 +319,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 
     // 2. The plan.
     let (mut planned, skipped) = plan::plan(&sites, &c.options);
+    if c.depth == 2 {
+        for faults in depth::lost_syncs(&sites, &c.options) {
+            planned.push(Planned { index: planned.len(), faults, after: None });
+        }
+    }
     let total = planned.len();
     if let Some((i, n)) = c.shard {
         planned = plan::shard(planned, i, n);
@@ -315,7 +345,37 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     );
 
     // 3. The runs.
-    let mut results = run_all(&c, &sites, &planned, &command_text)?;
+    let seconds_recording = started.elapsed().as_secs_f64();
+    let firsts = run_all(&c, &sites, &planned, &command_text)?;
+    let mut results: Vec<RunReport> = Vec::with_capacity(firsts.len());
+    // 4. At depth 2, the recovery path behind each first fault that was reached.
+    let mut second: Vec<Planned> = Vec::new();
+    let known = sites.len();
+    for (r, log) in firsts {
+        if c.depth == 2
+            && r.outcome.is_some()
+            && let Some(p) = planned.iter().find(|p| p.index == r.index)
+            && p.faults.iter().all(|f| f.task.starts_with("error("))
+        {
+            second.extend(depth::second_level(
+                p,
+                &log,
+                &c.scope_key,
+                total,
+                &mut sites,
+                &c.options,
+            ));
+        }
+        results.push(r);
+    }
+    if !second.is_empty() {
+        for s in &mut sites[known..] {
+            s.frames = s.frames.iter().map(|f| symbolizer.frame(f)).collect();
+            s.path = s.path.as_deref().map(|p| relative_to_run(p).to_string());
+        }
+        eprintln!("failinject: depth 2: {} runs on the recovery paths", second.len());
+        results.extend(run_all(&c, &sites, &second, &command_text)?.into_iter().map(|(r, _)| r));
+    }
     mark_ignored(&mut results, &sites, &c.ignore);
 
     let mut report = Report {
@@ -326,6 +386,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         oracle: c.setup.oracle.clone(),
         scope: c.scope.clone(),
         seed: c.setup.seed,
+        depth: c.depth,
         mode: if c.options.random.is_some() {
             "random"
         } else if c.options.every {
@@ -345,6 +406,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         results,
         findings: Vec::new(),
         seconds: started.elapsed().as_secs_f64(),
+        seconds_recording,
     };
     report.tally();
     eprint!("{}", summary_text(&report, args.max_findings));
@@ -361,7 +423,7 @@ fn run_all(
     sites: &[Site],
     planned: &[Planned],
     command: &[String],
-) -> anyhow::Result<Vec<RunReport>> {
+) -> anyhow::Result<Vec<(RunReport, String)>> {
     let bar = indicatif::ProgressBar::new(planned.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -370,7 +432,7 @@ fn run_all(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<anyhow::Result<RunReport>>();
+    let (tx, rx) = mpsc::channel::<anyhow::Result<(RunReport, String)>>();
     let mut results = Vec::with_capacity(planned.len());
     let mut findings = 0;
     std::thread::scope(|scope| {
@@ -391,7 +453,7 @@ fn run_all(
         for r in rx {
             match r {
                 Ok(r) => {
-                    if r.outcome.is_some_and(|o| o != Outcome::Handled) {
+                    if r.0.outcome.is_some_and(|o| o != Outcome::Handled) {
                         findings += 1;
                         bar.set_message(format!("{findings} findings,"));
                     }
@@ -412,10 +474,27 @@ fn run_all(
     Ok(results)
 }
 
-/// One planned run, judged.
-fn one(c: &Campaign, sites: &[Site], p: &Planned, command: &[String]) -> anyhow::Result<RunReport> {
+/// The rules of the recording run: a `print` on the scope, and one on every other file call
+/// (the trace `stakes.rs` replays).
+fn recording_rules(scope: &str) -> String {
+    format!("{scope}=print(explore);{}=print(explore)", stakes::TRACE)
+}
+
+/// One planned run, judged; with its log when it is a first-level run at depth 2 (which
+/// then records its calls too, for the recovery paths).
+fn one(
+    c: &Campaign,
+    sites: &[Site],
+    p: &Planned,
+    command: &[String],
+) -> anyhow::Result<(RunReport, String)> {
     let rules: Vec<String> = p.faults.iter().map(|f| f.rule.clone()).collect();
-    let out = runner::execute(&c.setup, &rules.join(";"))?;
+    let records = c.depth == 2 && p.after.is_none();
+    let mut given = rules.join(";");
+    if records {
+        given = format!("{given};{}", recording_rules(&c.scope));
+    }
+    let out = runner::execute(&c.setup, &given)?;
     // Which faults fired: the log names each injection's rule by its key, with the hit
     // number of each injection (the n-th call the rule selected, from the fault's call on).
     let hits = record::hits(&out.log);
@@ -425,10 +504,14 @@ fn one(c: &Campaign, sites: &[Site], p: &Planned, command: &[String]) -> anyhow:
         .map(|f| parse_rule(&f.rule).ok().and_then(|r| hits.get(&r.key())))
         .collect();
     let reached = fired_hits.iter().any(Option::is_some);
+    // A second-level run is judged on its second fault: whether the first was swallowed is
+    // the first-level run's finding.
+    let judged = if p.after.is_some() { p.faults.len() - 1 } else { 0 };
     let injected: Vec<(String, Option<String>, bool)> = p
         .faults
         .iter()
         .zip(&fired_hits)
+        .skip(judged)
         .filter_map(|(f, h)| Some((f, (*h)?)))
         .map(|(f, h)| {
             let site = &sites[f.site];
@@ -438,16 +521,26 @@ fn one(c: &Campaign, sites: &[Site], p: &Planned, command: &[String]) -> anyhow:
             (site.point.clone(), f.errno.clone(), stake)
         })
         .collect();
+    // A lost sync that the program synced again over (`depth.rs`).
+    let retried_sync = records
+        && p.faults.iter().any(|f| {
+            f.task.starts_with("lose(")
+                && parse_rule(&f.rule).is_ok_and(|r| depth::retried(&out.log, &r.key()))
+        });
     let facts = Facts {
         ending: out.ending.clone(),
         panicked: out.stderr.contains("panicked at"),
         oracle: out.oracle.as_ref().map(|(ok, _)| *ok),
         injected,
+        retried_sync,
     };
+    // A second-level run is about its second fault: it must have fired too.
+    let reached = reached && (p.after.is_none() || fired_hits.last().is_some_and(Option::is_some));
     let outcome = reached.then(|| classify::classify(&facts));
-    let first = &p.faults[0];
+    let first = p.faults.last().unwrap_or(&p.faults[0]);
     let site = &sites[first.site];
-    Ok(RunReport {
+    let log = if records { out.log } else { String::new() };
+    let report = RunReport {
         index: p.index,
         outcome,
         point: site.point.clone(),
@@ -464,7 +557,9 @@ fn one(c: &Campaign, sites: &[Site], p: &Planned, command: &[String]) -> anyhow:
         repro: repro(&c.setup, &rules, command),
         rules,
         ignored: false,
-    })
+        after: p.after,
+    };
+    Ok((report, log))
 }
 
 /// The one command line that repeats a run: a fresh directory, prepared as the runs were,
@@ -510,14 +605,14 @@ fn relative_to_run(path: &str) -> &str {
 
 /// The recording run's `print` lines are ours, not the program's.
 fn strip_recording_lines(stderr: &str) -> String {
-    stderr
-        .lines()
-        .filter(|l| !(l.starts_with("failinject: sys:") && l.ends_with(": explore")))
-        .fold(String::new(), |mut s, l| {
+    stderr.lines().filter(|l| !(l.starts_with("failinject: ") && l.ends_with(": explore"))).fold(
+        String::new(),
+        |mut s, l| {
             s.push_str(l);
             s.push('\n');
             s
-        })
+        },
+    )
 }
 
 /// The terminal summary: counts per outcome, then the findings grouped by site and outcome,

@@ -33,8 +33,10 @@ pub struct Fault {
 pub struct Planned {
     /// Its position in the whole (unsharded) plan, from 0: stable across shards.
     pub index: usize,
-    /// Its faults (one, except in random schedules).
+    /// Its faults (one, except in random schedules and at `--depth 2`).
     pub faults: Vec<Fault>,
+    /// At `--depth 2`, the first-level run whose recovery path this run's second fault is on.
+    pub after: Option<usize>,
 }
 
 /// What the user asked for.
@@ -87,11 +89,13 @@ pub fn parse_errnos(list: &str) -> Result<Vec<String>, String> {
 }
 
 /// The fault rule: the site's point, the scope's filters, the site and the call.
-fn rule(site: &Site, opts: &Options, nth: u64, task: &str) -> String {
+pub fn rule(site: &Site, opts: &Options, nth: u64, task: &str) -> String {
     let mut f: Vec<String> = opts.filters.clone();
     f.push(format!("site={}", site.site));
-    // A power cut happens once; an errno stays unless the user asked for transient faults.
-    let from_on = if opts.transient || task == "powercut" { "" } else { "+" };
+    // A power cut happens once, and so does a lost write (the retry is what is tested); an
+    // errno stays unless the user asked for transient faults.
+    let once = opts.transient || task == "powercut" || task.starts_with("lose(");
+    let from_on = if once { "" } else { "+" };
     f.push(format!("when={nth}{from_on}"));
     format!("{}[{}]={task}", site.point, f.join(","))
 }
@@ -113,7 +117,7 @@ fn fault(sites: &[Site], i: usize, nth: u64, errno: Option<&str>, opts: &Options
 /// Whether an errno fault at `site` from call `nth` on (or at that call only, transient)
 /// could lose data: always for writes and renames; for syncs, closes and `fflush` only when
 /// a call it fails had something at stake in the recording (`stakes.rs`).
-fn worth_failing(site: &Site, nth: u64, opts: &Options) -> bool {
+pub fn worth_failing(site: &Site, nth: u64, opts: &Options) -> bool {
     !depends_on_stake(&site.point) || can_lose(&site.stakes, nth, !opts.transient)
 }
 
@@ -169,12 +173,15 @@ pub fn plan(sites: &[Site], opts: &Options) -> (Vec<Planned>, usize) {
             }
         }
     }
-    let planned =
-        runs.into_iter().enumerate().map(|(index, faults)| Planned { index, faults }).collect();
+    let planned = runs
+        .into_iter()
+        .enumerate()
+        .map(|(index, faults)| Planned { index, faults, after: None })
+        .collect();
     (planned, skipped)
 }
 
-fn errnos_for(site: &Site, opts: &Options) -> Vec<String> {
+pub fn errnos_for(site: &Site, opts: &Options) -> Vec<String> {
     match &opts.errnos {
         Some(list) => list.clone(),
         None => default_errnos(&site.point),

@@ -30,6 +30,9 @@ pub struct Report {
     pub seed: u64,
     /// `sites`, `every` or `random`, and whether power cuts were planned.
     pub mode: String,
+    /// 1, or 2 with the recovery paths behind each first fault.
+    #[serde(default = "one")]
+    pub depth: u8,
     pub crash: bool,
     /// The shards this report covers (`0/4`); empty for a whole campaign.
     pub shards: Vec<String>,
@@ -54,6 +57,13 @@ pub struct Report {
     pub findings: Vec<RunReport>,
     /// Wall time of the campaign, in seconds (summed over shards when merged).
     pub seconds: f64,
+    /// Of that, the recording run and the planning (summed over shards when merged).
+    #[serde(default)]
+    pub seconds_recording: f64,
+}
+
+fn one() -> u8 {
+    1
 }
 
 /// One run.
@@ -87,6 +97,10 @@ pub struct RunReport {
     /// A finding at a site judged benign (`--ignore`).
     #[serde(default)]
     pub ignored: bool,
+    /// At `--depth 2`, the index of the first-level run whose recovery path this run's
+    /// (second) fault is on; the fields above describe that second fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<usize>,
 }
 
 /// Findings of one site with one outcome.
@@ -200,6 +214,7 @@ pub fn merge(reports: Vec<Report>) -> anyhow::Result<Report> {
         }
         merged.shards.extend(r.shards);
         merged.seconds += r.seconds;
+        merged.seconds_recording += r.seconds_recording;
     }
     merged.shards.sort();
     merged.shards.dedup();

@@ -60,7 +60,8 @@ impl Proc {
     /// Replays one call; returns whether it had something at stake.
     fn call(&mut self, name: &str, classes: ClassSet, r: &Rec) -> bool {
         let fd = r.fd;
-        let ok = r.result.is_none_or(|v| v >= 0);
+        // A failed call's record has its errno and no result.
+        let ok = !r.failed && r.result.is_none_or(|v| v >= 0);
         match name {
             "close" | "fclose" => {
                 let stake =
@@ -146,6 +147,8 @@ struct Rec {
     path: Option<String>,
     path2: Option<String>,
     result: Option<i64>,
+    /// The call failed (injected with an errno).
+    failed: bool,
 }
 
 /// For each site of the scope (by point and site id), whether its n-th call (index n-1) had
@@ -165,8 +168,13 @@ pub fn stakes(log: &str, scope_key: &str) -> HashMap<(String, String), Vec<bool>
         let num = |k: &str| r.get(k).and_then(Value::as_i64);
         let Some(point) = text("point") else { continue };
         let Some(id) = point.strip_prefix("sys:").and_then(PointId::from_name) else { continue };
-        let rec =
-            Rec { fd: num("fd"), path: text("path"), path2: text("path2"), result: num("result") };
+        let rec = Rec {
+            fd: num("fd"),
+            path: text("path"),
+            path2: text("path2"),
+            result: num("result"),
+            failed: r.contains_key("errno"),
+        };
         let proc = procs.entry(num("pid").unwrap_or(0)).or_default();
         let stake = proc.call(id.info().name, id.info().classes, &rec);
         if text("rule").as_deref() == Some(scope_key)
