@@ -605,13 +605,42 @@ fn git_commit_at_depth_2_explores_its_recovery_paths() {
     }
 }
 
+/// In-code points in scope: the recording run lists the points reached, each is made to
+/// `return`, then to `panic`; a panic we injected is judged by the oracle alone, and the
+/// early return that drops a record while reporting success is found by the oracle.
+#[test]
+fn in_code_points_return_then_panic() {
+    let bin = example("wal_points");
+    let oracle = "! grep -q COMMIT wal.log || test \"$(grep -c '^rec ' wal.log)\" = 3";
+    let (out, report, _dir) =
+        explore(&["--scope", "wal::*", "--oracle", oracle, "--", bin.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("in-code points reached: wal::append, wal::commit"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(report["runs"], 4, "2 points x (return, panic): {stderr}");
+    let found = findings(&report);
+    assert_eq!(found.len(), 1, "{stderr}");
+    assert_eq!(found[0]["outcome"], "corrupted");
+    assert_eq!(found[0]["point"], "wal::append");
+    assert_eq!(found[0]["task"], "return");
+    assert!(found[0]["repro"].as_str().unwrap().contains("-r 'wal::append[when=1+]=return'"));
+    // The panics ended the program; the oracle passed, so they were handled, not crashes.
+    let panics: Vec<&Value> =
+        report["results"].as_array().unwrap().iter().filter(|r| r["task"] == "panic").collect();
+    assert_eq!(panics.len(), 2);
+    for p in panics {
+        assert_eq!(p["outcome"], "handled", "{p}");
+        assert!(p["status"].as_str().unwrap().contains("101"), "a Rust panic: {p}");
+    }
+}
+
 #[test]
 fn bad_usage_exits_2_with_a_reason() {
     let bin = fixture("ignored_fsync");
     let b = bin.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["--scope", "sys:wrte", "--", b], "unknown libc function `wrte`"),
-        (&["--scope", "wal::append", "--", b], "must name libc points"),
+        (&["--scope", "wal::*", "--crash", "--", b], "explore libc points: not with `wal::*`"),
         (&["--scope", "sys:write[when=2]", "--", b], "cannot hold site= or when="),
         (&["--errno", "EIOO", "--", b], "`EIOO` is not an errno"),
         (&["--shard", "2/2", "--", b], "is not a shard"),

@@ -55,6 +55,15 @@ unsafe fn give(msg: &str, buf: *mut c_char, len: size_t) {
     }
 }
 
+/// Marks the in-code point `name` reached (for `after=` rules); the first time in this
+/// process, a log that traces in-code points (`explore --scope NAME-GLOB`) gets a record.
+fn reached(name: &str) {
+    if scope::reach(name_hash(name.as_bytes())) && log::tracing_code_points() {
+        let mut buf = [0u8; 2048];
+        log::code_point_reached(name, crate::ctx::Ctx::default().frames(), &mut buf);
+    }
+}
+
 /// Evaluates the in-code point `name`. Returns one of `EVAL_NONE`, `EVAL_RETURN`,
 /// `EVAL_PANIC`, `EVAL_PRINT`; for the last three, `*arg`/`*arg_len` receive the task's
 /// argument (`*arg` null when it has none). The argument is not NUL-terminated and stays
@@ -90,7 +99,7 @@ pub extern "C" fn failinject_v1_generation_ptr() -> *const u64 {
 pub unsafe extern "C" fn failinject_v1_lookup(name: *const c_char, generation: *mut u64) -> i64 {
     // SAFETY: the caller's contract.
     let Some(name) = (unsafe { text(name) }) else { return -1 };
-    scope::reach(name_hash(name.as_bytes()));
+    reached(name);
     let Some(snap) = state::snapshot() else { return -1 };
     if !generation.is_null() {
         // SAFETY: the caller's contract.
@@ -120,7 +129,7 @@ pub unsafe extern "C" fn failinject_v1_eval_at(
     // SAFETY: the caller's contract.
     let Some(name) = (unsafe { text(name) }) else { return EVAL_NONE };
     let Some(_inside) = guard::Inside::enter() else { return EVAL_NONE };
-    scope::reach(name_hash(name.as_bytes()));
+    reached(name);
     let Some(snap) = state::snapshot() else { return EVAL_NONE };
     let point = if snap.generation() == generation {
         snap.code_point_at(index)

@@ -44,6 +44,9 @@ pub fn load() {
             raw::diag(&[m.as_bytes()]);
         }
     }
+    if std::env::var_os("FAILINJECT_TRACE_CODE").is_some_and(|v| v == "1") {
+        log::trace_code_points();
+    }
     if log::enabled()
         || registry.rules().any(|r| r.filters.iter().any(|f| matches!(f, Filter::Site(_))))
     {

@@ -60,11 +60,10 @@ pub fn within(h: u64) -> bool {
     STACK.with(|s| s[..n].iter().any(|c| c.get() == h))
 }
 
-/// Records that the in-code point whose name hashes to `h` was reached.
-pub fn reach(h: u64) {
-    if let Some(r) = REACHED.get() {
-        r.insert(h);
-    }
+/// Records that the in-code point whose name hashes to `h` was reached; whether it is the
+/// first time in this process.
+pub fn reach(h: u64) -> bool {
+    REACHED.get().is_some_and(|r| r.insert(h))
 }
 
 /// Whether the in-code point whose name hashes to `h` was reached in this process.

@@ -73,6 +73,10 @@ pub struct Facts {
     pub injected: Vec<(String, Option<String>, bool)>,
     /// Whether a sync that lost its data was retried, successfully (`depth.rs`).
     pub retried_sync: bool,
+    /// Whether a `powercut` fired (its SIGKILL is ours).
+    pub power_cut: bool,
+    /// Whether an in-code point was made to `panic` (the panic, or abort, is ours).
+    pub our_panic: bool,
 }
 
 /// Errnos a program cannot have recovered from on a write, sync, close or rename: the data
@@ -99,9 +103,12 @@ pub fn classify(f: &Facts) -> Outcome {
     if f.oracle == Some(false) {
         return Outcome::Corrupted;
     }
-    let power_cut = f.injected.iter().any(|(_, e, _)| e.is_none());
+    // A panic we injected that ended the program is judged by the oracle alone.
+    if f.our_panic && matches!(f.ending, Ending::Signaled(_) | Ending::Exited(101)) {
+        return Outcome::Handled;
+    }
     match f.ending {
-        Ending::Signaled(sig) if !(power_cut && sig == 9) => Outcome::Crashed,
+        Ending::Signaled(sig) if !(f.power_cut && sig == 9) => Outcome::Crashed,
         Ending::Exited(101) if f.panicked => Outcome::Crashed,
         Ending::Exited(0) if f.retried_sync => Outcome::RetriedSync,
         Ending::Exited(0)
@@ -126,6 +133,8 @@ mod tests {
             oracle,
             injected: vec![(point.into(), errno.map(str::to_string), true)],
             retried_sync: false,
+            power_cut: errno.is_none(),
+            our_panic: false,
         }
     }
 
@@ -151,6 +160,17 @@ mod tests {
         let mut idle = facts(Exited(0), None, "sys:close", Some("EIO"));
         idle.injected[0].2 = false;
         assert_eq!(classify(&idle), Outcome::Handled);
+        // An injected panic is ours: the oracle alone judges the state it left.
+        let mut ours = facts(Exited(101), Some(true), "wal::append", None);
+        (ours.power_cut, ours.our_panic) = (false, true);
+        assert_eq!(classify(&ours), Outcome::Handled);
+        ours.ending = Signaled(6);
+        assert_eq!(classify(&ours), Outcome::Handled);
+        ours.oracle = Some(false);
+        assert_eq!(classify(&ours), Outcome::Corrupted);
+        ours.our_panic = false;
+        ours.oracle = Some(true);
+        assert_eq!(classify(&ours), Outcome::Crashed, "a panic nobody injected");
         let mut retried = facts(Exited(0), None, "sys:fsync", Some("EIO"));
         retried.retried_sync = true;
         assert_eq!(classify(&retried), Outcome::RetriedSync);

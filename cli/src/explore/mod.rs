@@ -21,7 +21,9 @@ mod symbols;
 use crate::shell;
 use anyhow::{Context as _, bail};
 use classify::{Ending, Facts, Outcome};
-use failinject_engine::{Context, FileKind, PointId, Points, Registry, SysCall, parse_rule};
+use failinject_engine::{
+    Context, FileKind, PathMatcher, PointId, Points, Registry, SysCall, parse_rule,
+};
 use plan::{Options, Planned};
 use record::Site;
 use report::{Report, RunReport};
@@ -116,6 +118,8 @@ struct Campaign {
     ignore: Vec<String>,
     /// 1, or 2 for the recovery paths (`depth.rs`).
     depth: u8,
+    /// For a scope of in-code points, the glob over their names.
+    code: Option<PathMatcher>,
     options: Options,
     shard: Option<(usize, usize)>,
     jobs: usize,
@@ -128,9 +132,18 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
     let rule = parse_rule(&format!("{scope}=print(explore)")).map_err(|e| {
         anyhow::anyhow!("--scope is not a rule point: {}", e.to_string().replace('\n', "\n  "))
     })?;
-    if !matches!(rule.points, Points::Sys(_)) {
-        bail!("--scope must name libc points (sys:…), not `{scope}`");
-    }
+    // A scope that is not `sys:` names in-code points: a name, or a glob over names.
+    let code = match &rule.points {
+        Points::Sys(_) => None,
+        Points::Code(name) => {
+            if !rule.filters.is_empty() {
+                bail!("--scope of in-code points takes no filters: `{scope}`");
+            }
+            Some(PathMatcher::glob(name).map_err(|e| {
+                anyhow::anyhow!("--scope `{scope}` is not a glob over point names: {}", e.message)
+            })?)
+        }
+    };
     let scope_key = rule.key();
     let filters: Vec<String> = rule.filters.iter().map(ToString::to_string).collect();
     if filters.iter().any(|f| f.starts_with("site=") || f.starts_with("when=")) {
@@ -142,6 +155,9 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
         args.shard.as_deref().map(plan::parse_shard).transpose().map_err(anyhow::Error::msg)?;
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
         bail!("--timeout must be a positive number of seconds, not {}", args.timeout);
+    }
+    if code.is_some() && (args.depth != 1 || args.crash || args.every || args.random.is_some()) {
+        bail!("--depth, --crash, --every and --random explore libc points: not with `{scope}`");
     }
     match args.depth {
         1 | 2 => {}
@@ -206,6 +222,7 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
         scope_key,
         ignore,
         depth: args.depth,
+        code,
         options,
         shard,
         jobs,
@@ -292,9 +309,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let command_text: Vec<String> =
         c.setup.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
 
-    // 1. The recording run: the scope, and every other file call for the stakes.
-    let out = runner::execute(&c.setup, &recording_rules(&c.scope))
-        .context("the recording run failed")?;
+    // 1. The recording run: the scope, and every other file call for the stakes; for
+    // in-code points, the first call of each (the preload traces them).
+    let out = match &c.code {
+        None => runner::execute(&c.setup, &recording_rules(&c.scope)),
+        Some(_) => runner::execute_with(&c.setup, "", &[("FAILINJECT_TRACE_CODE", "1")]),
+    }
+    .context("the recording run failed")?;
     if out.ending != Ending::Exited(0) || out.oracle.as_ref().is_some_and(|(ok, _)| !ok) {
         let oracle = out.oracle.as_ref().map(|(_, o)| o.trim().to_string()).unwrap_or_default();
         bail!(
@@ -305,7 +326,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             oracle
         );
     }
-    let mut sites = record::sites(&out.log, &c.scope_key);
+    let mut sites = match &c.code {
+        None => record::sites(&out.log, &c.scope_key),
+        Some(glob) => record::code_sites(&out.log, |name| glob.is_match(name.as_bytes())),
+    };
     let mut at_stake = stakes::stakes(&out.log, &c.scope_key);
     for s in &mut sites {
         s.path = s.path.as_deref().map(|p| relative_to_run(p).to_string());
@@ -318,7 +342,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
 
     // 2. The plan.
-    let (mut planned, skipped) = plan::plan(&sites, &c.options);
+    let (mut planned, skipped) = match &c.code {
+        None => plan::plan(&sites, &c.options),
+        Some(_) => (plan::plan_code(&sites), 0),
+    };
+    if c.code.is_some() {
+        let names: Vec<&str> = sites.iter().map(|s| s.point.as_str()).collect();
+        eprintln!(
+            "failinject: in-code points reached: {}",
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        );
+    }
     if c.depth == 2 {
         for faults in depth::lost_syncs(&sites, &c.options) {
             planned.push(Planned { index: planned.len(), faults, after: None });
@@ -521,6 +555,9 @@ fn one(
             (site.point.clone(), f.errno.clone(), stake)
         })
         .collect();
+    // Whether a fault with this task fired.
+    let fired =
+        |task: &str| p.faults.iter().zip(&fired_hits).any(|(f, h)| h.is_some() && f.task == task);
     // A lost sync that the program synced again over (`depth.rs`).
     let retried_sync = records
         && p.faults.iter().any(|f| {
@@ -533,6 +570,8 @@ fn one(
         oracle: out.oracle.as_ref().map(|(ok, _)| *ok),
         injected,
         retried_sync,
+        power_cut: fired("powercut"),
+        our_panic: fired("panic"),
     };
     // A second-level run is about its second fault: it must have fired too.
     let reached = reached && (p.after.is_none() || fired_hits.last().is_some_and(Option::is_some));

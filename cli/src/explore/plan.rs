@@ -188,6 +188,25 @@ pub fn errnos_for(site: &Site, opts: &Options) -> Vec<String> {
     }
 }
 
+/// The plan for in-code points (`--scope 'wal::*'`): each point reached is made to `return`
+/// (from its first call on), then, in a run of its own, to `panic` (at its first call).
+pub fn plan_code(sites: &[Site]) -> Vec<Planned> {
+    let mut runs = Vec::new();
+    for (i, s) in sites.iter().enumerate() {
+        for (task, when) in [("return", "1+"), ("panic", "1")] {
+            let fault = Fault {
+                site: i,
+                task: task.into(),
+                errno: None,
+                nth: 1,
+                rule: format!("{}[when={when}]={task}", s.point),
+            };
+            runs.push(Planned { index: runs.len(), faults: vec![fault], after: None });
+        }
+    }
+    runs
+}
+
 /// `--shard I/N` (I from 0, as `JOB_COMPLETION_INDEX`): every N-th run from the I-th.
 pub fn shard(plan: Vec<Planned>, index: usize, count: usize) -> Vec<Planned> {
     plan.into_iter().filter(|p| p.index % count == index).collect()

@@ -75,6 +75,41 @@ pub fn sites(log: &str, scope_key: &str) -> Vec<Site> {
     order
 }
 
+/// The in-code points of a recording log whose names `matches` accepts, one site each, in
+/// the order they were first reached (`"type":"reach"` records: the first call of each point
+/// in each process, with its frames).
+pub fn code_sites(log: &str, matches: impl Fn(&str) -> bool) -> Vec<Site> {
+    let mut out: Vec<Site> = Vec::new();
+    for r in log.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
+        if r.get("type").and_then(Value::as_str) != Some("reach") {
+            continue;
+        }
+        let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+        let Some(point) = text("point").filter(|p| matches(p)) else { continue };
+        if let Some(s) = out.iter_mut().find(|s| s.point == point) {
+            s.calls += 1;
+            continue;
+        }
+        let frames = r
+            .get("frames")
+            .and_then(Value::as_array)
+            .map(|f| f.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        out.push(Site {
+            function: point.clone(),
+            point,
+            site: text("site").unwrap_or_default(),
+            path: None,
+            abs_path: None,
+            kind: None,
+            frames,
+            calls: 1,
+            stakes: Vec::new(),
+        });
+    }
+    out
+}
+
 /// For each rule that injected something in a run's log, the hit numbers of its injections
 /// (the n-th call its filters selected).
 pub fn hits(log: &str) -> HashMap<String, Vec<u64>> {

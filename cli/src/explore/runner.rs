@@ -51,6 +51,11 @@ const TAIL: usize = 2000;
 
 /// Runs the command once with `rules` (`;`-separated, possibly empty).
 pub fn execute(setup: &Setup, rules: &str) -> anyhow::Result<Output> {
+    execute_with(setup, rules, &[])
+}
+
+/// [`execute`] with more environment for the preload (`FAILINJECT_TRACE_CODE`).
+pub fn execute_with(setup: &Setup, rules: &str, env: &[(&str, &str)]) -> anyhow::Result<Output> {
     let scratch = Scratch::new("explore")?;
     let work = scratch.path().join("work");
     std::fs::create_dir(&work)?;
@@ -84,6 +89,7 @@ pub fn execute(setup: &Setup, rules: &str) -> anyhow::Result<Output> {
         .env("FAILINJECT", rules)
         .env("FAILINJECT_SEED", setup.seed.to_string())
         .env("FAILINJECT_LOG", &log)
+        .envs(env.iter().copied())
         .env_remove("FAILINJECT_FILE")
         .env_remove("FAILINJECT_CTL")
         .stdin(Stdio::null())

@@ -216,6 +216,36 @@ pub fn inject(rec: &Injected<'_>, buf: &mut [u8]) {
     );
 }
 
+/// Whether the log records the first time each in-code point is reached
+/// (`FAILINJECT_TRACE_CODE=1`, set by `explore` for a recording run of in-code points).
+static TRACE_CODE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns the tracing of in-code points on (the constructor).
+pub fn trace_code_points() {
+    TRACE_CODE.store(true, Ordering::Relaxed);
+}
+
+/// Whether in-code points are traced (and a log is written).
+pub fn tracing_code_points() -> bool {
+    TRACE_CODE.load(Ordering::Relaxed) && enabled()
+}
+
+/// `{"type":"reach",…}`: the in-code point `name` was reached for the first time in this
+/// process, from the call site `frames`; formatted in `buf`.
+pub fn code_point_reached(name: &str, frames_of: &Frames, buf: &mut [u8]) {
+    let mut line = Line::new(buf);
+    line.str("type", b"reach");
+    time(&mut line);
+    line.num("pid", i64::from(raw::pid())).str("point", name.as_bytes());
+    let mut hex = [0u8; 20];
+    let mut w = Fixed::new(&mut hex);
+    let _ = write!(w, "{:x}", frames_of.id());
+    let n = w.len;
+    line.str("site", &hex[..n]);
+    frames(&mut line, frames_of);
+    emit(line.finish());
+}
+
 /// Writes one fault record of an in-code point, formatted in `buf`.
 pub fn inject_code(name: &str, d: &Decision<'_>, frames: &Frames, buf: &mut [u8]) {
     fault(buf, name.as_bytes(), name.as_bytes(), None, d, None, frames);
