@@ -84,7 +84,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
 
     child::block_forwarded()?;
+    let mut top_pid = None;
     let ended = child::run(cmd, |pid| {
+        top_pid = Some(i64::from(pid));
         if let Some(t) = &ctl_template {
             let path = ctl::expand(t, pid);
             eprintln!(
@@ -99,7 +101,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !args.quiet && matches!(ended, Ended::Ran(_)) {
         let given: Vec<(String, String)> = rules.iter().map(|r| (r.key(), r.to_string())).collect();
         let text = read_logs(&log, started)?;
-        eprint!("{}", Summary::read(&text, &given).render(seed));
+        let summary = Summary::read(&text, &given);
+        let ending = match &ended {
+            Ended::Ran(status) => summary.ending(child::ending(status), top_pid),
+            Ended::NotStarted { .. } => None,
+        };
+        eprint!("{}", summary.render(seed, ending.as_deref()));
     }
     Ok(ExitCode::from(ended.code()))
 }
