@@ -125,8 +125,9 @@ the command fails without any fault.")]
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "\
 Examples:
+  mkdir -p ~/.local/share/bash-completion/completions
   failinject completions bash > ~/.local/share/bash-completion/completions/failinject
-  failinject completions zsh > ~/.zfunc/_failinject")]
+  mkdir -p ~/.zfunc && failinject completions zsh > ~/.zfunc/_failinject")]
     Completions(docs::CompletionArgs),
     /// Print the man page (roff).
     #[command(after_help = "\

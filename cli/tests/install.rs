@@ -106,3 +106,32 @@ fn completions_and_man_page_come_from_the_definitions() {
     let run_page = std::fs::read_to_string(pages.join("failinject-run.1")).unwrap();
     assert!(run_page.contains("full(1M)"), "the worked examples are in the page");
 }
+
+/// The README's install lines, after `cargo install`, work on a fresh account: an empty home
+/// directory, where no completion or man directory exists yet.
+#[test]
+fn the_readme_install_lines_work_on_a_fresh_account() {
+    let readme = std::fs::read_to_string(failinject_tests::workspace().join("README.md")).unwrap();
+    let section = readme.split("## Installing").nth(1).expect("an Installing section");
+    let block = section.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).unwrap();
+    let lines: Vec<&str> = block.lines().filter(|l| !l.starts_with("cargo install")).collect();
+    assert!(lines.iter().any(|l| l.contains("completions bash")), "{block}");
+    let home = TempDir::new("install-home");
+    let bin_dir = installed().parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let mut sh = failinject(home.path(), &[]);
+    let sh = sh.env("HOME", home.path()).env("PATH", path);
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-e", "-c", &lines.join("\n")]).current_dir(home.path());
+    for (k, v) in sh.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let completion = home.join(".local/share/bash-completion/completions/failinject");
+    assert!(std::fs::metadata(&completion).unwrap().len() > 0);
+    assert!(home.join(".local/share/man/man1/failinject.1").exists());
+}
