@@ -108,6 +108,22 @@ impl Summary {
                         }
                     }
                 }
+                Some("retired") => {
+                    // A rule removed or replaced while the process ran: its counts there,
+                    // and its text for a rule the command line did not give.
+                    let Some(key) = record.get("key").and_then(Value::as_str) else { continue };
+                    let i = slot(&mut s.rules, key);
+                    s.rules[i].matches +=
+                        record.get("matches").and_then(Value::as_u64).unwrap_or(0);
+                    if s.rules[i].text.is_none() {
+                        s.rules[i].text =
+                            record.get("rule").and_then(Value::as_str).map(String::from);
+                    }
+                    // Its injections in this process are counted now; none is pending.
+                    if let Some(p) = pending.get_mut(&pid) {
+                        p.remove(&i);
+                    }
+                }
                 Some("exit") => {
                     exited.insert(pid);
                     pending.remove(&pid);

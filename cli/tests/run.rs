@@ -322,3 +322,39 @@ fn a_lower_bound_is_never_below_the_injections() {
     assert_eq!(numbers, ["≥1", "1"], "{stderr}");
     assert!(stderr.contains("(sh -c echo x > f)"), "the process is named: {stderr}");
 }
+
+/// Processes that end with `_exit` or `abort` write their exit record, so their matches are
+/// exact (issue 18).
+#[test]
+fn exit_records_after_underscore_exit_and_abort() {
+    let dir = TempDir::new("run-ends");
+    for (end, status) in [("os._exit(3)", 3), ("os.abort()", 128 + 6)] {
+        let program = format!(
+            "import os\nfd = os.open('f', os.O_WRONLY | os.O_CREAT, 0o644)\n\
+             for _ in range(3):\n    try:\n        os.write(fd, b'x')\n    except OSError:\n        pass\n{end}\n"
+        );
+        let log = dir.join("ends.jsonl");
+        let out = output(failinject(
+            dir.path(),
+            &[
+                "run",
+                "--log",
+                log.to_str().unwrap(),
+                "-r",
+                "sys:write[path=*/f]=1*error(EIO)",
+                "--",
+                "python3",
+                "-c",
+                &program,
+            ],
+        ));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(status), "{stderr}");
+        let row = stderr.lines().find(|l| l.ends_with("=1*error(EIO)")).expect(&stderr);
+        let numbers: Vec<&str> = row.split_whitespace().take(2).collect();
+        assert_eq!(numbers, ["3", "1"], "exact, no ≥: {stderr}");
+        let exit = records(&log).into_iter().rev().find(|r| r["type"] == "exit").expect(&stderr);
+        let reason = if status == 3 { "_exit" } else { "abort" };
+        assert_eq!(exit["reason"], reason);
+    }
+}

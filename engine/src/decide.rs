@@ -439,6 +439,11 @@ impl Snapshot {
     pub fn rule_states(&self) -> impl Iterator<Item = (&str, &RuleState)> {
         self.rules.iter().map(|r| (r.key.as_str(), &*r.state))
     }
+
+    /// Each rule's key, the rule and its counters, in order.
+    pub fn rule_entries(&self) -> impl Iterator<Item = (&str, &Rule, &RuleState)> {
+        self.rules.iter().map(|r| (r.key.as_str(), &r.rule, &*r.state))
+    }
 }
 
 fn compile_filters(filters: &[Filter]) -> Filters {

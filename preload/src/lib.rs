@@ -27,6 +27,7 @@ mod config;
 mod ctl;
 mod dirs;
 mod effect;
+mod ends;
 mod fds;
 mod guard;
 mod json;
@@ -71,7 +72,10 @@ fn init() {
 /// At `exit()`: the log's exit record, and the control socket's file removed.
 extern "C" fn at_exit(status: libc::c_int, _arg: *mut libc::c_void) {
     let Some(_inside) = guard::Inside::enter() else { return };
-    log::exit(status, state::snapshot());
+    // One exit record per process, however it ends (`ends.rs`: `_exit` after this handler).
+    if ends::claim() {
+        log::exit(status, state::snapshot());
+    }
     ctl::stop();
 }
 

@@ -380,7 +380,14 @@ pub fn before_exec_from_stack(snapshot: Option<&Snapshot>) {
     before_exec(snapshot, &mut buf);
 }
 
-fn exit_record(buf: &mut [u8], status: Option<i32>, reason: &[u8], snapshot: Option<&Snapshot>) {
+/// The `exit` record with `reason`, formatted in `buf` (also `ends.rs`'s, for `_exit` and
+/// `abort`).
+pub(crate) fn exit_record(
+    buf: &mut [u8],
+    status: Option<i32>,
+    reason: &[u8],
+    snapshot: Option<&Snapshot>,
+) {
     let mut line = Line::new(buf);
     line.str("type", b"exit");
     time(&mut line);

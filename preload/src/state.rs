@@ -64,11 +64,14 @@ pub fn install(registry: Registry) {
 pub fn change<T>(f: impl FnOnce(&mut Registry) -> T) -> Option<T> {
     let mut slot = REGISTRY.lock().ok()?;
     let registry = slot.as_mut()?;
+    let before = snapshot();
     let out = f(registry);
     if registry.rules().any(|r| r.filters.iter().any(|f| matches!(f, Filter::Site(_)))) {
         crate::site::warm_up();
     }
     publish(registry);
+    // Rules removed or replaced keep their counts in the log (`ends.rs`).
+    crate::ends::retired(before);
     Some(out)
 }
 
