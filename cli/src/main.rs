@@ -20,6 +20,7 @@ mod run;
 mod scratch;
 mod shell;
 mod summary;
+mod why;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -101,7 +101,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !args.quiet && matches!(ended, Ended::Ran(_)) {
         let given: Vec<(String, String)> = rules.iter().map(|r| (r.key(), r.to_string())).collect();
         let text = read_logs(&log, started)?;
-        let summary = Summary::read(&text, &given);
+        let mut summary = Summary::read(&text, &given);
+        summary.clues.program = Some(program.clone());
         let ending = match &ended {
             Ended::Ran(status) => summary.ending(child::ending(status), top_pid),
             Ended::NotStarted { .. } => None,

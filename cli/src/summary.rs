@@ -41,6 +41,8 @@ pub struct Summary {
     pub ender: Option<(usize, String, i64)>,
     /// The titles (`argv` joined) of the processes that left no exit record.
     pub unfinished: Vec<String>,
+    /// What the run shows about why rules never fired (`why.rs`).
+    pub clues: crate::why::Clues,
 }
 
 /// How the command of a run ended, as the summary's first line says it.
@@ -85,13 +87,17 @@ impl Summary {
                 continue;
             };
             let pid = record.get("pid").and_then(Value::as_i64).unwrap_or(0);
-            match record.get("type").and_then(Value::as_str) {
+            let kind = record.get("type").and_then(Value::as_str);
+            s.clues.record(pid, kind, &record);
+            match kind {
+                Some("exec" | "spawn") => {}
                 Some("start") => {
                     // A process that execs writes an exit record and then, as the new
                     // program, a start record with the same pid: one process to the user.
                     started.insert(pid);
                     exited.remove(&pid);
                     pending.remove(&pid);
+                    s.clues.started(pid, &record);
                     let argv = record.get("argv").and_then(Value::as_array);
                     let words: Vec<&str> =
                         argv.into_iter().flatten().filter_map(Value::as_str).collect();
@@ -131,6 +137,7 @@ impl Summary {
                     for r in rules.into_iter().flatten() {
                         let Some(key) = r.get("key").and_then(Value::as_str) else { continue };
                         let i = slot(&mut s.rules, key);
+                        s.clues.near_miss(i, pid, r);
                         s.rules[i].matches += r.get("matches").and_then(Value::as_u64).unwrap_or(0);
                     }
                 }
@@ -204,21 +211,26 @@ impl Summary {
         if self.without_exit > 0 {
             let _ = writeln!(
                 out,
-                "  (≥: {} left no exit record — killed by SIGKILL or a signal that cannot be \
-                 caught — so only their injections count as their matches: {})",
+                "  (≥: {} left no exit record — killed by a signal — so only their injections \
+                 count as their matches: {})",
                 plural(self.without_exit, "process", "processes"),
                 self.unfinished.join(", ")
             );
         }
-        for r in self.rules.iter().filter(|r| r.injections == 0) {
+        for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| r.injections == 0) {
             let name = r.text.as_deref().unwrap_or(&r.key);
-            let why = if r.matches == 0 && self.without_exit == 0 {
-                "it matched no call: check its point and filters with `failinject check`"
-                    .to_string()
+            let what = if r.matches == 0 {
+                format!("it matched {lower}0 calls")
             } else {
                 format!("it matched {lower}{} calls, but its actions never fired", r.matches)
             };
-            let _ = writeln!(out, "failinject: warning: rule `{name}` never injected; {why}");
+            let _ = writeln!(out, "failinject: warning: rule `{name}` never injected; {what}");
+            if r.matches == 0 {
+                let _ = writeln!(out, "    why: {}", self.clues.why(i, name));
+            }
+        }
+        for line in self.clues.unreached_lines() {
+            let _ = writeln!(out, "failinject: warning: {line}");
         }
         if self.bad_lines > 0 {
             let _ =

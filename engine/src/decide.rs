@@ -15,6 +15,9 @@ use crate::rule::{Cmp, Corruption, FileKind, Filter, KindSet, Points, Rule, Task
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+mod near;
+pub use near::NearMiss;
+
 /// The facts of one libc call that rules match on.
 #[derive(Debug, Clone, Copy)]
 pub struct SysCall<'a> {

@@ -108,7 +108,7 @@ mod render;
 mod rule;
 
 pub use control::Command;
-pub use decide::{CodePoint, Context, Decision, Effect, NoContext, Snapshot, SysCall};
+pub use decide::{CodePoint, Context, Decision, Effect, NearMiss, NoContext, Snapshot, SysCall};
 pub use env_config::{EnvConfig, EnvProblem, EnvSources, FileSource, env_config};
 pub use errno::{Errno, Signal};
 pub use error::{ParseError, ParseErrorDetails, closest};

@@ -33,6 +33,7 @@ mod guard;
 mod json;
 mod kfile;
 mod log;
+mod nearmiss;
 mod raw;
 mod real;
 mod ret;

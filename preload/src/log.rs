@@ -397,17 +397,20 @@ pub(crate) fn exit_record(
     }
     line.array("rules");
     if let Some(s) = snapshot {
-        for (key, state) in s.rule_states() {
+        for (i, (key, state)) in s.rule_states().enumerate() {
             if !line.object() {
                 break;
             }
             line.str("key", key.as_bytes())
                 .num("matches", state.matches() as i64)
-                .num("injections", state.injections() as i64)
-                .close();
+                .num("injections", state.injections() as i64);
+            // Why a rule that never fired did not (`nearmiss.rs`).
+            crate::nearmiss::exit_fields(&mut line, s, i);
+            line.close();
         }
     }
     line.close();
+    crate::nearmiss::unseen_io(&mut line);
     emit(line.finish());
 }
 

@@ -268,6 +268,7 @@ macro_rules! wrappers {
             // the exec goes ahead untouched.
             if EXECS && fds::in_vfork_child() {
                 crate::log::before_exec_from_stack(state::snapshot());
+                crate::nearmiss::exec_from_stack(wrappers!(@exec_name $target));
                 // SAFETY: the caller's arguments, forwarded unchanged.
                 return unsafe { real($($arg),*) };
             }
@@ -324,6 +325,7 @@ macro_rules! wrappers {
                         // Data arguments libc would refuse go to libc untouched.
                         Some(s) if state::active(P) && wrappers!(@valid $io call) => {
                             let d = s.decide_sys(&call, &mut ctx);
+                            crate::nearmiss::after_decision(s, &call, d.is_some());
                             // Under write tracking a tracked point must see every call, so no
                             // descriptor is ever skipped for it.
                             if d.is_none()
@@ -344,6 +346,7 @@ macro_rules! wrappers {
                         && decision.as_ref().is_none_or(|d| crate::log::proceeds(&d.effect))
                     {
                         crate::log::before_exec(snap, &mut bufs.t);
+                        crate::nearmiss::before_exec(&call, &mut bufs.t);
                     }
                     // Write tracking (`track.rs`): the bytes a call is about to overwrite are
                     // saved before it; a sync or a creation is noted after it. A `powercut` or
@@ -404,6 +407,11 @@ macro_rules! wrappers {
             }
         }
     };
+
+    // ---- the program an exec names, as given (`nearmiss.rs`) ------------------------------
+    (@exec_name [path ($path:ident)]) => { $path as *const c_char };
+    (@exec_name [at ($dirfd:ident, $path:ident)]) => { $path as *const c_char };
+    (@exec_name $other:tt) => { std::ptr::null::<c_char>() };
 
     // ---- the facts of the call, by target kind -------------------------------------------
     (@target $p:ident $b:ident [none ()]) => {{ let _ = &$b; SysCall::new($p) }};
