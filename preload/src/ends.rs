@@ -79,6 +79,7 @@ pub unsafe extern "C" fn _exit(status: c_int) -> ! {
 /// # Safety
 /// None: any status is accepted, as by libc's.
 #[cfg_attr(not(test), unsafe(no_mangle))]
+#[allow(non_snake_case)] // the C name
 pub unsafe extern "C" fn _Exit(status: c_int) -> ! {
     record(Some(status), b"_Exit");
     exit_group(status)
