@@ -231,25 +231,13 @@ fn run_real(ex: &Example, lib: &Path) -> Result<(), String> {
     let dir = TempDir::new("example");
     let w = words(&ex.line);
     prepare(dir.path(), &w);
-    let bin_dir = installed().parent().unwrap();
     let line = ex
         .line
         .replace("/tmp/", &format!("{}/", dir.path().display()))
         .replace("$PWD/target/release/libfailinject.so", lib.to_str().unwrap())
         .replace("target/release/libfailinject.so", lib.to_str().unwrap());
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     let log = dir.join("hand.%p.jsonl");
-    let mut cmd = failinject(dir.path(), &[]);
-    cmd.env("PATH", path).env("FAILINJECT_LOG", &log);
-    let mut sh = std::process::Command::new("sh");
-    sh.args(["-c", &line]).current_dir(dir.path());
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => sh.env(k, v),
-            None => sh.env_remove(k),
-        };
-    }
-    let out = sh.output().unwrap();
+    let out = output(shell(dir.path(), &line).env("FAILINJECT_LOG", &log));
     let stderr = text(&out.stderr);
     let fail = |why: &str| Err(format!("{why}\n  status {:?}\n  stderr: {stderr}", out.status));
     if w[0].starts_with("FAILINJECT=") {
@@ -314,7 +302,6 @@ fn every_example_that_names_a_real_program_injects() {
         );
         assert!(have(&prog), "{prog} is missing: apt-get install -y {prog}");
         real += 1;
-        eprintln!("running {}: {}", ex.from, ex.line);
         if let Err(why) = run_real(ex, &lib) {
             failures.push(format!("{}: `{}`: {why}", ex.from, ex.line));
         }

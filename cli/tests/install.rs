@@ -117,19 +117,8 @@ fn the_readme_install_lines_work_on_a_fresh_account() {
     let lines: Vec<&str> = block.lines().filter(|l| !l.starts_with("cargo install")).collect();
     assert!(lines.iter().any(|l| l.contains("completions bash")), "{block}");
     let home = TempDir::new("install-home");
-    let bin_dir = installed().parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
-    let mut sh = failinject(home.path(), &[]);
-    let sh = sh.env("HOME", home.path()).env("PATH", path);
-    let mut cmd = std::process::Command::new("sh");
-    cmd.args(["-e", "-c", &lines.join("\n")]).current_dir(home.path());
-    for (k, v) in sh.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let out = cmd.output().unwrap();
+    let script = format!("set -e\n{}", lines.join("\n"));
+    let out = output(shell(home.path(), &script).env("HOME", home.path()));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let completion = home.join(".local/share/bash-completion/completions/failinject");
     assert!(std::fs::metadata(&completion).unwrap().len() > 0);

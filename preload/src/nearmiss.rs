@@ -308,48 +308,49 @@ fn maps_contain(needle: &[u8]) -> bool {
 /// program, formatted in `buf`. If no `start` record of this pid follows, the program was not
 /// reached.
 pub fn before_exec(call: &SysCall<'_>, buf: &mut [u8]) {
-    if !log::enabled() {
-        return;
-    }
-    let mut line = crate::json::Line::new(buf);
-    line.str("type", b"exec").num("pid", i64::from(raw::pid()));
-    if let Some(p) = call.path {
-        line.str("path", p);
-    }
-    raw::write_all(log::descriptor(), line.finish());
+    program_record(buf, b"exec", None, call.path);
 }
 
 /// [`before_exec`] in a `vfork` child, which must not touch the buffers it shares with its
 /// parent: the program as the caller named it, formatted on the stack.
 #[inline(never)]
 pub fn exec_from_stack(path: *const libc::c_char) {
-    if !log::enabled() {
-        return;
-    }
     let mut buf = [0u8; 1024];
-    let mut line = crate::json::Line::new(&mut buf);
-    line.str("type", b"exec").num("pid", i64::from(raw::pid()));
-    if !path.is_null() && raw::readable(path.cast(), 1) {
-        // SAFETY: the exec's path argument, which the caller passes to libc as a C string
-        // (its first byte checked readable, as libc would read it).
-        let p = unsafe { std::ffi::CStr::from_ptr(path) };
-        line.str("path", p.to_bytes());
-    }
-    raw::write_all(log::descriptor(), line.finish());
+    // SAFETY: the exec's path argument, which the caller passes to libc as a C string.
+    program_record(&mut buf, b"exec", None, unsafe { c_str(path) });
 }
 
 /// The `spawn` record of a child that `posix_spawn` started running `path`.
 fn spawned(child: libc::pid_t, path: *const libc::c_char) {
+    let mut buf = [0u8; 1024];
+    // SAFETY: posix_spawn just read `path` as a C string, so we may too.
+    program_record(&mut buf, b"spawn", Some(child), unsafe { c_str(path) });
+}
+
+/// The bytes of a C string, or `None` for a null or unreadable pointer.
+///
+/// # Safety
+/// A readable `path` is NUL-terminated (the C contract of the call it was passed to).
+unsafe fn c_str<'a>(path: *const libc::c_char) -> Option<&'a [u8]> {
+    if path.is_null() || !raw::readable(path.cast(), 1) {
+        return None;
+    }
+    // SAFETY: the caller's contract: a readable path is a NUL-terminated string.
+    Some(unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes())
+}
+
+/// An `exec` or `spawn` record: the process, the child it started (for `spawn`), the program.
+fn program_record(buf: &mut [u8], kind: &[u8], child: Option<libc::pid_t>, path: Option<&[u8]>) {
     if !log::enabled() {
         return;
     }
-    let mut buf = [0u8; 1024];
-    let mut line = crate::json::Line::new(&mut buf);
-    line.str("type", b"spawn").num("pid", i64::from(raw::pid())).num("child", i64::from(child));
-    if !path.is_null() {
-        // SAFETY: posix_spawn just read `path` as a NUL-terminated string, so we may too.
-        let p = unsafe { std::ffi::CStr::from_ptr(path) };
-        line.str("path", p.to_bytes());
+    let mut line = crate::json::Line::new(buf);
+    line.str("type", kind).num("pid", i64::from(raw::pid()));
+    if let Some(child) = child {
+        line.num("child", i64::from(child));
+    }
+    if let Some(p) = path {
+        line.str("path", p);
     }
     raw::write_all(log::descriptor(), line.finish());
 }
