@@ -2,8 +2,9 @@
 //! summary prints under each rule that matched nothing.
 //!
 //! The preload writes them (`preload/src/nearmiss.rs`): in each rule's entry of the `exit`
-//! record, its first near miss (`near`: a call of its own function on fd 0–2, or of another
-//! function of its class on a file it accepts); in the record, `unseen` (an io_uring ring or
+//! record, its first near miss (`near`: a call of its own function on fd 0–2, another
+//! function of its class on a file it accepts, or a shared writable mapping of such a file);
+//! in the record, `unseen` (an io_uring ring or
 //! an AIO context, I/O no wrapper sees); and `exec`/`spawn` records naming the programs a
 //! process started, so that one that never wrote a `start` record is known to be out of the
 //! preload's reach. The most telling clue wins: a near miss names the fix, unseen I/O or an
@@ -102,7 +103,12 @@ impl Clues {
             path: s("near_path"),
             pid,
         };
-        let keep = self.near.get(&row).is_none_or(|old| old.cause != "sibling");
+        let rank = |cause: &str| match cause {
+            "sibling" => 2,
+            "sharedmap" => 1,
+            _ => 0,
+        };
+        let keep = self.near.get(&row).is_none_or(|old| rank(&old.cause) < rank(cause));
         if keep {
             self.near.insert(row, near);
         }
@@ -152,6 +158,13 @@ impl Clues {
                      kind filter never matches: add `kind=file`: `{fix}`",
                     verb(&n.point),
                     n.fd
+                );
+            }
+            if n.cause == "sharedmap" {
+                return format!(
+                    "{who} mapped {file} shared and writable (mmap), and writes through memory \
+                     pass no libc function: the preload cannot fail them (a `powercut` rule \
+                     still rolls them back)"
                 );
             }
             let fix = widened(text, &n.point);

@@ -152,3 +152,15 @@ fn a_rust_program_without_fail_points_is_named() {
     let (line, all) = why(dir.path(), "wal::append=return", &[app.to_str().unwrap()]);
     assert!(line.contains("`app` is a Rust program built without fail points"), "{all}");
 }
+
+#[test]
+fn writes_through_a_shared_mapping_are_named() {
+    let dir = TempDir::new("why-mmap");
+    std::fs::write(dir.join("data.db"), vec![0u8; 4096]).unwrap();
+    let program = "import mmap\nf = open('data.db', 'r+b')\nm = mmap.mmap(f.fileno(), 4096)\n\
+                   m[0:5] = b'hello'\nm.flush()\n";
+    let (line, all) =
+        why(dir.path(), "sys:write[path=*/data.db]=error(EIO)", &["python3", "-c", program]);
+    assert!(line.contains("data.db shared and writable (mmap)"), "{all}");
+    assert_eq!(&std::fs::read(dir.join("data.db")).unwrap()[..5], b"hello");
+}

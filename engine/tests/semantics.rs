@@ -1132,6 +1132,11 @@ fn near_misses_of_rules_that_have_not_fired() {
     assert!(siblings.contains(point("copy_file_range")) && siblings.contains(point("fdatasync")));
     assert!(!siblings.contains(point("write")) && !siblings.contains(point("fsync")));
     assert!(!siblings.contains(point("open")));
+    // A write rule watches mmap: a shared writable mapping of its file is a near miss.
+    assert!(siblings.contains(point("mmap")));
+    let mut mapped = Vec::new();
+    snap.mapping_near_misses(&file_call("mmap", b"/t/copy.iso"), |i, why| mapped.push((i, why)));
+    assert_eq!(mapped, [(0, NearMiss::SharedMapping)]);
     // `cp` copies with copy_file_range onto the file: a sibling of rule 0.
     let copy = file_call("copy_file_range", b"/t/copy.iso");
     assert_eq!(near(&copy), [(0, NearMiss::Sibling)]);

@@ -10,6 +10,8 @@
 //!   ([`exit_fields`]). A sibling costs what a call under a rule with a non-matching `path=`
 //!   costs (the descriptor's verdict is remembered after its first call), and only until every
 //!   libc rule has fired: then the siblings leave the slow path ([`crate::state::unwatch`]).
+//!   While a rule of the write class has not fired, `mmap` is watched too: a shared writable
+//!   mapping of a file the rule accepts is a near miss of its own (writes through memory).
 //!   A rule's own functions pay one relaxed load more, on the slow path only.
 //! - **Unseen I/O** ([`unseen_io`]): at exit, an `io_uring` ring among the descriptors
 //!   (`/proc/self/fd`, `anon_inode:[io_uring]`) or an AIO context among the mappings
@@ -25,7 +27,7 @@
 
 use crate::{log, raw};
 use failinject_engine::points::POINTS;
-use failinject_engine::{NearMiss, Snapshot, SysCall};
+use failinject_engine::{NearMiss, PointId, Snapshot, SysCall};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 /// Whether some libc rule has not fired yet (so near misses are still looked for).
@@ -42,7 +44,7 @@ struct Slot {
     state: AtomicU8,
     /// The snapshot generation it was seen under (rule indexes are per snapshot).
     generation: AtomicU64,
-    /// 1 [`NearMiss::StdStream`], 2 [`NearMiss::Sibling`].
+    /// 1 [`NearMiss::StdStream`], 2 [`NearMiss::Sibling`], 3 [`NearMiss::SharedMapping`].
     cause: AtomicU8,
     /// The point called (its index in the table).
     point: AtomicU32,
@@ -90,14 +92,17 @@ pub fn watch(snap: &Snapshot, words: &mut [u64; 4]) -> [u64; 4] {
 /// After the decision of a call on the slow path: a call no rule decided may be a near miss
 /// of a rule that has not fired; a call one did may have been the last rule's first fault.
 #[inline]
-pub fn after_decision(snap: &Snapshot, call: &SysCall<'_>, decided: bool) {
+/// `shared_write` tells an `mmap` with `MAP_SHARED` and `PROT_WRITE` (its writes reach the
+/// file past every wrapper).
+#[inline]
+pub fn after_decision(snap: &Snapshot, call: &SysCall<'_>, decided: bool, shared_write: bool) {
     if !ARMED.load(Ordering::Relaxed) {
         return;
     }
     if decided {
         fired(snap);
     } else {
-        note(snap, call);
+        note(snap, call, shared_write);
     }
 }
 
@@ -111,9 +116,9 @@ fn fired(snap: &Snapshot) {
 
 #[cold]
 #[inline(never)]
-fn note(snap: &Snapshot, call: &SysCall<'_>) {
+fn note(snap: &Snapshot, call: &SysCall<'_>, shared_write: bool) {
     let generation = snap.generation();
-    snap.near_misses(call, |i, why| {
+    let record = |i: usize, why: NearMiss| {
         let Some(slot) = NEAR.get(i) else { return };
         // A slot of an older snapshot is taken over (its rules are gone or renumbered).
         if slot.state.load(Ordering::Acquire) == 2
@@ -128,6 +133,7 @@ fn note(snap: &Snapshot, call: &SysCall<'_>) {
                 match why {
                     NearMiss::StdStream => 1,
                     NearMiss::Sibling => 2,
+                    NearMiss::SharedMapping => 3,
                 },
                 Ordering::Relaxed,
             );
@@ -144,7 +150,12 @@ fn note(snap: &Snapshot, call: &SysCall<'_>) {
         if slot.generation.load(Ordering::Relaxed) == generation {
             slot.calls.fetch_add(1, Ordering::Relaxed);
         }
-    });
+    };
+    if shared_write {
+        snap.mapping_near_misses(call, record);
+    } else if call.point != PointId::of("mmap") {
+        snap.near_misses(call, record);
+    }
 }
 
 /// The exit record's fields for rule `index` of `snap`: `near` (`stdstream` or `sibling`),
@@ -158,6 +169,7 @@ pub fn exit_fields(line: &mut crate::json::Line<'_>, snap: &Snapshot, index: usi
     }
     let cause: &[u8] = match slot.cause.load(Ordering::Relaxed) {
         1 => b"stdstream",
+        3 => b"sharedmap",
         _ => b"sibling",
     };
     let point = POINTS.get(slot.point.load(Ordering::Relaxed) as usize).map_or("", |p| p.name);

@@ -325,7 +325,12 @@ macro_rules! wrappers {
                         // Data arguments libc would refuse go to libc untouched.
                         Some(s) if state::active(P) && wrappers!(@valid $io call) => {
                             let d = s.decide_sys(&call, &mut ctx);
-                            crate::nearmiss::after_decision(s, &call, d.is_some());
+                            crate::nearmiss::after_decision(
+                                s,
+                                &call,
+                                d.is_some(),
+                                wrappers!(@shared_write $point ($($arg),*)),
+                            );
                             // Under write tracking a tracked point must see every call, so no
                             // descriptor is ever skipped for it.
                             if d.is_none()
@@ -407,6 +412,12 @@ macro_rules! wrappers {
             }
         }
     };
+
+    // ---- an mmap whose writes reach the file past every wrapper (`nearmiss.rs`) ---------
+    (@shared_write mmap ($addr:ident, $len:ident, $prot:ident, $flags:ident, $fd:ident, $off:ident)) => {
+        $prot & libc::PROT_WRITE != 0 && $flags & libc::MAP_SHARED != 0
+    };
+    (@shared_write $other:ident ($($a:ident),*)) => { false };
 
     // ---- the program an exec names, as given (`nearmiss.rs`) ------------------------------
     (@exec_name [path ($path:ident)]) => { $path as *const c_char };

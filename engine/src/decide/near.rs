@@ -15,7 +15,7 @@
 use super::Snapshot;
 use crate::SysCall;
 use crate::fit::task_fits;
-use crate::points::{PointId, PointSet};
+use crate::points::{Class, PointId, PointSet};
 use crate::rule::Points;
 
 /// How a call that no rule decided came close to a rule that has not fired.
@@ -26,6 +26,9 @@ pub enum NearMiss {
     StdStream,
     /// Another function of one of the rule's classes, on a target its filters accept.
     Sibling,
+    /// A shared writable mapping (`mmap` with `MAP_SHARED` and `PROT_WRITE`) of a file that a
+    /// rule of the write class accepts: its writes reach the file past every libc function.
+    SharedMapping,
 }
 
 impl Snapshot {
@@ -43,7 +46,26 @@ impl Snapshot {
                 }
             }
         }
+        // A file a write rule accepts may be written through a shared mapping instead.
+        if self.rules.iter().any(|r| writes(&r.rule.points)) {
+            near.insert(PointId::of("mmap"));
+        }
         near.iter().filter(|p| !named.contains(*p)).collect()
+    }
+
+    /// Calls `seen` with the index of each rule of the write class that has not injected and
+    /// whose target filters accept the file of `call`, an `mmap` that the caller found shared
+    /// and writable.
+    pub fn mapping_near_misses(&self, call: &SysCall<'_>, mut seen: impl FnMut(usize, NearMiss)) {
+        for (i, r) in self.rules.iter().enumerate() {
+            if r.state.injections() == 0
+                && writes(&r.rule.points)
+                && call.fd.is_some_and(|fd| fd >= 0)
+                && r.filters.pass_target(call)
+            {
+                seen(i, NearMiss::SharedMapping);
+            }
+        }
     }
 
     /// Whether every libc rule has injected at least once: then no near miss matters.
@@ -79,6 +101,12 @@ impl Snapshot {
             }
         }
     }
+}
+
+/// Whether a rule names a function of the write class.
+fn writes(points: &Points) -> bool {
+    let Points::Sys(sys) = points else { return false };
+    sys.set.iter().any(|p| p.info().classes.contains(Class::Write))
 }
 
 fn shares_class(set: &PointSet, p: PointId) -> bool {
