@@ -363,3 +363,22 @@ fn the_word_splitter_reads_the_examples_as_sh_does() {
     assert_eq!(program(&words(&ex[0].line)).as_deref(), Some("cp"));
     assert_eq!(rules(&words(&ex[0].line)), ["x"]);
 }
+
+/// The README's recipes (a table of rules, each for `failinject run -r RULE -- CMD`) pass
+/// `check`.
+#[test]
+fn the_readme_recipes_pass_check() {
+    let readme = std::fs::read_to_string(failinject_tests::workspace().join("README.md")).unwrap();
+    let dir = TempDir::new("examples-recipes");
+    let mut checked = 0;
+    for row in readme.lines().filter(|l| l.starts_with("| ")) {
+        let Some(cell) = row.split(" | ").nth(1) else { continue };
+        for piece in cell.split('`').skip(1).step_by(2).filter(|p| p.starts_with("sys:")) {
+            let rule = piece.replace("\\|", "|");
+            let out = output(failinject(dir.path(), &["check", "-r", &rule]));
+            assert!(out.status.success(), "README recipe `{rule}`: {}", text(&out.stderr));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} recipes found");
+}
