@@ -91,7 +91,6 @@ pub fn watch(snap: &Snapshot, words: &mut [u64; 4]) -> [u64; 4] {
 
 /// After the decision of a call on the slow path: a call no rule decided may be a near miss
 /// of a rule that has not fired; a call one did may have been the last rule's first fault.
-#[inline]
 /// `shared_write` tells an `mmap` with `MAP_SHARED` and `PROT_WRITE` (its writes reach the
 /// file past every wrapper).
 #[inline]
