@@ -124,3 +124,18 @@ fn the_readme_install_lines_work_on_a_fresh_account() {
     assert!(std::fs::metadata(&completion).unwrap().len() > 0);
     assert!(home.join(".local/share/man/man1/failinject.1").exists());
 }
+
+/// The README's `apt-get` line names every package `.ci/run` installs for the tests.
+#[test]
+fn the_readme_names_every_tool_the_tests_need() {
+    let root = failinject_tests::workspace();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let line = readme.lines().find(|l| l.contains("apt-get install")).expect("an apt-get line");
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    let packages: Vec<&str> =
+        ci.split("need+=(").skip(1).filter_map(|rest| rest.split(')').next()).collect();
+    assert!(packages.len() >= 5, "{packages:?}");
+    for p in packages {
+        assert!(line.split_whitespace().any(|w| w == p), "README's apt-get line lacks {p}: {line}");
+    }
+}
