@@ -40,13 +40,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let rules = args.rules.load()?;
     let lib = library::find()?;
     let program = PathBuf::from(&args.command[0]);
-    if let Some(path) = reach::resolve(&program)
-        && let Some(why) = reach::unreachable_reason(&path)
-    {
-        eprintln!(
-            "failinject: warning: {} cannot be reached: {why}; no fault will be injected into it",
-            path.display()
-        );
+    if let Some(path) = reach::resolve(&program) {
+        if let Some(why) = reach::unreachable_reason(&path) {
+            eprintln!(
+                "failinject: warning: {} cannot be reached: {why}; no fault will be injected \
+                 into it",
+                path.display()
+            );
+        } else if reach::is_go(&path) {
+            eprintln!(
+                "failinject: warning: {} is a Go program: its runtime makes system calls \
+                 itself, so only the calls of its C code (cgo) can be failed",
+                path.display()
+            );
+        }
     }
 
     let seed = args.seed.unwrap_or_else(random_seed);

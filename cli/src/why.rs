@@ -39,6 +39,8 @@ pub struct Clues {
     unseen: BTreeSet<(String, i64)>,
     /// Each process's program (file name of its `exe`).
     exes: HashMap<i64, String>,
+    /// Every program that ran under the preload (its `exe`), for the Go check.
+    exe_paths: BTreeMap<String, i64>,
     /// A process's exec not yet followed by anything of the new program.
     execs: HashMap<i64, String>,
     /// `posix_spawn` children: child pid → (parent pid, program).
@@ -57,6 +59,7 @@ impl Clues {
         self.execs.remove(&pid);
         if let Some(exe) = record.get("exe").and_then(Value::as_str) {
             self.exes.insert(pid, file_name(exe).to_string());
+            self.exe_paths.entry(exe.to_string()).or_insert(pid);
         }
     }
 
@@ -187,6 +190,16 @@ impl Clues {
             return format!("{} started {shown}, which no fault reaches: {why}", self.who(*parent));
         }
         let code = parse_rule(text).is_ok_and(|r| matches!(r.points, Points::Code(_)));
+        if !code
+            && let Some((exe, pid)) =
+                self.exe_paths.iter().find(|(exe, _)| crate::reach::is_go(Path::new(exe)))
+        {
+            return format!(
+                "{} is a Go program ({exe}): the Go runtime makes its system calls itself, so \
+                 the preload sees only the calls of its C code",
+                self.who(*pid)
+            );
+        }
         if code
             && let Some(program) = &self.program
             && let Some(why) = no_fail_points(program)
