@@ -224,7 +224,8 @@ fn has_io_uring() -> bool {
         return false;
     }
     let mut found = false;
-    let mut buf = [0u8; 1024];
+    // Small: this may run in `_exit` called from a signal handler, on a small stack.
+    let mut buf = [0u8; 512];
     'read: loop {
         // SAFETY: `buf` is ours and its length is passed; getdents64 writes at most that.
         let n = unsafe {
@@ -284,7 +285,7 @@ fn maps_contain(needle: &[u8]) -> bool {
     if fd < 0 {
         return false;
     }
-    let mut buf = [0u8; 1024];
+    let mut buf = [0u8; 512];
     let keep = needle.len() - 1;
     let mut have = 0usize;
     let mut found = false;
