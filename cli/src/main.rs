@@ -54,7 +54,7 @@ Examples:
   # dd of=FILE writes through its fd 1, which a rule reaches only with a path, fd or kind
   failinject run -r 'sys:write[kind=file]=error(EIO)' -- dd if=/dev/zero of=disk.img count=4
   # the second sync of the database (sqlite3 syncs with fdatasync) fails with EIO; keep the log
-  failinject run --log run.jsonl -r 'sys:fsync|fdatasync[path=*/t.db,when=2]=error(EIO)' \
+  failinject run --log run.jsonl -r 'sys:fsync|fdatasync[path=*/t.db,when=2]=error(EIO)' \\
       -- sqlite3 t.db 'create table t(x); insert into t values (1)'
   # ./server stands for your own program:
   # 1% of writes fail, reproducibly
@@ -64,8 +64,8 @@ Examples:
 
 Exit status: the command's own; 128+N when a signal N ended it; 127 when it was not found;
 126 when it could not be executed; 2 when a rule is bad (nothing is run then). Signals sent
-to failinject are passed on to the command. Unless -q, a summary on stderr tells how often
-each rule matched and injected, and warns about rules that never injected.")]
+to failinject are passed on to the command. Unless -q, a summary on stderr says how the
+command ended, how often each rule matched and injected, and why a rule never fired.")]
     Run(run::Args),
     /// Validate rules and explain each one in a plain sentence.
     #[command(after_help = "\
