@@ -142,6 +142,14 @@ fn socket_of(target: &str) -> anyhow::Result<PathBuf> {
              `failinject ctl PID {target} …`"
         );
     }
+    const SUBCOMMANDS: [&str; 6] = ["run", "check", "points", "explore", "report", "ctl"];
+    if SUBCOMMANDS.contains(&target) && !Path::new(target).exists() {
+        bail!(
+            "`{target}` is a failinject command, not a process: `failinject ctl` takes the pid \
+             that `failinject run --ctl` printed (or a socket's path), then a command such as \
+             `list`"
+        );
+    }
     if !target.bytes().all(|b| b.is_ascii_digit()) || target.is_empty() {
         let path = PathBuf::from(target);
         if let Ok(meta) = std::fs::metadata(&path) {

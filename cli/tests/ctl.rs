@@ -145,6 +145,10 @@ fn unreachable_sockets_are_errors() {
         text(&out.stderr)
     );
 
+    let out = output(failinject(dir.path(), &["ctl", "run", "list"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("`run` is a failinject command"), "{}", text(&out.stderr));
+
     // A file that is not a socket, and a socket that does not speak the protocol.
     std::fs::write(dir.join("plain"), "").unwrap();
     let out = output(failinject(dir.path(), &["ctl", "plain", "list"]));
