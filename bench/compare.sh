@@ -52,7 +52,7 @@ if [ -n "${PRELOAD:-}" ]; then
     cp "$PRELOAD" "$SO"
 else
     note "building the release preload"
-    (cd "$ROOT" && cargo build --release -p failinject-preload --quiet)
+    (cd "$ROOT" && CARGO_PROFILE_RELEASE_DEBUG=1 cargo build --release -p failinject-preload --quiet)
     cp "${CARGO_TARGET_DIR:-$ROOT/target}/release/libfailinject.so" "$SO"
 fi
 # What was built, recorded now: the tree may change while the benchmark runs.

@@ -47,6 +47,15 @@ impl Ended {
     }
 }
 
+/// How a command that ran ended, for the summary.
+pub fn ending(status: &ExitStatus) -> crate::summary::Ending {
+    use std::os::unix::process::ExitStatusExt as _;
+    match (status.code(), status.signal()) {
+        (None, Some(sig)) => crate::summary::Ending::Signaled(sig),
+        (code, _) => crate::summary::Ending::Exited(code.unwrap_or(1)),
+    }
+}
+
 /// Blocks the forwarded signals in this thread (and so in threads it starts later). Call
 /// before spawning any thread.
 pub fn block_forwarded() -> anyhow::Result<()> {

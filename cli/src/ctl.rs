@@ -48,11 +48,15 @@ pub fn expand(template: &Path, pid: u32) -> PathBuf {
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let path = socket_of(&args.target)?;
-    let stream = UnixStream::connect(&path)
-        .with_context(|| format!("cannot connect to the control socket {}", path.display()))?;
-    // `wait` may legitimately block for its whole timeout; the reader waits as long as the
-    // process does, but not forever on a process that stopped answering.
-    stream.set_read_timeout(Some(Duration::from_secs(3600)))?;
+    let stream = UnixStream::connect(&path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => {
+                "nobody serves it (the process that made it has ended?)".to_string()
+            }
+            _ => e.to_string(),
+        };
+        anyhow::anyhow!("cannot connect to the control socket {}: {why}", path.display())
+    })?;
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
     let commands: Vec<String> = if args.command.is_empty() {
@@ -65,19 +69,39 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         writer
             .write_all(format!("{command}\n").as_bytes())
             .with_context(|| format!("cannot send `{command}`"))?;
+        // `wait` may legitimately block for its whole timeout; the reader waits as long as
+        // the process does, but not forever on a process (or a socket not ours) that does
+        // not answer.
+        let patience = if command.starts_with("wait") { 3600 } else { 20 };
+        reader.get_ref().set_read_timeout(Some(Duration::from_secs(patience)))?;
         loop {
             let mut line = String::new();
-            if reader.read_line(&mut line)? == 0 {
+            let read = reader.read_line(&mut line).map_err(|e| match e.kind() {
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => anyhow::anyhow!(
+                    "no reply to `{command}` from {} in {patience} s: is it a failinject \
+                     control socket?",
+                    path.display()
+                ),
+                _ => e.into(),
+            })?;
+            if read == 0 {
                 bail!("the process closed the control socket before replying to `{command}`");
             }
             let line = line.trim_end_matches('\n');
             if let Some(reason) = line.strip_prefix("err ") {
-                eprintln!("failinject: {command}: {reason}");
+                eprintln!("failinject: {command}: {}", diagnostic_lines(reason));
                 failed = true;
                 break;
             }
+            if !ok_line(line) && !speaks_protocol(command, line) {
+                bail!(
+                    "{} is not a failinject control socket: it answered `{command}` with `{}`",
+                    path.display(),
+                    line.chars().take(80).collect::<String>()
+                );
+            }
             println!("{line}");
-            if line == "ok" || line.starts_with("ok ") {
+            if ok_line(line) {
                 break;
             }
         }
@@ -85,10 +109,58 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+fn ok_line(line: &str) -> bool {
+    line == "ok" || line.starts_with("ok ")
+}
+
+/// Whether a line before the `ok` is one the protocol gives for `command`: `list` prints
+/// `key<TAB>actions<TAB>matches<TAB>injections` lines, `seed` a number. Anything else comes
+/// from a socket that is not ours.
+fn speaks_protocol(command: &str, line: &str) -> bool {
+    match command.split_whitespace().next() {
+        Some("list") => line.split('\t').count() == 4,
+        Some("seed") => !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+/// An `err` reply carries a multi-line diagnostic (a bad rule, its caret line, a help line)
+/// on one line, its line breaks written ` | `; each indented line starts a line again, so the
+/// caret stands under the bad part.
+fn diagnostic_lines(reason: &str) -> String {
+    reason.replace(" |   ", "\n  ")
+}
+
+/// The words of the control protocol, which a user may type where the pid belongs.
+const COMMANDS: [&str; 7] = ["set", "remove", "clear", "list", "wait", "seed", "powercut"];
+
 /// A pid names the socket `run --ctl` made for that process; anything else is a path.
 fn socket_of(target: &str) -> anyhow::Result<PathBuf> {
+    if COMMANDS.contains(&target) && !Path::new(target).exists() {
+        bail!(
+            "`{target}` is a command, but the pid (or socket) comes first: \
+             `failinject ctl PID {target} …`"
+        );
+    }
+    const SUBCOMMANDS: [&str; 6] = ["run", "check", "points", "explore", "report", "ctl"];
+    if SUBCOMMANDS.contains(&target) && !Path::new(target).exists() {
+        bail!(
+            "`{target}` is a failinject command, not a process: `failinject ctl` takes the pid \
+             that `failinject run --ctl` printed (or a socket's path), then a command such as \
+             `list`"
+        );
+    }
     if !target.bytes().all(|b| b.is_ascii_digit()) || target.is_empty() {
-        return Ok(PathBuf::from(target));
+        let path = PathBuf::from(target);
+        if let Ok(meta) = std::fs::metadata(&path) {
+            use std::os::unix::fs::FileTypeExt as _;
+            if !meta.file_type().is_socket() {
+                bail!(
+                    "{target} is not a socket (give the pid of a `failinject run --ctl`, or the path of its control socket)"
+                );
+            }
+        }
+        return Ok(path);
     }
     let path = expand(&default_template()?, target.parse().context("pid out of range")?);
     if !path.exists() {
@@ -99,7 +171,7 @@ fn socket_of(target: &str) -> anyhow::Result<PathBuf> {
             if alive {
                 "was it started with `failinject run --ctl`? (with `--ctl PATH`, give PATH)"
             } else {
-                "no such process"
+                "no process with that pid is running"
             }
         );
     }

@@ -20,6 +20,7 @@ mod run;
 mod scratch;
 mod shell;
 mod summary;
+mod why;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,10 +31,10 @@ use std::process::ExitCode;
 #[command(name = "failinject", version, propagate_version = true)]
 #[command(after_help = "\
 Examples:
-  failinject run -r 'sys:write[path=*/out.img]=full(1M)' -- cp big.img out.img
+  failinject run -r 'sys:@write[path=*/out.img]=full(1M)' -- cp big.img out.img
   failinject check -r 'sys:fsync[path=*.wal]=error(EIO)'
   failinject points
-  failinject ctl 4242 list
+  failinject ctl 4242 list        (4242: the pid `failinject run --ctl` printed)
 
 The rule language: docs/RULES.md. Environment variables: FAILINJECT_LIB names the preload
 library to use.")]
@@ -47,10 +48,15 @@ enum Command {
     /// Run a command with faults injected into its libc calls and in-code points.
     #[command(after_help = "\
 Examples:
-  # cp runs into a full disk after 1 MiB
-  failinject run -r 'sys:write[path=*/copy.iso]=full(1M)' -- cp disk.iso copy.iso
-  # the third fsync of the WAL fails with EIO; keep the log
-  failinject run --log run.jsonl -r 'sys:fsync[path=*-wal]=2*off->error(EIO)' -- ./db
+  # cp runs into a full disk after 1 MiB (coreutils 9 copies with copy_file_range, which
+  # the class @write covers and sys:write does not)
+  failinject run -r 'sys:@write[path=*/copy.iso]=full(1M)' -- cp disk.iso copy.iso
+  # dd of=FILE writes through its fd 1, which a rule reaches only with a path, fd or kind
+  failinject run -r 'sys:write[kind=file]=error(EIO)' -- dd if=/dev/zero of=disk.img count=4
+  # the second sync of the database (sqlite3 syncs with fdatasync) fails with EIO; keep the log
+  failinject run --log run.jsonl -r 'sys:fsync|fdatasync[path=*/t.db,when=2]=error(EIO)' \\
+      -- sqlite3 t.db 'create table t(x); insert into t values (1)'
+  # ./server stands for your own program:
   # 1% of writes fail, reproducibly
   failinject run --seed 42 -r 'sys:write[path=/data/*]=1%error' -- ./server
   # steer it while it runs
@@ -58,8 +64,8 @@ Examples:
 
 Exit status: the command's own; 128+N when a signal N ended it; 127 when it was not found;
 126 when it could not be executed; 2 when a rule is bad (nothing is run then). Signals sent
-to failinject are passed on to the command. Unless -q, a summary on stderr tells how often
-each rule matched and injected, and warns about rules that never injected.")]
+to failinject are passed on to the command. Unless -q, a summary on stderr says how the
+command ended, how often each rule matched and injected, and why a rule never fired.")]
     Run(run::Args),
     /// Validate rules and explain each one in a plain sentence.
     #[command(after_help = "\
@@ -87,19 +93,22 @@ Examples:
   failinject ctl /tmp/app.sock seed
   printf 'set sys:write=1%%error\\nlist\\n' | failinject ctl 4242
 
-PID is a process started with `failinject run --ctl`; any other socket is named by its path.
+PID (4242 here) is a process started with `failinject run --ctl`; any other socket is named
+by its path.
 Exit status: 0 when every reply was ok, 1 when one was err, 2 when the socket is unreachable.")]
     Ctl(ctl::Args),
     /// Fail each disk I/O call site of a program in turn; report what it did about it.
     #[command(after_help = "\
 Examples:
-  # every write, sync, open, rename and close site of a save, with an oracle
+  # every write, sync, open, rename and close site of a save (./save stands for your
+  # program), with an oracle
   failinject explore --oracle 'cmp saved.txt expected.txt' -- ./save saved.txt
   # sqlite3: EIO and ENOSPC at each write and sync site, 2 at a time, with a report
   failinject explore --scope 'sys:@write|@sync' --errno EIO,ENOSPC -j 2 \\
       --setup 'sqlite3 t.db \"create table t(x)\"' --oracle 'sqlite3 t.db \"pragma integrity_check\" | grep -qx ok' \\
       --report out -- sqlite3 t.db 'insert into t values (1)'
-  # power cuts too, and one share of a campaign split over 8 machines
+  # ./app and ./check.sh stand for your program and its checker: power cuts too, and
+  # one share of a campaign split over 8 machines
   failinject explore --crash --oracle ./check.sh --shard 3/8 --report shard-3 -- ./app
   failinject report merge shard-* --out report
 
@@ -117,8 +126,9 @@ the command fails without any fault.")]
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "\
 Examples:
+  mkdir -p ~/.local/share/bash-completion/completions
   failinject completions bash > ~/.local/share/bash-completion/completions/failinject
-  failinject completions zsh > ~/.zfunc/_failinject")]
+  mkdir -p ~/.zfunc && failinject completions zsh > ~/.zfunc/_failinject")]
     Completions(docs::CompletionArgs),
     /// Print the man page (roff).
     #[command(after_help = "\

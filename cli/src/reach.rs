@@ -36,6 +36,23 @@ pub fn unreachable_reason(path: &Path) -> Option<String> {
     }
 }
 
+/// Whether the program at `path` is a Go program (its build info, `\xff Go buildinf:`, is in
+/// the file): the Go runtime makes its system calls itself, so even a dynamically linked (cgo)
+/// Go program loads the preload but shows it only the calls of its C code.
+pub fn is_go(path: &Path) -> bool {
+    use std::io::Read as _;
+    // The build info sits in the data segment, in the first megabytes of any Go binary; a
+    // huge program is not read whole for it.
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(64 << 20).read_to_end(&mut bytes));
+    read.is_ok() && has_go_buildinfo(&bytes)
+}
+
+fn has_go_buildinfo(bytes: &[u8]) -> bool {
+    const MAGIC: &[u8] = b"\xff Go buildinf:";
+    bytes.windows(MAGIC.len()).any(|w| w == MAGIC)
+}
+
 fn read_head(path: &Path) -> Option<Vec<u8>> {
     use std::io::Read as _;
     let mut buf = Vec::new();
@@ -112,6 +129,16 @@ mod tests {
         assert_eq!(elf_kind(b"#!/bin/sh\n"), None);
         assert_eq!(elf_kind(b"\x7fELF"), None);
         assert_eq!(elf_kind(b""), None);
+    }
+
+    #[test]
+    fn go_programs_are_known_by_their_build_info() {
+        let mut go = b"\x7fELF....".to_vec();
+        go.extend_from_slice(b"\xff Go buildinf:\x08\x02");
+        assert!(has_go_buildinfo(&go));
+        assert!(!has_go_buildinfo(b"\x7fELF plain C"));
+        let sh = resolve(Path::new("sh")).expect("sh is on PATH");
+        assert!(!is_go(&sh));
     }
 
     #[test]

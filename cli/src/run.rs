@@ -40,13 +40,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let rules = args.rules.load()?;
     let lib = library::find()?;
     let program = PathBuf::from(&args.command[0]);
-    if let Some(path) = reach::resolve(&program)
-        && let Some(why) = reach::unreachable_reason(&path)
-    {
-        eprintln!(
-            "failinject: warning: {} cannot be reached: {why}; no fault will be injected into it",
-            path.display()
-        );
+    if let Some(path) = reach::resolve(&program) {
+        if let Some(why) = reach::unreachable_reason(&path) {
+            eprintln!(
+                "failinject: warning: {} cannot be reached: {why}; no fault will be injected \
+                 into it",
+                path.display()
+            );
+        } else if reach::is_go(&path) {
+            eprintln!(
+                "failinject: warning: {} is a Go program: its runtime makes system calls \
+                 itself, so only the calls of its C code (cgo) can be failed",
+                path.display()
+            );
+        }
     }
 
     let seed = args.seed.unwrap_or_else(random_seed);
@@ -84,7 +91,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
 
     child::block_forwarded()?;
+    let mut top_pid = None;
     let ended = child::run(cmd, |pid| {
+        top_pid = Some(i64::from(pid));
         if let Some(t) = &ctl_template {
             let path = ctl::expand(t, pid);
             eprintln!(
@@ -99,7 +108,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !args.quiet && matches!(ended, Ended::Ran(_)) {
         let given: Vec<(String, String)> = rules.iter().map(|r| (r.key(), r.to_string())).collect();
         let text = read_logs(&log, started)?;
-        eprint!("{}", Summary::read(&text, &given).render(seed));
+        let mut summary = Summary::read(&text, &given);
+        summary.clues.program = Some(program.clone());
+        let ending = match &ended {
+            Ended::Ran(status) => summary.ending(child::ending(status), top_pid),
+            Ended::NotStarted { .. } => None,
+        };
+        eprint!("{}", summary.render(seed, ending.as_deref()));
     }
     Ok(ExitCode::from(ended.code()))
 }

@@ -59,6 +59,26 @@ fn check_reads_files_and_names_the_line() {
     assert!(stderr.contains("never closed"), "{stderr}");
 }
 
+/// The hints of a newcomer's first mistakes (issue 18).
+#[test]
+fn check_hints_at_the_likely_meaning() {
+    let out = failinject(&["check", "-r", "write=error(EIO)"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("did you mean `sys:write`?"), "{}", text(&out.stderr));
+    let out = failinject(&["check", "-r", "sys:@wirte=error(EIO)"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("did you mean `@write`?"), "{}", text(&out.stderr));
+    // A valid in-code rule named like a libc function gets a note.
+    let out = failinject(&["check", "-r", "fsync=return"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("note: did you mean `sys:fsync`?"), "{}", text(&out.stdout));
+    for empty in ["", " ; # nothing"] {
+        let out = failinject(&["check", "-r", empty]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("there is no rule to check"), "{}", text(&out.stderr));
+    }
+}
+
 #[test]
 fn check_without_rules_or_with_a_missing_file_is_a_usage_error() {
     let out = failinject(&["check"]);

@@ -90,6 +90,12 @@ fn set_list_wait_clear_on_a_live_process() {
     let bad = ctl(&["set", "sys:wrte=error(EIO)"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("unknown libc function `wrte`"));
+    // The diagnostic comes as lines, the caret under the bad part.
+    let lines: Vec<String> = text(&bad.stderr).lines().map(String::from).collect();
+    let rule = lines.iter().position(|l| l == "  sys:wrte=error(EIO)");
+    let rule = rule.unwrap_or_else(|| panic!("the rule on a line of its own: {lines:#?}"));
+    assert_eq!(lines[rule + 1], "      ^^^^", "{lines:#?}");
+    assert!(lines[rule + 2].starts_with("  help: did you mean `write`?"), "{lines:#?}");
     let bad = ctl(&["frobnicate"]);
     assert_eq!(bad.status.code(), Some(1));
 
@@ -112,12 +118,14 @@ fn set_list_wait_clear_on_a_live_process() {
     assert_eq!(done.status.code(), Some(0), "{rest}");
     let fails: u64 = text(&done.stdout).trim().parse().unwrap();
     assert!(fails >= 3, "the program saw the injected failures: {fails}");
-    // The rule set over the socket is in the summary, with what the program saw.
+    // The rule set over the socket and removed by `clear` is in the summary, with its
+    // actions and what the program saw: exact counts, kept from its `retired` record.
     let row = rest
         .lines()
-        .find(|l| l.trim_end().ends_with("sys:write[path=*/data]"))
+        .find(|l| l.trim_end().ends_with("sys:write[path=*/data]=error(EIO)"))
         .unwrap_or_else(|| panic!("{rest}"));
-    assert_eq!(row.split_whitespace().nth(1), Some(fails.to_string().as_str()), "{rest}");
+    let numbers: Vec<&str> = row.split_whitespace().take(2).collect();
+    assert_eq!(numbers, [fails.to_string(), fails.to_string()], "{rest}");
 }
 
 #[test]
@@ -126,7 +134,41 @@ fn unreachable_sockets_are_errors() {
     let out = output(failinject(dir.path(), &["ctl", "999999999", "list"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no control socket for pid 999999999"));
-    assert!(text(&out.stderr).contains("no such process"));
+    assert!(text(&out.stderr).contains("no process with that pid is running"));
+
+    // A command word where the pid belongs.
+    let out = output(failinject(dir.path(), &["ctl", "list", "4242"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("`list` is a command, but the pid (or socket) comes first"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = output(failinject(dir.path(), &["ctl", "run", "list"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("`run` is a failinject command"), "{}", text(&out.stderr));
+
+    // A file that is not a socket, and a socket that does not speak the protocol.
+    std::fs::write(dir.join("plain"), "").unwrap();
+    let out = output(failinject(dir.path(), &["ctl", "plain", "list"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("plain is not a socket"), "{}", text(&out.stderr));
+    let listener = std::os::unix::net::UnixListener::bind(dir.join("other.sock")).unwrap();
+    let server = std::thread::spawn(move || {
+        use std::io::Write as _;
+        let (mut conn, _) = listener.accept().unwrap();
+        let _ = conn.write_all(b"220 welcome to some other service\n");
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    let out = output(failinject(dir.path(), &["ctl", "other.sock", "list"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("other.sock is not a failinject control socket"),
+        "{}",
+        text(&out.stderr)
+    );
+    server.join().unwrap();
 
     let me = std::process::id().to_string();
     let out = output(failinject(dir.path(), &["ctl", &me, "list"]));

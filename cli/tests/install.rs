@@ -106,3 +106,36 @@ fn completions_and_man_page_come_from_the_definitions() {
     let run_page = std::fs::read_to_string(pages.join("failinject-run.1")).unwrap();
     assert!(run_page.contains("full(1M)"), "the worked examples are in the page");
 }
+
+/// The README's install lines, after `cargo install`, work on a fresh account: an empty home
+/// directory, where no completion or man directory exists yet.
+#[test]
+fn the_readme_install_lines_work_on_a_fresh_account() {
+    let readme = std::fs::read_to_string(failinject_tests::workspace().join("README.md")).unwrap();
+    let section = readme.split("## Installing").nth(1).expect("an Installing section");
+    let block = section.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).unwrap();
+    let lines: Vec<&str> = block.lines().filter(|l| !l.starts_with("cargo install")).collect();
+    assert!(lines.iter().any(|l| l.contains("completions bash")), "{block}");
+    let home = TempDir::new("install-home");
+    let script = format!("set -e\n{}", lines.join("\n"));
+    let out = output(shell(home.path(), &script).env("HOME", home.path()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let completion = home.join(".local/share/bash-completion/completions/failinject");
+    assert!(std::fs::metadata(&completion).unwrap().len() > 0);
+    assert!(home.join(".local/share/man/man1/failinject.1").exists());
+}
+
+/// The README's `apt-get` line names every package `.ci/run` installs for the tests.
+#[test]
+fn the_readme_names_every_tool_the_tests_need() {
+    let root = failinject_tests::workspace();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let line = readme.lines().find(|l| l.contains("apt-get install")).expect("an apt-get line");
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    let packages: Vec<&str> =
+        ci.split("need+=(").skip(1).filter_map(|rest| rest.split(')').next()).collect();
+    assert!(packages.len() >= 5, "{packages:?}");
+    for p in packages {
+        assert!(line.split_whitespace().any(|w| w == p), "README's apt-get line lacks {p}: {line}");
+    }
+}

@@ -266,3 +266,95 @@ fn programs_no_preload_reaches_are_named() {
     let out = output(failinject(dir.path(), &["run", "-q", "--", "true"]));
     assert!(out.stderr.is_empty(), "a plain dynamic program gets no warning");
 }
+
+/// The summary's first line says how the command ended, in the words of SPEC §5.
+#[test]
+fn the_first_line_says_how_the_command_ended() {
+    let dir = TempDir::new("run-ending");
+    let first = |args: &[&str]| {
+        let out = output(failinject(dir.path(), args));
+        let stderr = text(&out.stderr);
+        let line = stderr.lines().find(|l| l.contains(" seed ")).unwrap_or("").to_string();
+        (out.status.code(), line, stderr)
+    };
+    let (code, line, all) = first(&["run", "--", "sh", "-c", "kill -SEGV $$"]);
+    assert_eq!(code, Some(128 + 11));
+    assert!(line.starts_with("failinject: ended by signal 11 (SIGSEGV); "), "{all}");
+
+    let (code, line, all) = first(&[
+        "run",
+        "-r",
+        "sys:fsync=error(EIO)",
+        "-r",
+        "sys:write[path=*/f]=kill",
+        "--",
+        "sh",
+        "-c",
+        "echo x > f",
+    ]);
+    assert_eq!(code, Some(128 + 9));
+    assert!(line.starts_with("failinject: killed by rule 2 (kill); "), "{all}");
+
+    let (code, line, all) =
+        first(&["run", "-r", "sys:write[path=*/f]=powercut", "--", "sh", "-c", "echo x > f"]);
+    assert_eq!(code, Some(128 + 9));
+    assert!(line.starts_with("failinject: power cut by rule 1; "), "{all}");
+
+    let (code, line, all) = first(&["run", "--", "sh", "-c", "exit 3"]);
+    assert_eq!(code, Some(3));
+    assert!(line.starts_with("failinject: exited with status 3; "), "{all}");
+    let (_, line, all) = first(&["run", "--", "true"]);
+    assert!(line.starts_with("failinject: 1 process, seed"), "{all}");
+}
+
+/// A process killed after an injection leaves no exit record, but its lower bound counts the
+/// injection: never `≥0` beside `1`.
+#[test]
+fn a_lower_bound_is_never_below_the_injections() {
+    let dir = TempDir::new("run-bound");
+    let out = output(failinject(
+        dir.path(),
+        &["run", "-r", "sys:write[path=*/f]=kill", "--", "sh", "-c", "echo x > f"],
+    ));
+    let stderr = text(&out.stderr);
+    let row = stderr.lines().find(|l| l.ends_with("sys:write[path=*/f]=kill")).expect(&stderr);
+    let numbers: Vec<&str> = row.split_whitespace().take(2).collect();
+    assert_eq!(numbers, ["≥1", "1"], "{stderr}");
+    assert!(stderr.contains("(sh -c echo x > f)"), "the process is named: {stderr}");
+}
+
+/// Processes that end with `_exit` or `abort` write their exit record, so their matches are
+/// exact (issue 18).
+#[test]
+fn exit_records_after_underscore_exit_and_abort() {
+    let dir = TempDir::new("run-ends");
+    for (end, status) in [("os._exit(3)", 3), ("os.abort()", 128 + 6)] {
+        let program = format!(
+            "import os\nfd = os.open('f', os.O_WRONLY | os.O_CREAT, 0o644)\n\
+             for _ in range(3):\n    try:\n        os.write(fd, b'x')\n    except OSError:\n        pass\n{end}\n"
+        );
+        let log = dir.join("ends.jsonl");
+        let out = output(failinject(
+            dir.path(),
+            &[
+                "run",
+                "--log",
+                log.to_str().unwrap(),
+                "-r",
+                "sys:write[path=*/f]=1*error(EIO)",
+                "--",
+                "python3",
+                "-c",
+                &program,
+            ],
+        ));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(status), "{stderr}");
+        let row = stderr.lines().find(|l| l.ends_with("=1*error(EIO)")).expect(&stderr);
+        let numbers: Vec<&str> = row.split_whitespace().take(2).collect();
+        assert_eq!(numbers, ["3", "1"], "exact, no ≥: {stderr}");
+        let exit = records(&log).into_iter().rev().find(|r| r["type"] == "exit").expect(&stderr);
+        let reason = if status == 3 { "_exit" } else { "abort" };
+        assert_eq!(exit["reason"], reason);
+    }
+}

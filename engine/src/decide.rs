@@ -15,6 +15,9 @@ use crate::rule::{Cmp, Corruption, FileKind, Filter, KindSet, Points, Rule, Task
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+mod near;
+pub use near::NearMiss;
+
 /// The facts of one libc call that rules match on.
 #[derive(Debug, Clone, Copy)]
 pub struct SysCall<'a> {
@@ -438,6 +441,11 @@ impl Snapshot {
     /// Each rule's key with its counters, in order.
     pub fn rule_states(&self) -> impl Iterator<Item = (&str, &RuleState)> {
         self.rules.iter().map(|r| (r.key.as_str(), &*r.state))
+    }
+
+    /// Each rule's key, the rule and its counters, in order.
+    pub fn rule_entries(&self) -> impl Iterator<Item = (&str, &Rule, &RuleState)> {
+        self.rules.iter().map(|r| (r.key.as_str(), &r.rule, &*r.state))
     }
 }
 

@@ -47,7 +47,7 @@ pub struct ParseErrorDetails {
     pub line: usize,
     /// The rule as written.
     pub rule_text: String,
-    /// The part at fault, as byte offsets into [`ParseError::rule_text`].
+    /// The part at fault, as byte offsets into [`ParseErrorDetails::rule_text`].
     pub span: Range<usize>,
     /// What is wrong.
     pub message: String,

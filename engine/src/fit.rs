@@ -81,20 +81,38 @@ fn check_code(
             task,
             Task::Error(_) | Task::Short(_) | Task::Corrupt(_) | Task::Full(_) | Task::Lose(_)
         ) {
-            return Err(Problem::new(
+            let problem = Problem::new(
                 a.span.clone(),
                 format!(
                     "`{}` applies to libc points only; `{name}` is an in-code point",
                     task.name()
                 ),
-            )
-            .help(
-                "an in-code point takes return(V), panic, print, sleep, delay, pause, yield, \
-                   kill or powercut",
-            ));
+            );
+            return Err(match libc_spelling_hint(name) {
+                Some(hint) => problem.help(hint),
+                None => problem.help(
+                    "an in-code point takes return(V), panic, print, sleep, delay, pause, \
+                     yield, kill or powercut",
+                ),
+            });
         }
     }
     Ok(())
+}
+
+/// "did you mean `sys:write`?" for an in-code point named like a libc function or class
+/// (`write`, `fsync|fdatasync`, `@write`): the `sys:` prefix was most likely forgotten.
+pub fn libc_spelling_hint(name: &str) -> Option<String> {
+    let libc = |item: &str| {
+        let item = item.trim();
+        match item.strip_prefix('@') {
+            Some(class) => class == "all" || Class::from_name(class).is_some(),
+            None => crate::points::PointId::from_name(item).is_some(),
+        }
+    };
+    name.split('|').all(libc).then(|| {
+        format!("did you mean `sys:{name}`? libc points start with `sys:`; `{name}` is read as an in-code point")
+    })
 }
 
 /// Why `task` cannot happen at the point, if it cannot.

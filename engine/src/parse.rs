@@ -284,11 +284,19 @@ fn parse_sys_item(name: &str, span: Range<usize>) -> Result<SysItem, Problem> {
             return Ok(SysItem::All);
         }
         return Class::from_name(class).map(SysItem::Class).ok_or_else(|| {
-            let names = Class::ALL.iter().map(|c| c.name()).chain(["all"]);
-            Problem::new(span, format!("unknown class `@{class}`")).suggest(class, names).help_or(
-                "the classes are @open @read @write @sync @close @meta @dir @stdio @lock \
+            // Suggested with their `@`, as they are written.
+            let names: Vec<String> = Class::ALL
+                .iter()
+                .map(|c| c.name())
+                .chain(["all"])
+                .map(|c| format!("@{c}"))
+                .collect();
+            Problem::new(span, format!("unknown class `@{class}`"))
+                .suggest(name, names.iter().map(String::as_str))
+                .help_or(
+                    "the classes are @open @read @write @sync @close @meta @dir @stdio @lock \
                  @mmap @fd @exec @all",
-            )
+                )
         });
     }
     PointId::from_name(name).map(SysItem::Point).ok_or_else(|| {

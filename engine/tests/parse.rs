@@ -379,7 +379,8 @@ fn bad_points() {
         ),
         bad("sys:zzzzzzzz=off", "unknown libc function", Some("`failinject points` lists"), 4..12),
         bad("sys:@foo=off", "unknown class `@foo`", Some("the classes are @open"), 4..8),
-        bad("sys:@wrte=off", "unknown class `@wrte`", Some("did you mean `write`?"), 4..9),
+        bad("sys:@wrte=off", "unknown class `@wrte`", Some("did you mean `@write`?"), 4..9),
+        bad("sys:@wirte=off", "unknown class `@wirte`", Some("did you mean `@write`?"), 4..10),
         bad("sys:=off", "expected a libc function name", Some("sys:@write"), 4..5),
         bad("sys:write|=off", "expected a libc function name", Some(""), 10..11),
         bad("=off", "expected a point name before `=`", Some("wal::append"), 0..1),
@@ -391,6 +392,20 @@ fn bad_points() {
 #[test]
 fn tasks_that_do_not_fit_their_point() {
     check_bad(&[
+        // The `sys:` prefix forgotten: the name is a libc function's, or a class's.
+        bad(
+            "write=error(EIO)",
+            "`error` applies to libc points only",
+            Some("did you mean `sys:write`?"),
+            6..16,
+        ),
+        bad(
+            "fsync|fdatasync=error(EIO)",
+            "`error` applies to libc points only",
+            Some("did you mean `sys:fsync|fdatasync`?"),
+            16..26,
+        ),
+        bad("@write=error(EIO)", "`error` applies", Some("did you mean `sys:@write`?"), 7..17),
         bad("sys:fsync=short", "`short` needs a read/write-like call", None, 10..15),
         bad("sys:fsync=short(10)", "`fsync` moves no data", None, 10..19),
         bad(

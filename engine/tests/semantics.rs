@@ -1114,3 +1114,46 @@ fn rejects_target_answers_for_the_target_alone() {
     let fsync = SysCall { point: PointId::from_name("fsync").unwrap(), ..on(5, b"/d/x.wal") };
     assert!(snap.rejects_target(&fsync));
 }
+
+/// Near misses (issue 18): the calls that came close to a rule that has not fired.
+#[test]
+fn near_misses_of_rules_that_have_not_fired() {
+    use failinject_engine::NearMiss;
+    let reg = registry(1, "sys:write[path=*/copy.iso]=full(1M);sys:fsync=error(EIO)");
+    let snap = reg.snapshot();
+    let near = |call: &SysCall<'_>| {
+        let mut seen = Vec::new();
+        snap.near_misses(call, |i, why| seen.push((i, why)));
+        seen
+    };
+    // The siblings of `write` and `fsync` go down the slow path; the rules' own points do not
+    // count as siblings.
+    let siblings = snap.sibling_points();
+    assert!(siblings.contains(point("copy_file_range")) && siblings.contains(point("fdatasync")));
+    assert!(!siblings.contains(point("write")) && !siblings.contains(point("fsync")));
+    assert!(!siblings.contains(point("open")));
+    // A write rule watches mmap: a shared writable mapping of its file is a near miss.
+    assert!(siblings.contains(point("mmap")));
+    let mut mapped = Vec::new();
+    snap.mapping_near_misses(&file_call("mmap", b"/t/copy.iso"), |i, why| mapped.push((i, why)));
+    assert_eq!(mapped, [(0, NearMiss::SharedMapping)]);
+    // `cp` copies with copy_file_range onto the file: a sibling of rule 0.
+    let copy = file_call("copy_file_range", b"/t/copy.iso");
+    assert_eq!(near(&copy), [(0, NearMiss::Sibling)]);
+    // Another file is no near miss; nor is a task that does not fit (`full` on fdatasync).
+    assert!(near(&file_call("copy_file_range", b"/t/other")).is_empty());
+    assert_eq!(near(&file_call("fdatasync", b"/t/x")), [(1, NearMiss::Sibling)]);
+    // fsync on fd 1, a file: a plain rule skips the standard streams.
+    let stdout = SysCall { fd: Some(1), ..file_call("fsync", b"/t/out") };
+    assert_eq!(near(&stdout), [(1, NearMiss::StdStream)]);
+    // Once a rule has fired it has no near misses, and once all have, siblings stop.
+    assert!(!snap.sys_rules_fired());
+    assert!(effect(&snap, &file_call("fsync", b"/t/x")).is_some());
+    assert!(near(&file_call("fdatasync", b"/t/x")).is_empty());
+    // A `full` that lets a whole write through has not fired; one that cuts it has.
+    assert!(effect(&snap, &file_call("write", b"/t/copy.iso")).is_some());
+    assert!(!snap.sys_rules_fired());
+    let big = SysCall { size: Some(2 << 20), ..file_call("write", b"/t/copy.iso") };
+    assert!(effect(&snap, &big).is_some());
+    assert!(snap.sys_rules_fired());
+}

@@ -22,7 +22,7 @@
 // constructor does not run, which leaves much of the crate unused there.
 #![cfg_attr(test, allow(dead_code))]
 
-// The wings, from the top down; a module imports only from below it (docs/ARCHITECTURE.md).
+// The wings; a module imports only from modules below it in docs/ARCHITECTURE.md's table.
 pub mod abi; // failinject_v1_*: in-code points and configuration from the program
 mod config; // the configuration at start-up
 mod crash; // powercut/lose: the preload's side of the crash model
@@ -31,10 +31,11 @@ mod ctx; // what a decision may ask of the calling thread
 mod effect; // carrying out a decision
 mod fd; // what each descriptor refers to
 mod log; // the injection log
+mod nearmiss; // why a rule never fired: the near misses of the rules not fired yet
 mod scope; // fail scopes and reached points
 mod state; // the published snapshot
-mod sys;
-pub mod wrappers; // the generated interposers, and the few hand-written ones // the edge: system calls, libc, raw memory
+mod sys; // the edge: system calls, libc, raw memory
+pub mod wrappers; // the generated interposers, and the few hand-written ones
 
 /// Loads the configuration before `main`. Wrappers called earlier (by ld.so or other
 /// libraries' constructors) find no published configuration and pass straight through, so
@@ -63,7 +64,10 @@ fn init() {
 /// At `exit()`: the log's exit record, and the control socket's file removed.
 extern "C" fn at_exit(status: libc::c_int, _arg: *mut libc::c_void) {
     let Some(_inside) = sys::guard::Inside::enter() else { return };
-    log::exit(status, state::snapshot());
+    // One exit record per process, however it ends (`_exit` may follow this handler).
+    if log::claim_exit_record() {
+        log::exit(status, state::snapshot());
+    }
     ctl::stop();
 }
 

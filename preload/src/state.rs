@@ -12,6 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 /// One bit per libc point: set when at least one rule applies to it.
 static ACTIVE: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+/// The bits of [`ACTIVE`] set only for near misses (`nearmiss.rs`), taken back when every
+/// libc rule has fired.
+static WATCHED: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 /// Set once any libc rule exists: descriptors are tracked from then on.
 static TRACKING: AtomicBool = AtomicBool::new(false);
 static SNAPSHOT: AtomicPtr<Snapshot> = AtomicPtr::new(std::ptr::null_mut());
@@ -64,11 +67,14 @@ pub fn install(registry: Registry) {
 pub fn change<T>(f: impl FnOnce(&mut Registry) -> T) -> Option<T> {
     let mut slot = REGISTRY.lock().ok()?;
     let registry = slot.as_mut()?;
+    let before = snapshot();
     let out = f(registry);
     if registry.rules().any(|r| r.filters.iter().any(|f| matches!(f, Filter::Site(_)))) {
         crate::sys::site::warm_up();
     }
     publish(registry);
+    // Rules removed or replaced keep their counts in the log.
+    crate::log::retired(before);
     Some(out)
 }
 
@@ -101,6 +107,12 @@ fn publish(registry: &Registry) {
             words[p.0 as usize / 64] |= 1 << (p.0 % 64);
         }
     }
+    // Until every libc rule has fired, their siblings come down the slow path too, for the
+    // near misses that say why a rule never fired (`nearmiss.rs`).
+    let watched = crate::nearmiss::watch(snap, &mut words);
+    for (a, w) in WATCHED.iter().zip(watched) {
+        a.store(w, Ordering::Release);
+    }
     for (a, w) in ACTIVE.iter().zip(words) {
         a.store(w, Ordering::Release);
     }
@@ -109,6 +121,20 @@ fn publish(registry: &Registry) {
     if registry.rules().any(|r| r.is_sys()) {
         TRACKING.store(true, Ordering::Release);
     }
+}
+
+/// Takes the points [`crate::nearmiss::watch`] added off the slow path, once every libc rule
+/// of the snapshot of `generation` has fired. Never blocks: when the registry is being
+/// changed (its lock is held), or was changed since, nothing is done and `false` returned.
+pub fn unwatch(generation: u64) -> bool {
+    let Ok(_slot) = REGISTRY.try_lock() else { return false };
+    if PLAIN_GENERATION.load(Ordering::Acquire) != generation {
+        return false;
+    }
+    for (a, w) in ACTIVE.iter().zip(&WATCHED) {
+        a.fetch_and(!w.swap(0, Ordering::AcqRel), Ordering::AcqRel);
+    }
+    true
 }
 
 /// In a forked child: every rule's counters start afresh (counters are per process). Runs

@@ -129,9 +129,12 @@ struct Campaign {
 fn check(args: &Args) -> anyhow::Result<Campaign> {
     let scope = args.scope.clone().unwrap_or_else(|| DEFAULT_SCOPE.to_string());
     // Every error here is bad usage: `main` prints it and exits with status 2.
-    let rule = parse_rule(&format!("{scope}=print(explore)")).map_err(|e| {
-        anyhow::anyhow!("--scope is not a rule point: {}", e.to_string().replace('\n', "\n  "))
-    })?;
+    // The scope is checked as the user wrote it (`point[filters]`), so an error shows their
+    // words, not the recording rule built from them.
+    failinject_engine::parse_key(&scope)
+        .map_err(|e| anyhow::anyhow!("--scope, {}", e.to_string().replacen("rule 1, ", "", 1)))?;
+    let rule = parse_rule(&format!("{scope}=print(explore)"))
+        .map_err(|e| anyhow::anyhow!("--scope {scope} cannot be explored: {}", e.message))?;
     // A scope that is not `sys:` names in-code points: a name, or a glob over names.
     let code = match &rule.points {
         Points::Sys(_) => None,
@@ -317,14 +320,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     .context("the recording run failed")?;
     if out.ending != Ending::Exited(0) || out.oracle.as_ref().is_some_and(|(ok, _)| !ok) {
-        let oracle = out.oracle.as_ref().map(|(_, o)| o.trim().to_string()).unwrap_or_default();
-        bail!(
-            "with no fault injected, the command {} ({}): nothing to explore until it passes\n{}{}",
-            if out.ending == Ending::Exited(0) { "passed but the oracle failed" } else { "failed" },
-            runner::describe(&out.ending),
-            strip_recording_lines(&out.stderr),
-            oracle
-        );
+        bail!("{}", no_fault_failure(&c.setup, &command_text, &out));
     }
     let mut sites = match &c.code {
         None => record::sites(&out.log, &c.scope_key),
@@ -640,6 +636,41 @@ fn relative_to_run(path: &str) -> &str {
         "" | "/" => ".",
         rest => rest.strip_prefix('/').unwrap_or(path),
     }
+}
+
+/// Why a run with no fault did not pass, saying which status is the command's and which the
+/// oracle's, with what each printed.
+fn no_fault_failure(setup: &runner::Setup, command: &[String], out: &runner::Output) -> String {
+    let indent = |t: &str| -> String {
+        let t = t.trim_end();
+        if t.is_empty() {
+            "    (nothing)\n".into()
+        } else {
+            t.lines().map(|l| format!("    {l}\n")).collect()
+        }
+    };
+    let passed = out.ending == Ending::Exited(0);
+    let mut text = format!(
+        "with no fault injected, {}: nothing to explore until both pass\n  the command `{}`: {}\n",
+        if passed { "the command passed but the oracle failed" } else { "the command failed" },
+        command.join(" "),
+        runner::describe(&out.ending)
+    );
+    match (&setup.oracle, &out.oracle) {
+        (Some(cmd), Some((ok, _))) => {
+            let verdict = if *ok { "passed" } else { "failed (non-zero status)" };
+            text.push_str(&format!("  the oracle `{cmd}`: {verdict}\n"));
+        }
+        (Some(cmd), None) => text.push_str(&format!("  the oracle `{cmd}`: not run\n")),
+        (None, _) => {}
+    }
+    text.push_str("  the command's stderr:\n");
+    text.push_str(&indent(&strip_recording_lines(&out.stderr)));
+    if let Some((_, printed)) = &out.oracle {
+        text.push_str("  the oracle's output:\n");
+        text.push_str(&indent(printed));
+    }
+    text.trim_end().to_string()
 }
 
 /// The recording run's `print` lines are ours, not the program's.

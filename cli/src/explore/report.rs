@@ -231,13 +231,62 @@ pub struct MergeArgs {
     /// Where to write the combined report.json and report.html.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Merge even when shards of the campaign are missing (the report says which).
+    #[arg(long)]
+    partial: bool,
+}
+
+/// The shards (`I/N`, I from 0) a set of merged shards lacks; an error when they do not
+/// agree on N or one is not `I/N`.
+pub fn missing_shards(shards: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut total = None;
+    let mut have = std::collections::BTreeSet::new();
+    for s in shards {
+        let (i, n) = super::plan::parse_shard(s).map_err(anyhow::Error::msg)?;
+        if total.is_some_and(|t| t != n) {
+            bail!("the shards are of different splits: {} and {s}", shards[0]);
+        }
+        total = Some(n);
+        have.insert(i);
+    }
+    let n = total.unwrap_or(0);
+    Ok((0..n).filter(|i| !have.contains(i)).map(|i| format!("{i}/{n}")).collect())
 }
 
 /// `failinject report merge DIR... --out DIR`; exits like `explore` would have.
 pub fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     let reports = args.dirs.iter().map(|d| Report::read(d)).collect::<anyhow::Result<Vec<_>>>()?;
     let merged = merge(reports)?;
+    let missing = missing_shards(&merged.shards)?;
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|m| format!("shard {m}")).collect();
+        let what = format!(
+            "{} {} missing",
+            names.join(", "),
+            if missing.len() == 1 { "is" } else { "are" }
+        );
+        if !args.partial {
+            bail!(
+                "{what}: its runs are in no report given (merge with --partial to accept a partial campaign)"
+            );
+        }
+        eprintln!("failinject: warning: {what}; the merged report covers part of the campaign");
+    }
     merged.write(&args.out)?;
     eprint!("{}", super::summary_text(&merged, None));
     Ok(merged.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_shard_is_named() {
+        let shards = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(missing_shards(&shards(&["0/3", "2/3"])).unwrap(), ["1/3"]);
+        assert!(missing_shards(&shards(&["0/2", "1/2"])).unwrap().is_empty());
+        assert!(missing_shards(&[]).unwrap().is_empty());
+        assert!(missing_shards(&shards(&["0/2", "1/3"])).is_err());
+    }
 }

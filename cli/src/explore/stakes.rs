@@ -242,7 +242,7 @@ mod tests {
         .join("\n");
         let s = stakes(&log, scope);
         let get = |p: &str| s[&(format!("sys:{p}"), format!("s-{p}"))].clone();
-        assert_eq!(get("close"), [false, false, false, true]);
+        assert_eq!(get("close"), [false, false, true]);
         assert_eq!(get("fsync"), [true, true, false]);
         assert_eq!(get("write"), [true, true]);
         assert!(can_lose(&[false, true], 1, true));

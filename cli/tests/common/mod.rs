@@ -43,6 +43,24 @@ pub fn failinject(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
+/// `sh -c SCRIPT` in `dir`, with the environment `failinject()` gives and the installed
+/// `failinject` first on `PATH`: a user's shell, typing the documentation's lines.
+pub fn shell(dir: &Path, script: &str) -> Command {
+    let like = failinject(dir, &[]);
+    let mut sh = Command::new("sh");
+    sh.args(["-c", script]).current_dir(dir);
+    for (k, v) in like.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    let bin_dir = installed().parent().expect("the binary's directory");
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    sh.env("PATH", path);
+    sh
+}
+
 /// Runs it to the end.
 pub fn output(mut cmd: impl std::borrow::BorrowMut<Command>) -> Output {
     cmd.borrow_mut().output().expect("run failinject")

@@ -385,6 +385,74 @@ pub fn before_exec_from_stack(snapshot: Option<&Snapshot>) {
     before_exec(snapshot, &mut buf);
 }
 
+/// The pid of the process that wrote its exit record (0: none yet). A forked child has
+/// another pid, so it may write its own; an exec starts the library afresh.
+static EXIT_WRITTEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Claims this process's exit record: true the first time in a process, false after. A
+/// process writes one exit record however it ends (`exit()`, then `_exit` from an `atexit`
+/// handler, is counted once).
+pub fn claim_exit_record() -> bool {
+    let me = raw::pid();
+    EXIT_WRITTEN.swap(me, Ordering::AcqRel) != me
+}
+
+/// The exit record of a process that ends without `exit()` (`_exit`, `_Exit`, `abort`:
+/// `wrappers/by_hand.rs`), unless one was written; formatted on the stack.
+#[inline(never)]
+pub fn ended(status: Option<i32>, reason: &[u8], snapshot: Option<&Snapshot>) {
+    if enabled() && claim_exit_record() {
+        let mut buf = [0u8; 4096];
+        exit_record(&mut buf, status, reason, snapshot);
+    }
+}
+
+/// After a change of the rules: a `retired` record for each rule of `before` (the snapshot
+/// published before the change) that the change removed or replaced, with its key, its rule
+/// text (so the summary can show its actions) and its counts in this process. Runs where the
+/// registry is changed (control socket thread, `failinject_v1_cfg`), outside any intercepted
+/// call, where allocating is fine.
+pub fn retired(before: Option<&Snapshot>) {
+    let Some(before) = before else { return };
+    if !enabled() {
+        return;
+    }
+    for (key, rule, st) in before.rule_entries() {
+        if !st.is_retired() {
+            continue;
+        }
+        let text = rule.to_string();
+        let mut buf = vec![0u8; 2 * (key.len() + text.len()) + 256];
+        let mut line = Line::new(&mut buf);
+        line.str("type", b"retired")
+            .num("pid", i64::from(raw::pid()))
+            .str("key", key.as_bytes())
+            .str("rule", text.as_bytes())
+            .num("matches", st.matches() as i64)
+            .num("injections", st.injections() as i64);
+        emit(line.finish());
+    }
+}
+
+/// An `exec` record (before an exec, after the exit record: the program as named) or a
+/// `spawn` record (after `posix_spawn`, with the child's pid), formatted in `buf`. If no
+/// `start` record of that process follows, the program was not reached (static, setuid, Go).
+pub fn program(buf: &mut [u8], kind: &[u8], child: Option<i32>, path: Option<&[u8]>) {
+    if !enabled() {
+        return;
+    }
+    let mut line = Line::new(buf);
+    line.str("type", kind).num("pid", i64::from(raw::pid()));
+    if let Some(child) = child {
+        line.num("child", i64::from(child));
+    }
+    if let Some(p) = path {
+        line.str("path", p);
+    }
+    emit(line.finish());
+}
+
+/// The `exit` record with `reason`, formatted in `buf`.
 fn exit_record(buf: &mut [u8], status: Option<i32>, reason: &[u8], snapshot: Option<&Snapshot>) {
     let mut line = Line::new(buf);
     line.str("type", b"exit");
@@ -395,17 +463,35 @@ fn exit_record(buf: &mut [u8], status: Option<i32>, reason: &[u8], snapshot: Opt
     }
     line.array("rules");
     if let Some(s) = snapshot {
-        for (key, state) in s.rule_states() {
+        for (i, (key, state)) in s.rule_states().enumerate() {
             if !line.object() {
                 break;
             }
             line.str("key", key.as_bytes())
                 .num("matches", state.matches() as i64)
-                .num("injections", state.injections() as i64)
-                .close();
+                .num("injections", state.injections() as i64);
+            // Why a rule that never fired did not (`nearmiss.rs`): `near` (`stdstream`,
+            // `sibling` or `sharedmap`), `near_point`, `near_fd`, `near_path`, `near_calls`.
+            if let Some(n) = crate::nearmiss::first(s, i) {
+                line.str("near", n.cause)
+                    .str("near_point", n.point.as_bytes())
+                    .num("near_fd", i64::from(n.fd))
+                    .str("near_path", n.path())
+                    .num("near_calls", n.calls as i64);
+            }
+            line.close();
         }
     }
     line.close();
+    // I/O no libc wrapper sees: an io_uring ring among the descriptors, an AIO context mapped.
+    let (uring, aio) = (kfile::has_io_uring(), kfile::maps_contain(b"[aio]"));
+    if uring || aio {
+        let both: [&[u8]; 2] = [b"io_uring", b"aio"];
+        line.strs(
+            "unseen",
+            both.into_iter().zip([uring, aio]).filter(|(_, on)| *on).map(|(n, _)| n),
+        );
+    }
     emit(line.finish());
 }
 

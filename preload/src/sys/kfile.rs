@@ -393,3 +393,106 @@ pub fn discard_arena(used: usize) {
         };
     }
 }
+
+/// Opens a `/proc/self` file for reading; -1 on failure.
+fn open_proc(path: &CStr) -> c_int {
+    open_at(libc::AT_FDCWD, path, libc::O_RDONLY, 0)
+}
+
+/// Whether a descriptor of this process is an io_uring instance (`anon_inode:[io_uring]` in
+/// `/proc/self/fd`): I/O submitted through it passes every libc wrapper. Raw system calls and
+/// a small stack buffer only (this may run in `_exit` called from a signal handler).
+pub fn has_io_uring() -> bool {
+    let dir = open_proc(c"/proc/self/fd");
+    if dir < 0 {
+        return false;
+    }
+    let mut found = false;
+    let mut buf = [0u8; 512];
+    'read: loop {
+        // SAFETY: `buf` is ours and its length is passed; getdents64 writes at most that.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                dir as c_long,
+                buf.as_mut_ptr(),
+                buf.len() as c_long,
+            )
+        };
+        if n <= 0 {
+            break;
+        }
+        let mut at = 0usize;
+        while at + 19 < n as usize {
+            // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
+            let reclen = u16::from_ne_bytes([buf[at + 16], buf[at + 17]]) as usize;
+            if reclen == 0 {
+                break;
+            }
+            let name = &buf[at + 19..(at + reclen).min(n as usize)];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if !name.is_empty() && name.iter().all(u8::is_ascii_digit) && is_uring(dir, name) {
+                found = true;
+                break 'read;
+            }
+            at += reclen;
+        }
+    }
+    close(dir);
+    found
+}
+
+fn is_uring(dir: c_int, name: &[u8]) -> bool {
+    let mut cname = [0u8; 16];
+    if name.len() >= cname.len() {
+        return false;
+    }
+    cname[..name.len()].copy_from_slice(name);
+    let mut link = [0u8; 64];
+    // SAFETY: `cname` is NUL-terminated; `link` is ours and its length is passed.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_readlinkat,
+            dir as c_long,
+            cname.as_ptr(),
+            link.as_mut_ptr(),
+            link.len() as c_long,
+        )
+    };
+    n > 0 && link[..n as usize].starts_with(b"anon_inode:[io_uring]")
+}
+
+/// Whether `/proc/self/maps` holds `needle` (`[aio]`: an AIO context), read in pieces on the
+/// stack.
+pub fn maps_contain(needle: &[u8]) -> bool {
+    let fd = open_proc(c"/proc/self/maps");
+    if fd < 0 || needle.is_empty() {
+        close(fd);
+        return false;
+    }
+    let mut buf = [0u8; 512];
+    let keep = needle.len() - 1;
+    let mut have = 0usize;
+    let mut found = false;
+    loop {
+        let free = &mut buf[have..];
+        // SAFETY: reading into the free part of our buffer, its length passed.
+        let n = unsafe {
+            libc::syscall(libc::SYS_read, fd as c_long, free.as_mut_ptr(), free.len() as c_long)
+        };
+        if n <= 0 {
+            break;
+        }
+        let end = have + n as usize;
+        if buf[..end].windows(needle.len()).any(|w| w == needle) {
+            found = true;
+            break;
+        }
+        // Keep the tail, in case the needle straddles two reads.
+        let tail = end.saturating_sub(keep);
+        buf.copy_within(tail..end, 0);
+        have = end - tail;
+    }
+    close(fd);
+    found
+}

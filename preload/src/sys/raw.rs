@@ -61,6 +61,16 @@ pub fn realtime() -> (i64, i64) {
     (ts.tv_sec, ts.tv_nsec)
 }
 
+/// Ends the process as glibc's `_exit` does: `exit_group`, then `exit` should that return.
+pub fn exit_group(status: c_int) -> ! {
+    // SAFETY: exit_group takes a status and does not return; nothing is passed by pointer.
+    unsafe { libc::syscall(libc::SYS_exit_group, status as libc::c_long) };
+    loop {
+        // SAFETY: as above, for the calling thread only.
+        unsafe { libc::syscall(libc::SYS_exit, status as libc::c_long) };
+    }
+}
+
 /// The calling thread's errno.
 pub fn errno() -> c_int {
     // SAFETY: __errno_location returns a valid pointer to the calling thread's errno.

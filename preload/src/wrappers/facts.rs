@@ -4,6 +4,17 @@
 
 /// The facts of a call; see the module documentation.
 macro_rules! facts {
+    // ---- an mmap whose writes reach the file past every wrapper (`nearmiss.rs`) ---------
+    (@shared_write mmap ($addr:ident, $len:ident, $prot:ident, $flags:ident, $fd:ident, $off:ident)) => {
+        $prot & libc::PROT_WRITE != 0 && $flags & libc::MAP_SHARED != 0
+    };
+    (@shared_write $other:ident ($($a:ident),*)) => { false };
+
+    // ---- the program an exec names, as given (`log::program`) ----------------------------
+    (@exec_name [path ($path:ident)]) => { $path as *const c_char };
+    (@exec_name [at ($dirfd:ident, $path:ident)]) => { $path as *const c_char };
+    (@exec_name $other:tt) => { std::ptr::null::<c_char>() };
+
     // ---- the facts of the call, by target kind -------------------------------------------
     (@target $p:ident $b:ident [none ()]) => {{ let _ = &$b; SysCall::new($p) }};
     (@target $p:ident $b:ident [stdout ()]) => {{

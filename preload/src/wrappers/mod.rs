@@ -25,6 +25,7 @@ mod crash_arms;
 #[macro_use]
 mod book_arms;
 pub mod args;
+pub mod by_hand;
 
 use crate::ctx::Ctx;
 use crate::effect::{CallInfo, Scratch, alter, apply};
@@ -171,6 +172,8 @@ macro_rules! wrappers {
             // the exec goes ahead untouched.
             if EXECS && fds::in_vfork_child() {
                 crate::log::before_exec_from_stack(state::snapshot());
+                // SAFETY: the exec's path argument, which the caller passes as a C string.
+                unsafe { by_hand::exec_record_from_stack(facts!(@exec_name $target)) };
                 // SAFETY: the caller's arguments, forwarded unchanged.
                 return unsafe { real($($arg),*) };
             }
@@ -227,6 +230,18 @@ macro_rules! wrappers {
                         // Data arguments libc would refuse go to libc untouched.
                         Some(s) if state::active(P) && facts!(@valid $io call) => {
                             let d = s.decide_sys(&call, &mut ctx);
+                            // Why a rule never fired (`nearmiss.rs`): a call no rule decided
+                            // may be a near miss; once every libc rule fired, the points
+                            // watched for near misses leave the slow path.
+                            if let Some(generation) = crate::nearmiss::after_decision(
+                                s,
+                                &call,
+                                d.is_some(),
+                                facts!(@shared_write $point ($($arg),*)),
+                            ) && state::unwatch(generation)
+                            {
+                                crate::nearmiss::disarm();
+                            }
                             // Under write tracking a tracked point must see every call, so no
                             // descriptor is ever skipped for it.
                             if d.is_none()
@@ -247,6 +262,7 @@ macro_rules! wrappers {
                         && decision.as_ref().is_none_or(|d| crate::log::proceeds(&d.effect))
                     {
                         crate::log::before_exec(snap, &mut bufs.t);
+                        crate::log::program(&mut bufs.t, b"exec", None, call.path);
                     }
                     // Write tracking (`track.rs`): the bytes a call is about to overwrite are
                     // saved before it; a sync or a creation is noted after it. A `powercut` or

@@ -1,0 +1,166 @@
+//! A rule that never fired says why (issue 18, SPEC §5): real programs under the real library,
+//! each missing its rule for a different reason, and the summary's one line under the rule.
+
+mod common;
+use common::*;
+
+/// Runs `failinject run -r RULE -- CMD…` in `dir`; returns the `why:` line and all of stderr.
+fn why(dir: &std::path::Path, rule: &str, cmd: &[&str]) -> (String, String) {
+    let mut args = vec!["run", "-r", rule, "--"];
+    args.extend_from_slice(cmd);
+    let out = output(failinject(dir, &args));
+    let stderr = text(&out.stderr);
+    let line = stderr
+        .lines()
+        .skip_while(|l| !l.contains(&format!("rule `{rule}` never injected")))
+        .nth(1)
+        .and_then(|l| l.trim_start().strip_prefix("why: "))
+        .unwrap_or_else(|| panic!("no why line under the rule: {stderr}"))
+        .to_string();
+    (line, stderr)
+}
+
+/// The fix the line suggests, run again: it must inject.
+fn suggested(line: &str) -> String {
+    let start = line.rfind("`sys:").expect("a suggested rule") + 1;
+    line[start..line.len() - 1].to_string()
+}
+
+fn injects(dir: &std::path::Path, rule: &str, cmd: &[&str]) {
+    let mut args = vec!["run", "-r", rule, "--"];
+    args.extend_from_slice(cmd);
+    let out = output(failinject(dir, &args));
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("never injected"), "the suggested `{rule}` injects: {stderr}");
+}
+
+#[test]
+fn cp_writes_through_copy_file_range_and_the_fix_is_named() {
+    let dir = TempDir::new("why-cp");
+    std::fs::write(dir.join("disk.iso"), vec![7u8; 2 << 20]).unwrap();
+    let cmd = ["cp", "disk.iso", "copy.iso"];
+    let (line, all) = why(dir.path(), "sys:write[path=*/copy.iso]=full(1M)", &cmd);
+    assert!(line.starts_with("`cp` wrote "), "{all}");
+    assert!(line.contains("copy.iso through `copy_file_range`"), "{all}");
+    assert!(line.ends_with("try `sys:@write[path=*/copy.iso]=full(1M)`"), "{all}");
+    std::fs::remove_file(dir.join("copy.iso")).unwrap();
+    injects(dir.path(), &suggested(&line), &cmd);
+}
+
+#[test]
+fn dd_writes_its_output_through_fd_1_and_needs_kind_file() {
+    let dir = TempDir::new("why-dd");
+    let cmd = ["dd", "if=/dev/zero", "of=disk.img", "count=4"];
+    let (line, all) = why(dir.path(), "sys:write=error(EIO)", &cmd);
+    assert!(line.starts_with("`dd` wrote "), "{all}");
+    assert!(line.contains("disk.img through its fd 1"), "{all}");
+    assert!(line.contains("add `kind=file`"), "{all}");
+    injects(dir.path(), &suggested(&line), &cmd);
+}
+
+#[test]
+fn python_writes_with_write_not_pwrite() {
+    let dir = TempDir::new("why-python");
+    let cmd = ["python3", "-c", "open('data.bin', 'wb').write(b'x' * 100)"];
+    let (line, all) = why(dir.path(), "sys:pwrite[path=*/data.bin]=error(EIO)", &cmd);
+    assert!(line.contains("data.bin through `write`"), "{all}");
+    injects(dir.path(), &suggested(&line), &cmd);
+}
+
+#[test]
+fn a_rule_on_a_file_nobody_touches_says_so() {
+    let dir = TempDir::new("why-none");
+    let (line, all) = why(dir.path(), "sys:write[path=*/never.dat]=error(EIO)", &["true"]);
+    assert!(line.starts_with("no call to the rule's functions"), "{all}");
+}
+
+#[test]
+fn io_uring_and_aio_are_named() {
+    let dir = TempDir::new("why-ring");
+    let src = dir.join("ring.c");
+    std::fs::write(
+        &src,
+        r#"#include <linux/io_uring.h>
+#include <linux/aio_abi.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    if (argc > 1) { aio_context_t ctx = 0; return syscall(SYS_io_setup, 8, &ctx) != 0; }
+    struct io_uring_params p; memset(&p, 0, sizeof p);
+    return syscall(SYS_io_uring_setup, 8, &p) < 0;
+}
+"#,
+    )
+    .unwrap();
+    let bin = compile_c(&src, &dir.join("ring"), &[]);
+    let b = bin.to_str().unwrap();
+    let (line, all) = why(dir.path(), "sys:write[path=*/out]=error(EIO)", &[b]);
+    assert!(line.contains("did I/O through io_uring"), "{all}");
+    let (line, all) = why(dir.path(), "sys:write[path=*/out]=error(EIO)", &[b, "aio"]);
+    assert!(line.contains("did I/O through Linux AIO"), "{all}");
+}
+
+#[test]
+fn a_static_program_under_sh_is_named() {
+    let dir = TempDir::new("why-static");
+    let src = dir.join("st.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\nint main(void) { FILE *f = fopen(\"out\", \"w\"); fputs(\"x\", f); return fclose(f); }\n",
+    )
+    .unwrap();
+    let bin = compile_c(&src, &dir.join("st"), &["-static"]);
+    let script = format!("{}; true", bin.display());
+    let (line, all) = why(dir.path(), "sys:@write[path=*/out]=error(EIO)", &["sh", "-c", &script]);
+    assert!(line.contains(&format!("started {}", bin.display())), "{all}");
+    assert!(line.contains("statically linked"), "{all}");
+    // Also a warning of its own, whether or not a rule missed it.
+    assert!(all.contains("failinject: warning: process"), "{all}");
+}
+
+#[test]
+fn a_static_program_started_by_posix_spawn_is_named() {
+    let dir = TempDir::new("why-spawn");
+    let st = dir.join("st.c");
+    std::fs::write(&st, "int main(void) { return 0; }\n").unwrap();
+    let st = compile_c(&st, &dir.join("st"), &["-static"]);
+    let program = format!(
+        "import os\npid = os.posix_spawn({:?}, ['st'], {{}})\nos.waitpid(pid, 0)\n",
+        st.display().to_string()
+    );
+    let (line, all) =
+        why(dir.path(), "sys:write[path=*/out]=error(EIO)", &["python3", "-c", &program]);
+    assert!(line.contains("statically linked"), "{all}");
+    assert!(line.contains("started"), "{all}");
+}
+
+#[test]
+fn a_rust_program_without_fail_points_is_named() {
+    let dir = TempDir::new("why-rust");
+    let src = dir.join("app.rs");
+    std::fs::write(&src, "fn main() { std::fs::write(\"out\", b\"x\").unwrap(); }\n").unwrap();
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let built = std::process::Command::new(rustc)
+        .args(["-O", "-o"])
+        .arg(dir.join("app"))
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let app = dir.join("app");
+    let (line, all) = why(dir.path(), "wal::append=return", &[app.to_str().unwrap()]);
+    assert!(line.contains("`app` is a Rust program built without fail points"), "{all}");
+}
+
+#[test]
+fn writes_through_a_shared_mapping_are_named() {
+    let dir = TempDir::new("why-mmap");
+    std::fs::write(dir.join("data.db"), vec![0u8; 4096]).unwrap();
+    let program = "import mmap\nf = open('data.db', 'r+b')\nm = mmap.mmap(f.fileno(), 4096)\n\
+                   m[0:5] = b'hello'\nm.flush()\n";
+    let (line, all) =
+        why(dir.path(), "sys:write[path=*/data.db]=error(EIO)", &["python3", "-c", program]);
+    assert!(line.contains("data.db shared and writable (mmap)"), "{all}");
+    assert_eq!(&std::fs::read(dir.join("data.db")).unwrap()[..5], b"hello");
+}

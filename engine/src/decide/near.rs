@@ -1,0 +1,115 @@
+//! Near misses (issue 18): for a rule that has not fired yet, the calls that came close, so
+//! that `failinject run` can say why the rule never fired instead of "check its filters".
+//!
+//! Two kinds are found from a call no rule decided:
+//!
+//! - the rule's own function on descriptor 0, 1 or 2, which a rule without a `path`, `fd` or
+//!   `kind` filter never matches (`dd of=FILE` writes its output through fd 1);
+//! - another function of one of the rule's classes (the siblings) on a target the rule's
+//!   filters accept, with every task of the rule fitting it (`cp` copies with
+//!   `copy_file_range`, not `write`).
+//!
+//! The preload asks about a call only while some libc rule has not fired, and only for calls
+//! on the slow path: the siblings are sent there by [`Snapshot::sibling_points`] until then.
+
+use super::Snapshot;
+use crate::SysCall;
+use crate::fit::task_fits;
+use crate::points::{Class, PointId, PointSet};
+use crate::rule::Points;
+
+/// How a call that no rule decided came close to a rule that has not fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NearMiss {
+    /// The rule's own function on descriptor 0, 1 or 2, which a rule without a `path`, `fd`
+    /// or `kind` filter never matches.
+    StdStream,
+    /// Another function of one of the rule's classes, on a target its filters accept.
+    Sibling,
+    /// A shared writable mapping (`mmap` with `MAP_SHARED` and `PROT_WRITE`) of a file that a
+    /// rule of the write class accepts: its writes reach the file past every libc function.
+    SharedMapping,
+}
+
+impl Snapshot {
+    /// The points no rule names that share a class with a libc rule's points: calls to them
+    /// may be near misses of that rule.
+    pub fn sibling_points(&self) -> PointSet {
+        let mut named = PointSet::EMPTY;
+        let mut near = PointSet::EMPTY;
+        for r in &self.rules {
+            let Points::Sys(sys) = &r.rule.points else { continue };
+            named.union_with(&sys.set);
+            for p in sys.set.iter() {
+                for class in p.info().classes.iter() {
+                    near.union_with(&PointSet::class(class));
+                }
+            }
+        }
+        // A file a write rule accepts may be written through a shared mapping instead.
+        if self.rules.iter().any(|r| writes(&r.rule.points)) {
+            near.insert(PointId::of("mmap"));
+        }
+        near.iter().filter(|p| !named.contains(*p)).collect()
+    }
+
+    /// Calls `seen` with the index of each rule of the write class that has not injected and
+    /// whose target filters accept the file of `call`, an `mmap` that the caller found shared
+    /// and writable.
+    pub fn mapping_near_misses(&self, call: &SysCall<'_>, mut seen: impl FnMut(usize, NearMiss)) {
+        for (i, r) in self.rules.iter().enumerate() {
+            if r.state.injections() == 0
+                && writes(&r.rule.points)
+                && call.fd.is_some_and(|fd| fd >= 0)
+                && r.filters.pass_target(call)
+            {
+                seen(i, NearMiss::SharedMapping);
+            }
+        }
+    }
+
+    /// Whether every libc rule has injected at least once: then no near miss matters.
+    pub fn sys_rules_fired(&self) -> bool {
+        self.rules
+            .iter()
+            .filter(|r| matches!(r.rule.points, Points::Sys(_)))
+            .all(|r| r.state.injections() > 0)
+    }
+
+    /// Calls `seen` with the index (as in [`Snapshot::rule_entries`]) of each libc rule that
+    /// has not injected and that `call`, which no rule decided, came close to.
+    pub fn near_misses(&self, call: &SysCall<'_>, mut seen: impl FnMut(usize, NearMiss)) {
+        for (i, r) in self.rules.iter().enumerate() {
+            let Points::Sys(sys) = &r.rule.points else { continue };
+            if r.state.injections() > 0 {
+                continue;
+            }
+            if sys.set.contains(call.point) {
+                let std = matches!(call.fd, Some(0..=2));
+                if std
+                    && !r.filters.names_target
+                    && r.filters.fd.is_none()
+                    && r.filters.kinds.matches(call.kind)
+                {
+                    seen(i, NearMiss::StdStream);
+                }
+            } else if shares_class(&sys.set, call.point)
+                && r.filters.pass_target(call)
+                && r.rule.chain.iter().all(|a| task_fits(call.point.info(), &a.task).is_ok())
+            {
+                seen(i, NearMiss::Sibling);
+            }
+        }
+    }
+}
+
+/// Whether a rule names a function of the write class.
+fn writes(points: &Points) -> bool {
+    let Points::Sys(sys) = points else { return false };
+    sys.set.iter().any(|p| p.info().classes.contains(Class::Write))
+}
+
+fn shares_class(set: &PointSet, p: PointId) -> bool {
+    let classes = p.info().classes;
+    set.iter().any(|q| q.info().classes.iter().any(|c| classes.contains(c)))
+}
