@@ -164,11 +164,43 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    std::thread::spawn(wrap(f))
+}
+
+/// Wraps `f` so that it runs with the calling thread's local configuration on whichever
+/// thread calls it: for closures handed to a pool, such as tokio's `spawn_blocking`.
+///
+/// ```
+/// fn step() -> Result<(), String> {
+///     failinject::fail_point!("pool::step", |_| Err("failed".to_string()));
+///     Ok(())
+/// }
+/// failinject::local::cfg("pool::step", "return").unwrap();
+/// let job = failinject::local::wrap(step);
+/// assert_eq!(std::thread::spawn(job).join().unwrap(), Err("failed".to_string()));
+/// # failinject::local::clear();
+/// ```
+pub fn wrap<F, T>(f: F) -> impl FnOnce() -> T + Send + 'static
+where
+    F: FnOnce() -> T + Send + 'static,
+{
     let config = current();
-    std::thread::spawn(move || {
-        install(config);
+    move || {
+        let previous = install(config);
+        let _restore = Restore(Some(previous));
         f()
-    })
+    }
+}
+
+/// Puts a thread's own configuration back when dropped, even if what ran meanwhile panicked.
+struct Restore(Option<Option<Arc<Shared>>>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        if let Some(previous) = self.0.take() {
+            install(previous);
+        }
+    }
 }
 
 /// Wraps `future` so that it runs with the calling thread's local configuration, on
@@ -190,8 +222,9 @@ where
 ///
 /// What the runtime does on its own threads on the future's behalf is not covered: the
 /// blocking pool of `spawn_blocking` and `tokio::fs` runs closures without the future's
-/// configuration. Wrap such a closure's body in [`spawn`]'s way yourself, or configure those
-/// points process-wide.
+/// configuration. Hand `spawn_blocking` a closure made by [`wrap`]; for the libc calls of
+/// `tokio::fs`, use a process-wide `sys:` rule narrowed to the test's own files with `path=`
+/// (see the crate docs, "Tests in parallel").
 pub fn bind<F: Future>(future: F) -> Bound<F> {
     Bound { future, config: current() }
 }
@@ -218,15 +251,6 @@ impl<F: Future> Future for Bound<F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this.future` stays where it is for as long as `self` is pinned.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
-        /// Puts the poller's own configuration back, even if the poll panics.
-        struct Restore(Option<Option<Arc<Shared>>>);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                if let Some(previous) = self.0.take() {
-                    install(previous);
-                }
-            }
-        }
         let _restore = Restore(Some(install(this.config.clone())));
         future.poll(cx)
     }
