@@ -41,16 +41,37 @@
 //!
 //! # Switching from fail-rs
 //!
-//! Change one line of `Cargo.toml`:
+//! Change one line of `Cargo.toml`, and keep (or add) the feature that compiles the points
+//! in:
 //!
 //! ```toml
+//! [dependencies]
 //! fail = { package = "failinject", version = "0.1" }
+//!
+//! [features]
+//! failpoints = ["fail/failpoints"]
 //! ```
 //!
 //! `fail_point!` in its three forms, `cfg`, `cfg_callback`, `remove`, `list`,
-//! `has_failpoints`, `FailScenario` and `FailGuard` behave as in fail-rs, and the
-//! `failpoints` feature (on by default here) compiles the points in; without it the macros
-//! expand to nothing.
+//! `has_failpoints`, `FailScenario`, `FailGuard`, and the hidden `eval` that wrapper macros
+//! call behave as in fail-rs, errors included (`cfg` returns a `String`). The `failpoints`
+//! feature is off by default, as in fail-rs: a build that did not ask for fail points has
+//! none, the macros expand to nothing. Run the tests with `cargo test --features failpoints`.
+//!
+//! # Scenarios and the launch configuration
+//!
+//! fail-rs's `FailScenario::setup()` starts from nothing. Here it starts from the rules the
+//! process was launched with (`FAILINJECT`, `FAILINJECT_FILE`, and under the preload
+//! `FAILPOINTS` and `failinject run -r`), adds `FAILPOINTS`, and its teardown returns to those
+//! launch rules, their counters as they were. So a program whose `main` sets up a scenario
+//! still obeys `failinject run -r 'wal::append=return(full)' -- ./program`:
+//!
+//! ```
+//! # failinject::fail_point!("never");
+//! let scenario = failinject::FailScenario::setup();
+//! // … the launch rules, plus FAILPOINTS, plus what the scenario configures …
+//! scenario.teardown();
+//! ```
 //!
 //! # One registry with the preload
 //!
@@ -66,20 +87,91 @@
 //! ```
 //!
 //! Without the preload, an in-process registry on the same engine serves in-code points,
-//! configured by `cfg`, `FailScenario` (`FAILPOINTS`) and `FAILINJECT`.
+//! configured by `cfg`, `FailScenario` (`FAILPOINTS`) and `FAILINJECT`. A `sys:` rule given to
+//! `cfg` or `FAILPOINTS` there is an error that says the preload is needed
+//! ([`CfgError::NeedsPreload`]), never a rule that silently does nothing.
+//!
+//! # Tests in parallel
+//!
+//! fail-rs has one registry for the whole process, so two tests that configure the same point
+//! must not run at the same time, and `FailScenario` makes them take turns. The
+//! [`local`] configuration belongs to the calling thread instead: give each test its own
+//! faults, and let `cargo test` run them side by side.
+//!
+//! ```
+//! fn save() -> Result<(), String> {
+//!     failinject::fail_point!("store::save", |msg: Option<String>| Err(msg.unwrap_or_default()));
+//!     Ok(())
+//! }
+//!
+//! // In one test:
+//! failinject::local::cfg("store::save", "return(disk full)").unwrap();
+//! assert_eq!(save(), Err("disk full".to_string()));
+//!
+//! // Meanwhile, in another test, on another thread:
+//! let other_test = std::thread::spawn(|| {
+//!     failinject::local::cfg("store::save", "return(permission denied)").unwrap();
+//!     save()
+//! });
+//! assert_eq!(other_test.join().unwrap(), Err("permission denied".to_string()));
+//! assert_eq!(save(), Err("disk full".to_string()));   // still ours
+//! # failinject::local::clear();
+//! ```
+//!
+//! A test that hands work to other threads hands its configuration along:
+//! [`local::spawn`] starts a thread with it, [`local::wrap`] makes a closure that runs with it
+//! on any thread (a thread pool, tokio's `spawn_blocking`), and [`local::bind`] makes a future
+//! that runs with it on whichever executor thread polls it, so a tokio task that moves between
+//! worker threads keeps its faults.
+//!
+//! What the configuration cannot follow is work a runtime does on its own threads without
+//! your closure: `tokio::fs` runs its file calls on the blocking pool, and libc calls are
+//! decided inside `libfailinject.so`, which has no thread-scoped rules yet (`local::cfg`
+//! refuses `sys:` rules, [`CfgError::LocalSys`]). For those, give each test its own files and a
+//! process-wide rule narrowed to them:
+//!
+//! ```no_run
+//! // Test 1 writes under /tmp/test-1, test 2 under /tmp/test-2:
+//! failinject::cfg("sys:write[path=/tmp/test-1/*]", "error(ENOSPC)").unwrap();
+//! ```
+//!
+//! # Async
+//!
+//! In `async` code, use [`fail_point_async!`]: it takes the same three forms as
+//! [`fail_point!`], but `sleep`, `delay`, `pause` and `yield` are awaited, so the executor's
+//! thread goes on running other tasks (a blocking `sleep` would stall a whole current-thread
+//! runtime).
+//!
+//! ```
+//! async fn fetch(key: &str) -> Result<String, String> {
+//!     failinject::fail_point_async!("cache::fetch", |msg: Option<String>| {
+//!         Err(msg.unwrap_or_default())
+//!     });
+//!     Ok(format!("value of {key}"))
+//! }
+//! ```
+//!
+//! The waits need no particular runtime: a timer thread of this crate wakes the task (that
+//! thread blocks every signal, so none meant for the program lands on it). With the `tokio`
+//! feature, a point awaited inside a tokio runtime sleeps on tokio's timer instead, so a test
+//! that calls `tokio::time::pause()` moves fail point sleeps along with its clock. Under the
+//! preload, the preload carries out waits itself and they block (its C ABI has no deferred
+//! wait yet).
 //!
 //! # Beyond fail-rs
 //!
-//! - [`local::cfg`]: a configuration seen only by the calling thread, so fail point tests can
-//!   run in parallel.
 //! - [`hits`]: how many times a point's rules matched.
-//! - [`cfg`] returns a typed [`CfgError`] (which converts to fail-rs's `String`).
+//! - [`try_cfg`]: [`cfg`] with a typed [`CfgError`].
+//! - [`fail_scope!`]: rules that apply only inside a scope (`within=NAME`).
+//! - Percentages above 100 mean "always", as in fail-rs; `list()` shows the actions as given.
 //!
 //! # Cost
 //!
 //! An unconfigured `fail_point!` is one load of the configuration generation, one load of the
-//! site's cached answer and a compare: about a nanosecond, whatever else is configured, with
-//! no lock, no map lookup, no allocation and no shared write.
+//! site's cached answer, one load of the thread's local-configuration salt and a compare:
+//! about a nanosecond, whatever else is configured and whether or not other threads hold
+//! local configurations, with no lock, no map lookup, no allocation and no shared write.
+//! See `docs/PERFORMANCE.md`.
 
 pub mod backend;
 mod callbacks;
