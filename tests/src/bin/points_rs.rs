@@ -14,9 +14,11 @@
 //! | `recfg` | calls `save()`, sets `app::save=return(late)` with `failinject::cfg`, calls it again, removes the rule, calls it a third time | `first=S second=S third=S` |
 //! | `scope_order DIR` | writes `DIR/f.dat`; enters `commit`, then `other`; drops the `commit` guard first, `fsync`s and calls `save()` (inside `other` only), then drops `other` and does both again | `other_only=R,S none=R,S` |
 //! | `scoped` | calls `save()` inside `fail_scope!("commit")`, then outside | `inside=S outside=S` |
+//! | `scenario DIR` | as a `main` that follows fail-rs's pattern: sets up a `FailScenario`, calls `save()` and `flaky()` and writes `DIR/f.dat`; sets `app::save=return(scenario)` and removes `app::flaky`; calls both; tears the scenario down; calls both and writes again | `backend=B first=S,F write=R during=S,F after=S,F write_after=R` |
 //!
 //! `R` is `ok`, or `errN` with the errno of the failed call (`err5` for EIO); `B` is
-//! `preload` or `local`, the registry the crate found; `S` is `saved` or `return(V)`.
+//! `preload` or `local`, the registry the crate found; `S` is `saved` or `return(V)`; `F` is
+//! whether `app::flaky` returned.
 //!
 //! A watchdog ends the process with status 124 after 30 seconds, so a point that never lets
 //! go (a `pause` never released) cannot hang a test.
@@ -163,6 +165,30 @@ fn run(args: &[String]) -> io::Result<String> {
             drop(other);
             let none = (show(f.sync_all()), saved());
             Ok(format!("other_only={},{} none={},{}", other_only.0, other_only.1, none.0, none.1))
+        }
+        "scenario" => {
+            let (_, mut f) = data_file(arg(1)?)?;
+            let scenario = failinject::FailScenario::setup();
+            let first = (saved(), flaky());
+            let write = f.write_all(b"first\n");
+            failinject::cfg("app::save", "return(scenario)").map_err(io::Error::other)?;
+            failinject::remove("app::flaky");
+            let during = (saved(), flaky());
+            scenario.teardown();
+            let after = (saved(), flaky());
+            let write_after = f.write_all(b"after\n");
+            Ok(format!(
+                "backend={} first={},{} write={} during={},{} after={},{} write_after={}",
+                backend(),
+                first.0,
+                first.1,
+                show(write),
+                during.0,
+                during.1,
+                after.0,
+                after.1,
+                show(write_after)
+            ))
         }
         "scoped" => {
             let inside = {
