@@ -25,7 +25,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// The counters of one rule, shared by the registry and every snapshot that holds the rule.
 #[derive(Debug)]
 pub struct RuleState {
-    /// Calls that passed every filter but `when` (what `when` counts).
+    /// Calls that passed every filter but `when` (what `when` counts; only counted for a rule
+    /// that has a `when` filter).
     pub(crate) seen: AtomicU64,
     /// Calls whose chain was evaluated (passed `when` too).
     pub(crate) matched: AtomicU64,
