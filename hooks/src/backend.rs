@@ -42,6 +42,7 @@ type Remove = unsafe extern "C" fn(*const c_char) -> c_int;
 type List = unsafe extern "C" fn(*mut c_char, size_t) -> isize;
 type Scope = unsafe extern "C" fn(*const c_char);
 type GenPtr = unsafe extern "C" fn() -> *const u64;
+type RestoreLaunch = unsafe extern "C" fn() -> c_int;
 
 /// The preload's ABI, version 1.
 pub struct Abi {
@@ -55,6 +56,10 @@ pub struct Abi {
     /// The preload's rules when this process first used a fail point (key, actions): its
     /// launch configuration (`FAILINJECT`, `FAILINJECT_FILE`, `FAILPOINTS`, `run -r`).
     launch: Vec<(String, String)>,
+    /// `failinject_v1_restore_launch`, which a preload may export: back to the launch rules
+    /// with their own counters. Without it, [`Backend::reset_to_launch`] makes do with `cfg`
+    /// and `remove`.
+    restore_launch: Option<RestoreLaunch>,
 }
 
 /// The in-process registry, when there is no preload.
@@ -113,6 +118,11 @@ impl Abi {
             scope_enter: get!(c"failinject_v1_scope_enter", Scope),
             scope_leave: get!(c"failinject_v1_scope_leave", Scope),
             launch: Vec::new(),
+            restore_launch: symbol(c"failinject_v1_restore_launch").map(|p| {
+                // SAFETY: a preload that exports this symbol gives it this C type
+                // (`int failinject_v1_restore_launch(void)`, returning 0 on success).
+                unsafe { std::mem::transmute::<*mut c_void, RestoreLaunch>(p) }
+            }),
         };
         // SAFETY: a function of the preload with no arguments; returns the address of an
         // atomic u64 that lives as long as the process.
@@ -411,12 +421,16 @@ impl Backend {
     /// order, with the counters they have (a launch rule replaced since comes back with the
     /// counters it had then); every other rule is removed.
     ///
-    /// The preload's C ABI has no such operation yet, so there it is done with the calls it
-    /// has: rules not in `launch` are removed, and a launch rule that is missing or was
-    /// changed is set again from its text (with fresh counters, at the end of the order).
+    /// Under the preload this is `failinject_v1_restore_launch` where the preload exports it.
+    /// Where it does not (the preloads released so far), it is done with the calls the ABI
+    /// has: rules not in the launch list are removed, and a launch rule that is missing or was
+    /// changed is set again from its text, with fresh counters, at the end of the order.
     pub fn reset_to_launch(&self) {
         match self {
             Backend::Local(l) => l.change(|reg| reg.restore(&l.launch)),
+            // SAFETY: a function of the preload with no arguments (see `Abi::find`).
+            Backend::Preload(Abi { restore_launch: Some(restore), .. })
+                if unsafe { restore() } == 0 => {}
             Backend::Preload(abi) => {
                 let launch = &abi.launch;
                 let now = self.list();

@@ -279,13 +279,14 @@ macro_rules! fail_point {
     ($name:expr, $cond:expr, $e:expr) => {{}};
 }
 
-/// Defines an async fail point (compiled out: the `failpoints` feature is off).
+/// Defines an async fail point (compiled out: the `failpoints` feature is off; the same forms
+/// as [`fail_point!`] are accepted).
 #[macro_export]
 #[cfg(not(feature = "failpoints"))]
 macro_rules! fail_point_async {
-    ($name:expr, $e:expr) => {{}};
-    ($name:expr) => {{}};
-    ($name:expr, $cond:expr, $e:expr) => {{}};
+    ($($args:tt)*) => {
+        $crate::fail_point!($($args)*)
+    };
 }
 
 /// Awaits an outcome's wait; what is left for the caller to do.
