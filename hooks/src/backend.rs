@@ -428,9 +428,11 @@ impl Backend {
     pub fn reset_to_launch(&self) {
         match self {
             Backend::Local(l) => l.change(|reg| reg.restore(&l.launch)),
-            // SAFETY: a function of the preload with no arguments (see `Abi::find`).
             Backend::Preload(Abi { restore_launch: Some(restore), .. })
-                if unsafe { restore() } == 0 => {}
+                if {
+                    // SAFETY: a function of the preload with no arguments (see `Abi::find`).
+                    unsafe { restore() }
+                } == 0 => {}
             Backend::Preload(abi) => {
                 let launch = &abi.launch;
                 let now = self.list();

@@ -728,8 +728,7 @@ fn malformed_actions_are_errors() {
         "sleep(soon)",
         "return->bogus",
     ] {
-        let err = fail::cfg("compat::malformed", bad).expect_err(bad);
-        let text = String::from(err);
+        let text: String = fail::cfg("compat::malformed", bad).expect_err(bad);
         assert!(!text.is_empty(), "{bad}: an empty message");
         assert!(configure("compat::malformed", bad).is_err(), "{bad}");
         assert!(FailGuard::new("compat::malformed", bad).is_err(), "{bad}");
@@ -748,12 +747,12 @@ fn a_malformed_cfg_keeps_the_previous_configuration() {
 }
 
 #[test]
-fn errors_convert_like_fail_rs_strings() {
+fn errors_are_strings_like_fail_rs() {
     let _scenario = FailScenario::setup();
-    let as_string: Result<(), String> = fail::cfg("compat::err", "nope").map_err(String::from);
+    // The very types of fail-rs's signatures.
+    let as_string: Result<(), String> = fail::cfg("compat::err", "nope");
     assert!(as_string.is_err());
-    let guard: Result<FailGuard, String> =
-        FailGuard::new("compat::err", "nope").map_err(Into::into);
+    let guard: Result<FailGuard, String> = FailGuard::new("compat::err", "nope");
     assert!(guard.is_err());
     fn with_guard() -> Result<(), String> {
         let _guard = FailGuard::new("compat::err", "nope")?;
