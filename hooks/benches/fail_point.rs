@@ -27,72 +27,17 @@ use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+mod common {
+    pub mod points;
+}
+use common::points::*;
+
 /// The point that no rule names.
 const UNCONFIGURED: &str = "bench::unconfigured";
 /// The point configured `off`.
 const OFF: &str = "bench::off";
 /// The point whose rule is evaluated on every hit.
 const CONFIGURED: &str = "bench::configured";
-/// Ten other points and their actions (fail-rs's grammar, which both crates parse). They are
-/// never hit.
-const OTHERS: [(&str, &str); 10] = [
-    ("wal::append", "return(disk full)"),
-    ("wal::sync", "1%return"),
-    ("wal::rotate", "off"),
-    ("db::commit", "panic(boom)"),
-    ("db::abort", "3*return"),
-    ("cache::get", "off"),
-    ("cache::put", "sleep(1)"),
-    ("net::send", "print(sent)"),
-    ("net::recv", "yield"),
-    ("raft::append_entries", "50%delay(1)->return"),
-];
-
-// The points: `#[inline(always)]` so the macro's code sits in the benchmark loop, as it does in
-// a caller. Each function holds one `fail_point!`, so every loop that calls it hits the same
-// point (for `failinject`, the same `static` site).
-
-#[inline(always)]
-fn fi_unconfigured() -> Result<(), String> {
-    failinject::fail_point!("bench::unconfigured", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fr_unconfigured() -> Result<(), String> {
-    fail::fail_point!("bench::unconfigured", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fi_off() -> Result<(), String> {
-    failinject::fail_point!("bench::off", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fr_off() -> Result<(), String> {
-    fail::fail_point!("bench::off", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fi_configured() -> Result<(), String> {
-    failinject::fail_point!("bench::configured", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fr_configured() -> Result<(), String> {
-    fail::fail_point!("bench::configured", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-/// The loop body without a point: what the harness and `black_box` cost.
-#[inline(always)]
-fn no_point() -> Result<(), String> {
-    Ok(())
-}
 
 /// Consumes a result in place (a `Result<(), String>` is 24 bytes: moving it out of the
 /// closure by value would be part of the measurement).

@@ -12,19 +12,9 @@
 
 use std::hint::black_box;
 
-/// The same ten other points as the criterion benchmark.
-const OTHERS: [(&str, &str); 10] = [
-    ("wal::append", "return(disk full)"),
-    ("wal::sync", "1%return"),
-    ("wal::rotate", "off"),
-    ("db::commit", "panic(boom)"),
-    ("db::abort", "3*return"),
-    ("cache::get", "off"),
-    ("cache::put", "sleep(1)"),
-    ("net::send", "print(sent)"),
-    ("net::recv", "yield"),
-    ("raft::append_entries", "50%delay(1)->return"),
-];
+#[path = "../../../hooks/benches/common/points.rs"]
+mod points;
+use points::*;
 
 const CASES: &[&str] = &[
     "baseline",
@@ -38,47 +28,6 @@ const CASES: &[&str] = &[
     "failinject_configured",
     "failrs_configured",
 ];
-
-#[inline(always)]
-fn fi_unconfigured() -> Result<(), String> {
-    failinject::fail_point!("bench::unconfigured", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fr_unconfigured() -> Result<(), String> {
-    fail::fail_point!("bench::unconfigured", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fi_off() -> Result<(), String> {
-    failinject::fail_point!("bench::off", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fr_off() -> Result<(), String> {
-    fail::fail_point!("bench::off", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fi_configured() -> Result<(), String> {
-    failinject::fail_point!("bench::configured", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fr_configured() -> Result<(), String> {
-    fail::fail_point!("bench::configured", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn no_point() -> Result<(), String> {
-    Ok(())
-}
 
 /// Hits the point `n` times, consuming each result in place (as the criterion benchmark's
 /// `sink`), after one hit outside the loop. Returns how many hits returned early.
