@@ -22,7 +22,7 @@ pub fn cfg<S: Into<String>>(name: S, actions: &str) -> Result<(), String> {
     try_cfg(name, actions).map_err(String::from)
 }
 
-/// [`cfg`] with a typed error. Under the preload, `name` may also be a libc point with
+/// [`cfg()`] with a typed error. Under the preload, `name` may also be a libc point with
 /// filters (`sys:fsync[path=*.wal]`); without it a `sys:` rule is
 /// [`CfgError::NeedsPreload`].
 pub fn try_cfg<S: Into<String>>(name: S, actions: &str) -> Result<(), CfgError> {
@@ -63,7 +63,7 @@ pub fn remove<S: AsRef<str>>(name: S) {
     backend::backend().remove(name.as_ref());
 }
 
-/// Every configured in-code point with its actions, as they were given to [`cfg`] (a point
+/// Every configured in-code point with its actions, as they were given to [`cfg()`] (a point
 /// with a callback shows `callback`, as in fail-rs). `sys:` rules are not listed.
 pub fn list() -> Vec<(String, String)> {
     let given = given();

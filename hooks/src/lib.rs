@@ -161,7 +161,7 @@
 //! # Beyond fail-rs
 //!
 //! - [`hits`]: how many times a point's rules matched.
-//! - [`try_cfg`]: [`cfg`] with a typed [`CfgError`].
+//! - [`try_cfg`]: [`cfg()`] with a typed [`CfgError`].
 //! - [`fail_scope!`]: rules that apply only inside a scope (`within=NAME`).
 //! - Percentages above 100 mean "always", as in fail-rs; `list()` shows the actions as given.
 //!
