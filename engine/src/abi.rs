@@ -14,7 +14,7 @@
 //! Adding a function means one line in [`abi_v1!`] and one function in the preload; a
 //! signature that differs anywhere fails to build or fails that test.
 
-use core::ffi::{CStr, c_char, c_int};
+use core::ffi::{CStr, c_char, c_int, c_void};
 
 /// `failinject_v1_eval`: nothing to do, go ahead.
 pub const EVAL_NONE: c_int = 0;
@@ -24,6 +24,14 @@ pub const EVAL_RETURN: c_int = 1;
 pub const EVAL_PANIC: c_int = 2;
 /// `failinject_v1_eval`: log the argument, then go ahead.
 pub const EVAL_PRINT: c_int = 3;
+/// `failinject_v1_eval_deferred`: sleep `*wait_ms` milliseconds, then go ahead.
+pub const EVAL_SLEEP: c_int = 4;
+/// `failinject_v1_eval_deferred`: busy-wait (or, awaited, sleep) `*wait_ms` milliseconds.
+pub const EVAL_DELAY: c_int = 5;
+/// `failinject_v1_eval_deferred`: wait until `failinject_v1_pause_done(*pause)` says 1.
+pub const EVAL_PAUSE: c_int = 6;
+/// `failinject_v1_eval_deferred`: yield the CPU, then go ahead.
+pub const EVAL_YIELD: c_int = 7;
 
 /// The table: each function's symbol, the name of its Rust type, that type, and its C
 /// prototype as `failinject.h` declares it. Hands the table to `$m`.
@@ -53,6 +61,12 @@ macro_rules! abi_v1 {
                 "const unsigned long long *failinject_v1_generation_ptr(void)";
             failinject_v1_seed: Seed = extern "C" fn() -> u64,
                 "unsigned long long failinject_v1_seed(void)";
+            failinject_v1_restore_launch: RestoreLaunch = extern "C" fn() -> c_int,
+                "int failinject_v1_restore_launch(void)";
+            failinject_v1_eval_deferred: EvalDeferred = unsafe extern "C" fn(u64, u32, *const c_char, *mut *const c_char, *mut usize, *mut u64, *mut *const c_void) -> c_int,
+                "int failinject_v1_eval_deferred(unsigned long long generation, unsigned index, const char *name, const char **arg, size_t *arg_len, unsigned long long *wait_ms, const void **pause)";
+            failinject_v1_pause_done: PauseDone = unsafe extern "C" fn(*const c_void) -> c_int,
+                "int failinject_v1_pause_done(const void *pause)";
         }
     };
 }

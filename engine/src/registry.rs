@@ -8,6 +8,12 @@
 //! The registry never blocks the evaluation path: publishing a snapshot is the caller's
 //! business (the preload swaps a pointer to a leaked snapshot), and a snapshot needs no lock
 //! to evaluate.
+//!
+//! A replaced or removed rule is *retired* (which wakes a thread paused on it) only once a
+//! snapshot without it exists: a thread woken from `pause` that hits the point again must find
+//! the new rule, not the old one with its pause already over. [`Registry::publish`] retires
+//! after the caller has made the new snapshot visible; [`Registry::snapshot`] retires as soon
+//! as the new snapshot is compiled, for callers that publish it right after.
 
 use crate::decide::Snapshot;
 use crate::error::ParseError;
@@ -19,7 +25,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// The counters of one rule, shared by the registry and every snapshot that holds the rule.
 #[derive(Debug)]
 pub struct RuleState {
-    /// Calls that passed every filter but `when` (what `when` counts).
+    /// Calls that passed every filter but `when` (what `when` counts; only counted for a rule
+    /// that has a `when` filter).
     pub(crate) seen: AtomicU64,
     /// Calls whose chain was evaluated (passed `when` too).
     pub(crate) matched: AtomicU64,
@@ -65,6 +72,19 @@ impl RuleState {
 
     fn retire(&self) {
         self.retired.store(true, Ordering::Release);
+    }
+
+    /// A live copy of a retired state, its counters as they are now.
+    fn revived(&self) -> RuleState {
+        let copy = |a: &AtomicU64| AtomicU64::new(a.load(Ordering::Relaxed));
+        RuleState {
+            seen: copy(&self.seen),
+            matched: copy(&self.matched),
+            injected: copy(&self.injected),
+            remaining: self.remaining.iter().map(copy).collect(),
+            full_used: copy(&self.full_used),
+            retired: AtomicBool::new(false),
+        }
     }
 
     /// Starts the counters afresh, as in a forked child ("counters are per process").
@@ -115,12 +135,14 @@ pub struct Registry {
     seed: u64,
     exe: Vec<u8>,
     generation: u64,
+    /// Rules replaced or removed since the last snapshot, to retire once one is published.
+    retiring: Vec<Arc<RuleState>>,
 }
 
 impl Registry {
     /// An empty registry whose random choices derive from `seed`.
     pub fn new(seed: u64) -> Registry {
-        Registry { entries: Vec::new(), seed, exe: Vec::new(), generation: 0 }
+        Registry { entries: Vec::new(), seed, exe: Vec::new(), generation: 0, retiring: Vec::new() }
     }
 
     /// Sets the running program's executable path, which `exe=` filters match. A rule whose
@@ -151,8 +173,8 @@ impl Registry {
         let key = rule.key();
         let state = Arc::new(RuleState::new(&rule));
         if let Some(e) = self.entries.iter_mut().find(|e| e.key == key) {
-            e.state.retire();
-            *e = Entry { rule, key, state };
+            let old = std::mem::replace(e, Entry { rule, key, state });
+            self.retire_later(old.state);
             SetOutcome::Replaced
         } else {
             self.entries.push(Entry { rule, key, state });
@@ -176,24 +198,60 @@ impl Registry {
     pub fn remove(&mut self, key: &str) -> Result<bool, ParseError> {
         let key = parse_key(key)?;
         let before = self.entries.len();
-        self.entries.retain(|e| {
-            let keep = e.key != key;
-            if !keep {
-                e.state.retire();
-            }
-            keep
-        });
+        let (gone, kept) =
+            std::mem::take(&mut self.entries).into_iter().partition(|e| e.key == key);
+        self.entries = kept;
+        gone.into_iter().for_each(|e: Entry| self.retire_later(e.state));
         self.generation += 1;
         Ok(self.entries.len() != before)
     }
 
     /// Removes every rule.
     pub fn clear(&mut self) {
-        for e in &self.entries {
-            e.state.retire();
+        for e in std::mem::take(&mut self.entries) {
+            self.retire_later(e.state);
         }
-        self.entries.clear();
         self.generation += 1;
+    }
+
+    /// Makes the rules those of `saved`, a clone of this registry taken earlier, in its order
+    /// (a scenario's teardown going back to the launch configuration). A rule of `saved` that
+    /// is still here keeps counting; one replaced or removed since comes back with the counters
+    /// it had then (revived: its `pause` pauses again). Every other rule is retired at the next
+    /// publish. The seed, `exe` and generation stay this registry's.
+    pub fn restore(&mut self, saved: &Registry) {
+        let mut entries = saved.entries.clone();
+        for e in &mut entries {
+            if e.state.is_retired() {
+                e.state = Arc::new(e.state.revived());
+            }
+        }
+        let kept = |s: &Arc<RuleState>| entries.iter().any(|e| Arc::ptr_eq(&e.state, s));
+        self.retiring.retain(|s| !kept(s));
+        for old in std::mem::take(&mut self.entries) {
+            if !kept(&old.state) {
+                self.retiring.push(old.state);
+            }
+        }
+        self.entries = entries;
+        self.generation += 1;
+    }
+
+    /// Queues a replaced or removed rule's state, to retire once a snapshot without it exists.
+    fn retire_later(&mut self, state: Arc<RuleState>) {
+        self.retiring.retain(|s| !s.is_retired());
+        self.retiring.push(state);
+    }
+
+    /// Compiles the rules, hands the snapshot to `store` (which makes it the one evaluations
+    /// read), and only then retires the rules replaced or removed since the last snapshot: a
+    /// thread woken from their `pause` already finds the new configuration.
+    pub fn publish<T>(&mut self, store: impl FnOnce(Snapshot) -> T) -> T {
+        let out = store(self.compile());
+        for s in self.retiring.drain(..) {
+            s.retire();
+        }
+        out
     }
 
     /// The rules, in order.
@@ -239,8 +297,17 @@ impl Registry {
         })
     }
 
-    /// Compiles the rules into a snapshot for the evaluation path.
+    /// Compiles the rules into a snapshot for the evaluation path, and retires the rules
+    /// replaced or removed since the last one. The caller should publish the snapshot at
+    /// once: until it does, a thread woken from a retired rule's `pause` can still meet the
+    /// old snapshot. [`Registry::publish`] leaves no such window.
     pub fn snapshot(&self) -> Snapshot {
+        let snapshot = self.compile();
+        self.retiring.iter().for_each(|s| s.retire());
+        snapshot
+    }
+
+    fn compile(&self) -> Snapshot {
         Snapshot::compile(&self.entries, self.seed, &self.exe, self.generation)
     }
 }

@@ -281,6 +281,9 @@ fn replacing_a_rule_keeps_its_place_and_resets_only_its_counters() {
     // The same key, written another way.
     let rule = parse_rule("sys:__write[ size>0 ]=2*off->error(EBADF)").unwrap();
     assert_eq!(registry.set(rule), SetOutcome::Replaced);
+    // Retired once a snapshot without it exists, not before.
+    assert!(!old.is_retired());
+    let _ = registry.snapshot();
     assert!(old.is_retired());
     assert!(!other.is_retired());
     let keys: Vec<String> = registry.list().into_iter().map(|s| s.key).collect();
@@ -322,6 +325,8 @@ fn remove_and_clear_retire_rules() {
     assert!(!write.is_retired());
     // Any equivalent spelling of the key removes it.
     assert_eq!(registry.remove("sys:__write[ when=3 , path=*.db ]"), Ok(true));
+    assert!(!write.is_retired());
+    registry.publish(drop);
     assert!(write.is_retired());
     assert_eq!(registry.remove("sys:write[path=*.db,when=3]"), Ok(false));
     assert_eq!(registry.remove("sys:fsync[fd=3]"), Ok(false));
@@ -338,6 +343,8 @@ fn remove_and_clear_retire_rules() {
     assert!(!pause.state.is_retired());
     let fsync = registry.state("sys:fsync").unwrap().clone();
     registry.clear();
+    assert!(!pause.state.is_retired());
+    registry.publish(drop);
     assert!(pause.state.is_retired());
     assert!(fsync.is_retired());
     assert!(registry.is_empty());
@@ -1156,4 +1163,65 @@ fn near_misses_of_rules_that_have_not_fired() {
     let big = SysCall { size: Some(2 << 20), ..file_call("write", b"/t/copy.iso") };
     assert!(effect(&snap, &big).is_some());
     assert!(snap.sys_rules_fired());
+}
+
+fn code_effect<'s>(snapshot: &'s Snapshot, name: &str) -> Option<Effect<'s>> {
+    let point = snapshot.code_point(name)?;
+    snapshot.decide_code(point, &mut NoContext).map(|d| d.effect)
+}
+
+#[test]
+fn a_replaced_rule_retires_only_after_the_new_snapshot_is_stored() {
+    let mut registry = registry(1, "wal::p=pause");
+    let old = registry.state("wal::p").unwrap().clone();
+    registry.set(parse_rule("wal::p=pause").unwrap());
+    let mut stored = None;
+    registry.publish(|snapshot| {
+        // Inside `store` the new snapshot is not visible yet: nothing may wake.
+        assert!(!old.is_retired());
+        stored = Some(snapshot);
+    });
+    assert!(old.is_retired());
+    let new = stored.unwrap();
+    let d = new.decide_code(new.code_point("wal::p").unwrap(), &mut NoContext).unwrap();
+    assert_eq!(d.effect, Effect::Pause);
+    assert!(!d.state.is_retired());
+}
+
+#[test]
+fn restore_brings_the_saved_rules_back_with_their_counters() {
+    let mut registry = registry(1, "wal::p=3*return(x); wal::q=pause; sys:fsync=error(EIO)");
+    let saved = registry.clone();
+    let snapshot = registry.snapshot();
+    assert_eq!(code_effect(&snapshot, "wal::p"), Some(Effect::ReturnArg(Some("x"))));
+    let q = registry.state("wal::q").unwrap().clone();
+
+    // A scenario replaces one saved rule, removes another and adds its own.
+    registry.set(parse_rule("wal::p=off").unwrap());
+    registry.remove("sys:fsync").unwrap();
+    registry.set(parse_rule("wal::r=return").unwrap());
+    let snapshot = registry.snapshot();
+    assert_eq!(code_effect(&snapshot, "wal::p"), None);
+    let r = registry.state("wal::r").unwrap().clone();
+
+    registry.restore(&saved);
+    let mut snapshot = None;
+    registry.publish(|s| snapshot = Some(s));
+    let snapshot = snapshot.unwrap();
+    let keys: Vec<String> = registry.list().into_iter().map(|s| s.key).collect();
+    assert_eq!(keys, ["wal::p", "wal::q", "sys:fsync"]);
+    // `wal::p` counts on from its one match: two returns are left.
+    assert_eq!(registry.list()[0].matches, 1);
+    let p: Vec<_> = (0..3).map(|_| code_effect(&snapshot, "wal::p")).collect();
+    assert_eq!(p, [Some(Effect::ReturnArg(Some("x"))), Some(Effect::ReturnArg(Some("x"))), None]);
+    // The rule that was never replaced is the same rule; the scenario's own is retired.
+    assert!(std::sync::Arc::ptr_eq(&q, registry.state("wal::q").unwrap()));
+    assert!(!q.is_retired());
+    assert!(r.is_retired());
+    // The removed `sys:fsync` is back, alive.
+    assert!(!registry.state("sys:fsync").unwrap().is_retired());
+    assert_eq!(
+        effect(&snapshot, &file_call("fsync", b"/data/app.db")),
+        Some(Effect::Error(Errno::EIO))
+    );
 }

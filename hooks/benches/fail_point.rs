@@ -12,8 +12,12 @@
 //! 1. `unconfigured`: nothing configured in either crate;
 //! 2. `unconfigured_10_others`: the same point, with [`OTHERS`] configured in both;
 //! 3. `configured_off`: `bench::off=off` added in both (the ten others stay);
-//! 4. `threads_unconfigured` and `threads_off`: the points of 2 and 3, hit by 1, 2 and 4 threads
-//!    at once, in that configuration. Time is wall time / total hits.
+//! 4. `threads_unconfigured` and `threads_off`: the points of 2 and 3, hit by 1, 2 and 8
+//!    threads at once, in that configuration. Time is wall time / total hits;
+//! 5. `threads_configured`: the point `bench::configured=0%return`, whose rule is evaluated on
+//!    every hit (its roll never passes), hit by 1, 2 and 8 threads;
+//! 6. `unconfigured_local_elsewhere`: the point of 1 while another thread holds a local
+//!    configuration (failinject only: fail-rs has none).
 //!
 //! Without `LD_PRELOAD=libfailinject.so`, `failinject` uses its in-process registry: the
 //! configuration measured here (checked at start-up).
@@ -23,58 +27,17 @@ use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+mod common {
+    pub mod points;
+}
+use common::points::*;
+
 /// The point that no rule names.
 const UNCONFIGURED: &str = "bench::unconfigured";
 /// The point configured `off`.
 const OFF: &str = "bench::off";
-/// Ten other points and their actions (fail-rs's grammar, which both crates parse). They are
-/// never hit.
-const OTHERS: [(&str, &str); 10] = [
-    ("wal::append", "return(disk full)"),
-    ("wal::sync", "1%return"),
-    ("wal::rotate", "off"),
-    ("db::commit", "panic(boom)"),
-    ("db::abort", "3*return"),
-    ("cache::get", "off"),
-    ("cache::put", "sleep(1)"),
-    ("net::send", "print(sent)"),
-    ("net::recv", "yield"),
-    ("raft::append_entries", "50%delay(1)->return"),
-];
-
-// The points: `#[inline(always)]` so the macro's code sits in the benchmark loop, as it does in
-// a caller. Each function holds one `fail_point!`, so every loop that calls it hits the same
-// point (for `failinject`, the same `static` site).
-
-#[inline(always)]
-fn fi_unconfigured() -> Result<(), String> {
-    failinject::fail_point!("bench::unconfigured", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fr_unconfigured() -> Result<(), String> {
-    fail::fail_point!("bench::unconfigured", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fi_off() -> Result<(), String> {
-    failinject::fail_point!("bench::off", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fr_off() -> Result<(), String> {
-    fail::fail_point!("bench::off", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-/// The loop body without a point: what the harness and `black_box` cost.
-#[inline(always)]
-fn no_point() -> Result<(), String> {
-    Ok(())
-}
+/// The point whose rule is evaluated on every hit.
+const CONFIGURED: &str = "bench::configured";
 
 /// Consumes a result in place (a `Result<(), String>` is 24 bytes: moving it out of the
 /// closure by value would be part of the measurement).
@@ -129,7 +92,7 @@ where
     B: Fn() -> Result<(), String> + Sync,
 {
     let mut g = c.benchmark_group(group);
-    for t in [1usize, 2, 4] {
+    for t in [1usize, 2, 8] {
         g.bench_with_input(BenchmarkId::new("failinject", t), &t, |b, &t| {
             b.iter_custom(|iters| run_threads(t, iters, &fi))
         });
@@ -181,6 +144,29 @@ fn fail_point(c: &mut Criterion) {
     // 4. Threads, in the configuration of 3.
     threads(c, "threads_unconfigured", fi_unconfigured, fr_unconfigured);
     threads(c, "threads_off", fi_off, fr_off);
+
+    // 5. A point whose rule is evaluated on every hit.
+    failinject::cfg(CONFIGURED, "0%return").expect("failinject parses the rule");
+    fail::cfg(CONFIGURED, "0%return").expect("fail-rs parses the rule");
+    let hits_before = failinject::hits(CONFIGURED);
+    assert_eq!((fi_configured(), fr_configured()), (Ok(()), Ok(())));
+    assert_eq!(failinject::hits(CONFIGURED), hits_before + 1, "the rule is evaluated");
+    threads(c, "threads_configured", fi_configured, fr_configured);
+
+    // 6. Another thread holds a local configuration (of the very point measured).
+    let (hold, release) = std::sync::mpsc::channel::<()>();
+    let (ready, is_ready) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        failinject::local::cfg(UNCONFIGURED, "return(local)").expect("a local rule");
+        assert_eq!(fi_unconfigured(), Err("local".to_string()));
+        ready.send(()).expect("the bench waits");
+        let _ = release.recv();
+    });
+    is_ready.recv().expect("the holder thread configures");
+    assert_eq!(fi_unconfigured(), Ok(()));
+    single(c, "unconfigured_local_elsewhere", fi_unconfigured, fr_unconfigured);
+    drop(hold);
+    holder.join().expect("the holder thread");
 }
 
 fn config() -> Criterion {

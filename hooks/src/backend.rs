@@ -6,17 +6,26 @@
 //! same few operations, and a *generation* that changes with every configuration change:
 //! fail point sites cache "no rule names me" with it.
 
-use failinject_engine::{Context, Effect, ParseError, ReachedSet, Registry, Snapshot, parse_rules};
-use libc::{c_char, c_int, c_void, size_t};
+use crate::wait::Wait;
+use failinject_engine::{
+    Context, Effect, EnvSources, FileSource, ParseError, Points, ReachedSet, Registry, RuleState,
+    Snapshot, env_config, parse_rules,
+};
+use libc::{c_char, c_void, size_t};
 use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// What the caller of a fail point must do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Nothing (the task, if any, already happened: sleep, delay, yield, pause, kill).
+    /// Nothing (the task, if any, already happened: kill; under a preload without
+    /// `failinject_v1_eval_deferred` also sleep, delay, yield and pause).
     Nothing,
+    /// Wait (`sleep`, `delay`, `pause`, `yield`): blocking in `fail_point!`, awaiting in
+    /// `fail_point_async!`.
+    Wait(Wait),
     /// Return early, handing the closure this argument.
     Return(Option<&'static str>),
     /// Panic with this message.
@@ -25,14 +34,13 @@ pub enum Outcome {
     Print(Option<&'static str>),
 }
 
-type EvalAt =
-    unsafe extern "C" fn(u64, u32, *const c_char, *mut *const c_char, *mut size_t) -> c_int;
-type Lookup = unsafe extern "C" fn(*const c_char, *mut u64) -> i64;
-type Cfg = unsafe extern "C" fn(*const c_char, *mut c_char, size_t) -> c_int;
-type Remove = unsafe extern "C" fn(*const c_char) -> c_int;
-type List = unsafe extern "C" fn(*mut c_char, size_t) -> isize;
-type Scope = unsafe extern "C" fn(*const c_char);
-type GenPtr = unsafe extern "C" fn() -> *const u64;
+// The ABI's one definition: the preload's functions have exactly these types, and these
+// names (`failinject_engine::abi`, checked against the preload's exports at its compile time).
+use failinject_engine::abi::{
+    Cfg, EVAL_DELAY, EVAL_PANIC, EVAL_PAUSE, EVAL_PRINT, EVAL_RETURN, EVAL_SLEEP, EVAL_YIELD,
+    EvalAt, EvalDeferred, GenerationPtr, List, Lookup, PauseDone, Remove, RestoreLaunch,
+    ScopeEnter, ScopeLeave, names,
+};
 
 /// The preload's ABI, version 1.
 pub struct Abi {
@@ -41,13 +49,27 @@ pub struct Abi {
     cfg: Cfg,
     remove: Remove,
     list: List,
-    scope_enter: Scope,
-    scope_leave: Scope,
+    scope_enter: ScopeEnter,
+    scope_leave: ScopeLeave,
+    /// The preload's rules when this process first used a fail point (key, actions): its
+    /// launch configuration (`FAILINJECT`, `FAILINJECT_FILE`, `FAILPOINTS`, `run -r`).
+    launch: Vec<(String, String)>,
+    /// `failinject_v1_restore_launch`, which a preload may export: back to the launch rules
+    /// with their own counters. Without it, [`Backend::reset_to_launch`] makes do with `cfg`
+    /// and `remove`.
+    restore_launch: Option<RestoreLaunch>,
+    /// `failinject_v1_eval_deferred` and `failinject_v1_pause_done`, which a preload may
+    /// export: the waits come back to us, so `fail_point_async!` awaits them. Without them
+    /// the preload carries the waits out itself (and an async point blocks its thread).
+    deferred: Option<(EvalDeferred, PauseDone)>,
 }
 
 /// The in-process registry, when there is no preload.
 pub struct Local {
     registry: Mutex<Registry>,
+    /// The launch configuration (`FAILINJECT`, `FAILINJECT_FILE`), sharing its rules'
+    /// counters with `registry` until they are replaced.
+    launch: Registry,
     snapshot: AtomicPtr<Snapshot>,
     reached: ReachedSet,
 }
@@ -81,27 +103,70 @@ fn symbol(name: &std::ffi::CStr) -> Option<*mut c_void> {
 impl Abi {
     fn find() -> Option<(Abi, *const u64)> {
         macro_rules! get {
-            ($name:literal, $t:ty) => {{
+            ($name:expr, $t:ty) => {{
                 let p = symbol($name)?;
                 // SAFETY: the preload exports this symbol with exactly this C type
                 // (preload/src/abi.rs, failinject.h).
                 unsafe { std::mem::transmute::<*mut c_void, $t>(p) }
             }};
         }
-        let gen_ptr: GenPtr = get!(c"failinject_v1_generation_ptr", GenPtr);
+        let gen_ptr: GenerationPtr = get!(names::failinject_v1_generation_ptr, GenerationPtr);
         let abi = Abi {
-            eval_at: get!(c"failinject_v1_eval_at", EvalAt),
-            lookup: get!(c"failinject_v1_lookup", Lookup),
-            cfg: get!(c"failinject_v1_cfg", Cfg),
-            remove: get!(c"failinject_v1_remove", Remove),
-            list: get!(c"failinject_v1_list", List),
-            scope_enter: get!(c"failinject_v1_scope_enter", Scope),
-            scope_leave: get!(c"failinject_v1_scope_leave", Scope),
+            eval_at: get!(names::failinject_v1_eval_at, EvalAt),
+            lookup: get!(names::failinject_v1_lookup, Lookup),
+            cfg: get!(names::failinject_v1_cfg, Cfg),
+            remove: get!(names::failinject_v1_remove, Remove),
+            list: get!(names::failinject_v1_list, List),
+            scope_enter: get!(names::failinject_v1_scope_enter, ScopeEnter),
+            scope_leave: get!(names::failinject_v1_scope_leave, ScopeLeave),
+            launch: Vec::new(),
+            deferred: symbol(names::failinject_v1_eval_deferred)
+                .zip(symbol(names::failinject_v1_pause_done))
+                .map(|(e, d)| {
+                    // SAFETY: a preload that exports these symbols gives them these C types
+                    // (`failinject_engine::abi`).
+                    unsafe {
+                        (
+                            std::mem::transmute::<*mut c_void, EvalDeferred>(e),
+                            std::mem::transmute::<*mut c_void, PauseDone>(d),
+                        )
+                    }
+                }),
+            restore_launch: symbol(names::failinject_v1_restore_launch).map(|p| {
+                // SAFETY: a preload that exports this symbol gives it this C type
+                // (`int failinject_v1_restore_launch(void)`, returning 0 on success).
+                unsafe { std::mem::transmute::<*mut c_void, RestoreLaunch>(p) }
+            }),
         };
-        // SAFETY: a function of the preload with no arguments; returns the address of an
-        // atomic u64 that lives as long as the process.
-        let ptr = unsafe { gen_ptr() };
+        // A function of the preload with no arguments: the address of an atomic u64 that
+        // lives as long as the process.
+        let ptr = gen_ptr();
         (!ptr.is_null()).then_some((abi, ptr))
+    }
+}
+
+impl Abi {
+    /// Every rule of the preload's registry: key, actions, matches, injections.
+    fn list(&self) -> Vec<(String, String, u64, u64)> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let text = loop {
+            // SAFETY: a writable buffer of the given size.
+            let n = unsafe { (self.list)(buf.as_mut_ptr() as *mut c_char, buf.len()) };
+            if n < 0 {
+                return Vec::new();
+            }
+            if (n as usize) < buf.len() {
+                break String::from_utf8_lossy(&buf[..n as usize]).into_owned();
+            }
+            buf = vec![0u8; n as usize + 1];
+        };
+        text.lines()
+            .filter_map(|l| {
+                let mut f = l.split('\t');
+                let (k, a, m, i) = (f.next()?, f.next()?, f.next()?, f.next()?);
+                Some((k.to_owned(), a.to_owned(), m.parse().ok()?, i.parse().ok()?))
+            })
+            .collect()
     }
 }
 
@@ -116,25 +181,25 @@ impl Local {
                     .map_or(0, |d| d.as_nanos() as u64);
                 t ^ u64::from(std::process::id()).rotate_left(32)
             });
-        let mut registry = Registry::new(seed);
-        if let Ok(text) = std::env::var("FAILINJECT")
-            && let Err(e) = registry.configure(&text, "FAILINJECT")
-        {
-            panic!("failinject: {e}");
-        }
+        let registry = launch_registry(seed);
         let local = Local {
             snapshot: AtomicPtr::new(std::ptr::null_mut()),
             reached: ReachedSet::new(4096),
+            launch: registry.clone(),
             registry: Mutex::new(registry),
         };
-        local.publish(&local.registry.lock().unwrap_or_else(|e| e.into_inner()));
+        local.publish(&mut local.registry.lock().unwrap_or_else(|e| e.into_inner()));
         local
     }
 
-    fn publish(&self, registry: &Registry) {
-        let snap: &'static Snapshot = Box::leak(Box::new(registry.snapshot()));
-        self.snapshot.store(snap as *const Snapshot as *mut Snapshot, Ordering::Release);
-        LOCAL_GENERATION.store(snap.generation(), Ordering::Release);
+    /// Makes the registry's rules the ones evaluated; only then are the rules it replaced
+    /// retired, so a thread woken from their `pause` finds the new ones.
+    fn publish(&self, registry: &mut Registry) {
+        registry.publish(|snapshot| {
+            let snap: &'static Snapshot = Box::leak(Box::new(snapshot));
+            self.snapshot.store(snap as *const Snapshot as *mut Snapshot, Ordering::Release);
+            LOCAL_GENERATION.store(snap.generation(), Ordering::Release);
+        });
     }
 
     fn snapshot(&self) -> &'static Snapshot {
@@ -153,16 +218,41 @@ impl Local {
     fn change<T>(&self, f: impl FnOnce(&mut Registry) -> T) -> T {
         let mut reg = self.registry.lock().unwrap_or_else(|e| e.into_inner());
         let out = f(&mut reg);
-        self.publish(&reg);
+        self.publish(&mut reg);
         out
+    }
+}
+
+/// The launch configuration of the in-process registry: `FAILINJECT`, then the file
+/// `FAILINJECT_FILE` names (`FAILPOINTS` is read by `FailScenario::setup`, as in fail-rs).
+/// `sys:` rules among them are kept but never evaluated here: they are for the preload, or
+/// for the seccomp backend's supervisor, which reads the same variables.
+fn launch_registry(seed: u64) -> Registry {
+    let failinject = std::env::var_os("FAILINJECT").map(|v| v.into_encoded_bytes());
+    let file_name = std::env::var_os("FAILINJECT_FILE").map(|v| v.into_encoded_bytes());
+    let contents = file_name
+        .as_ref()
+        .map(|n| std::fs::read(std::ffi::OsStr::from_bytes(n)).map_err(|e| e.to_string()));
+    let file = file_name
+        .as_deref()
+        .zip(contents.as_ref())
+        .map(|(name, c)| FileSource { name, contents: c.as_deref().map_err(String::as_str) });
+    let sources = EnvSources { failinject: failinject.as_deref(), file, ..EnvSources::default() };
+    match env_config(&sources) {
+        Ok(config) => config.into_registry(seed, b""),
+        Err(problems) => {
+            let all: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            panic!("failinject: {}", all.join("\n"))
+        }
     }
 }
 
 /// The backend, chosen on first use.
 pub fn backend() -> &'static Backend {
     BACKEND.get_or_init(|| match Abi::find() {
-        Some((abi, ptr)) => {
+        Some((mut abi, ptr)) => {
             GENERATION_PTR.store(ptr as *mut u64, Ordering::Release);
+            abi.launch = abi.list().into_iter().map(|(k, a, ..)| (k, a)).collect();
             Backend::Preload(abi)
         }
         None => {
@@ -185,33 +275,17 @@ impl Context for LocalCtx<'_> {
     }
 }
 
-/// Carries out the tasks that happen inside the registry and says what the caller must do.
-pub(crate) fn outcome(effect: Effect<'static>, retired: &dyn Fn() -> bool) -> Outcome {
+/// Carries out the tasks that end the process, and says what the caller must do for the
+/// others (`state` is the deciding rule's, which a `pause` waits on).
+pub(crate) fn outcome(effect: Effect<'static>, state: &'static RuleState) -> Outcome {
     match effect {
         Effect::ReturnArg(v) => Outcome::Return(v),
         Effect::Panic(m) => Outcome::Panic(m),
         Effect::Print(m) => Outcome::Print(m),
-        Effect::Sleep(ms) => {
-            std::thread::sleep(std::time::Duration::from_millis(ms));
-            Outcome::Nothing
-        }
-        Effect::Delay(ms) => {
-            let end = std::time::Instant::now() + std::time::Duration::from_millis(ms);
-            while std::time::Instant::now() < end {
-                std::hint::spin_loop();
-            }
-            Outcome::Nothing
-        }
-        Effect::Yield => {
-            std::thread::yield_now();
-            Outcome::Nothing
-        }
-        Effect::Pause => {
-            while !retired() {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            Outcome::Nothing
-        }
+        Effect::Sleep(ms) => Outcome::Wait(Wait::Sleep(ms)),
+        Effect::Delay(ms) => Outcome::Wait(Wait::Delay(ms)),
+        Effect::Yield => Outcome::Wait(Wait::Yield),
+        Effect::Pause => Outcome::Wait(Wait::Pause(state)),
         Effect::Kill(sig) => {
             // SAFETY: raising a signal in the calling thread.
             unsafe { libc::raise(sig.0) };
@@ -267,19 +341,40 @@ impl Backend {
             Backend::Preload(abi) => {
                 let mut arg: *const c_char = std::ptr::null();
                 let mut len: size_t = 0;
+                let (mut ms, mut pause): (u64, *const c_void) = (0, std::ptr::null());
+                let name = cname.as_ptr();
                 // SAFETY: per the ABI; `arg` points into a configuration the preload never
                 // frees, so the 'static lifetime below holds.
-                let code =
-                    unsafe { (abi.eval_at)(generation, index, cname.as_ptr(), &mut arg, &mut len) };
+                let code = unsafe {
+                    match abi.deferred {
+                        Some((deferred, _)) => deferred(
+                            generation,
+                            index,
+                            name,
+                            &mut arg,
+                            &mut len,
+                            &mut ms,
+                            &mut pause as *mut *const c_void,
+                        ),
+                        None => (abi.eval_at)(generation, index, name, &mut arg, &mut len),
+                    }
+                };
                 let text = (!arg.is_null()).then(|| {
                     // SAFETY: `len` bytes of UTF-8 (rule text) live at `arg` for good.
                     let bytes = unsafe { std::slice::from_raw_parts(arg as *const u8, len) };
                     std::str::from_utf8(bytes).unwrap_or("")
                 });
                 match code {
-                    1 => Outcome::Return(text),
-                    2 => Outcome::Panic(text),
-                    3 => Outcome::Print(text),
+                    EVAL_RETURN => Outcome::Return(text),
+                    EVAL_PANIC => Outcome::Panic(text),
+                    EVAL_PRINT => Outcome::Print(text),
+                    EVAL_SLEEP => Outcome::Wait(Wait::Sleep(ms)),
+                    EVAL_DELAY => Outcome::Wait(Wait::Delay(ms)),
+                    EVAL_YIELD => Outcome::Wait(Wait::Yield),
+                    EVAL_PAUSE => match abi.deferred {
+                        Some((_, done)) => Outcome::Wait(Wait::PreloadPause(pause as usize, done)),
+                        None => Outcome::Nothing,
+                    },
                     _ => Outcome::Nothing,
                 }
             }
@@ -293,10 +388,7 @@ impl Backend {
                 };
                 let Some(point) = point else { return Outcome::Nothing };
                 match snap.decide_code(point, &mut LocalCtx(l)) {
-                    Some(d) => {
-                        let state = d.state;
-                        outcome(d.effect, &|| state.is_retired())
-                    }
+                    Some(d) => outcome(d.effect, d.state),
                     None => Outcome::Nothing,
                 }
             }
@@ -321,6 +413,9 @@ impl Backend {
             }
             Backend::Local(l) => {
                 let parsed = parse_rules(rules, "cfg").map_err(CfgError::Parse)?;
+                if let Some(r) = parsed.iter().find(|r| matches!(r.points, Points::Sys(_))) {
+                    return Err(CfgError::NeedsPreload(r.to_string()));
+                }
                 l.change(|reg| {
                     parsed.into_iter().for_each(|r| {
                         reg.set(r);
@@ -345,37 +440,46 @@ impl Backend {
 
     /// Every rule: key, actions, matches, injections.
     pub fn list(&self) -> Vec<(String, String, u64, u64)> {
-        let text = match self {
-            Backend::Preload(abi) => {
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    // SAFETY: a writable buffer of the given size.
-                    let n = unsafe { (abi.list)(buf.as_mut_ptr() as *mut c_char, buf.len()) };
-                    if n < 0 {
-                        return Vec::new();
-                    }
-                    if (n as usize) < buf.len() {
-                        break String::from_utf8_lossy(&buf[..n as usize]).into_owned();
-                    }
-                    buf = vec![0u8; n as usize + 1];
-                }
-            }
+        match self {
+            Backend::Preload(abi) => abi.list(),
             Backend::Local(l) => {
                 let reg = l.registry.lock().unwrap_or_else(|e| e.into_inner());
-                return reg
-                    .list()
+                reg.list()
                     .into_iter()
                     .map(|r| (r.key, r.actions, r.matches, r.injections))
-                    .collect();
+                    .collect()
             }
-        };
-        text.lines()
-            .filter_map(|l| {
-                let mut f = l.split('\t');
-                let (k, a, m, i) = (f.next()?, f.next()?, f.next()?, f.next()?);
-                Some((k.to_owned(), a.to_owned(), m.parse().ok()?, i.parse().ok()?))
-            })
-            .collect()
+        }
+    }
+
+    /// Goes back to the launch configuration: the rules the process started with, in their
+    /// order, with the counters they have (a launch rule replaced since comes back with the
+    /// counters it had then); every other rule is removed.
+    ///
+    /// Under the preload this is `failinject_v1_restore_launch` where the preload exports it.
+    /// Where it does not (the preloads released so far), it is done with the calls the ABI
+    /// has: rules not in the launch list are removed, and a launch rule that is missing or was
+    /// changed is set again from its text, with fresh counters, at the end of the order.
+    pub fn reset_to_launch(&self) {
+        match self {
+            Backend::Local(l) => l.change(|reg| reg.restore(&l.launch)),
+            Backend::Preload(Abi { restore_launch: Some(restore), .. }) if restore() == 0 => {}
+            Backend::Preload(abi) => {
+                let launch = &abi.launch;
+                let now = self.list();
+                for (key, ..) in &now {
+                    if !launch.iter().any(|(k, _)| k == key) {
+                        self.remove(key);
+                    }
+                }
+                for (key, actions) in launch {
+                    if !now.iter().any(|(k, a, ..)| k == key && a == actions) {
+                        // The text came from the preload's own list: it parses.
+                        let _ = self.cfg(&format!("{key}={actions}"));
+                    }
+                }
+            }
+        }
     }
 
     /// The calling thread enters or leaves the scope `name`.
@@ -402,6 +506,10 @@ pub enum CfgError {
     Preload(String),
     /// The text holds a NUL byte.
     Nul,
+    /// A `sys:` rule, and no `libfailinject.so` in the process to carry it out.
+    NeedsPreload(String),
+    /// A `sys:` rule given to `local::cfg`, which takes in-code rules only.
+    LocalSys(String),
 }
 
 impl std::fmt::Display for CfgError {
@@ -410,6 +518,18 @@ impl std::fmt::Display for CfgError {
             CfgError::Parse(e) => write!(f, "{e}"),
             CfgError::Preload(m) => f.write_str(m),
             CfgError::Nul => f.write_str("the configuration holds a NUL byte"),
+            CfgError::NeedsPreload(rule) => write!(
+                f,
+                "`{rule}` is a libc rule, and libfailinject.so is not loaded in this process: \
+                 run the program under the preload (`failinject run -- PROGRAM`, or \
+                 LD_PRELOAD=libfailinject.so) for `sys:` rules"
+            ),
+            CfgError::LocalSys(rule) => write!(
+                f,
+                "`{rule}` is a libc rule: local::cfg takes in-code points only (thread-scoped \
+                 libc rules need support in libfailinject.so that it does not have yet); give \
+                 it to failinject::cfg with a `path=` of the test's own files instead"
+            ),
         }
     }
 }

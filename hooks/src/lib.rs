@@ -41,16 +41,37 @@
 //!
 //! # Switching from fail-rs
 //!
-//! Change one line of `Cargo.toml`:
+//! Change one line of `Cargo.toml`, and keep (or add) the feature that compiles the points
+//! in:
 //!
 //! ```toml
+//! [dependencies]
 //! fail = { package = "failinject", version = "0.1" }
+//!
+//! [features]
+//! failpoints = ["fail/failpoints"]
 //! ```
 //!
 //! `fail_point!` in its three forms, `cfg`, `cfg_callback`, `remove`, `list`,
-//! `has_failpoints`, `FailScenario` and `FailGuard` behave as in fail-rs, and the
-//! `failpoints` feature (on by default here) compiles the points in; without it the macros
-//! expand to nothing.
+//! `has_failpoints`, `FailScenario`, `FailGuard`, and the hidden `eval` that wrapper macros
+//! call behave as in fail-rs, errors included (`cfg` returns a `String`). The `failpoints`
+//! feature is off by default, as in fail-rs: a build that did not ask for fail points has
+//! none, the macros expand to nothing. Run the tests with `cargo test --features failpoints`.
+//!
+//! # Scenarios and the launch configuration
+//!
+//! fail-rs's `FailScenario::setup()` starts from nothing. Here it starts from the rules the
+//! process was launched with (`FAILINJECT`, `FAILINJECT_FILE`, and under the preload
+//! `FAILPOINTS` and `failinject run -r`), adds `FAILPOINTS`, and its teardown returns to those
+//! launch rules, their counters as they were. So a program whose `main` sets up a scenario
+//! still obeys `failinject run -r 'wal::append=return(full)' -- ./program`:
+//!
+//! ```
+//! # failinject::fail_point!("never");
+//! let scenario = failinject::FailScenario::setup();
+//! // … the launch rules, plus FAILPOINTS, plus what the scenario configures …
+//! scenario.teardown();
+//! ```
 //!
 //! # One registry with the preload
 //!
@@ -66,32 +87,109 @@
 //! ```
 //!
 //! Without the preload, an in-process registry on the same engine serves in-code points,
-//! configured by `cfg`, `FailScenario` (`FAILPOINTS`) and `FAILINJECT`.
+//! configured by `cfg`, `FailScenario` (`FAILPOINTS`) and `FAILINJECT`. A `sys:` rule given to
+//! `cfg` or `FAILPOINTS` there is an error that says the preload is needed
+//! ([`CfgError::NeedsPreload`]), never a rule that silently does nothing.
+//!
+//! # Tests in parallel
+//!
+//! fail-rs has one registry for the whole process, so two tests that configure the same point
+//! must not run at the same time, and `FailScenario` makes them take turns. The
+//! [`local`] configuration belongs to the calling thread instead: give each test its own
+//! faults, and let `cargo test` run them side by side.
+//!
+//! ```
+//! fn save() -> Result<(), String> {
+//!     failinject::fail_point!("store::save", |msg: Option<String>| Err(msg.unwrap_or_default()));
+//!     Ok(())
+//! }
+//!
+//! // In one test:
+//! failinject::local::cfg("store::save", "return(disk full)").unwrap();
+//! assert_eq!(save(), Err("disk full".to_string()));
+//!
+//! // Meanwhile, in another test, on another thread:
+//! let other_test = std::thread::spawn(|| {
+//!     failinject::local::cfg("store::save", "return(permission denied)").unwrap();
+//!     save()
+//! });
+//! assert_eq!(other_test.join().unwrap(), Err("permission denied".to_string()));
+//! assert_eq!(save(), Err("disk full".to_string()));   // still ours
+//! # failinject::local::clear();
+//! ```
+//!
+//! A test that hands work to other threads hands its configuration along:
+//! [`local::spawn`] starts a thread with it, [`local::wrap`] makes a closure that runs with it
+//! on any thread (a thread pool, tokio's `spawn_blocking`), and [`local::bind`] makes a future
+//! that runs with it on whichever executor thread polls it, so a tokio task that moves between
+//! worker threads keeps its faults.
+//!
+//! What the configuration cannot follow is work a runtime does on its own threads without
+//! your closure: `tokio::fs` runs its file calls on the blocking pool, and libc calls are
+//! decided inside `libfailinject.so`, which has no thread-scoped rules yet (`local::cfg`
+//! refuses `sys:` rules, [`CfgError::LocalSys`]). For those, give each test its own files and a
+//! process-wide rule narrowed to them:
+//!
+//! ```no_run
+//! // Test 1 writes under /tmp/test-1, test 2 under /tmp/test-2:
+//! failinject::cfg("sys:write[path=/tmp/test-1/*]", "error(ENOSPC)").unwrap();
+//! ```
+//!
+//! # Async
+//!
+//! In `async` code, use [`fail_point_async!`]: it takes the same three forms as
+//! [`fail_point!`], but `sleep`, `delay`, `pause` and `yield` are awaited, so the executor's
+//! thread goes on running other tasks (a blocking `sleep` would stall a whole current-thread
+//! runtime).
+//!
+//! ```
+//! async fn fetch(key: &str) -> Result<String, String> {
+//!     failinject::fail_point_async!("cache::fetch", |msg: Option<String>| {
+//!         Err(msg.unwrap_or_default())
+//!     });
+//!     Ok(format!("value of {key}"))
+//! }
+//! ```
+//!
+//! The waits need no particular runtime: a timer thread of this crate wakes the task (that
+//! thread blocks every signal, so none meant for the program lands on it). With the `tokio`
+//! feature, a point awaited inside a tokio runtime sleeps on tokio's timer instead, so a test
+//! that calls `tokio::time::pause()` moves fail point sleeps along with its clock. Under the
+//! preload the same holds: it decides the point and hands the wait back
+//! (`failinject_v1_eval_deferred`), so the point awaits it here.
 //!
 //! # Beyond fail-rs
 //!
-//! - [`local::cfg`]: a configuration seen only by the calling thread, so fail point tests can
-//!   run in parallel.
 //! - [`hits`]: how many times a point's rules matched.
-//! - [`cfg`] returns a typed [`CfgError`] (which converts to fail-rs's `String`).
+//! - [`try_cfg`]: [`cfg()`] with a typed [`CfgError`].
+//! - [`fail_scope!`]: rules that apply only inside a scope (`within=NAME`).
+//! - Percentages above 100 mean "always", as in fail-rs; `list()` shows the actions as given.
 //!
 //! # Cost
 //!
 //! An unconfigured `fail_point!` is one load of the configuration generation, one load of the
-//! site's cached answer and a compare: about a nanosecond, whatever else is configured, with
-//! no lock, no map lookup, no allocation and no shared write.
+//! site's cached answer, one load of the thread's local-configuration salt and a compare:
+//! about a nanosecond, whatever else is configured and whether or not other threads hold
+//! local configurations, with no lock, no map lookup, no allocation and no shared write.
+//! See `docs/PERFORMANCE.md`.
 
 pub mod backend;
 mod callbacks;
+mod config;
 pub mod local;
 mod scope;
 pub mod site;
+mod wait;
 
 pub use backend::{CfgError, Outcome};
+pub use config::{
+    FailGuard, FailScenario, cfg, cfg_callback, has_failpoints, hits, list, remove, try_cfg,
+};
 pub use scope::ScopeGuard;
 pub use site::Site;
-
-use std::sync::{Mutex, MutexGuard};
+pub use wait::Wait;
+#[doc(hidden)]
+pub use wait::timer_thread_sigblk;
 
 /// Defines a fail point. See the crate docs.
 ///
@@ -106,43 +204,70 @@ use std::sync::{Mutex, MutexGuard};
 #[macro_export]
 #[cfg(feature = "failpoints")]
 macro_rules! fail_point {
-    ($name:literal) => {{
+    ($($args:tt)*) => { $crate::__fail_point!([] $($args)*) };
+}
+
+/// [`fail_point!`] inside `async` code: the same forms, but `sleep`, `delay`, `pause` and
+/// `yield` await instead of blocking the executor's thread. See the crate docs ("Async").
+#[macro_export]
+#[cfg(feature = "failpoints")]
+macro_rules! fail_point_async {
+    ($($args:tt)*) => { $crate::__fail_point!([async] $($args)*) };
+}
+
+/// The body of both macros; `[async]` awaits waits, `[]` blocks on them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __fail_point {
+    ([$($mode:tt)?] $name:literal) => {{
         static SITE: $crate::Site = $crate::Site::new($name, $crate::__cstr!($name));
         if let ::std::option::Option::Some(outcome) = SITE.eval() {
-            $crate::__act($name, outcome, |_: ::std::option::Option<::std::string::String>| {
+            $crate::__act($name, $crate::__settle!([$($mode)?] outcome), |_: ::std::option::Option<::std::string::String>| {
                 ::std::panic!("Return is not supported for the fail point \"{}\"", $name)
             });
         }
     }};
-    ($name:literal, $e:expr) => {{
+    ([$($mode:tt)?] $name:literal, $e:expr) => {{
         static SITE: $crate::Site = $crate::Site::new($name, $crate::__cstr!($name));
         if let ::std::option::Option::Some(outcome) = SITE.eval() {
-            if let ::std::option::Option::Some(ret) = $crate::__act($name, outcome, $e) {
+            if let ::std::option::Option::Some(ret) = $crate::__act($name, $crate::__settle!([$($mode)?] outcome), $e) {
                 return ret;
             }
         }
     }};
-    ($name:expr) => {{
+    ([$($mode:tt)?] $name:expr) => {{
         let name: &str = $name;
         if let ::std::option::Option::Some(outcome) = $crate::site::eval_dynamic(name) {
-            $crate::__act(name, outcome, |_: ::std::option::Option<::std::string::String>| {
+            $crate::__act(name, $crate::__settle!([$($mode)?] outcome), |_: ::std::option::Option<::std::string::String>| {
                 ::std::panic!("Return is not supported for the fail point \"{}\"", name)
             });
         }
     }};
-    ($name:expr, $e:expr) => {{
+    ([$($mode:tt)?] $name:expr, $e:expr) => {{
         let name: &str = $name;
         if let ::std::option::Option::Some(outcome) = $crate::site::eval_dynamic(name) {
-            if let ::std::option::Option::Some(ret) = $crate::__act(name, outcome, $e) {
+            if let ::std::option::Option::Some(ret) = $crate::__act(name, $crate::__settle!([$($mode)?] outcome), $e) {
                 return ret;
             }
         }
     }};
-    ($name:expr, $cond:expr, $e:expr) => {{
+    ([$($mode:tt)?] $name:expr, $cond:expr, $e:expr) => {{
         if $cond {
-            $crate::fail_point!($name, $e);
+            $crate::__fail_point!([$($mode)?] $name, $e);
         }
     }};
+}
+
+/// An outcome with its wait awaited (`[async]`) or left for `__act` to block on (`[]`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __settle {
+    ([] $outcome:expr) => {
+        $outcome
+    };
+    ([async] $outcome:expr) => {
+        $crate::__wait($outcome).await
+    };
 }
 
 /// Defines a fail point (compiled out: the `failpoints` feature is off).
@@ -152,6 +277,28 @@ macro_rules! fail_point {
     ($name:expr, $e:expr) => {{}};
     ($name:expr) => {{}};
     ($name:expr, $cond:expr, $e:expr) => {{}};
+}
+
+/// Defines an async fail point (compiled out: the `failpoints` feature is off; the same forms
+/// as [`fail_point!`] are accepted).
+#[macro_export]
+#[cfg(not(feature = "failpoints"))]
+macro_rules! fail_point_async {
+    ($($args:tt)*) => {
+        $crate::fail_point!($($args)*)
+    };
+}
+
+/// Awaits an outcome's wait; what is left for the caller to do.
+#[doc(hidden)]
+pub async fn __wait(outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome::Wait(w) => {
+            w.wait().await;
+            Outcome::Nothing
+        }
+        other => other,
+    }
 }
 
 /// `name` as a `&'static CStr` (a fail point name holds no NUL).
@@ -172,6 +319,10 @@ macro_rules! __cstr {
 pub fn __act<R>(name: &str, outcome: Outcome, ret: impl FnOnce(Option<String>) -> R) -> Option<R> {
     match outcome {
         Outcome::Nothing => None,
+        Outcome::Wait(w) => {
+            w.block();
+            None
+        }
         Outcome::Return(arg) => Some(ret(arg.map(str::to_owned))),
         Outcome::Panic(Some(msg)) => panic!("{}", msg),
         Outcome::Panic(None) => panic!("failpoint {name} panic"),
@@ -200,147 +351,20 @@ macro_rules! fail_scope {
     };
 }
 
-/// Configures the point `name` with `actions` (`"50%return(x)->off"`), replacing its rule.
-/// Under the preload, `name` may also be a libc point with filters (`sys:fsync[path=*.wal]`).
-pub fn cfg<S: Into<String>>(name: S, actions: &str) -> Result<(), CfgError> {
-    let name = name.into();
-    callbacks::remove(&name);
-    backend::backend().cfg(&format!("{name}={actions}"))
-}
-
-/// Runs `f` every time the point `name` is hit (fail-rs's `cfg_callback`).
-pub fn cfg_callback<S, F>(name: S, f: F) -> Result<(), CfgError>
-where
-    S: Into<String>,
-    F: Fn() + Send + Sync + 'static,
-{
-    let name = name.into();
-    // The callback first: the configuration change below sends every site back to its slow
-    // path, which must find it.
-    callbacks::set(&name, std::sync::Arc::new(f));
-    if let Err(e) = backend::backend().cfg(&format!("{name}=off")) {
-        callbacks::remove(&name);
-        return Err(e);
-    }
-    Ok(())
-}
-
-/// Removes the configuration of the point `name`.
-pub fn remove<S: AsRef<str>>(name: S) {
-    callbacks::remove(name.as_ref());
-    backend::backend().remove(name.as_ref());
-}
-
-/// Every configured point with its actions (in-code points only, as fail-rs lists them).
-pub fn list() -> Vec<(String, String)> {
-    backend::backend()
-        .list()
-        .into_iter()
-        .filter(|(k, ..)| !k.starts_with("sys:"))
-        .map(|(k, a, ..)| {
-            // A point with a callback shows as fail-rs shows it.
-            let a = if callbacks::has(&k) { "callback".to_owned() } else { a };
-            (k, a)
-        })
-        .collect()
-}
-
-/// How many times the rules of the point `name` matched (0 when it has none), its rules with
-/// filters (`name[when=3..4]`) included. A point whose rules are only `off` with no filter
-/// can never act and is never evaluated, so it counts 0.
-pub fn hits<S: AsRef<str>>(name: S) -> u64 {
-    let name = name.as_ref();
-    backend::backend()
-        .list()
-        .into_iter()
-        .filter(|(k, ..)| {
-            k == name || k.strip_prefix(name).is_some_and(|rest| rest.starts_with('['))
-        })
-        .map(|(_, _, matches, _)| matches)
-        .sum()
-}
-
-/// Whether fail points are compiled in (the `failpoints` feature).
-pub const fn has_failpoints() -> bool {
-    cfg!(feature = "failpoints")
-}
-
-fn clear_all() {
-    let b = backend::backend();
-    for (key, ..) in b.list() {
-        if !key.starts_with("sys:") {
-            b.remove(&key);
-        }
-    }
-    callbacks::clear();
-}
-
-static SCENARIO: Mutex<()> = Mutex::new(());
-
-/// A test scenario (fail-rs's `FailScenario`): holds a global lock so scenarios run one at a
-/// time, starts from no in-code configuration plus `FAILPOINTS` (`name=actions;…`), and
-/// clears the configuration when torn down or dropped.
-#[derive(Debug)]
-pub struct FailScenario<'a> {
-    _guard: MutexGuard<'a, ()>,
-}
-
-impl<'a> FailScenario<'a> {
-    /// Sets the scenario up. Panics when `FAILPOINTS` is malformed, as fail-rs does.
-    pub fn setup() -> Self {
-        let guard = SCENARIO.lock().unwrap_or_else(|e| e.into_inner());
-        clear_all();
-        if let Ok(text) = std::env::var("FAILPOINTS") {
-            for item in text.split(';').filter(|s| !s.trim().is_empty()) {
-                let Some((name, actions)) = item.trim().split_once('=') else {
-                    panic!("unable to setup failpoints: `{item}` is not NAME=ACTIONS");
-                };
-                if let Err(e) = cfg(name.trim(), actions.trim()) {
-                    panic!("unable to setup failpoints: {e}");
-                }
-            }
-        }
-        FailScenario { _guard: guard }
-    }
-
-    /// Tears the scenario down (clears the configuration).
-    pub fn teardown(self) {
-        drop(self)
-    }
-}
-
-impl Drop for FailScenario<'_> {
-    fn drop(&mut self) {
-        clear_all();
-    }
-}
-
-/// Configures a point for as long as the guard lives (fail-rs's `FailGuard`).
-#[derive(Debug)]
-pub struct FailGuard(String);
-
-impl FailGuard {
-    /// Configures `name` with `actions`; removed when the guard drops.
-    pub fn new<S: Into<String>>(name: S, actions: &str) -> Result<FailGuard, CfgError> {
-        let name = name.into();
-        cfg(name.clone(), actions)?;
-        Ok(FailGuard(name))
-    }
-
-    /// Runs `f` when `name` is hit, for as long as the guard lives.
-    pub fn with_callback<S, F>(name: S, f: F) -> Result<FailGuard, CfgError>
-    where
-        S: Into<String>,
-        F: Fn() + Send + Sync + 'static,
-    {
-        let name = name.into();
-        cfg_callback(name.clone(), f)?;
-        Ok(FailGuard(name))
-    }
-}
-
-impl Drop for FailGuard {
-    fn drop(&mut self) {
-        remove(&self.0);
-    }
+/// Evaluates the point `name` and, on `return`, hands its argument to `f` (fail-rs's
+/// hidden `eval`, which wrapper macros call). Waits (`sleep`, `pause`, …) block here.
+///
+/// ```
+/// macro_rules! my_point {
+///     ($name:expr) => {
+///         failinject::eval($name, |arg| arg.unwrap_or_default()).unwrap_or_default()
+///     };
+/// }
+/// failinject::cfg("wrapped", "return(7)").unwrap();
+/// assert_eq!(my_point!("wrapped"), "7");
+/// # failinject::remove("wrapped");
+/// ```
+#[doc(hidden)]
+pub fn eval<R, F: FnOnce(Option<String>) -> R>(name: &str, f: F) -> Option<R> {
+    __act(name, site::eval_dynamic(name)?, f)
 }

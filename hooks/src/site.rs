@@ -37,13 +37,21 @@ impl Site {
         }
     }
 
-    /// What to do at this point: `None` on the fast path.
+    /// What to do at this point: `None` on the fast path. A wait (`sleep`, `pause`, …) comes
+    /// back as [`Outcome::Wait`], for the caller to block on or await.
+    ///
+    /// The fast path compares the site's quiet generation with the current one, salted with
+    /// the calling thread's [`local::salt`](crate::local): a thread with a local configuration
+    /// never matches and takes the slow path, which looks at its local rules; every other
+    /// thread keeps the fast path.
     #[inline(always)]
     pub fn eval(&self) -> Option<Outcome> {
         // SAFETY: GENERATION_PTR always points to a live AtomicU64-sized u64 (ours or the
         // preload's, which lives as long as the process).
         let generation = unsafe { &*(GENERATION_PTR.load(Ordering::Relaxed) as *const AtomicU64) };
-        if self.quiet.load(Ordering::Relaxed) == generation.load(Ordering::Relaxed) {
+        if self.quiet.load(Ordering::Relaxed)
+            == generation.load(Ordering::Relaxed) ^ crate::local::salt()
+        {
             return None;
         }
         self.slow()
@@ -65,9 +73,10 @@ impl Site {
         } else {
             let (generation, index) = b.lookup(self.name, self.hash, self.cname);
             let Some(i) = index else {
-                // No rule can act here: cache that, unless a callback or a thread's local
-                // rules still need this site's slow path.
-                if !crate::callbacks::has(self.name) && !crate::local::active() {
+                // No rule can act here: cache that, unless a callback still needs this site's
+                // slow path. A thread with local rules does not cache: its salted generation
+                // could never match, and the other threads may use the fast path.
+                if crate::local::salt() == 0 && !crate::callbacks::has(self.name) {
                     self.quiet.store(generation, Ordering::Release);
                 }
                 return crate::callbacks::run(self.name);

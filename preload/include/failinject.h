@@ -49,6 +49,18 @@
  *   long long failinject_v1_lookup(const char *name, unsigned long long *generation);
  *       The point's index in the current configuration (-1: no rule names it) and that
  *       configuration's generation; marks the point reached.
+ *   int failinject_v1_restore_launch(void);
+ *       Makes the rules the launch configuration again (FAILINJECT, FAILINJECT_FILE,
+ *       FAILPOINTS), each launch rule with its counters: a test scenario's teardown. 0 on
+ *       success, -1 without a registry.
+ *   int failinject_v1_eval_deferred(unsigned long long generation, unsigned index,
+ *                                   const char *name, const char **arg, size_t *arg_len,
+ *                                   unsigned long long *wait_ms, const void **pause);
+ *       failinject_v1_eval_at that leaves sleep, delay, yield and pause to the caller (an
+ *       event loop that must not block): FAILINJECT_SLEEP / FAILINJECT_DELAY with *wait_ms,
+ *       FAILINJECT_YIELD, FAILINJECT_PAUSE with *pause.
+ *   int failinject_v1_pause_done(const void *pause);
+ *       1 once the rule of a FAILINJECT_PAUSE was replaced or removed: go on.
  *   int failinject_v1_eval_at(unsigned long long generation, unsigned index, const char *name,
  *                             const char **arg, size_t *arg_len);
  *       failinject_v1_eval without the name lookup while the generation still holds.
@@ -69,6 +81,10 @@ extern "C" {
 #define FAILINJECT_RETURN 1
 #define FAILINJECT_PANIC 2
 #define FAILINJECT_PRINT 3
+#define FAILINJECT_SLEEP 4
+#define FAILINJECT_DELAY 5
+#define FAILINJECT_PAUSE 6
+#define FAILINJECT_YIELD 7
 
 int failinject_v1_eval(const char *name, const char **arg, size_t *arg_len) __attribute__((weak));
 int failinject_v1_cfg(const char *rules, char *err, size_t err_len) __attribute__((weak));
@@ -82,6 +98,11 @@ const unsigned long long *failinject_v1_generation_ptr(void) __attribute__((weak
 long long failinject_v1_lookup(const char *name, unsigned long long *generation) __attribute__((weak));
 int failinject_v1_eval_at(unsigned long long generation, unsigned index, const char *name,
                           const char **arg, size_t *arg_len) __attribute__((weak));
+int failinject_v1_restore_launch(void) __attribute__((weak));
+int failinject_v1_eval_deferred(unsigned long long generation, unsigned index, const char *name,
+                                const char **arg, size_t *arg_len, unsigned long long *wait_ms,
+                                const void **pause) __attribute__((weak));
+int failinject_v1_pause_done(const void *pause) __attribute__((weak));
 
 /* Evaluates NAME; handles panic and print itself. Returns 1 when the point says "return". */
 static inline int failinject_point_(const char *name) {

@@ -14,11 +14,13 @@
 
 use crate::sys::guard;
 use crate::{log, scope, state};
-use failinject_engine::{Effect, name_hash, parse_key, parse_rules};
-use libc::{c_char, c_int, size_t, ssize_t};
+use failinject_engine::{Effect, RuleState, name_hash, parse_key, parse_rules};
+use libc::{c_char, c_int, c_void, size_t, ssize_t};
 use std::ffi::CStr;
 
-pub use failinject_engine::abi::{EVAL_NONE, EVAL_PANIC, EVAL_PRINT, EVAL_RETURN};
+pub use failinject_engine::abi::{
+    EVAL_DELAY, EVAL_NONE, EVAL_PANIC, EVAL_PAUSE, EVAL_PRINT, EVAL_RETURN, EVAL_SLEEP, EVAL_YIELD,
+};
 
 /// Each exported function has exactly the type the ABI's one definition gives it
 /// (`failinject_engine::abi`): a signature that drifts fails to compile here.
@@ -127,6 +129,78 @@ pub unsafe extern "C" fn failinject_v1_eval_at(
     arg_len: *mut size_t,
 ) -> c_int {
     // SAFETY: the caller's contract.
+    unsafe { evaluate(generation, index, name, arg, arg_len, None) }
+}
+
+/// [`failinject_v1_eval_at`] that leaves the waits to the caller, which may await them
+/// (`fail_point_async!`): `sleep`, `delay`, `yield` and `pause` come back as
+/// `EVAL_SLEEP`/`EVAL_DELAY` (with the milliseconds in `*wait_ms`), `EVAL_YIELD`, and
+/// `EVAL_PAUSE` (with `*pause`, a token for [`failinject_v1_pause_done`]).
+///
+/// # Safety
+/// As [`failinject_v1_eval`]; `wait_ms` and `pause` are null or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn failinject_v1_eval_deferred(
+    generation: u64,
+    index: u32,
+    name: *const c_char,
+    arg: *mut *const c_char,
+    arg_len: *mut size_t,
+    wait_ms: *mut u64,
+    pause: *mut *const c_void,
+) -> c_int {
+    let mut wait = Deferred { code: EVAL_NONE, ms: 0, pause: std::ptr::null() };
+    // SAFETY: the caller's contract.
+    let code = unsafe { evaluate(generation, index, name, arg, arg_len, Some(&mut wait)) };
+    if code != EVAL_NONE || wait.code == EVAL_NONE {
+        return code;
+    }
+    if !wait_ms.is_null() {
+        // SAFETY: the caller's contract.
+        unsafe { *wait_ms = wait.ms };
+    }
+    if !pause.is_null() {
+        // SAFETY: the caller's contract.
+        unsafe { *pause = wait.pause };
+    }
+    wait.code
+}
+
+/// Whether the rule a pause token of [`failinject_v1_eval_deferred`] names was replaced or
+/// removed (1), so the paused point may go on, or not yet (0).
+///
+/// # Safety
+/// `pause` is a token `failinject_v1_eval_deferred` gave (rules are never freed).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn failinject_v1_pause_done(pause: *const c_void) -> c_int {
+    // SAFETY: the caller's contract: the address of a rule's state in a published snapshot,
+    // which is never freed.
+    match unsafe { (pause as *const RuleState).as_ref() } {
+        Some(state) => c_int::from(state.is_retired()),
+        None => 1,
+    }
+}
+
+/// A wait decided and left to the caller.
+struct Deferred {
+    code: c_int,
+    ms: u64,
+    pause: *const c_void,
+}
+
+/// The body of the evaluations: carries out the waits, or with `defer` hands them back.
+///
+/// # Safety
+/// As [`failinject_v1_eval`].
+unsafe fn evaluate(
+    generation: u64,
+    index: u32,
+    name: *const c_char,
+    arg: *mut *const c_char,
+    arg_len: *mut size_t,
+    defer: Option<&mut Deferred>,
+) -> c_int {
+    // SAFETY: the caller's contract.
     let Some(name) = (unsafe { text(name) }) else { return EVAL_NONE };
     let Some(_inside) = guard::Inside::enter() else { return EVAL_NONE };
     reached(name);
@@ -142,6 +216,20 @@ pub unsafe extern "C" fn failinject_v1_eval_at(
     if log::enabled() {
         let mut buf = [0u8; 2048];
         log::inject_code(name, &d, ctx.frames(), &mut buf);
+    }
+    if let Some(defer) = defer {
+        let state = d.state as *const RuleState as *const c_void;
+        let (code, ms, pause) = match d.effect {
+            Effect::Sleep(ms) => (EVAL_SLEEP, ms, std::ptr::null()),
+            Effect::Delay(ms) => (EVAL_DELAY, ms, std::ptr::null()),
+            Effect::Yield => (EVAL_YIELD, 0, std::ptr::null()),
+            Effect::Pause => (EVAL_PAUSE, 0, state),
+            _ => (EVAL_NONE, 0, std::ptr::null()),
+        };
+        if code != EVAL_NONE {
+            *defer = Deferred { code, ms, pause };
+            return EVAL_NONE;
+        }
     }
     let (code, message) = match d.effect {
         Effect::ReturnArg(v) => (EVAL_RETURN, v),
@@ -172,7 +260,7 @@ pub unsafe extern "C" fn failinject_v1_eval_at(
             (EVAL_NONE, None)
         }
         // The same power cut as on a libc point: every file written since its last sync goes
-        // back, then SIGKILL (`track.rs`).
+        // back, then SIGKILL (`crash.rs`).
         Effect::Powercut { dirs } => crate::crash::powercut(dirs),
         _ => (EVAL_NONE, None),
     };
@@ -306,4 +394,17 @@ pub extern "C" fn failinject_v1_generation() -> u64 {
 #[unsafe(no_mangle)]
 pub extern "C" fn failinject_v1_seed() -> u64 {
     state::snapshot().map_or(0, |s| s.seed())
+}
+
+/// Makes the rules the launch configuration again (`FAILINJECT`, `FAILINJECT_FILE`,
+/// `FAILPOINTS`, `failinject run -r`), each launch rule with its own counters, as they are
+/// or as they were when it was replaced: a `FailScenario`'s teardown. 0 on success, -1 when
+/// the preload has no registry.
+#[unsafe(no_mangle)]
+pub extern "C" fn failinject_v1_restore_launch() -> c_int {
+    let Some(_inside) = guard::Inside::enter() else { return -1 };
+    match state::restore_launch() {
+        Some(()) => 0,
+        None => -1,
+    }
 }

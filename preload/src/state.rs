@@ -53,12 +53,34 @@ pub fn snapshot() -> Option<&'static Snapshot> {
     unsafe { p.as_ref() }
 }
 
-/// Compiles and publishes `registry`, and keeps it as the registry for later changes.
-pub fn install(registry: Registry) {
+/// The launch configuration (`FAILINJECT`, `FAILINJECT_FILE`, `FAILPOINTS`), as installed
+/// by the constructor, sharing its rules' counters with the registry until they are
+/// replaced: what [`restore_launch`] returns to.
+static LAUNCH: Mutex<Option<Registry>> = Mutex::new(None);
+
+/// Compiles and publishes `registry`, and keeps it as the registry for later changes (and a
+/// copy as the launch configuration).
+pub fn install(mut registry: Registry) {
     if let Ok(mut slot) = REGISTRY.lock() {
-        publish(&registry);
+        publish(&mut registry);
+        if let Ok(mut launch) = LAUNCH.lock() {
+            *launch = Some(registry.clone());
+        }
         *slot = Some(registry);
     }
+}
+
+/// Makes the rules the launch configuration again, each launch rule with its counters (a
+/// `FailScenario`'s teardown, `failinject_v1_restore_launch`). `None` when there is no
+/// registry.
+pub fn restore_launch() -> Option<()> {
+    change(|registry| {
+        if let Ok(launch) = LAUNCH.lock()
+            && let Some(launch) = launch.as_ref()
+        {
+            registry.restore(launch);
+        }
+    })
 }
 
 /// Changes the registry with `f` and publishes the result: the configuration path of the
@@ -83,16 +105,10 @@ pub fn read<T>(f: impl FnOnce(&Registry) -> T) -> Option<T> {
     REGISTRY.lock().ok().and_then(|slot| slot.as_ref().map(f))
 }
 
-/// Compiles `registry` into a snapshot, leaks it and makes it the published one.
-fn publish(registry: &Registry) {
-    let snap: &'static Snapshot = Box::leak(Box::new(registry.snapshot()));
-    SNAPSHOT.store(snap as *const Snapshot as *mut Snapshot, Ordering::Release);
-    GENERATION.store(snap.generation() << 16, Ordering::Release);
-    PLAIN_GENERATION.store(snap.generation(), Ordering::Release);
-    let mut words = [0u64; 4];
-    for p in snap.active_points().iter() {
-        words[p.0 as usize / 64] |= 1 << (p.0 % 64);
-    }
+/// Compiles `registry` into a snapshot, leaks it and makes it the published one; only then
+/// are the rules it replaced retired (`Registry::publish`), so a thread woken from their
+/// `pause` already finds the new snapshot.
+fn publish(registry: &mut Registry) {
     // A `powercut`/`lose` rule turns write tracking on for good (from this moment: what files
     // hold now counts as synced), and sends every tracked point down the slow path.
     if registry.needs_tracking() {
@@ -100,6 +116,22 @@ fn publish(registry: &Registry) {
             .rules()
             .any(|r| r.chain.iter().any(|a| matches!(a.task, Task::Powercut { dirs: true })));
         crate::crash::start(dirs);
+    }
+    // Once on, tracking stays on: turning it off would let the table go stale while
+    // descriptor numbers are reused, and a later rule would then see wrong paths.
+    let sys = registry.rules().any(|r| r.is_sys());
+    registry.publish(|snapshot| store(snapshot, sys));
+}
+
+/// Makes `snapshot` the published one, with the fast-path bits of its points.
+fn store(snapshot: Snapshot, sys: bool) {
+    let snap: &'static Snapshot = Box::leak(Box::new(snapshot));
+    SNAPSHOT.store(snap as *const Snapshot as *mut Snapshot, Ordering::Release);
+    GENERATION.store(snap.generation() << 16, Ordering::Release);
+    PLAIN_GENERATION.store(snap.generation(), Ordering::Release);
+    let mut words = [0u64; 4];
+    for p in snap.active_points().iter() {
+        words[p.0 as usize / 64] |= 1 << (p.0 % 64);
     }
     if crate::crash::on() {
         for name in crate::crash::POINTS {
@@ -116,9 +148,7 @@ fn publish(registry: &Registry) {
     for (a, w) in ACTIVE.iter().zip(words) {
         a.store(w, Ordering::Release);
     }
-    // Once on, tracking stays on: turning it off would let the table go stale while
-    // descriptor numbers are reused, and a later rule would then see wrong paths.
-    if registry.rules().any(|r| r.is_sys()) {
+    if sys {
         TRACKING.store(true, Ordering::Release);
     }
 }

@@ -110,8 +110,10 @@ fn the_c_header_declares_the_abi_and_a_c_program_calls_every_function() {
         "generation_moved=1",
         "list_has_rule=1",
         "remove=1 remove_again=0",
+        "restore_launch=0 later_gone=1 launch_kept=1",
+        "deferred sleep=1 ms=5 pause=1 done=0,1",
         "scope=entered-and-left",
-        "calls=11",
+        "calls=14",
     ];
     assert_eq!(stdout.lines().collect::<Vec<_>>(), expected, "{stdout}");
 }

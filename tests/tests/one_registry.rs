@@ -113,9 +113,15 @@ fn without_the_preload_the_same_binary_uses_its_own_registry() {
     let out = bare(&dir, rules, "1", &["mixed", &path]);
     assert_eq!(out, "backend=local save=return(x) write=ok\n");
     assert_eq!(std::fs::read_to_string(dir.join("f.dat")).unwrap(), "payload\n");
-    // A `sys:` rule set by `cfg` in the program, and one with `within=`, never fire either.
+    // A `sys:` rule given to `cfg` in the program is refused, saying why; one with `within=`
+    // in the launch rules never fires either.
     let out = bare(&dir, "app::listed=return(7)", "1", &["cfg", &path]);
-    assert_eq!(out, "list=[app::listed=return(7)] before=ok cfg=ok after=ok\n");
+    assert!(
+        out.starts_with("list=[app::listed=return(7)] before=ok cfg=err:`sys:write[path=*/f.dat]")
+            && out.contains("libfailinject.so is not loaded")
+            && out.ends_with(" after=ok\n"),
+        "{out}"
+    );
     let out =
         bare(&dir, "sys:fsync[path=*/f.dat,within=commit]=error(EIO)", "1", &["scope", &path]);
     assert_eq!(out, "inside=ok outside=ok\n");

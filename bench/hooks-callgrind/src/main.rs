@@ -12,19 +12,9 @@
 
 use std::hint::black_box;
 
-/// The same ten other points as the criterion benchmark.
-const OTHERS: [(&str, &str); 10] = [
-    ("wal::append", "return(disk full)"),
-    ("wal::sync", "1%return"),
-    ("wal::rotate", "off"),
-    ("db::commit", "panic(boom)"),
-    ("db::abort", "3*return"),
-    ("cache::get", "off"),
-    ("cache::put", "sleep(1)"),
-    ("net::send", "print(sent)"),
-    ("net::recv", "yield"),
-    ("raft::append_entries", "50%delay(1)->return"),
-];
+#[path = "../../../hooks/benches/common/points.rs"]
+mod points;
+use points::*;
 
 const CASES: &[&str] = &[
     "baseline",
@@ -34,36 +24,10 @@ const CASES: &[&str] = &[
     "failrs_unconfigured_10_others",
     "failinject_off",
     "failrs_off",
+    "failinject_unconfigured_local_elsewhere",
+    "failinject_configured",
+    "failrs_configured",
 ];
-
-#[inline(always)]
-fn fi_unconfigured() -> Result<(), String> {
-    failinject::fail_point!("bench::unconfigured", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fr_unconfigured() -> Result<(), String> {
-    fail::fail_point!("bench::unconfigured", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fi_off() -> Result<(), String> {
-    failinject::fail_point!("bench::off", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn fr_off() -> Result<(), String> {
-    fail::fail_point!("bench::off", |s: Option<String>| Err(s.unwrap_or_default()));
-    Ok(())
-}
-
-#[inline(always)]
-fn no_point() -> Result<(), String> {
-    Ok(())
-}
 
 /// Hits the point `n` times, consuming each result in place (as the criterion benchmark's
 /// `sink`), after one hit outside the loop. Returns how many hits returned early.
@@ -99,6 +63,14 @@ fn fi_off_loop(n: u64) -> u64 {
 fn fr_off_loop(n: u64) -> u64 {
     run(n, fr_off)
 }
+#[inline(never)]
+fn fi_configured_loop(n: u64) -> u64 {
+    run(n, fi_configured)
+}
+#[inline(never)]
+fn fr_configured_loop(n: u64) -> u64 {
+    run(n, fr_configured)
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -123,6 +95,23 @@ fn main() {
             fail::cfg(name, actions).expect("fail-rs parses the rule");
         }
     }
+    if case.ends_with("_configured") {
+        // A rule that is evaluated on every hit (its roll never passes): the point's slow path.
+        failinject::cfg("bench::configured", "0%return").expect("failinject parses the rule");
+        fail::cfg("bench::configured", "0%return").expect("fail-rs parses the rule");
+    }
+    // Another thread holds a local configuration for the whole run.
+    let (hold, release) = std::sync::mpsc::channel::<()>();
+    let holder = case.ends_with("local_elsewhere").then(|| {
+        let (ready, is_ready) = std::sync::mpsc::channel();
+        let t = std::thread::spawn(move || {
+            failinject::local::cfg("bench::unconfigured", "return(local)").unwrap();
+            ready.send(()).unwrap();
+            let _ = release.recv();
+        });
+        is_ready.recv().unwrap();
+        t
+    });
     if case.ends_with("_off") {
         failinject::cfg("bench::off", "off").expect("failinject parses the rule");
         fail::cfg("bench::off", "off").expect("fail-rs parses the rule");
@@ -130,15 +119,23 @@ fn main() {
 
     let early = match case.as_str() {
         "baseline" => baseline_loop(n),
-        "failinject_unconfigured" | "failinject_unconfigured_10_others" => fi_unconfigured_loop(n),
+        "failinject_unconfigured"
+        | "failinject_unconfigured_10_others"
+        | "failinject_unconfigured_local_elsewhere" => fi_unconfigured_loop(n),
         "failrs_unconfigured" | "failrs_unconfigured_10_others" => fr_unconfigured_loop(n),
         "failinject_off" => fi_off_loop(n),
         "failrs_off" => fr_off_loop(n),
+        "failinject_configured" => fi_configured_loop(n),
+        "failrs_configured" => fr_configured_loop(n),
         _ => unreachable!(),
     };
+    drop(hold);
+    if let Some(t) = holder {
+        t.join().unwrap();
+    }
     assert_eq!(early, 0, "no point returns early");
-    if case == "failinject_off" {
-        assert_eq!(failinject::hits("bench::off"), n + 1, "the off rule matched every hit");
+    if case == "failinject_configured" {
+        assert_eq!(failinject::hits("bench::configured"), n + 1, "the rule matched every hit");
     }
     println!(
         "{case}: {n} hits, configured: failinject {}, fail-rs {}",

@@ -14,3 +14,11 @@ pub fn guarded(_enabled: bool) -> u8 {
     fail::fail_point!("compat_off::cond", _enabled, |_| 2);
     0
 }
+
+/// The same in `async` code.
+pub async fn guarded_async(_enabled: bool) -> u8 {
+    fail::fail_point_async!("compat_off::async_plain");
+    fail::fail_point_async!("compat_off::async_closure", |_| 1);
+    fail::fail_point_async!("compat_off::async_cond", _enabled, |_| 2);
+    0
+}

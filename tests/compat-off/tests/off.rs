@@ -1,5 +1,5 @@
-//! Without the `failpoints` feature `fail_point!` expands to nothing: configured points do
-//! not act, and `has_failpoints()` says so.
+//! Without the `failpoints` feature (off by default) `fail_point!` and `fail_point_async!`
+//! expand to nothing: configured points do not act, and `has_failpoints()` says so.
 
 #[test]
 fn fail_points_compile_to_nothing() {
@@ -17,5 +17,11 @@ fn fail_points_compile_to_nothing() {
     };
     fail::cfg("compat_off::local", "return").unwrap();
     assert_eq!(local(), 0);
+    for point in ["async_plain", "async_closure", "async_cond"] {
+        fail::cfg(format!("compat_off::{point}"), "return").unwrap();
+    }
+    let mut guarded = std::pin::pin!(failinject_compat_off::guarded_async(true));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert_eq!(guarded.as_mut().poll(&mut cx), std::task::Poll::Ready(0));
     scenario.teardown();
 }

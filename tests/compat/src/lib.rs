@@ -4,7 +4,7 @@
 //! from fail-rs 0.5 writes it in its `Cargo.toml`:
 //!
 //! ```toml
-//! fail = { package = "failinject", path = "../../hooks" }
+//! fail = { package = "failinject", path = "../../hooks", features = ["failpoints"] }
 //! ```
 //!
 //! and its code uses only `fail::…` paths. The functions below are the kind of code such a
@@ -12,8 +12,6 @@
 //! tests in `tests/compat.rs` configure them (and points of their own) with every fail-rs
 //! API and action, and check that each behaves as it does with fail-rs.
 //!
-//! With the `known-compile-gaps` feature, `tests/compat.rs` also holds code that compiles
-//! with fail-rs but not (yet) with `failinject`; it is off by default so the crate builds.
 
 #![forbid(unsafe_code)]
 
@@ -49,4 +47,23 @@ pub fn apply(checked: bool) -> bool {
 /// or print, but not return.
 pub fn sync() {
     fail_point!("compat::lib::sync");
+}
+
+/// A wrapper macro over fail-rs's hidden `fail::eval`, as real projects write them (to add a
+/// log line, or to turn the argument into their own error type): the closure gets the
+/// `return` argument, and the macro decides what to do with it.
+macro_rules! fail_with_error {
+    ($name:expr) => {
+        if let Some(message) = fail::eval($name, |arg| arg.unwrap_or_else(|| "injected".to_owned()))
+        {
+            return Err(io::Error::other(message));
+        }
+    };
+}
+
+/// Opens a session; the fail point `compat::lib::open_session`, through the wrapper macro
+/// above, can fail it with the configured message.
+pub fn open_session(user: &str) -> io::Result<String> {
+    fail_with_error!("compat::lib::open_session");
+    Ok(format!("session of {user}"))
 }

@@ -1,7 +1,8 @@
 //! The `failinject` crate used exactly as fail-rs 0.5 is used: through the name `fail`, with
 //! only `fail::…` paths, every API form and every action.
 //!
-//! fail-rs has one global registry, and `FailScenario::setup` clears all of it. So every test
+//! fail-rs has one global registry, and `FailScenario::setup` clears all of it (failinject's
+//! goes back to the launch configuration, which is empty here). So every test
 //! that configures points with the global `fail::cfg` holds a `FailScenario` for its whole run
 //! (scenarios run one at a time) and uses point names of its own. Tests of the thread-local
 //! configuration (`fail::local`) need neither.
@@ -68,7 +69,7 @@ fn unconfigured_points_do_nothing() {
 }
 
 #[test]
-fn has_failpoints_is_true_with_the_default_features() {
+fn has_failpoints_is_true_with_the_failpoints_feature() {
     assert!(fail::has_failpoints());
     // A `const fn`, as in fail-rs.
     const { assert!(fail::has_failpoints()) };
@@ -727,8 +728,7 @@ fn malformed_actions_are_errors() {
         "sleep(soon)",
         "return->bogus",
     ] {
-        let err = fail::cfg("compat::malformed", bad).expect_err(bad);
-        let text = String::from(err);
+        let text: String = fail::cfg("compat::malformed", bad).expect_err(bad);
         assert!(!text.is_empty(), "{bad}: an empty message");
         assert!(configure("compat::malformed", bad).is_err(), "{bad}");
         assert!(FailGuard::new("compat::malformed", bad).is_err(), "{bad}");
@@ -747,12 +747,12 @@ fn a_malformed_cfg_keeps_the_previous_configuration() {
 }
 
 #[test]
-fn errors_convert_like_fail_rs_strings() {
+fn errors_are_strings_like_fail_rs() {
     let _scenario = FailScenario::setup();
-    let as_string: Result<(), String> = fail::cfg("compat::err", "nope").map_err(String::from);
+    // The very types of fail-rs's signatures.
+    let as_string: Result<(), String> = fail::cfg("compat::err", "nope");
     assert!(as_string.is_err());
-    let guard: Result<FailGuard, String> =
-        FailGuard::new("compat::err", "nope").map_err(Into::into);
+    let guard: Result<FailGuard, String> = FailGuard::new("compat::err", "nope");
     assert!(guard.is_err());
     fn with_guard() -> Result<(), String> {
         let _guard = FailGuard::new("compat::err", "nope")?;
@@ -862,13 +862,22 @@ const CHILD: &str = "FAILINJECT_COMPAT_CHILD";
 /// Runs the (ignored) test `name` of this binary alone, in a child process with `FAILPOINTS`
 /// set to `failpoints`, and checks that it passed.
 fn run_child_test(name: &str, failpoints: &str) {
-    let out = Command::new(std::env::current_exe().unwrap())
+    run_child_test_with(name, failpoints, None);
+}
+
+/// [`run_child_test`], the child launched with `FAILINJECT` set to `failinject` too.
+fn run_child_test_with(name: &str, failpoints: &str, failinject: Option<&str>) {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
         .args([name, "--exact", "--ignored", "--test-threads=1", "--nocapture"])
         .env("FAILPOINTS", failpoints)
         .env(CHILD, "1")
         .env_remove("FAILINJECT")
-        .output()
-        .expect("run the test binary");
+        .env_remove("FAILINJECT_FILE");
+    if let Some(rules) = failinject {
+        command.env("FAILINJECT", rules);
+    }
+    let out = command.output().expect("run the test binary");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -924,6 +933,7 @@ fn child_scenario_reads_failpoints() {
 fn scenario_setup_panics_on_malformed_failpoints() {
     run_child_test("child_scenario_rejects_failpoints", "compat::env::bad=bogus");
     run_child_test("child_scenario_rejects_failpoints", "compat::env::no_equals_sign");
+    run_child_test("child_scenario_rejects_failpoints", "sys:fsync=error(EIO)");
 }
 
 #[test]
@@ -932,8 +942,80 @@ fn child_scenario_rejects_failpoints() {
     if std::env::var_os(CHILD).is_none() {
         return;
     }
-    let setup = panic::catch_unwind(FailScenario::setup);
-    assert!(setup.is_err(), "setup accepted FAILPOINTS={:?}", std::env::var("FAILPOINTS"));
+    let failpoints = std::env::var("FAILPOINTS").unwrap();
+    let message = panics_with(FailScenario::setup);
+    // fail-rs's wording: the item without `=`, or the point that cannot be configured.
+    match failpoints.split_once('=') {
+        None => assert_eq!(message, format!("invalid failpoint: {failpoints:?}")),
+        Some((name, _)) => {
+            let start = format!("unable to configure failpoint \"{name}\": ");
+            assert!(message.starts_with(&start), "{message}");
+            if name.starts_with("sys:") {
+                assert!(message.contains("libfailinject.so is not loaded"), "{message}");
+            }
+        }
+    }
+}
+
+#[test]
+fn scenarios_start_from_and_return_to_the_launch_configuration() {
+    run_child_test_with(
+        "child_scenario_keeps_the_launch_configuration",
+        "compat::launch::fp=return(from FAILPOINTS)",
+        Some("compat::launch::rule=3*return(launch); compat::launch::other=return(other)"),
+    );
+}
+
+#[test]
+#[ignore = "runs in a child process, started by \
+            scenarios_start_from_and_return_to_the_launch_configuration"]
+fn child_scenario_keeps_the_launch_configuration() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let rule = || -> String {
+        fail_point!("compat::launch::rule", |s: Option<String>| s.unwrap_or_default());
+        "untouched".into()
+    };
+    let other = || -> String {
+        fail_point!("compat::launch::other", |s: Option<String>| s.unwrap_or_default());
+        "untouched".into()
+    };
+    let fp = || -> String {
+        fail_point!("compat::launch::fp", |s: Option<String>| s.unwrap_or_default());
+        "untouched".into()
+    };
+    // Launched with FAILINJECT: in force before any scenario.
+    assert_eq!(rule(), "launch");
+    assert_eq!(fp(), "untouched", "FAILPOINTS is read by setup, as in fail-rs");
+    let scenario = FailScenario::setup();
+    // The launch rules are still there, counting on; FAILPOINTS is added.
+    assert_eq!(rule(), "launch");
+    assert_eq!(fp(), "from FAILPOINTS");
+    // The scenario replaces one launch rule, removes the other and adds its own.
+    fail::cfg("compat::launch::rule", "return(scenario)").unwrap();
+    fail::remove("compat::launch::other");
+    fail::cfg("compat::launch::mine", "return").unwrap();
+    assert_eq!((rule(), other()), ("scenario".into(), "untouched".into()));
+    scenario.teardown();
+    // Back to the launch rules, with their counters as they were: one `return` is left.
+    assert_eq!(other(), "other");
+    assert_eq!((rule(), rule()), ("launch".into(), "untouched".into()));
+    assert_eq!(fp(), "untouched");
+    assert!(!listed_at_all("compat::launch::mine"));
+    assert_eq!(fail::hits("compat::launch::rule"), 4);
+    // A second scenario starts from the same place.
+    let _again = FailScenario::setup();
+    assert_eq!((other(), fp()), ("other".into(), "from FAILPOINTS".into()));
+}
+
+#[test]
+fn a_wrapper_macro_over_eval_compiles_and_fails_the_call() {
+    let _scenario = FailScenario::setup();
+    assert_eq!(failinject_compat::open_session("ann").unwrap(), "session of ann");
+    fail::cfg("compat::lib::open_session", "1*return(locked)->return").unwrap();
+    assert_eq!(failinject_compat::open_session("ann").unwrap_err().to_string(), "locked");
+    assert_eq!(failinject_compat::open_session("ann").unwrap_err().to_string(), "injected");
 }
 
 // ---------------------------------------------------------------------------------------------

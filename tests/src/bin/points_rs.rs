@@ -14,9 +14,12 @@
 //! | `recfg` | calls `save()`, sets `app::save=return(late)` with `failinject::cfg`, calls it again, removes the rule, calls it a third time | `first=S second=S third=S` |
 //! | `scope_order DIR` | writes `DIR/f.dat`; enters `commit`, then `other`; drops the `commit` guard first, `fsync`s and calls `save()` (inside `other` only), then drops `other` and does both again | `other_only=R,S none=R,S` |
 //! | `scoped` | calls `save()` inside `fail_scope!("commit")`, then outside | `inside=S outside=S` |
+//! | `async` | polls a future that hits `fail_point_async!("app::slow")` once, then drives it to the end (a one-thread executor of its own) | `backend=B first_poll_ms=N total_ms=M` |
+//! | `scenario DIR` | as a `main` that follows fail-rs's pattern: sets up a `FailScenario`, calls `save()` and `flaky()` and writes `DIR/f.dat`; sets `app::save=return(scenario)` and removes `app::flaky`; calls both; tears the scenario down; calls both, `save()` once more, and writes again | `backend=B first=S,F write=R during=S,F after=S,F after2=S write_after=R` |
 //!
 //! `R` is `ok`, or `errN` with the errno of the failed call (`err5` for EIO); `B` is
-//! `preload` or `local`, the registry the crate found; `S` is `saved` or `return(V)`.
+//! `preload` or `local`, the registry the crate found; `S` is `saved` or `return(V)`; `F` is
+//! whether `app::flaky` returned.
 //!
 //! A watchdog ends the process with status 124 after 30 seconds, so a point that never lets
 //! go (a `pause` never released) cannot hang a test.
@@ -28,6 +31,15 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+/// Wakes the fixture's one-thread executor (`async`).
+struct Unpark(std::thread::Thread);
+
+impl std::task::Wake for Unpark {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+}
 
 /// `ok`, or `errN` with the call's errno (`err:MESSAGE` when it has none).
 fn show(r: io::Result<()>) -> String {
@@ -163,6 +175,55 @@ fn run(args: &[String]) -> io::Result<String> {
             drop(other);
             let none = (show(f.sync_all()), saved());
             Ok(format!("other_only={},{} none={},{}", other_only.0, other_only.1, none.0, none.1))
+        }
+        "scenario" => {
+            let (_, mut f) = data_file(arg(1)?)?;
+            let scenario = failinject::FailScenario::setup();
+            let first = (saved(), flaky());
+            let write = f.write_all(b"first\n");
+            failinject::cfg("app::save", "return(scenario)").map_err(io::Error::other)?;
+            failinject::remove("app::flaky");
+            let during = (saved(), flaky());
+            scenario.teardown();
+            let after = (saved(), flaky());
+            let after2 = saved();
+            let write_after = f.write_all(b"after\n");
+            Ok(format!(
+                "backend={} first={},{} write={} during={},{} after={},{} after2={} write_after={}",
+                backend(),
+                first.0,
+                first.1,
+                show(write),
+                during.0,
+                during.1,
+                after.0,
+                after.1,
+                after2,
+                show(write_after)
+            ))
+        }
+        "async" => {
+            // The first poll of a point that sleeps must return at once (the wait is
+            // awaited, not blocked on); the whole future takes the sleep.
+            let start = Instant::now();
+            let mut fut = std::pin::pin!(async {
+                failinject::fail_point_async!("app::slow");
+            });
+            let thread = std::thread::current();
+            let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(thread)));
+            let mut cx = std::task::Context::from_waker(&waker);
+            let mut first = None;
+            while fut.as_mut().poll(&mut cx).is_pending() {
+                first.get_or_insert(start.elapsed());
+                std::thread::park_timeout(Duration::from_millis(50));
+            }
+            let first = first.unwrap_or(start.elapsed());
+            Ok(format!(
+                "backend={} first_poll_ms={} total_ms={}",
+                backend(),
+                first.as_millis(),
+                start.elapsed().as_millis()
+            ))
         }
         "scoped" => {
             let inside = {
