@@ -11,7 +11,7 @@
 //!   function under the preload, and checks that the header declares exactly
 //!   [`C_PROTOTYPES`].
 //!
-//! Adding a function means one line in [`abi_v1!`] and one function in the preload; a
+//! Adding a function means one line in [`abi_v1!`](crate::abi_v1) and one function in the preload; a
 //! signature that differs anywhere fails to build or fails that test.
 
 use core::ffi::{CStr, c_char, c_int, c_void};
@@ -67,6 +67,16 @@ macro_rules! abi_v1 {
                 "int failinject_v1_eval_deferred(unsigned long long generation, unsigned index, const char *name, const char **arg, size_t *arg_len, unsigned long long *wait_ms, const void **pause)";
             failinject_v1_pause_done: PauseDone = unsafe extern "C" fn(*const c_void) -> c_int,
                 "int failinject_v1_pause_done(const void *pause)";
+            failinject_v1_local_new: LocalNew = extern "C" fn() -> u64,
+                "unsigned long long failinject_v1_local_new(void)";
+            failinject_v1_local_cfg: LocalCfg = unsafe extern "C" fn(u64, *const c_char, *mut c_char, usize) -> c_int,
+                "int failinject_v1_local_cfg(unsigned long long ctx, const char *rules, char *err, size_t err_len)";
+            failinject_v1_local_remove: LocalRemove = unsafe extern "C" fn(u64, *const c_char) -> c_int,
+                "int failinject_v1_local_remove(unsigned long long ctx, const char *key)";
+            failinject_v1_local_free: LocalFree = extern "C" fn(u64),
+                "void failinject_v1_local_free(unsigned long long ctx)";
+            failinject_v1_local_bind: LocalBind = extern "C" fn(u64),
+                "void failinject_v1_local_bind(unsigned long long ctx)";
         }
     };
 }

@@ -38,9 +38,80 @@ pub enum Outcome {
 // names (`failinject_engine::abi`, checked against the preload's exports at its compile time).
 use failinject_engine::abi::{
     Cfg, EVAL_DELAY, EVAL_PANIC, EVAL_PAUSE, EVAL_PRINT, EVAL_RETURN, EVAL_SLEEP, EVAL_YIELD,
-    EvalAt, EvalDeferred, GenerationPtr, List, Lookup, PauseDone, Remove, RestoreLaunch,
-    ScopeEnter, ScopeLeave, names,
+    EvalAt, EvalDeferred, GenerationPtr, List, LocalBind, LocalCfg, LocalFree, LocalNew,
+    LocalRemove, Lookup, PauseDone, Remove, RestoreLaunch, ScopeEnter, ScopeLeave, names,
 };
+
+/// The preload's thread-scoped libc rules (`failinject_v1_local_*`), which a preload may
+/// export.
+pub struct LocalAbi {
+    new: LocalNew,
+    cfg: LocalCfg,
+    remove: LocalRemove,
+    free: LocalFree,
+    bind: LocalBind,
+}
+
+impl LocalAbi {
+    fn find() -> Option<LocalAbi> {
+        let get = |name: &std::ffi::CStr| symbol(name);
+        let (new, cfg, remove, free, bind) = (
+            get(names::failinject_v1_local_new)?,
+            get(names::failinject_v1_local_cfg)?,
+            get(names::failinject_v1_local_remove)?,
+            get(names::failinject_v1_local_free)?,
+            get(names::failinject_v1_local_bind)?,
+        );
+        // SAFETY: a preload that exports these symbols gives them these C types
+        // (`failinject_engine::abi`).
+        unsafe {
+            Some(LocalAbi {
+                new: std::mem::transmute::<*mut c_void, LocalNew>(new),
+                cfg: std::mem::transmute::<*mut c_void, LocalCfg>(cfg),
+                remove: std::mem::transmute::<*mut c_void, LocalRemove>(remove),
+                free: std::mem::transmute::<*mut c_void, LocalFree>(free),
+                bind: std::mem::transmute::<*mut c_void, LocalBind>(bind),
+            })
+        }
+    }
+
+    /// A new context (0: none could be had).
+    pub fn new_context(&self) -> u64 {
+        (self.new)()
+    }
+
+    /// Sets `rules` (libc rules) in context `ctx`.
+    pub fn cfg(&self, ctx: u64, rules: &str) -> Result<(), CfgError> {
+        let text = CString::new(rules).map_err(|_| CfgError::Nul)?;
+        let mut err = vec![0u8; 4096];
+        // SAFETY: a NUL-terminated text and a writable buffer of the given size.
+        let r =
+            unsafe { (self.cfg)(ctx, text.as_ptr(), err.as_mut_ptr() as *mut c_char, err.len()) };
+        if r == 0 {
+            return Ok(());
+        }
+        let end = err.iter().position(|b| *b == 0).unwrap_or(err.len());
+        Err(CfgError::Preload(String::from_utf8_lossy(&err[..end]).into_owned()))
+    }
+
+    /// Removes the rule `key` from context `ctx`.
+    pub fn remove(&self, ctx: u64, key: &str) {
+        if let Ok(key) = CString::new(key) {
+            // SAFETY: a NUL-terminated key.
+            unsafe { (self.remove)(ctx, key.as_ptr()) };
+        }
+    }
+
+    /// Ends context `ctx`.
+    pub fn free(&self, ctx: u64) {
+        (self.free)(ctx)
+    }
+
+    /// Binds the calling thread to context `ctx` (0: none).
+    pub fn bind(&self, ctx: u64) {
+        (self.bind)(ctx)
+    }
+}
 
 /// The preload's ABI, version 1.
 pub struct Abi {
@@ -62,6 +133,8 @@ pub struct Abi {
     /// export: the waits come back to us, so `fail_point_async!` awaits them. Without them
     /// the preload carries the waits out itself (and an async point blocks its thread).
     deferred: Option<(EvalDeferred, PauseDone)>,
+    /// Thread-scoped libc rules, when the preload has them.
+    local: Option<LocalAbi>,
 }
 
 /// The in-process registry, when there is no preload.
@@ -120,6 +193,7 @@ impl Abi {
             scope_enter: get!(names::failinject_v1_scope_enter, ScopeEnter),
             scope_leave: get!(names::failinject_v1_scope_leave, ScopeLeave),
             launch: Vec::new(),
+            local: LocalAbi::find(),
             deferred: symbol(names::failinject_v1_eval_deferred)
                 .zip(symbol(names::failinject_v1_pause_done))
                 .map(|(e, d)| {
@@ -309,6 +383,16 @@ pub(crate) fn outcome(effect: Effect<'static>, state: &'static RuleState) -> Out
 }
 
 impl Backend {
+    /// The preload's thread-scoped libc rules: `Err` says why there are none (no preload, or
+    /// one without them), for a `sys:` rule given to `local::cfg`.
+    pub fn local_abi(&self, rule: &str) -> Result<&LocalAbi, CfgError> {
+        match self {
+            Backend::Preload(Abi { local: Some(l), .. }) => Ok(l),
+            Backend::Preload(_) => Err(CfgError::LocalSys(rule.to_string())),
+            Backend::Local(_) => Err(CfgError::NeedsPreload(rule.to_string())),
+        }
+    }
+
     /// The point's index in the current configuration (`None`: no rule names it, or its rules
     /// can never act) and the generation that answer belongs to. Marks the point reached.
     pub fn lookup(&self, name: &str, hash: u64, cname: &std::ffi::CStr) -> (u64, Option<u32>) {
@@ -508,7 +592,7 @@ pub enum CfgError {
     Nul,
     /// A `sys:` rule, and no `libfailinject.so` in the process to carry it out.
     NeedsPreload(String),
-    /// A `sys:` rule given to `local::cfg`, which takes in-code rules only.
+    /// A `sys:` rule given to `local::cfg` under a preload without thread-scoped libc rules.
     LocalSys(String),
 }
 
@@ -526,9 +610,9 @@ impl std::fmt::Display for CfgError {
             ),
             CfgError::LocalSys(rule) => write!(
                 f,
-                "`{rule}` is a libc rule: local::cfg takes in-code points only (thread-scoped \
-                 libc rules need support in libfailinject.so that it does not have yet); give \
-                 it to failinject::cfg with a `path=` of the test's own files instead"
+                "`{rule}` is a libc rule, and this libfailinject.so has no thread-scoped libc \
+                 rules (failinject_v1_local_*): use a newer one, or give the rule to \
+                 failinject::cfg with a `path=` of the test's own files"
             ),
         }
     }

@@ -124,11 +124,18 @@
 //! that runs with it on whichever executor thread polls it, so a tokio task that moves between
 //! worker threads keeps its faults.
 //!
+//! Under `libfailinject.so`, local rules may be libc rules too: each test fails its own
+//! writes, and the tests still run in parallel (tasks that act on the whole process,
+//! `powercut`, `kill`, `panic` and `lose`, are refused locally):
+//!
+//! ```no_run
+//! // Under the preload (`failinject run -- cargo test`): this thread's writes fail, no other's.
+//! failinject::local::cfg("sys:write[kind=file]", "error(ENOSPC)").unwrap();
+//! ```
+//!
 //! What the configuration cannot follow is work a runtime does on its own threads without
-//! your closure: `tokio::fs` runs its file calls on the blocking pool, and libc calls are
-//! decided inside `libfailinject.so`, which has no thread-scoped rules yet (`local::cfg`
-//! refuses `sys:` rules, [`CfgError::LocalSys`]). For those, give each test its own files and a
-//! process-wide rule narrowed to them:
+//! your closure: `tokio::fs` runs its file calls on the blocking pool. For those, give each
+//! test its own files and a process-wide rule narrowed to them:
 //!
 //! ```no_run
 //! // Test 1 writes under /tmp/test-1, test 2 under /tmp/test-2:

@@ -26,9 +26,14 @@
 //! configuration, counters included: `3*return` fails three calls among them, not three
 //! each.
 //!
-//! Only in-code points can be configured locally. A `sys:` rule is refused: libc calls are
-//! decided inside `libfailinject.so`, which has no thread-scoped rules yet. For a test's own
-//! files use a process-wide rule narrowed to them (`sys:write[path=*/test-17/*]=error(ENOSPC)`).
+//! Under `libfailinject.so`, local rules may also be libc rules: `local::cfg("sys:write",
+//! "error(ENOSPC)")` fails the writes of this thread (and of what it hands its configuration
+//! to), not those of the other tests, so eight tests that each fail their own writes run in
+//! parallel. Tasks that act on the whole process (`powercut`, `kill`, `panic`, `lose`) are
+//! refused there; without the preload a `sys:` rule is an error that says it is needed.
+//! I/O that a runtime performs on threads of its own (tokio's blocking pool, `tokio::fs`) is
+//! not the bound thread's: hand `spawn_blocking` a closure made by [`wrap`], or use a
+//! process-wide rule narrowed to the test's own files (`sys:write[path=*/test-17/*]=…`).
 
 use crate::backend::{CfgError, Outcome};
 use failinject_engine::{Context, Points, Registry, Snapshot};
@@ -41,6 +46,9 @@ use std::task::Poll;
 
 /// One local configuration, shared by the threads and futures it was handed to.
 struct Shared {
+    /// Its context of libc rules in the preload (`failinject_v1_local_new`), 0 until its first
+    /// `sys:` rule.
+    preload: std::sync::atomic::AtomicU64,
     registry: Mutex<Registry>,
     /// Leaked on every change, like the process registry's: decisions hand out `'static`
     /// strings, and local configurations change rarely (tests).
@@ -50,6 +58,7 @@ struct Shared {
 impl Shared {
     fn new() -> Shared {
         Shared {
+            preload: std::sync::atomic::AtomicU64::new(0),
             registry: Mutex::new(Registry::new(0)),
             snapshot: AtomicPtr::new(Box::leak(Box::new(Snapshot::empty()))),
         }
@@ -86,10 +95,30 @@ pub fn salt() -> u64 {
     SALT.with(Cell::get)
 }
 
-/// Makes `config` the calling thread's local configuration; returns the one it had.
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let ctx = *self.preload.get_mut();
+        if ctx != 0
+            && let Ok(abi) = crate::backend::backend().local_abi("")
+        {
+            abi.free(ctx);
+        }
+    }
+}
+
+/// Makes `config` the calling thread's local configuration; returns the one it had. Under
+/// the preload the thread is bound to the configuration's libc rules too.
 fn install(config: Option<Arc<Shared>>) -> Option<Arc<Shared>> {
     SALT.with(|s| s.set(if config.is_some() { SALTED } else { 0 }));
-    LOCAL.with(|l| l.replace(config))
+    let ctx = config.as_ref().map_or(0, |c| c.preload.load(Ordering::Acquire));
+    let previous = LOCAL.with(|l| l.replace(config));
+    let had = previous.as_ref().map_or(0, |c| c.preload.load(Ordering::Acquire));
+    if (ctx != 0 || had != 0)
+        && let Ok(abi) = crate::backend::backend().local_abi("")
+    {
+        abi.bind(ctx);
+    }
+    previous
 }
 
 fn current() -> Option<Arc<Shared>> {
@@ -100,20 +129,33 @@ struct NoScopes;
 impl Context for NoScopes {}
 
 /// Sets `name=actions` for the calling thread only (and the threads and futures it hands its
-/// configuration to). `sys:` rules are refused ([`CfgError::LocalSys`]).
+/// configuration to). A `sys:` rule needs the preload ([`CfgError::NeedsPreload`]) and may
+/// not act on the whole process (`powercut`, `kill`, `panic`, `lose`).
 pub fn cfg<S: Into<String>>(name: S, actions: &str) -> Result<(), CfgError> {
     let rule = format!("{}={actions}", name.into());
     let parsed = failinject_engine::parse_rules(&rule, "local::cfg").map_err(CfgError::Parse)?;
-    if let Some(r) = parsed.iter().find(|r| matches!(r.points, Points::Sys(_))) {
-        return Err(CfgError::LocalSys(r.to_string()));
-    }
     // The backend first: choosing it sets the generation the sites compare with.
-    crate::backend::backend();
+    let backend = crate::backend::backend();
+    let sys = parsed.iter().any(|r| matches!(r.points, Points::Sys(_)));
+    let abi = if sys { Some(backend.local_abi(&rule)?) } else { None };
     let shared = current().unwrap_or_else(|| {
         let shared = Arc::new(Shared::new());
         install(Some(Arc::clone(&shared)));
         shared
     });
+    if let Some(abi) = abi {
+        // The libc rules go to the preload, into this configuration's context.
+        let mut ctx = shared.preload.load(Ordering::Acquire);
+        if ctx == 0 {
+            ctx = abi.new_context();
+            if ctx == 0 {
+                return Err(CfgError::Preload("no more local contexts (256 at once)".into()));
+            }
+            shared.preload.store(ctx, Ordering::Release);
+            abi.bind(ctx);
+        }
+        return abi.cfg(ctx, &rule);
+    }
     shared.change(|reg| {
         parsed.into_iter().for_each(|r| {
             reg.set(r);
@@ -122,11 +164,20 @@ pub fn cfg<S: Into<String>>(name: S, actions: &str) -> Result<(), CfgError> {
     Ok(())
 }
 
-/// Removes the local rule for `name`.
+/// Removes the local rule for `name` (a `sys:` key goes to the preload's context).
 pub fn remove<S: AsRef<str>>(name: S) {
-    if let Some(shared) = current() {
-        shared.change(|reg| drop(reg.remove(name.as_ref())));
+    let Some(shared) = current() else { return };
+    let name = name.as_ref();
+    if name.starts_with("sys:") {
+        let ctx = shared.preload.load(Ordering::Acquire);
+        if ctx != 0
+            && let Ok(abi) = crate::backend::backend().local_abi(name)
+        {
+            abi.remove(ctx, name);
+        }
+        return;
     }
+    shared.change(|reg| drop(reg.remove(name)));
 }
 
 /// The calling thread leaves its local configuration: it sees the process-wide one again.

@@ -61,6 +61,15 @@
  *       FAILINJECT_YIELD, FAILINJECT_PAUSE with *pause.
  *   int failinject_v1_pause_done(const void *pause);
  *       1 once the rule of a FAILINJECT_PAUSE was replaced or removed: go on.
+ *   unsigned long long failinject_v1_local_new(void);
+ *   int failinject_v1_local_cfg(unsigned long long ctx, const char *rules, char *err,
+ *                               size_t err_len);
+ *   int failinject_v1_local_remove(unsigned long long ctx, const char *key);
+ *   void failinject_v1_local_free(unsigned long long ctx);
+ *   void failinject_v1_local_bind(unsigned long long ctx);
+ *       Thread-scoped libc rules: a context of its own rules and counters, seen only by
+ *       the threads bound to it (0: none), before the process-wide rules. powercut, kill,
+ *       panic and lose act on the whole process and are refused there.
  *   int failinject_v1_eval_at(unsigned long long generation, unsigned index, const char *name,
  *                             const char **arg, size_t *arg_len);
  *       failinject_v1_eval without the name lookup while the generation still holds.
@@ -103,6 +112,12 @@ int failinject_v1_eval_deferred(unsigned long long generation, unsigned index, c
                                 const char **arg, size_t *arg_len, unsigned long long *wait_ms,
                                 const void **pause) __attribute__((weak));
 int failinject_v1_pause_done(const void *pause) __attribute__((weak));
+unsigned long long failinject_v1_local_new(void) __attribute__((weak));
+int failinject_v1_local_cfg(unsigned long long ctx, const char *rules, char *err, size_t err_len)
+    __attribute__((weak));
+int failinject_v1_local_remove(unsigned long long ctx, const char *key) __attribute__((weak));
+void failinject_v1_local_free(unsigned long long ctx) __attribute__((weak));
+void failinject_v1_local_bind(unsigned long long ctx) __attribute__((weak));
 
 /* Evaluates NAME; handles panic and print itself. Returns 1 when the point says "return". */
 static inline int failinject_point_(const char *name) {

@@ -408,3 +408,78 @@ pub extern "C" fn failinject_v1_restore_launch() -> c_int {
         None => -1,
     }
 }
+
+/// A new local context: libc rules that only the threads bound to it see
+/// (`failinject::local::cfg("sys:…")`); its number, or 0 when none can be had.
+#[unsafe(no_mangle)]
+pub extern "C" fn failinject_v1_local_new() -> u64 {
+    let Some(_inside) = guard::Inside::enter() else { return 0 };
+    let Some((seed, exe)) = state::read(|r| (r.seed(), r.exe().to_vec())) else { return 0 };
+    crate::local::new(seed, &exe).unwrap_or(0)
+}
+
+/// Sets libc rules in local context `ctx` (each replacing a rule with its key). Returns 0, or
+/// -1 with the reason in `err`: a bad rule, an in-code point, or a task that acts on the
+/// whole process (`powercut`, `kill`, `panic`, `lose`).
+///
+/// # Safety
+/// As [`failinject_v1_cfg`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn failinject_v1_local_cfg(
+    ctx: u64,
+    rules: *const c_char,
+    err: *mut c_char,
+    err_len: size_t,
+) -> c_int {
+    let Some(_inside) = guard::Inside::enter() else { return -1 };
+    // SAFETY: the caller's contract.
+    let Some(text) = (unsafe { text(rules) }) else {
+        // SAFETY: the caller's contract.
+        unsafe { give("the rules are not UTF-8 text", err, err_len) };
+        return -1;
+    };
+    match crate::local::cfg(ctx, text) {
+        Ok(()) => {
+            state::local_changed();
+            0
+        }
+        Err(why) => {
+            // SAFETY: the caller's contract.
+            unsafe { give(&why, err, err_len) };
+            -1
+        }
+    }
+}
+
+/// Removes the rule with `key` from local context `ctx`: 1 removed, 0 none, -1 bad key.
+///
+/// # Safety
+/// `key` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn failinject_v1_local_remove(ctx: u64, key: *const c_char) -> c_int {
+    let Some(_inside) = guard::Inside::enter() else { return -1 };
+    // SAFETY: the caller's contract.
+    let Some(key) = (unsafe { text(key) }) else { return -1 };
+    match crate::local::remove(ctx, key) {
+        Ok(removed) => {
+            state::local_changed();
+            c_int::from(removed)
+        }
+        Err(_) => -1,
+    }
+}
+
+/// Ends local context `ctx` (its rules are gone).
+#[unsafe(no_mangle)]
+pub extern "C" fn failinject_v1_local_free(ctx: u64) {
+    let Some(_inside) = guard::Inside::enter() else { return };
+    crate::local::free(ctx);
+    state::local_changed();
+}
+
+/// Binds the calling thread to local context `ctx` (0: none): its libc calls meet that
+/// context's rules first.
+#[unsafe(no_mangle)]
+pub extern "C" fn failinject_v1_local_bind(ctx: u64) {
+    crate::local::bind(ctx);
+}

@@ -30,6 +30,7 @@ mod ctl; // the control socket
 mod ctx; // what a decision may ask of the calling thread
 mod effect; // carrying out a decision
 mod fd; // what each descriptor refers to
+mod local; // thread-scoped libc rules (`failinject::local::cfg("sys:…")`)
 mod log; // the injection log
 mod nearmiss; // why a rule never fired: the near misses of the rules not fired yet
 mod scope; // fail scopes and reached points

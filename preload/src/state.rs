@@ -6,9 +6,12 @@
 //! atomic. A wrapper first tests its point's bit in [`ACTIVE`] with one relaxed load; only
 //! when the bit is set does it read the snapshot.
 
+#![forbid(unsafe_code)]
+
+use crate::sys::published::Published;
 use failinject_engine::{Filter, PointId, Registry, Snapshot, Task};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// One bit per libc point: set when at least one rule applies to it.
 static ACTIVE: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
@@ -17,8 +20,9 @@ static ACTIVE: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 static WATCHED: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 /// Set once any libc rule exists: descriptors are tracked from then on.
 static TRACKING: AtomicBool = AtomicBool::new(false);
-static SNAPSHOT: AtomicPtr<Snapshot> = AtomicPtr::new(std::ptr::null_mut());
-/// The published snapshot's generation, shifted for [`verdict_key`].
+static SNAPSHOT: Published<Snapshot> = Published::new();
+/// The published snapshot's generation, shifted for [`verdict_key`]; its top 16 bits count
+/// the changes of local contexts ([`local_changed`]).
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 /// The published snapshot's generation, as is: in-code points compare it with the
 /// generation they last looked their rules up in (`failinject_v1_generation_ptr`).
@@ -38,7 +42,8 @@ pub fn tracking() -> bool {
 }
 
 /// The key under which verdicts about descriptors for point `p` are remembered: it changes
-/// with every published snapshot (see `fds::rejected`).
+/// with every published snapshot, and every change of a local context (see
+/// `fds::rejected`).
 #[inline(always)]
 pub fn verdict_key(p: PointId) -> u64 {
     GENERATION.load(Ordering::Acquire) | (u64::from(p.0) + 1)
@@ -47,10 +52,7 @@ pub fn verdict_key(p: PointId) -> u64 {
 /// The published snapshot, if any.
 #[inline]
 pub fn snapshot() -> Option<&'static Snapshot> {
-    let p = SNAPSHOT.load(Ordering::Acquire);
-    // SAFETY: a non-null pointer here came from `Box::leak` in `publish` and is never freed,
-    // so it is valid for the rest of the process.
-    unsafe { p.as_ref() }
+    SNAPSHOT.get()
 }
 
 /// The launch configuration (`FAILINJECT`, `FAILINJECT_FILE`, `FAILPOINTS`), as installed
@@ -125,11 +127,12 @@ fn publish(registry: &mut Registry) {
 
 /// Makes `snapshot` the published one, with the fast-path bits of its points.
 fn store(snapshot: Snapshot, sys: bool) {
-    let snap: &'static Snapshot = Box::leak(Box::new(snapshot));
-    SNAPSHOT.store(snap as *const Snapshot as *mut Snapshot, Ordering::Release);
-    GENERATION.store(snap.generation() << 16, Ordering::Release);
+    let snap = SNAPSHOT.publish(snapshot);
+    let epoch = GENERATION.load(Ordering::Acquire) & LOCAL_EPOCH;
+    GENERATION.store((snap.generation() << 16 & !LOCAL_EPOCH) | epoch, Ordering::Release);
     PLAIN_GENERATION.store(snap.generation(), Ordering::Release);
-    let mut words = [0u64; 4];
+    // The points of thread-scoped rules take the slow path for every thread (`local.rs`).
+    let mut words = crate::local::words();
     for p in snap.active_points().iter() {
         words[p.0 as usize / 64] |= 1 << (p.0 % 64);
     }
@@ -153,6 +156,23 @@ fn store(snapshot: Snapshot, sys: bool) {
     }
 }
 
+/// The bits of [`GENERATION`] that count changes of local contexts.
+const LOCAL_EPOCH: u64 = 0xffff << 48;
+
+/// A local context changed (`local.rs`): its points join the slow path, and every descriptor
+/// verdict is forgotten (one made before may skip a bound thread's new rule).
+pub fn local_changed() {
+    // Under the registry's lock: a publication running at the same time must not store
+    // fast-path bits computed before this change.
+    let _registry = REGISTRY.lock();
+    for (a, w) in ACTIVE.iter().zip(crate::local::words()) {
+        a.fetch_or(w, Ordering::AcqRel);
+    }
+    let now = GENERATION.load(Ordering::Acquire);
+    let epoch = (now & LOCAL_EPOCH).wrapping_add(1 << 48) & LOCAL_EPOCH;
+    GENERATION.store((now & !LOCAL_EPOCH) | epoch, Ordering::Release);
+}
+
 /// Takes the points [`crate::nearmiss::watch`] added off the slow path, once every libc rule
 /// of the snapshot of `generation` has fired. Never blocks: when the registry is being
 /// changed (its lock is held), or was changed since, nothing is done and `false` returned.
@@ -161,8 +181,9 @@ pub fn unwatch(generation: u64) -> bool {
     if PLAIN_GENERATION.load(Ordering::Acquire) != generation {
         return false;
     }
-    for (a, w) in ACTIVE.iter().zip(&WATCHED) {
-        a.fetch_and(!w.swap(0, Ordering::AcqRel), Ordering::AcqRel);
+    // A point a local context names stays on the slow path.
+    for ((a, w), local) in ACTIVE.iter().zip(&WATCHED).zip(crate::local::words()) {
+        a.fetch_and(!(w.swap(0, Ordering::AcqRel) & !local), Ordering::AcqRel);
     }
     true
 }

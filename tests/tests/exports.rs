@@ -89,10 +89,12 @@ fn the_c_header_declares_the_abi_and_a_c_program_calls_every_function() {
     let exe = compile_c(&src, &dir.join("abi"), &["-Wall", "-Wextra", "-Werror", &include]);
 
     // Without the preload every weak symbol is null and the program says so.
-    let bare = Command::new(&exe).env_remove("LD_PRELOAD").output().unwrap();
+    let bare =
+        Command::new(&exe).current_dir(dir.path()).env_remove("LD_PRELOAD").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&bare.stdout), "preload=absent\n");
 
     let out = Command::new(&exe)
+        .current_dir(dir.path())
         .env("LD_PRELOAD", preload())
         .env("FAILINJECT", "abi::point=return(7)")
         .env("FAILINJECT_SEED", "42")
@@ -112,8 +114,9 @@ fn the_c_header_declares_the_abi_and_a_c_program_calls_every_function() {
         "remove=1 remove_again=0",
         "restore_launch=0 later_gone=1 launch_kept=1",
         "deferred sleep=1 ms=5 pause=1 done=0,1",
+        "local ctx=1 set=0 refused=-1 bound=-1,1 unbound=1 removed=1",
         "scope=entered-and-left",
-        "calls=14",
+        "calls=19",
     ];
     assert_eq!(stdout.lines().collect::<Vec<_>>(), expected, "{stdout}");
 }

@@ -87,3 +87,26 @@ fn an_async_point_awaits_its_sleep_under_the_preload() {
         assert!(field("total_ms=") >= 2000, "the sleep did not happen: {done:?}");
     }
 }
+
+/// `local::cfg` takes `sys:` rules under the preload: eight threads that each fail their own
+/// writes with another errno (the same rule point!) see only their own fault, a thread with
+/// no local rule none, a thread started with `local::spawn` its parent's, a plain thread
+/// none; a `full` budget is the local rule's own; `powercut` is refused locally. Without the
+/// preload a `sys:` rule in `local::cfg` is an error that says the preload is needed.
+#[test]
+fn thread_scoped_libc_rules_under_the_preload() {
+    let dir = TempDir::new("scenario-local-sys");
+    let done = Run::new(dir.path(), "", POINTS_RS, &["local", &dir.path().to_string_lossy()]).run();
+    assert_eq!(done.code, Some(0), "{done:?}");
+    assert_eq!(
+        done.stdout,
+        "t0=err28 t1=err5 t2=err122 t3=err27 t4=err30 t5=err13 t6=err1 t7=err16 free=ok \
+         spawned=err28 plain=ok budget=ok,ok,err28 refused=1\n",
+        "{done:?}"
+    );
+    let bare = Run::new(dir.path(), "", POINTS_RS, &["local", &dir.path().to_string_lossy()])
+        .env("LD_PRELOAD", "")
+        .run();
+    assert_ne!(bare.code, Some(0), "{bare:?}");
+    assert!(bare.stderr.contains("libfailinject.so is not loaded"), "{bare:?}");
+}

@@ -6,12 +6,14 @@
 //! - `kfile`: system calls on files and descriptors, and the crash model's `Disk`;
 //! - `real`: the real libc functions, resolved lazily with `dlsym(RTLD_NEXT)`;
 //! - `guard`: the re-entrancy flag; `spin`: the one lock; `pool`: per-call path buffers;
+//!   `published`: a value every thread reads without a lock, never freed (snapshots);
 //! - `ret`: C return values; `site`: call sites (`backtrace`, `dladdr`);
 //! - `thread`: the only way the library starts a thread (every signal blocked).
 
 pub mod guard;
 pub mod kfile;
 pub mod pool;
+pub mod published;
 pub mod raw;
 pub mod real;
 pub mod ret;

@@ -229,7 +229,9 @@ macro_rules! wrappers {
                     let decision = match snap {
                         // Data arguments libc would refuse go to libc untouched.
                         Some(s) if state::active(P) && facts!(@valid $io call) => {
-                            let d = s.decide_sys(&call, &mut ctx);
+                            // The calling thread's own rules first (`local.rs`).
+                            let d = crate::local::decide(&call, &mut ctx)
+                                .or_else(|| s.decide_sys(&call, &mut ctx));
                             // Why a rule never fired (`nearmiss.rs`): a call no rule decided
                             // may be a near miss; once every libc rule fired, the points
                             // watched for near misses leave the slow path.
@@ -246,6 +248,7 @@ macro_rules! wrappers {
                             // descriptor is ever skipped for it.
                             if d.is_none()
                                 && !(CRASH && crate::crash::on())
+                                && !crate::local::covers(P)
                                 && let Some((fd, key, version)) = verdict
                                 && s.rejects_target(&call)
                             {

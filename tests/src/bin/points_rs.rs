@@ -14,6 +14,7 @@
 //! | `recfg` | calls `save()`, sets `app::save=return(late)` with `failinject::cfg`, calls it again, removes the rule, calls it a third time | `first=S second=S third=S` |
 //! | `scope_order DIR` | writes `DIR/f.dat`; enters `commit`, then `other`; drops the `commit` guard first, `fsync`s and calls `save()` (inside `other` only), then drops `other` and does both again | `other_only=R,S none=R,S` |
 //! | `scoped` | calls `save()` inside `fail_scope!("commit")`, then outside | `inside=S outside=S` |
+//! | `local DIR` | eight threads each set `sys:write[path=DIR/*]` to another errno with `failinject::local::cfg` and write their own file; a ninth thread writes with no local rule; the first also hands its configuration to a thread of `local::spawn` and not to a plain one; a thread with `full(10)` writes three 5-byte records; `powercut` is refused locally | `t0=R … t7=R free=R spawned=R plain=R budget=R,R,R refused=M` |
 //! | `async` | polls a future that hits `fail_point_async!("app::slow")` once, then drives it to the end (a one-thread executor of its own) | `backend=B first_poll_ms=N total_ms=M` |
 //! | `scenario DIR` | as a `main` that follows fail-rs's pattern: sets up a `FailScenario`, calls `save()` and `flaky()` and writes `DIR/f.dat`; sets `app::save=return(scenario)` and removes `app::flaky`; calls both; tears the scenario down; calls both, `save()` once more, and writes again | `backend=B first=S,F write=R during=S,F after=S,F after2=S write_after=R` |
 //!
@@ -200,6 +201,75 @@ fn run(args: &[String]) -> io::Result<String> {
                 after.1,
                 after2,
                 show(write_after)
+            ))
+        }
+        "local" => {
+            let dir = PathBuf::from(arg(1)?);
+            let errnos = ["ENOSPC", "EIO", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM", "EBUSY"];
+            let rule = format!("sys:write[path={}/*]", dir.display());
+            let write = |dir: &Path, name: &str| -> String {
+                show(File::create(dir.join(name)).and_then(|mut f| f.write_all(b"data")))
+            };
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(errnos.len()));
+            let threads: Vec<_> = errnos
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let (dir, rule, barrier) = (dir.clone(), rule.clone(), barrier.clone());
+                    let task = format!("error({e})");
+                    std::thread::spawn(move || {
+                        failinject::local::cfg(rule.as_str(), &task).map_err(|e| e.to_string())?;
+                        // Every thread holds its rule before any writes.
+                        barrier.wait();
+                        let own = write(&dir, &format!("t{i}.dat"));
+                        let handed = if i == 0 {
+                            let d = dir.clone();
+                            let spawned =
+                                failinject::local::spawn(move || write(&d, "spawned.dat"));
+                            let d = dir.clone();
+                            let plain = std::thread::spawn(move || write(&d, "plain.dat"));
+                            Some((spawned.join().unwrap(), plain.join().unwrap()))
+                        } else {
+                            None
+                        };
+                        Ok::<_, String>((own, handed))
+                    })
+                })
+                .collect();
+            let free = write(&dir, "free.dat");
+            let mut out = Vec::new();
+            let mut handed = None;
+            for (i, t) in threads.into_iter().enumerate() {
+                let (own, h) = t.join().unwrap().map_err(io::Error::other)?;
+                out.push(format!("t{i}={own}"));
+                handed = handed.or(h);
+            }
+            let (spawned, plain) = handed.unwrap_or_default();
+            // A `full` budget belongs to the local rule.
+            let d = dir.clone();
+            let full_rule = rule.clone();
+            let budget = std::thread::spawn(move || -> Result<String, String> {
+                failinject::local::cfg(full_rule.as_str(), "full(10)")
+                    .map_err(|e| e.to_string())?;
+                let mut f = File::create(d.join("budget.dat")).map_err(|e| e.to_string())?;
+                let r: Vec<String> = (0..3).map(|_| show(f.write_all(b"12345"))).collect();
+                Ok(r.join(","))
+            })
+            .join()
+            .unwrap()
+            .map_err(io::Error::other)?;
+            let refused = std::thread::spawn(|| {
+                failinject::local::cfg("sys:fsync", "powercut").map_or_else(
+                    |e| e.to_string().contains("acts on the whole process"),
+                    |()| false,
+                )
+            })
+            .join()
+            .unwrap();
+            Ok(format!(
+                "{} free={free} spawned={spawned} plain={plain} budget={budget} refused={}",
+                out.join(" "),
+                u8::from(refused)
             ))
         }
         "async" => {
