@@ -52,6 +52,15 @@ impl RuleArgs {
             errors.extend(e);
         }
         if errors.is_empty() {
+            // fail-rs accepts a percentage above 100 and means "always"; so do we, but say so.
+            for rule in &all {
+                for p in rule.chain.iter().filter_map(|a| a.percent).filter(|p| *p > 100.0) {
+                    eprintln!(
+                        "failinject: warning: `{rule}`: {p}% is above 100 and is taken as 100% \
+                         (always), as fail-rs does"
+                    );
+                }
+            }
             return Ok(all);
         }
         for e in &errors {

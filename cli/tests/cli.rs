@@ -31,6 +31,21 @@ fn check_explains_valid_rules() {
     assert!(stdout.contains("On the in-code point `wal::append`: return early."));
 }
 
+/// A percentage above 100 is accepted as fail-rs accepts it ("always"), with a warning.
+#[test]
+fn check_accepts_a_percentage_above_100_with_a_warning() {
+    let out = failinject(&["check", "-r", "wal::append=150%return"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr
+            .contains("warning: `wal::append=150%return`: 150% is above 100 and is taken as 100%"),
+        "{stderr}"
+    );
+    let quiet = failinject(&["check", "-r", "wal::append=100%return"]);
+    assert!(!text(&quiet.stderr).contains("warning"), "{}", text(&quiet.stderr));
+}
+
 #[test]
 fn check_reports_every_bad_rule_with_position_and_exit_2() {
     let out = failinject(&["check", "-r", "sys:wrte=error(EIO); sys:fsync=short(3)"]);
