@@ -30,6 +30,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             out.push_str(&format!("  note: {hint}\n"));
         }
     }
-    crate::emit(&out);
+    crate::out::emit(&out);
     Ok(ExitCode::SUCCESS)
 }

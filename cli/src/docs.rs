@@ -17,7 +17,7 @@ pub fn completions(args: &CompletionArgs) -> anyhow::Result<ExitCode> {
     let mut cmd = crate::Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "failinject", &mut out);
-    crate::emit(&String::from_utf8_lossy(&out));
+    crate::out::emit(&String::from_utf8_lossy(&out));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -40,7 +40,7 @@ pub fn man(args: &ManArgs) -> anyhow::Result<ExitCode> {
         None => {
             let mut out = Vec::new();
             clap_mangen::Man::new(cmd).render(&mut out)?;
-            crate::emit(&String::from_utf8_lossy(&out));
+            crate::out::emit(&String::from_utf8_lossy(&out));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -13,6 +13,7 @@ mod ctl;
 mod docs;
 mod explore;
 mod library;
+mod out;
 mod points;
 mod reach;
 mod rules;
@@ -146,14 +147,7 @@ Examples:
   failinject report merge shard-0 shard-1 shard-2 --out report
 
 Exit status: 0 when the merged campaign has no findings, 1 when it has, 2 on bad input.")]
-    Merge(explore::report::MergeArgs),
-}
-
-/// Writes to standard output; a reader that went away (`failinject points | head`) is not an
-/// error worth a message.
-fn emit(text: &str) {
-    use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Merge(explore::merge::MergeArgs),
 }
 
 fn main() -> ExitCode {
@@ -164,7 +158,7 @@ fn main() -> ExitCode {
         Command::Points(args) => points::run(args),
         Command::Ctl(args) => ctl::run(args),
         Command::Explore(args) => explore::run(args),
-        Command::Report(ReportCommand::Merge(args)) => explore::report::merge_command(args),
+        Command::Report(ReportCommand::Merge(args)) => explore::merge::merge_command(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
     };

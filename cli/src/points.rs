@@ -78,7 +78,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 )
             })
             .collect();
-        crate::emit(&format!("[\n{}\n]\n", items.join(",\n")));
+        crate::out::emit(&format!("[\n{}\n]\n", items.join(",\n")));
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::new();
@@ -98,6 +98,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let _ = writeln!(out, "    errnos     {}", join(p.errnos));
         let _ = writeln!(out, "    tasks      {}", join(tasks(p)));
     }
-    crate::emit(&out);
+    crate::out::emit(&out);
     Ok(ExitCode::SUCCESS)
 }

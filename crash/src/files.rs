@@ -7,7 +7,7 @@
 
 use crate::arena::{Arena, RecordId};
 use crate::disk::{Disk, Handle, Stat};
-use crate::{Seq, Warning};
+use crate::warning::{Seq, Warning};
 
 /// How many files may be unsynced at once.
 pub const FILES: usize = 1024;

@@ -7,7 +7,7 @@
 //! on it, so that its contents can be written back under its old name.
 
 use crate::disk::{Disk, Handle, Stat};
-use crate::{Seq, Warning};
+use crate::warning::{Seq, Warning};
 use std::ffi::CStr;
 
 /// How many directory changes may be unsynced at once.

@@ -31,8 +31,9 @@
 //! assert!(control::respond(b"frobnicate", &mut registry).unwrap().starts_with("err unknown command"));
 //! ```
 
+use crate::counters::RuleState;
 use crate::parse::{parse_key, parse_rules};
-use crate::registry::{Registry, RuleState};
+use crate::registry::Registry;
 use crate::rule::Rule;
 use std::sync::Arc;
 

@@ -6,11 +6,11 @@
 //! count. This is the code the preload runs inside every intercepted call, signal handlers
 //! included.
 
+use crate::counters::{Entry, RuleState};
 use crate::errno::{Errno, Signal};
 use crate::matcher::PathMatcher;
 use crate::points::{POINTS, PointId, PointSet};
 use crate::random::{Purpose, draw, name_hash, threshold};
-use crate::registry::{Entry, RuleState};
 use crate::rule::{Cmp, Corruption, FileKind, Filter, KindSet, Points, Rule, Task, When};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -6,7 +6,7 @@
 //! that fit and drops the others, and is an error only when none is left.
 
 use crate::error::Problem;
-use crate::parse::Spanned;
+use crate::parse::lex::Spanned;
 use crate::points::{Class, Fail, PointInfo, PointSet, Target};
 use crate::rule::{Action, Filter, Points, SysItem, Task};
 

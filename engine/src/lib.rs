@@ -89,6 +89,7 @@
 
 pub mod abi;
 pub mod control;
+mod counters;
 mod decide;
 pub mod env_config;
 pub mod errno;
@@ -98,8 +99,6 @@ mod fit;
 mod libc_table;
 mod matcher;
 mod parse;
-mod parse_action;
-mod parse_filter;
 mod path;
 pub mod points;
 mod random;
@@ -109,6 +108,7 @@ mod render;
 mod rule;
 
 pub use control::Command;
+pub use counters::RuleState;
 pub use decide::{CodePoint, Context, Decision, Effect, NearMiss, NoContext, Snapshot, SysCall};
 pub use env_config::{EnvConfig, EnvProblem, EnvSources, FileSource, env_config};
 pub use errno::{Errno, Signal};
@@ -120,7 +120,7 @@ pub use path::absolute_into;
 pub use points::{Class, PointId, PointInfo, PointSet};
 pub use random::name_hash;
 pub use reached::ReachedSet;
-pub use registry::{Registry, RuleState, RuleStatus, SetOutcome};
+pub use registry::{Registry, RuleStatus, SetOutcome};
 pub use render::Bytes;
 pub use rule::{
     Action, Cmp, Corruption, FileKind, Filter, KindSet, Points, Rule, SysItem, SysPoints, Task,

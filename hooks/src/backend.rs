@@ -342,7 +342,7 @@ struct LocalCtx<'a>(&'a Local);
 
 impl Context for LocalCtx<'_> {
     fn within(&self, h: u64) -> bool {
-        crate::scope::within(h)
+        SCOPES.with(|s| s.borrow().contains(&h))
     }
     fn reached(&self, h: u64) -> bool {
         self.0.reached.contains(h)
@@ -567,18 +567,31 @@ impl Backend {
     }
 
     /// The calling thread enters or leaves the scope `name`.
-    pub fn scope(&self, name: &std::ffi::CStr, enter: bool) {
-        if let Backend::Preload(abi) = self {
+    pub fn scope(&self, name: &std::ffi::CStr, hash: u64, enter: bool) {
+        match self {
             // SAFETY: a NUL-terminated name.
-            unsafe {
+            Backend::Preload(abi) => unsafe {
                 if enter {
                     (abi.scope_enter)(name.as_ptr())
                 } else {
                     (abi.scope_leave)(name.as_ptr())
                 }
-            }
+            },
+            Backend::Local(_) => SCOPES.with(|s| {
+                let mut s = s.borrow_mut();
+                if enter {
+                    s.push(hash);
+                } else if let Some(i) = s.iter().rposition(|h| *h == hash) {
+                    s.remove(i);
+                }
+            }),
         }
     }
+}
+
+thread_local! {
+    /// The thread's scopes, for the in-process registry (the preload keeps its own).
+    static SCOPES: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Why `cfg` refused a configuration.

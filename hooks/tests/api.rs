@@ -64,9 +64,11 @@ fn sys_rules_without_the_preload_are_refused_with_the_reason() {
     assert!(failinject::list().iter().all(|(n, _)| !n.starts_with("sys:")));
 }
 
+/// Without the preload a `sys:` rule in `local::cfg` says the preload is needed (under it,
+/// `tests/tests/scenario.rs` shows the rule firing for its thread only).
 #[test]
-fn local_cfg_refuses_sys_rules() {
+fn local_cfg_of_a_sys_rule_needs_the_preload() {
     let err = failinject::local::cfg("sys:write", "error(EIO)").unwrap_err();
-    assert!(matches!(err, CfgError::LocalSys(_)));
-    assert!(err.to_string().contains("in-code points only"), "{err}");
+    assert!(matches!(err, CfgError::NeedsPreload(_)), "{err:?}");
+    assert!(err.to_string().contains("libfailinject.so is not loaded"), "{err}");
 }

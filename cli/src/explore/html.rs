@@ -6,8 +6,10 @@
 use super::classify::Outcome;
 use super::report::{Report, RunReport};
 use super::symbols::top_frame;
+use anyhow::Context as _;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
 const STYLE: &str = r#"
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #1d1d1f; background: #fafafa; }
@@ -235,4 +237,15 @@ pub fn render(report: &Report) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// Writes `report.json` and `report.html` into `dir`.
+pub fn write(report: &Report, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let json = serde_json::to_string_pretty(report)?;
+    std::fs::write(dir.join("report.json"), json + "\n")
+        .with_context(|| format!("cannot write {}/report.json", dir.display()))?;
+    std::fs::write(dir.join("report.html"), render(report))
+        .with_context(|| format!("cannot write {}/report.html", dir.display()))?;
+    Ok(())
 }

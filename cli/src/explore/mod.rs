@@ -11,6 +11,7 @@
 mod classify;
 mod depth;
 mod html;
+pub mod merge;
 mod plan;
 mod record;
 pub mod report;
@@ -441,7 +442,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     report.tally();
     eprint!("{}", summary_text(&report, args.max_findings));
     if let Some(dir) = &args.report {
-        report.write(dir)?;
+        html::write(&report, dir)?;
         eprintln!("failinject: report written to {}/report.html and report.json", dir.display());
     }
     Ok(report.exit_code())

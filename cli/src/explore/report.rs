@@ -7,7 +7,7 @@ use super::record::Site;
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// The format version of `report.json`.
@@ -156,17 +156,6 @@ impl Report {
             .collect();
     }
 
-    /// Writes `report.json` and `report.html` into `dir`.
-    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let json = serde_json::to_string_pretty(self)?;
-        std::fs::write(dir.join("report.json"), json + "\n")
-            .with_context(|| format!("cannot write {}/report.json", dir.display()))?;
-        std::fs::write(dir.join("report.html"), super::html::render(self))
-            .with_context(|| format!("cannot write {}/report.html", dir.display()))?;
-        Ok(())
-    }
-
     /// Reads `DIR/report.json`.
     pub fn read(dir: &Path) -> anyhow::Result<Report> {
         let path = dir.join("report.json");
@@ -222,20 +211,6 @@ pub fn merge(reports: Vec<Report>) -> anyhow::Result<Report> {
     Ok(merged)
 }
 
-/// Arguments of `failinject report merge`.
-#[derive(clap::Args)]
-pub struct MergeArgs {
-    /// The report directories of the shards.
-    #[arg(required = true, value_name = "DIR")]
-    dirs: Vec<PathBuf>,
-    /// Where to write the combined report.json and report.html.
-    #[arg(long, value_name = "DIR")]
-    out: PathBuf,
-    /// Merge even when shards of the campaign are missing (the report says which).
-    #[arg(long)]
-    partial: bool,
-}
-
 /// The shards (`I/N`, I from 0) a set of merged shards lacks; an error when they do not
 /// agree on N or one is not `I/N`.
 pub fn missing_shards(shards: &[String]) -> anyhow::Result<Vec<String>> {
@@ -251,30 +226,6 @@ pub fn missing_shards(shards: &[String]) -> anyhow::Result<Vec<String>> {
     }
     let n = total.unwrap_or(0);
     Ok((0..n).filter(|i| !have.contains(i)).map(|i| format!("{i}/{n}")).collect())
-}
-
-/// `failinject report merge DIR... --out DIR`; exits like `explore` would have.
-pub fn merge_command(args: &MergeArgs) -> anyhow::Result<ExitCode> {
-    let reports = args.dirs.iter().map(|d| Report::read(d)).collect::<anyhow::Result<Vec<_>>>()?;
-    let merged = merge(reports)?;
-    let missing = missing_shards(&merged.shards)?;
-    if !missing.is_empty() {
-        let names: Vec<String> = missing.iter().map(|m| format!("shard {m}")).collect();
-        let what = format!(
-            "{} {} missing",
-            names.join(", "),
-            if missing.len() == 1 { "is" } else { "are" }
-        );
-        if !args.partial {
-            bail!(
-                "{what}: its runs are in no report given (merge with --partial to accept a partial campaign)"
-            );
-        }
-        eprintln!("failinject: warning: {what}; the merged report covers part of the campaign");
-    }
-    merged.write(&args.out)?;
-    eprint!("{}", super::summary_text(&merged, None));
-    Ok(merged.exit_code())
 }
 
 #[cfg(test)]

@@ -1,10 +1,9 @@
 //! Parsing a chain of actions, `[P%][N*]task[(arg)] -> …`, exactly as fail-rs reads it,
 //! plus the libc tasks of §3.2 of the spec.
 
+use super::lex::{Spanned, parse_bytes, read_quoted};
 use crate::errno::{ERRNO_NAMES, Errno, SIGNAL_NAMES, Signal};
 use crate::error::Problem;
-use crate::parse::{Spanned, read_quoted};
-use crate::parse_filter::parse_bytes;
 use crate::rule::{Action, Corruption, Task};
 use std::ops::Range;
 

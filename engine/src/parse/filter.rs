@@ -1,8 +1,8 @@
 //! Parsing the `[filter, filter]` part of a rule (§3.1 of the spec).
 
+use super::lex::{Spanned, parse_bytes, quoted_offsets, read_quoted};
 use crate::error::Problem;
 use crate::matcher::{PathMatcher, PatternError};
-use crate::parse::{Spanned, quoted_offsets, read_quoted};
 use crate::rule::{Cmp, Filter, KindSet, When};
 use std::ops::Range;
 
@@ -253,23 +253,6 @@ fn parse_when(v: &str) -> Result<When, String> {
         return Ok(When::Every(a, num(s)?));
     }
     Ok(When::Nth(num(v)?))
-}
-
-/// A byte count with an optional K, M or G suffix (powers of 1024; `KiB` spelled out works
-/// too).
-pub(crate) fn parse_bytes(v: &str) -> Result<u64, String> {
-    let v = v.trim();
-    let digits = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    let (n, suffix) = v.split_at(digits);
-    let shift = match suffix.trim() {
-        "" | "B" => 0,
-        "K" | "k" | "KiB" | "KB" => 10,
-        "M" | "m" | "MiB" | "MB" => 20,
-        "G" | "g" | "GiB" | "GB" => 30,
-        s => return Err(format!("unknown size suffix `{s}`: use K, M or G (powers of 1024)")),
-    };
-    let n: u64 = n.parse().map_err(|_| format!("expected a byte count, found `{v}`"))?;
-    n.checked_mul(1 << shift).ok_or_else(|| format!("`{v}` is too large"))
 }
 
 #[cfg(test)]

@@ -13,18 +13,16 @@
 
 use crate::error::{ParseError, ParseErrorDetails, Problem};
 use crate::fit;
-use crate::parse_action::parse_chain;
-use crate::parse_filter::parse_filters;
+use action::parse_chain;
+use filter::parse_filters;
+pub(crate) use lex::Spanned;
+
+mod action;
+mod filter;
+pub(crate) mod lex;
 use crate::points::{Class, POINTS, PointId};
 use crate::rule::{Filter, Points, Rule, SysItem, SysPoints};
 use std::ops::Range;
-
-/// A value with the byte range it was parsed from.
-#[derive(Debug, Clone)]
-pub(crate) struct Spanned<T> {
-    pub value: T,
-    pub span: Range<usize>,
-}
 
 /// Parses every rule of `text`; stops at the first bad one.
 ///
@@ -316,52 +314,6 @@ impl SysItem {
             SysItem::All => crate::points::PointSet::all(),
         }
     }
-}
-
-impl Problem {
-    /// Sets `help` unless a suggestion already did.
-    pub(crate) fn help_or(self, help: &str) -> Problem {
-        if self.help.is_some() { self } else { self.help(help) }
-    }
-}
-
-/// Where each byte of a quoted value read by [`read_quoted`] at `at` stands in `s`, plus one
-/// entry for the end, so errors found inside the value point at the right text.
-pub(crate) fn quoted_offsets(s: &str, at: usize) -> Vec<usize> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = at + 1;
-    while i < bytes.len() && bytes[i] != b'"' {
-        if bytes[i] == b'\\' && matches!(bytes.get(i + 1), Some(b'"' | b'\\')) {
-            i += 1;
-        }
-        out.push(i);
-        i += 1;
-    }
-    out.push(i);
-    out
-}
-
-/// Reads a double-quoted string starting at `s[at] == '"'`, with `\"` and `\\` escapes.
-/// Returns the value and the index just past the closing quote.
-pub(crate) fn read_quoted(s: &str, at: usize) -> Result<(String, usize), Problem> {
-    let mut out = String::new();
-    let mut chars = s[at + 1..].char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => return Ok((out, at + 1 + i + 1)),
-            '\\' => match chars.next() {
-                Some((_, e @ ('"' | '\\'))) => out.push(e),
-                Some((_, e)) => {
-                    out.push('\\');
-                    out.push(e);
-                }
-                None => break,
-            },
-            c => out.push(c),
-        }
-    }
-    Err(Problem::new(at..s.len(), "this quoted value is never closed with `\"`"))
 }
 
 #[cfg(test)]
