@@ -229,12 +229,12 @@ fn a_read_only_close_is_no_finding_and_is_not_run() {
     );
 }
 
-/// `git commit` closes directory streams and files it only read without checking: none of
-/// that is a finding. What is left is only where git wrote data.
-#[test]
-fn git_commit_has_no_false_swallowed_findings() {
+/// `explore` of `git commit` in a fresh repository with one file staged, with `-j 2` and
+/// `options`.
+fn explore_git_commit(options: &[&str]) -> (std::process::Output, Value, TempDir) {
     assert!(have("git"), "git is needed (.ci/run installs it)");
-    let (out, report, _dir) = explore(&[
+    let mut args = options.to_vec();
+    args.extend([
         "-j",
         "2",
         "--setup",
@@ -247,6 +247,14 @@ fn git_commit_has_no_false_swallowed_findings() {
         "-m",
         "message",
     ]);
+    explore(&args)
+}
+
+/// `git commit` closes directory streams and files it only read without checking: none of
+/// that is a finding. What is left is only where git wrote data.
+#[test]
+fn git_commit_has_no_false_swallowed_findings() {
+    let (out, report, _dir) = explore_git_commit(&[]);
     let stderr = text(&out.stderr);
     assert!(report["runs"].as_u64().unwrap() > 50, "{stderr}");
     let sites = report["sites"].as_array().unwrap();
@@ -596,22 +604,7 @@ fn depth_2_finds_a_sync_retried_over_lost_data_and_fails_the_recovery_paths() {
 /// swallowed finding there either (a second-level run is judged on its second fault).
 #[test]
 fn git_commit_at_depth_2_explores_its_recovery_paths() {
-    assert!(have("git"), "git is needed (.ci/run installs it)");
-    let (out, report, _dir) = explore(&[
-        "--depth",
-        "2",
-        "-j",
-        "2",
-        "--setup",
-        "git init -q . && git config user.email t@example.com && git config user.name t \
-         && echo hello > f && git add f",
-        "--",
-        "git",
-        "commit",
-        "-q",
-        "-m",
-        "message",
-    ]);
+    let (out, report, _dir) = explore_git_commit(&["--depth", "2"]);
     let stderr = text(&out.stderr);
     let results = report["results"].as_array().unwrap();
     let second = results.iter().filter(|r| r.get("after").is_some_and(|a| !a.is_null())).count();

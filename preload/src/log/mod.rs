@@ -237,12 +237,7 @@ pub fn code_point_reached(name: &str, frames_of: &Frames, buf: &mut [u8]) {
     line.str("type", b"reach");
     time(&mut line);
     line.num("pid", i64::from(raw::pid())).str("point", name.as_bytes());
-    let mut hex = [0u8; 20];
-    let mut w = Fixed::new(&mut hex);
-    let _ = write!(w, "{:x}", frames_of.id());
-    let n = w.len;
-    line.str("site", &hex[..n]);
-    frames(&mut line, frames_of);
+    site_and_frames(&mut line, frames_of);
     emit(line.finish());
 }
 
@@ -283,12 +278,7 @@ fn fault(
             line.str("kind", call.kind.name().as_bytes());
         }
     }
-    let mut hex = [0u8; 20];
-    let mut w = Fixed::new(&mut hex);
-    let _ = write!(w, "{:x}", frames_of.id());
-    let n = w.len;
-    line.str("site", &hex[..n]);
-    frames(&mut line, frames_of);
+    site_and_frames(&mut line, frames_of);
     line.str("rule", d.key.as_bytes())
         .num("rule_index", d.rule_index as i64)
         .num("hit", d.hit as i64);
@@ -313,6 +303,16 @@ fn fault(
         }
     }
     emit(line.finish());
+}
+
+/// `"site":"…","frames":[…]`: the call site's id (hex) and its frames.
+fn site_and_frames(line: &mut Line<'_>, frames_of: &Frames) {
+    let mut hex = [0u8; 20];
+    let mut w = Fixed::new(&mut hex);
+    let _ = write!(w, "{:x}", frames_of.id());
+    let n = w.len;
+    line.str("site", &hex[..n]);
+    frames(line, frames_of);
 }
 
 /// `"frames":["libc.so.6+0x2a1c0 write", …]`.
