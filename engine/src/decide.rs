@@ -53,6 +53,11 @@ pub trait Context {
     fn within(&self, _name_hash: u64) -> bool {
         false
     }
+    /// The process's title (`/proc/self/cmdline`, arguments joined by spaces), for `proc=`
+    /// filters; `None` when it cannot be known (then no such rule applies).
+    fn proc_title(&mut self) -> Option<&[u8]> {
+        None
+    }
     /// Whether the in-code point with this [`name_hash`] was reached in this process.
     fn reached(&self, _name_hash: u64) -> bool {
         false
@@ -148,6 +153,7 @@ struct Filters {
     within: Option<u64>,
     site: Option<u64>,
     when: Option<When>,
+    title: Option<PathMatcher>,
 }
 
 #[derive(Debug)]
@@ -469,6 +475,7 @@ fn compile_filters(filters: &[Filter]) -> Filters {
         within: None,
         site: None,
         when: None,
+        title: None,
     };
     for f in filters {
         match f {
@@ -481,6 +488,7 @@ fn compile_filters(filters: &[Filter]) -> Filters {
             Filter::Site(id) => out.site = Some(*id),
             Filter::When(w) => out.when = Some(*w),
             Filter::Exe(_) => {}
+            Filter::Proc(m) => out.title = Some(m.clone()),
         }
     }
     out
@@ -523,6 +531,12 @@ impl Filters {
         }
         if self.after.is_some_and(|h| !ctx.reached(h))
             || self.within.is_some_and(|h| !ctx.within(h))
+        {
+            return false;
+        }
+        // The title is read (and may be read again) only for a rule that asks for it.
+        if let Some(m) = &self.title
+            && !ctx.proc_title().is_some_and(|t| m.is_match(t))
         {
             return false;
         }

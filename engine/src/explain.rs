@@ -104,6 +104,7 @@ fn filter_phrase(f: &Filter) -> Option<String> {
             format!(" of {op} {n} bytes")
         }
         Filter::Exe(m) => format!(" in programs named like `{}`", m.source()),
+        Filter::Proc(m) => format!(" in processes titled like `{}`", m.source()),
         Filter::After(n) => format!(" once the point `{n}` has been reached"),
         Filter::Within(n) => format!(" while the thread is inside `{n}`"),
         Filter::Site(id) => format!(" from call site {id:x}"),

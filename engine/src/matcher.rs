@@ -91,6 +91,18 @@ impl PathMatcher {
         Ok(PathMatcher { source: glob.to_owned(), whole_path, how })
     }
 
+    /// [`PathMatcher::glob`] matched against the whole text whatever it holds (a process
+    /// title, not a path: `proc="postgres: checkpointer*"`).
+    pub fn glob_whole(glob: &str) -> Result<PathMatcher, PatternError> {
+        let mut m = PathMatcher::glob(glob)?;
+        if !m.whole_path {
+            // The suffix fast path ignores the file-name rule already; every other form
+            // needs the whole text.
+            m.whole_path = true;
+        }
+        Ok(m)
+    }
+
     /// Compiles a regular expression, matched unanchored against the whole path, byte by byte
     /// (`.` matches any byte but `\n`; classes are ASCII).
     pub fn regex(regex: &str) -> Result<PathMatcher, PatternError> {

@@ -71,6 +71,7 @@ impl fmt::Display for Filter {
             Filter::PathGlob(m) => write!(f, "path={}", quoted(m.source(), QUOTE_IN_FILTER)),
             Filter::PathRegex(m) => write!(f, "path~{}", quoted(m.source(), QUOTE_IN_FILTER)),
             Filter::Exe(m) => write!(f, "exe={}", quoted(m.source(), QUOTE_IN_FILTER)),
+            Filter::Proc(m) => write!(f, "proc={}", quoted(m.source(), QUOTE_IN_FILTER)),
             Filter::Fd(n) => write!(f, "fd={n}"),
             Filter::Kind(k) => {
                 let names = k.names().join(",");

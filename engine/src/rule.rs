@@ -66,6 +66,8 @@ pub enum Filter {
     Size(Cmp, u64),
     /// `exe=GLOB`
     Exe(PathMatcher),
+    /// `proc=GLOB`: the process's title (`/proc/self/cmdline`, arguments joined by spaces)
+    Proc(PathMatcher),
     /// `after=NAME`
     After(String),
     /// `within=NAME`
@@ -85,10 +87,11 @@ impl Filter {
             Filter::Kind(_) => 3,
             Filter::Size(..) => 4,
             Filter::Exe(_) => 5,
-            Filter::After(_) => 6,
-            Filter::Within(_) => 7,
-            Filter::Site(_) => 8,
-            Filter::When(_) => 9,
+            Filter::Proc(_) => 6,
+            Filter::After(_) => 7,
+            Filter::Within(_) => 8,
+            Filter::Site(_) => 9,
+            Filter::When(_) => 10,
         }
     }
 

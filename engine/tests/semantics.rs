@@ -1225,3 +1225,29 @@ fn restore_brings_the_saved_rules_back_with_their_counters() {
         Some(Effect::Error(Errno::EIO))
     );
 }
+
+/// `proc=GLOB` matches the whole process title the context gives (none: no match), and is
+/// explained, rendered and keyed like any filter.
+#[test]
+fn proc_filters_match_the_title_whole() {
+    struct Titled(&'static [u8]);
+    impl failinject_engine::Context for Titled {
+        fn proc_title(&mut self) -> Option<&[u8]> {
+            Some(self.0)
+        }
+    }
+    let rule = parse_rule(r#"sys:write[proc="postgres: checkpointer*"]=error(EIO)"#).unwrap();
+    assert_eq!(rule.to_string(), r#"sys:write[proc="postgres: checkpointer*"]=error(EIO)"#);
+    assert!(rule.explain().contains("in processes titled like `postgres: checkpointer*`"));
+    let reg = registry(1, r#"sys:write[proc="postgres: checkpointer*"]=error(EIO)"#);
+    let snap = reg.snapshot();
+    let call = file_call("write", b"/data/base/1");
+    let decide = |title: &'static [u8]| snap.decide_sys(&call, &mut Titled(title)).is_some();
+    assert!(decide(b"postgres: checkpointer "));
+    assert!(!decide(b"postgres: walwriter"));
+    // A title with a `/` is still matched whole, not by its last part.
+    assert!(!decide(b"/usr/lib/postgresql/15/bin/postgres: checkpointer"));
+    assert!(snap.decide_sys(&call, &mut failinject_engine::NoContext).is_none());
+    // Libc points only.
+    assert!(parse_rule(r#"wal::append[proc="x"]=return"#).is_err());
+}

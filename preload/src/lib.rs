@@ -36,6 +36,7 @@ mod nearmiss; // why a rule never fired: the near misses of the rules not fired 
 mod scope; // fail scopes and reached points
 mod state; // the published snapshot
 mod sys; // the edge: system calls, libc, raw memory
+mod title; // the process title, for proc= filters
 pub mod wrappers; // the generated interposers, and the few hand-written ones
 
 /// Loads the configuration before `main`. Wrappers called earlier (by ld.so or other
@@ -86,6 +87,7 @@ extern "C" fn after_fork_child() {
     sys::pool::after_fork_in_child();
     log::after_fork_in_child();
     scope::after_fork_in_child();
+    title::after_fork_in_child();
     ctl::after_fork_in_child();
     state::after_fork_in_child();
 }

@@ -33,7 +33,7 @@ pub(crate) fn parse_filters(
                 unclosed(s, open)
             } else {
                 Problem::new(i..i + 1, "expected a filter name")
-                    .help("filters are path, fd, kind, when, size, exe, after, within, site")
+                    .help("filters are path, fd, kind, when, size, exe, proc, after, within, site")
             });
         }
         i = skip_ws(s, name_end);
@@ -156,6 +156,10 @@ fn build_filter(
             need_eq("")?;
             PathMatcher::glob(value).map(Filter::Exe).map_err(|e| pattern(e, v))
         }
+        "proc" => {
+            need_eq("")?;
+            PathMatcher::glob_whole(value).map(Filter::Proc).map_err(|e| pattern(e, v))
+        }
         "fd" => {
             need_eq("")?;
             value.parse::<i32>().ok().filter(|fd| *fd >= 0).map(Filter::Fd).ok_or_else(|| {
@@ -219,7 +223,7 @@ fn build_filter(
         }
         _ => Err(Problem::new(name_span, format!("unknown filter `{name}`"))
             .suggest(name, FILTER_NAMES)
-            .help_or("filters are path, fd, kind, when, size, exe, after, within, site")),
+            .help_or("filters are path, fd, kind, when, size, exe, proc, after, within, site")),
     }
 }
 

@@ -496,3 +496,35 @@ pub fn maps_contain(needle: &[u8]) -> bool {
     close(fd);
     found
 }
+
+/// The process's title (`/proc/self/cmdline`, its NUL-separated arguments joined by spaces,
+/// cut to `out`'s length), into `out`; its length.
+pub fn read_cmdline(out: &mut [u8]) -> Option<usize> {
+    let fd = open_proc(c"/proc/self/cmdline");
+    if fd < 0 {
+        return None;
+    }
+    let mut n = 0;
+    while n < out.len() {
+        let rest = &mut out[n..];
+        // SAFETY: reading into the free part of `out`, its length passed.
+        let got = unsafe {
+            libc::syscall(libc::SYS_read, fd as c_long, rest.as_mut_ptr(), rest.len() as c_long)
+        };
+        if got <= 0 {
+            break;
+        }
+        n += got as usize;
+    }
+    close(fd);
+    // The arguments end with NULs: joined by spaces, the last one dropped.
+    while n > 0 && out[n - 1] == 0 {
+        n -= 1;
+    }
+    for b in &mut out[..n] {
+        if *b == 0 {
+            *b = b' ';
+        }
+    }
+    Some(n)
+}

@@ -111,16 +111,18 @@ pub fn sleep_ms(ms: u64) {
     }
 }
 
+/// The monotonic clock, in nanoseconds.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a live timespec; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// Busy-waits `ms` milliseconds (the `delay` task), reading the monotonic clock.
 pub fn spin_ms(ms: u64) {
-    let now = || {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: `ts` is a live timespec; CLOCK_MONOTONIC always exists on Linux.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-    };
-    let end = now() + ms * 1_000_000;
-    while now() < end {
+    let end = monotonic_ns() + ms * 1_000_000;
+    while monotonic_ns() < end {
         std::hint::spin_loop();
     }
 }
