@@ -13,7 +13,8 @@
 //! ```
 //!
 //! Every reply ends with a line starting `ok` or `err ` and the reason. The socket is made
-//! with mode 0600 and a peer of another uid is refused (`SO_PEERCRED`). Lines are at most
+//! with mode 0600 and a peer of another uid than the program's and root's is refused
+//! (`SO_PEERCRED`). Lines are at most
 //! 64 KiB; anything malformed gets `err`, never a crash of the host. The server's threads
 //! are marked as inside the preload for their whole life, so their own I/O is never injected.
 //! A forked child serves its own socket when the path has `%p`, and never its parent's.
@@ -161,11 +162,12 @@ fn connection(conn: UnixStream) {
     let me = unsafe { libc::getuid() };
     let Ok(mut out) = conn.try_clone() else { return };
     match peer_uid(&conn) {
-        Some(uid) if uid == me => {}
+        // The program's own uid, and root (which may steer any process, as with ptrace).
+        Some(uid) if uid == me || uid == 0 => {}
         other => {
             let who = other.map_or("unknown".to_string(), |u| u.to_string());
             // One write: a reader that takes one read() must get the whole line.
-            let reply = format!("err permission denied: peer uid {who} is not {me}\n");
+            let reply = format!("err permission denied: peer uid {who} is neither {me} nor root\n");
             let _ = out.write_all(reply.as_bytes());
             hang_up(conn);
             return;

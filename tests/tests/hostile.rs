@@ -297,3 +297,35 @@ fn a_peer_of_another_uid_cannot_change_the_rules() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// The control socket also accepts root (SPEC §6): a program running as nobody, under the
+/// preload, is steered by root, whose connection another uid's would be refused.
+#[test]
+fn root_may_steer_a_program_of_another_uid() {
+    assert!(have("setpriv"), "setpriv (util-linux) is needed");
+    assert!(Path::new("/usr/bin/python3").exists(), "/usr/bin/python3 is needed");
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").unwrap().uid();
+    assert_eq!(uid, 0, "this test runs as root (CI does): it starts a program as nobody");
+    let dir = TempDir::new("hostile-root");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let sock = dir.join("ctl.sock");
+    // nobody runs python3 under the preload (env sets it for python3 only, not setpriv).
+    let mut child = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/env"])
+        .arg(format!("LD_PRELOAD={}", preload().display()))
+        .arg(format!("FAILINJECT_CTL={}", sock.display()))
+        .args(["FAILINJECT=sys:fsync=off", "FAILINJECT_SEED=7", "/usr/bin/python3", "-c"])
+        .arg("import time; time.sleep(20)")
+        .env_remove("LD_PRELOAD")
+        .spawn()
+        .expect("setpriv");
+    let mut ctl = Ctl::connect(&sock);
+    assert_eq!(ctl.ask("seed"), ["7", "ok"], "root was refused");
+    let set = ctl.ask("set sys:write[path=*/x]=error(EIO)");
+    assert!(set.last().unwrap().starts_with("ok"), "{set:?}");
+    drop(ctl);
+    let _ = child.kill();
+    let _ = child.wait();
+}
