@@ -211,7 +211,8 @@ impl Summary {
         if self.without_exit > 0 {
             let _ = writeln!(
                 out,
-                "  (≥: {} left no exit record — killed by a signal — so only their injections \
+                "  (≥: {} left no exit record — killed by SIGKILL, or by a signal the program handles \
+                 itself — so only their injections \
                  count as their matches: {})",
                 plural(self.without_exit, "process", "processes"),
                 self.unfinished.join(", ")

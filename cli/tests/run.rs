@@ -323,6 +323,54 @@ fn a_lower_bound_is_never_below_the_injections() {
     assert!(stderr.contains("(sh -c echo x > f)"), "the process is named: {stderr}");
 }
 
+/// A process that a catchable signal ends writes its exit record too (issue 18): the library
+/// handles the signals left at their default, writes the record and ends the process by the
+/// same signal. The program still sees the default disposition, and its own handler wins.
+#[test]
+fn exit_records_after_a_catchable_signal() {
+    let dir = TempDir::new("run-signal");
+    let out = output(failinject(
+        dir.path(),
+        &["run", "-r", "sys:write[path=*/f]=off", "--", "sh", "-c", "echo x > f; kill -TERM $$"],
+    ));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(128 + 15), "{stderr}");
+    assert!(stderr.contains("ended by signal 15 (SIGTERM)"), "{stderr}");
+    let row = stderr.lines().find(|l| l.ends_with("sys:write[path=*/f]=off")).expect(&stderr);
+    let numbers: Vec<&str> = row.split_whitespace().take(2).collect();
+    assert_eq!(numbers, ["1", "0"], "exact, not a lower bound: {stderr}");
+    assert!(!stderr.contains("left no exit record"), "{stderr}");
+
+    // python3 asks for SIGTERM's disposition: the default, as without the library.
+    assert!(have("python3"), "python3 is needed (.ci/run installs it)");
+    let out = output(failinject(
+        dir.path(),
+        &[
+            "run",
+            "-q",
+            "--",
+            "python3",
+            "-c",
+            "import signal; print(signal.getsignal(15) == signal.SIG_DFL)",
+        ],
+    ));
+    assert_eq!(text(&out.stdout).trim(), "True", "{}", text(&out.stderr));
+    // A handler the program installs replaces ours.
+    let out = output(failinject(
+        dir.path(),
+        &[
+            "run",
+            "-q",
+            "--",
+            "python3",
+            "-c",
+            "import os, signal; signal.signal(10, lambda *a: print('mine')); os.kill(os.getpid(), 10)",
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "mine");
+}
+
 /// Processes that end with `_exit` or `abort` write their exit record, so their matches are
 /// exact (issue 18).
 #[test]

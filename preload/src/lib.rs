@@ -49,6 +49,11 @@ fn init() {
     fd::table::own();
     scope::init();
     config::load();
+    // The exit record of a process a catchable signal ends (`wrappers/signals.rs`), when a
+    // log is written.
+    if log::enabled() {
+        wrappers::signals::install();
+    }
     // SAFETY: registering a plain function pointer; the child handler resets our tables and
     // reopens a per-pid log with raw system calls.
     unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };

@@ -3,10 +3,8 @@
 //! - `_exit`, `_Exit`, `abort`: not file calls, so not points of the table; interposed so a
 //!   process that ends without `exit()` still writes its exit record (its counts). `exit()`
 //!   writes it from an `on_exit` handler (`lib.rs`), which these three never run: dash
-//!   `_exit`s, so does every `fork` child that does not exec, and `abort` ends at once. No
-//!   signal handler is installed instead: one in someone else's program changes what its own
-//!   handlers see (`SA_SIGINFO` chains, `SIG_DFL` checks), so a process a signal kills leaves
-//!   no record, and the summary names it.
+//!   `_exit`s, so does every `fork` child that does not exec, and `abort` ends at once. (A
+//!   process a catchable signal ends writes it from a handler: `signals.rs`.)
 //! - `posix_spawn`, `posix_spawnp`: glibc execs inside them, past the `exec` wrappers, so
 //!   they are interposed to write a `spawn` record naming the program (the summary names a
 //!   program that then never started the preload: static, setuid, Go).

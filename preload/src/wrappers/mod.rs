@@ -26,6 +26,7 @@ mod crash_arms;
 mod book_arms;
 pub mod args;
 pub mod by_hand;
+pub mod signals;
 
 use crate::ctx::Ctx;
 use crate::effect::{CallInfo, Scratch, alter, apply};
