@@ -151,7 +151,14 @@ impl Clues {
 
     /// The cause, in one line, of rule `row` (written `text`) having matched nothing.
     pub fn why(&self, row: usize, text: &str) -> String {
-        if let Some(n) = self.near.get(&row) {
+        // I/O through io_uring or AIO says more than another function's call on the file
+        // (fio stats its file, then writes through its ring).
+        let unseen = self.unseen.iter().next();
+        if let Some(n) = self
+            .near
+            .get(&row)
+            .filter(|n| unseen.is_none() || matches!(n.cause.as_str(), "stdstream" | "sharedmap"))
+        {
             let who = self.who(n.pid);
             let file = if n.path.is_empty() { format!("fd {}", n.fd) } else { shown(&n.path) };
             if n.cause == "stdstream" {
@@ -177,7 +184,7 @@ impl Clues {
                 n.point
             );
         }
-        if let Some((kind, pid)) = self.unseen.iter().next() {
+        if let Some((kind, pid)) = unseen {
             let how = if kind == "io_uring" { "io_uring" } else { "Linux AIO (io_submit)" };
             return format!(
                 "{} did I/O through {how}, which no libc wrapper sees (the preload cannot \

@@ -101,6 +101,48 @@ int main(int argc, char **argv) {
     assert!(line.contains("did I/O through Linux AIO"), "{all}");
 }
 
+/// fio writes through its io_uring and libaio engines, past every libc wrapper, and tears
+/// the ring or AIO context down before it exits: still named (the preload notes a ring when
+/// it is closed, and libaio's `io_setup` when it is called); the `psync` engine is reached.
+#[test]
+fn fio_io_uring_and_libaio_engines_are_named_and_psync_is_reached() {
+    assert!(have("fio"), "fio is needed: apt-get install -y fio (.ci/run installs it)");
+    let dir = TempDir::new("why-fio");
+    // An existing file, so fio lays nothing out with plain writes first.
+    std::fs::write(dir.join("fio.dat"), vec![0u8; 65536]).unwrap();
+    let fio = |engine: &str| {
+        let e = format!("--ioengine={engine}");
+        let args = ["fio", "--name=t", "--filename=fio.dat", "--size=64k", "--rw=write", "--bs=4k"];
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend([e.as_str(), "--output=/dev/null"]);
+        why(dir.path(), "sys:@write[path=*/fio.dat]=error(EIO)", &all)
+    };
+    let (line, all) = fio("io_uring");
+    assert!(line.contains("`fio` did I/O through io_uring"), "{all}");
+    let (line, all) = fio("libaio");
+    assert!(line.contains("`fio` did I/O through Linux AIO"), "{all}");
+    let out = output(failinject(
+        dir.path(),
+        &[
+            "run",
+            "-r",
+            "sys:@write[path=*/fio.dat]=error(EIO)",
+            "--",
+            "fio",
+            "--name=t",
+            "--filename=fio.dat",
+            "--size=64k",
+            "--rw=write",
+            "--bs=4k",
+            "--ioengine=psync",
+            "--output=/dev/null",
+        ],
+    ));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("Input/output error"), "fio saw the fault: {stderr}");
+    assert!(!stderr.contains("never injected"), "{stderr}");
+}
+
 #[test]
 fn a_static_program_under_sh_is_named() {
     let dir = TempDir::new("why-static");

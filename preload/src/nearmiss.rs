@@ -204,3 +204,27 @@ pub fn first(snap: &Snapshot, index: usize) -> Option<Near> {
         calls: slot.calls.load(Ordering::Relaxed),
     })
 }
+
+/// I/O no wrapper sees, noticed while the process ran: bit 0 an io_uring ring (closed by the
+/// program, so no longer among its descriptors at exit), bit 1 a Linux AIO context (libaio's
+/// `io_setup`). The exit record adds what is still set up at exit.
+static UNSEEN: AtomicU8 = AtomicU8::new(0);
+
+/// What [`UNSEEN`] notes.
+#[derive(Clone, Copy)]
+pub enum Unseen {
+    /// An io_uring instance.
+    IoUring = 1,
+    /// A Linux AIO context.
+    Aio = 2,
+}
+
+/// Notes I/O no wrapper sees.
+pub fn saw(what: Unseen) {
+    UNSEEN.fetch_or(what as u8, Ordering::Relaxed);
+}
+
+/// Whether such I/O was noted.
+pub fn seen(what: Unseen) -> bool {
+    UNSEEN.load(Ordering::Relaxed) & what as u8 != 0
+}

@@ -39,6 +39,7 @@ fn exports_are_exactly_the_tables_spellings() {
         "abort",
         "posix_spawn",
         "posix_spawnp",
+        "io_setup",
         "sigaction",
         "signal",
         "bsd_signal",

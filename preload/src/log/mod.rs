@@ -484,7 +484,9 @@ fn exit_record(buf: &mut [u8], status: Option<i32>, reason: &[u8], snapshot: Opt
     }
     line.close();
     // I/O no libc wrapper sees: an io_uring ring among the descriptors, an AIO context mapped.
-    let (uring, aio) = (kfile::has_io_uring(), kfile::maps_contain(b"[aio]"));
+    use crate::nearmiss::{Unseen, seen};
+    let uring = seen(Unseen::IoUring) || kfile::has_io_uring();
+    let aio = seen(Unseen::Aio) || kfile::maps_contain(b"[aio]");
     if uring || aio {
         let both: [&[u8]; 2] = [b"io_uring", b"aio"];
         line.strs(

@@ -5,6 +5,9 @@
 //!   writes it from an `on_exit` handler (`lib.rs`), which these three never run: dash
 //!   `_exit`s, so does every `fork` child that does not exec, and `abort` ends at once. (A
 //!   process a catchable signal ends writes it from a handler: `signals.rs`.)
+//! - `io_setup` (libaio's, when a program links it): the AIO context it makes carries I/O
+//!   that no libc wrapper sees, and is gone by the program's exit; interposed to note it, for
+//!   why a rule never fired.
 //! - `posix_spawn`, `posix_spawnp`: glibc execs inside them, past the `exec` wrappers, so
 //!   they are interposed to write a `spawn` record naming the program (the summary names a
 //!   program that then never started the preload: static, setuid, Go).
@@ -175,4 +178,20 @@ pub unsafe extern "C" fn posix_spawnp(
     static REAL: Real = Real::new(c"posix_spawnp");
     // SAFETY: the caller's contract.
     unsafe { spawn(&REAL, pid, file, actions, attr, argv, envp) }
+}
+
+/// Interposes libaio's `io_setup` to note that the process does Linux AIO (`nearmiss.rs`).
+///
+/// # Safety
+/// The C function's contract.
+#[cfg_attr(not(test), unsafe(no_mangle))]
+pub unsafe extern "C" fn io_setup(maxevents: c_int, ctx: *mut libc::c_void) -> c_int {
+    static REAL: Real = Real::new(c"io_setup");
+    crate::nearmiss::saw(crate::nearmiss::Unseen::Aio);
+    type F = unsafe extern "C" fn(c_int, *mut libc::c_void) -> c_int;
+    let Some(addr) = REAL.get() else { return -libc::ENOSYS };
+    // SAFETY: `addr` is the next definition of `io_setup` (libaio's), whose C type is `F`.
+    let f: F = unsafe { std::mem::transmute::<usize, F>(addr) };
+    // SAFETY: the caller's arguments, forwarded unchanged.
+    unsafe { f(maxevents, ctx) }
 }
