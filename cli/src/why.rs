@@ -197,6 +197,18 @@ impl Clues {
             return format!("{} started {shown}, which no fault reaches: {why}", self.who(*parent));
         }
         let code = parse_rule(text).is_ok_and(|r| matches!(r.points, Points::Code(_)));
+        // The command itself out of the preload's reach (a static Go program, `cc -static`):
+        // `run` warned before it started; the rule's line says so too.
+        if let Some(program) = &self.program
+            && let Some(path) = crate::reach::resolve(program)
+            && let Some(why) = crate::reach::unreachable_reason(&path)
+        {
+            let go = if crate::reach::is_go(&path) { " (a Go program)" } else { "" };
+            return format!(
+                "the command {}{go} is out of the preload's reach: {why}",
+                shown(&path.to_string_lossy())
+            );
+        }
         if !code
             && let Some((exe, pid)) =
                 self.exe_paths.iter().find(|(exe, _)| crate::reach::is_go(Path::new(exe)))

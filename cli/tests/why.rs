@@ -143,6 +143,47 @@ fn fio_io_uring_and_libaio_engines_are_named_and_psync_is_reached() {
     assert!(!stderr.contains("never injected"), "{stderr}");
 }
 
+/// Go programs, built here offline (GOPATH mode): a pure Go one is static, and the rule's
+/// line says the command is out of reach; a cgo-linked one runs under the preload, but its
+/// runtime makes the system calls, and the line names it as Go.
+#[test]
+fn go_programs_are_named() {
+    assert!(have("go"), "go is needed: apt-get install -y golang-go (.ci/run installs it)");
+    let dir = TempDir::new("why-go");
+    std::fs::write(
+        dir.join("main.go"),
+        "package main\n\nimport \"os\"\n\nfunc main() {\n\tos.WriteFile(\"out.dat\", []byte(\"x\"), 0o644)\n}\n",
+    )
+    .unwrap();
+    let build = |out: &str, cgo: bool| {
+        let mut cmd = std::process::Command::new("go");
+        cmd.args(["build", "-o", out])
+            .current_dir(dir.path())
+            .env("GO111MODULE", "off")
+            .env("GOPATH", dir.join("gopath"))
+            .env("GOCACHE", dir.join("gocache"))
+            .env("HOME", dir.path())
+            .env("CGO_ENABLED", if cgo { "1" } else { "0" })
+            .env_remove("LD_PRELOAD");
+        if cgo {
+            cmd.arg("-ldflags=-linkmode=external");
+        }
+        let done = cmd.arg("main.go").output().expect("go build");
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    };
+    build("gostatic", false);
+    build("gocgo", true);
+    let rule = "sys:@write[path=*/out.dat]=error(EIO)";
+    let (line, all) = why(dir.path(), rule, &["./gostatic"]);
+    assert!(
+        line.contains("the command ./gostatic (a Go program) is out of the preload's reach"),
+        "{all}"
+    );
+    assert!(line.contains("statically linked"), "{all}");
+    let (line, all) = why(dir.path(), rule, &["./gocgo"]);
+    assert!(line.contains("`gocgo` is a Go program"), "{all}");
+}
+
 #[test]
 fn a_static_program_under_sh_is_named() {
     let dir = TempDir::new("why-static");
