@@ -32,6 +32,7 @@
 //! ```
 
 use crate::counters::RuleState;
+use crate::error::ParseError;
 use crate::parse::{parse_key, parse_rules};
 use crate::registry::Registry;
 use crate::rule::Rule;
@@ -98,11 +99,31 @@ fn key_field(key: &str) -> String {
     }
 }
 
+/// Why a control line is not a command; shown, on one line, as the reason of the `err` reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    /// `set` or `remove` with a bad rule or key (the parser's message, on one line).
+    #[error("{}", one_line(&.0.to_string()))]
+    Parse(ParseError),
+    /// `set` with nothing after it.
+    #[error("set needs a rule, as in `set sys:write=error(EIO)`")]
+    NoRule,
+    /// `clear`, `list` or `seed` with an argument.
+    #[error("`{0}` takes no argument")]
+    TakesNoArgument(String),
+    /// A verb that is not a command.
+    #[error("unknown command `{}`: use set, remove, clear, list, wait or seed", one_line(&.0.chars().take(40).collect::<String>()))]
+    Unknown(String),
+    /// `wait` without a key and a count.
+    #[error("usage: wait KEY N [TIMEOUT_MS]")]
+    WaitUsage,
+}
+
 /// Turns one received line (without its newline; at most [`MAX_LINE`] bytes, which the
 /// server checks) into a command. Bytes that are not UTF-8 are replaced, surrounding
-/// whitespace is ignored. `None` for a blank line, which gets no reply; `Err` holds the
-/// reason of the `err` reply, on one line.
-pub fn parse_line(line: &[u8]) -> Option<Result<Command, String>> {
+/// whitespace is ignored. `None` for a blank line, which gets no reply; `Err` says why, its
+/// text the reason of the `err` reply.
+pub fn parse_line(line: &[u8]) -> Option<Result<Command, ControlError>> {
     let text = String::from_utf8_lossy(line);
     let text = text.trim();
     if text.is_empty() {
@@ -111,33 +132,30 @@ pub fn parse_line(line: &[u8]) -> Option<Result<Command, String>> {
     Some(parse_command(text))
 }
 
-/// Parses one non-blank command line. `Err` holds the reason, on one line.
-pub fn parse_command(line: &str) -> Result<Command, String> {
+/// Parses one non-blank command line.
+pub fn parse_command(line: &str) -> Result<Command, ControlError> {
     let line = line.trim();
     let (verb, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let rest = rest.trim();
     match verb {
         "set" => match parse_rules(rest, "set") {
             Ok(rules) if !rules.is_empty() => Ok(Command::Set(rules)),
-            Ok(_) => Err("set needs a rule, as in `set sys:write=error(EIO)`".into()),
-            Err(e) => Err(one_line(&e.to_string())),
+            Ok(_) => Err(ControlError::NoRule),
+            Err(e) => Err(ControlError::Parse(e)),
         },
-        "remove" => parse_key(rest).map(Command::Remove).map_err(|e| one_line(&e.to_string())),
+        "remove" => parse_key(rest).map(Command::Remove).map_err(ControlError::Parse),
         "wait" => parse_wait(rest),
         "clear" if rest.is_empty() => Ok(Command::Clear),
         "list" if rest.is_empty() => Ok(Command::List),
         "seed" if rest.is_empty() => Ok(Command::Seed),
-        "clear" | "list" | "seed" => Err(format!("`{verb}` takes no argument")),
-        _ => Err(format!(
-            "unknown command `{}`: use set, remove, clear, list, wait or seed",
-            one_line(&verb.chars().take(40).collect::<String>())
-        )),
+        "clear" | "list" | "seed" => Err(ControlError::TakesNoArgument(verb.to_string())),
+        _ => Err(ControlError::Unknown(verb.to_string())),
     }
 }
 
 /// `wait KEY N [TIMEOUT_MS]`: the key may hold spaces only inside quotes, so N and the timeout
 /// are the last words.
-fn parse_wait(args: &str) -> Result<Command, String> {
+fn parse_wait(args: &str) -> Result<Command, ControlError> {
     let words: Vec<&str> = args.split_whitespace().collect();
     let number = |w: &str| w.parse::<u64>().ok();
     let (key, n, timeout_ms) = match words.as_slice() {
@@ -147,9 +165,9 @@ fn parse_wait(args: &str) -> Result<Command, String> {
         [key @ .., n] if !key.is_empty() && number(n).is_some() => {
             (key.join(" "), number(n).unwrap_or(0), DEFAULT_WAIT_MS)
         }
-        _ => return Err("usage: wait KEY N [TIMEOUT_MS]".into()),
+        _ => return Err(ControlError::WaitUsage),
     };
-    let key = parse_key(&key).map_err(|e| one_line(&e.to_string()))?;
+    let key = parse_key(&key).map_err(ControlError::Parse)?;
     Ok(Command::Wait { key, n, timeout_ms })
 }
 
@@ -221,7 +239,7 @@ pub fn read(command: &Command, registry: &Registry) -> String {
 pub fn respond(line: &[u8], registry: &mut Registry) -> Option<String> {
     Some(match parse_line(line)? {
         Ok(command) => apply(command, registry),
-        Err(reason) => error_reply(&reason),
+        Err(reason) => error_reply(&reason.to_string()),
     })
 }
 

@@ -27,12 +27,12 @@ pub(crate) fn check(
                 let info = p.info();
                 for f in filters {
                     if let Err(why) = filter_fits(info, &f.value) {
-                        return Err(Problem::new(f.span.clone(), why));
+                        return Err(Problem::new(f.span.clone(), why.to_string()));
                     }
                 }
                 for a in chain {
                     if let Err(why) = task_fits(info, &a.value.task) {
-                        return Err(Problem::new(a.span.clone(), why));
+                        return Err(Problem::new(a.span.clone(), why.to_string()));
                     }
                 }
                 set.insert(p);
@@ -115,57 +115,82 @@ pub fn libc_spelling_hint(name: &str) -> Option<String> {
     })
 }
 
+/// Why a task or a filter cannot apply to a libc point; its text is the parser's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Misfit {
+    /// `return` on a function that returns a pointer.
+    #[error(
+        "`return` needs a function that returns an integer; `{0}` returns a pointer, so use `error(E)`"
+    )]
+    ReturnNeedsInteger(&'static str),
+    /// `return(V)` with a value that is not an integer.
+    #[error("`return` on a libc point needs an integer value, not `{0}`")]
+    ReturnValueNotInteger(String),
+    /// `return` without the value to return.
+    #[error("`return` on `{0}` needs the value to return, as in `return(0)`")]
+    ReturnNeedsValue(&'static str),
+    /// `error` on a function that returns nothing.
+    #[error("`{0}` returns nothing and cannot fail; only delays and kills fit")]
+    CannotFail(&'static str),
+    /// `short` on a call that moves no data.
+    #[error("`short` needs a read/write-like call; `{0}` moves no data")]
+    ShortNeedsCount(&'static str),
+    /// `corrupt` on a call with no buffer.
+    #[error("`corrupt` needs a call that passes data through a buffer; `{0}` {1}")]
+    CorruptNeedsBuffer(&'static str, &'static str),
+    /// `full` on a call that writes no file data.
+    #[error("`full` needs a call that writes file data; `{0}` does not")]
+    FullNeedsWrite(&'static str),
+    /// `lose` on a call that is not a sync.
+    #[error("`lose` needs a sync call (fsync, fdatasync, …); `{0}` is not one")]
+    LoseNeedsSync(&'static str),
+    /// `size` on a call with no byte count.
+    #[error("`size` needs a read/write-like call; `{0}` has no byte count")]
+    SizeNeedsCount(&'static str),
+    /// `path` or `kind` on a call that acts on no file.
+    #[error("`{0}` acts on no file, so it has no path or kind")]
+    NoFile(&'static str),
+    /// `fd` on a call that takes no descriptor.
+    #[error("`{0}` takes no file descriptor; filter it by `path=` instead")]
+    NoDescriptor(&'static str),
+}
+
 /// Why `task` cannot happen at the point, if it cannot.
-pub fn task_fits(p: &PointInfo, task: &Task) -> Result<(), String> {
+pub fn task_fits(p: &PointInfo, task: &Task) -> Result<(), Misfit> {
     let name = p.name;
     match task {
         Task::Return(v) => {
             if !(p.fail.returns_integer() || p.fail == Fail::Void) {
-                return Err(format!(
-                    "`return` needs a function that returns an integer; `{name}` returns a \
-                     pointer, so use `error(E)`"
-                ));
+                return Err(Misfit::ReturnNeedsInteger(name));
             }
             match v.as_deref().map(str::trim) {
                 Some(v) if v.parse::<i64>().is_ok() => Ok(()),
-                Some(v) if !v.is_empty() => {
-                    Err(format!("`return` on a libc point needs an integer value, not `{v}`"))
-                }
+                Some(v) if !v.is_empty() => Err(Misfit::ReturnValueNotInteger(v.to_string())),
                 _ if p.fail == Fail::Void => Ok(()),
-                _ => Err(format!(
-                    "`return` on `{name}` needs the value to return, as in `return(0)`"
-                )),
+                _ => Err(Misfit::ReturnNeedsValue(name)),
             }
         }
-        Task::Error(_) if p.fail == Fail::Void => {
-            Err(format!("`{name}` returns nothing and cannot fail; only delays and kills fit"))
-        }
-        Task::Short(_) if !p.io.has_count() => {
-            Err(format!("`short` needs a read/write-like call; `{name}` moves no data"))
-        }
-        Task::Corrupt(_) if !p.io.has_buffer() => Err(format!(
-            "`corrupt` needs a call that passes data through a buffer; `{name}` {}",
-            if p.io.has_count() { "copies inside the kernel" } else { "moves no data" }
+        Task::Error(_) if p.fail == Fail::Void => Err(Misfit::CannotFail(name)),
+        Task::Short(_) if !p.io.has_count() => Err(Misfit::ShortNeedsCount(name)),
+        Task::Corrupt(_) if !p.io.has_buffer() => Err(Misfit::CorruptNeedsBuffer(
+            name,
+            if p.io.has_count() { "copies inside the kernel" } else { "moves no data" },
         )),
-        Task::Full(_) if !p.io.writes() => {
-            Err(format!("`full` needs a call that writes file data; `{name}` does not"))
-        }
+        Task::Full(_) if !p.io.writes() => Err(Misfit::FullNeedsWrite(name)),
         Task::Lose(_) if !(p.classes.contains(Class::Sync) && p.fail != Fail::Void) => {
-            Err(format!("`lose` needs a sync call (fsync, fdatasync, …); `{name}` is not one"))
+            Err(Misfit::LoseNeedsSync(name))
         }
         _ => Ok(()),
     }
 }
 
 /// Why `filter` cannot apply to the point, if it cannot.
-pub fn filter_fits(p: &PointInfo, filter: &Filter) -> Result<(), String> {
+pub fn filter_fits(p: &PointInfo, filter: &Filter) -> Result<(), Misfit> {
     let name = p.name;
     match filter {
-        Filter::Size(..) if !p.io.has_count() => {
-            Err(format!("`size` needs a read/write-like call; `{name}` has no byte count"))
-        }
+        Filter::Size(..) if !p.io.has_count() => Err(Misfit::SizeNeedsCount(name)),
         Filter::PathGlob(_) | Filter::PathRegex(_) | Filter::Kind(_) if !p.target.has_file() => {
-            Err(format!("`{name}` acts on no file, so it has no path or kind"))
+            Err(Misfit::NoFile(name))
         }
         Filter::Fd(_)
             if !matches!(
@@ -173,7 +198,7 @@ pub fn filter_fits(p: &PointInfo, filter: &Filter) -> Result<(), String> {
                 Target::Fd | Target::Stream | Target::Dir | Target::Copy | Target::Stdout
             ) =>
         {
-            Err(format!("`{name}` takes no file descriptor; filter it by `path=` instead"))
+            Err(Misfit::NoDescriptor(name))
         }
         _ => Ok(()),
     }

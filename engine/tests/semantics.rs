@@ -1251,3 +1251,25 @@ fn proc_filters_match_the_title_whole() {
     // Libc points only.
     assert!(parse_rule(r#"wal::append[proc="x"]=return"#).is_err());
 }
+
+/// The control protocol's and the fit checks' errors are typed: tests and callers match the
+/// kind, and the text is the one replies and parse errors show.
+#[test]
+fn control_and_fit_errors_are_typed() {
+    use failinject_engine::control::parse_command;
+    use failinject_engine::{ControlError, Misfit, Task, task_fits};
+    let err = |line: &str| parse_command(line).unwrap_err();
+    assert_eq!(err("set"), ControlError::NoRule);
+    assert_eq!(err("set").to_string(), "set needs a rule, as in `set sys:write=error(EIO)`");
+    assert_eq!(err("frobnicate x"), ControlError::Unknown("frobnicate".into()));
+    assert_eq!(err("list now"), ControlError::TakesNoArgument("list".into()));
+    assert_eq!(err("wait"), ControlError::WaitUsage);
+    assert!(matches!(err("set sys:wrte=off"), ControlError::Parse(_)));
+    assert!(!err("set sys:wrte=off").to_string().contains('\n'), "one line for a reply");
+    let fsync = PointId::of("fsync").info();
+    assert_eq!(task_fits(fsync, &Task::Short(None)), Err(Misfit::ShortNeedsCount("fsync")));
+    assert_eq!(
+        Misfit::ShortNeedsCount("fsync").to_string(),
+        "`short` needs a read/write-like call; `fsync` moves no data"
+    );
+}

@@ -198,10 +198,10 @@ fn connection(conn: UnixStream) {
 /// The reply to one parsed line; it ends with an `ok` or `err` line. The parsing and the
 /// replies are the engine's (`failinject_engine::control`, which the `control` fuzz target
 /// exercises); only the registry's lock and the waiting are done here.
-fn answer(parsed: Result<Command, String>) -> String {
+fn answer(parsed: Result<Command, control::ControlError>) -> String {
     const UNAVAILABLE: &str = "err the registry is not available\n";
     match parsed {
-        Err(reason) => control::error_reply(&reason),
+        Err(reason) => control::error_reply(&reason.to_string()),
         Ok(Command::Wait { key, n, timeout_ms }) => wait(&key, n, timeout_ms),
         Ok(cmd) if cmd.changes() => {
             state::change(|reg| control::apply(cmd, reg)).unwrap_or_else(|| UNAVAILABLE.into())
