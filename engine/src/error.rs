@@ -36,9 +36,39 @@ impl std::ops::Deref for ParseError {
     }
 }
 
+/// What kind of mistake a [`ParseError`] reports, for programs and tests that act on the
+/// kind rather than the sentence (which may be reworded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The rule's shape is wrong: a missing `=`, an unclosed bracket, quote or parenthesis,
+    /// an empty action or filter list, text where none may be, two rules where one was asked.
+    Syntax,
+    /// `sys:NAME` or `sys:@CLASS` names no libc function or class.
+    UnknownPoint,
+    /// The action names no task.
+    UnknownTask,
+    /// A filter name that is not a filter.
+    UnknownFilter,
+    /// `error(E)` or `lose(E)` with an errno name that does not exist.
+    UnknownErrno,
+    /// A task's argument or a filter's value is wrong: not a number, out of range, missing,
+    /// unexpected, or a pattern that does not compile.
+    BadValue,
+    /// A filter written with an operator it does not take (`fd~3`, `size~1K`).
+    BadOperator,
+    /// One filter given twice in one rule.
+    DuplicateFilter,
+    /// The rule is well formed but cannot apply: a task or filter that does not fit the
+    /// point (`short` on `fsync`, `path=` on `getpid`, `error` on an in-code point).
+    Misfit,
+}
+
 /// What a [`ParseError`] says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseErrorDetails {
+    /// What kind of mistake it is.
+    pub kind: ErrorKind,
     /// Where the text came from (`FAILINJECT`, `rules.txt`, `-r`); empty when unnamed.
     pub source_name: String,
     /// The rule's number in its source, from 1.
@@ -86,14 +116,15 @@ impl fmt::Display for ParseErrorDetails {
 /// An error found inside one rule, before it is placed in its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Problem {
+    pub kind: ErrorKind,
     pub span: Range<usize>,
     pub message: String,
     pub help: Option<String>,
 }
 
 impl Problem {
-    pub fn new(span: Range<usize>, message: impl Into<String>) -> Problem {
-        Problem { span, message: message.into(), help: None }
+    pub fn new(kind: ErrorKind, span: Range<usize>, message: impl Into<String>) -> Problem {
+        Problem { kind, span, message: message.into(), help: None }
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Problem {
@@ -168,6 +199,7 @@ mod tests {
     #[test]
     fn display_underlines_the_span() {
         let e = ParseError::new(ParseErrorDetails {
+            kind: ErrorKind::UnknownPoint,
             source_name: "FAILINJECT".into(),
             rule_number: 2,
             line: 1,

@@ -5,7 +5,7 @@
 //! named on its own must fit every task and filter; a class (`sys:@write`) keeps the members
 //! that fit and drops the others, and is an error only when none is left.
 
-use crate::error::Problem;
+use crate::error::{ErrorKind, Problem};
 use crate::parse::lex::Spanned;
 use crate::points::{Class, Fail, PointInfo, PointSet, Target};
 use crate::rule::{Action, Filter, Points, SysItem, Task};
@@ -27,12 +27,20 @@ pub(crate) fn check(
                 let info = p.info();
                 for f in filters {
                     if let Err(why) = filter_fits(info, &f.value) {
-                        return Err(Problem::new(f.span.clone(), why.to_string()));
+                        return Err(Problem::new(
+                            ErrorKind::Misfit,
+                            f.span.clone(),
+                            why.to_string(),
+                        ));
                     }
                 }
                 for a in chain {
                     if let Err(why) = task_fits(info, &a.value.task) {
-                        return Err(Problem::new(a.span.clone(), why.to_string()));
+                        return Err(Problem::new(
+                            ErrorKind::Misfit,
+                            a.span.clone(),
+                            why.to_string(),
+                        ));
                     }
                 }
                 set.insert(p);
@@ -52,6 +60,7 @@ pub(crate) fn check(
     if set.is_empty() {
         let what = chain.iter().map(|a| a.value.task.name()).collect::<Vec<_>>().join(", ");
         return Err(Problem::new(
+            ErrorKind::Misfit,
             points.span.clone(),
             format!("no function of this selection fits this rule's tasks ({what}) and filters"),
         )
@@ -69,6 +78,7 @@ fn check_code(
     for f in filters {
         if !f.value.fits_code_points() {
             return Err(Problem::new(
+                ErrorKind::Misfit,
                 f.span.clone(),
                 format!("this filter applies to libc points only; `{name}` is an in-code point"),
             )
@@ -82,6 +92,7 @@ fn check_code(
             Task::Error(_) | Task::Short(_) | Task::Corrupt(_) | Task::Full(_) | Task::Lose(_)
         ) {
             let problem = Problem::new(
+                ErrorKind::Misfit,
                 a.span.clone(),
                 format!(
                     "`{}` applies to libc points only; `{name}` is an in-code point",

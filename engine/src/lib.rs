@@ -112,7 +112,7 @@ pub use counters::RuleState;
 pub use decide::{CodePoint, Context, Decision, Effect, NearMiss, NoContext, Snapshot, SysCall};
 pub use env_config::{EnvConfig, EnvProblem, EnvSources, FileSource, env_config};
 pub use errno::{Errno, Signal};
-pub use error::{ParseError, ParseErrorDetails, closest};
+pub use error::{ErrorKind, ParseError, ParseErrorDetails, closest};
 pub use fit::{Misfit, filter_fits, libc_spelling_hint, task_fits};
 pub use matcher::{PathMatcher, PatternError, file_name};
 pub use parse::{parse_key, parse_rule, parse_rules, parse_rules_all};

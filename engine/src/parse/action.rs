@@ -3,7 +3,7 @@
 
 use super::lex::{Spanned, parse_bytes, read_quoted};
 use crate::errno::{ERRNO_NAMES, Errno, SIGNAL_NAMES, Signal};
-use crate::error::Problem;
+use crate::error::{ErrorKind, Problem};
 use crate::rule::{Action, Corruption, Task};
 use std::ops::Range;
 
@@ -22,7 +22,7 @@ pub(crate) fn parse_chain(s: &str, at: usize) -> Result<Vec<Spanned<Action>>, Pr
             } else {
                 "empty action in the chain"
             };
-            return Err(Problem::new(where_, message).help(
+            return Err(Problem::new(ErrorKind::Syntax, where_, message).help(
                 "actions are off, return, sleep, delay, panic, print, pause, yield, error, \
                        short, corrupt, full, kill, powercut, lose",
             ));
@@ -61,7 +61,8 @@ fn split_arrows(s: &str, at: usize) -> Vec<(usize, Option<usize>)> {
 
 /// Parses one action, `t` being its trimmed text at byte `at` of the rule.
 fn parse_action(t: &str, at: usize) -> Result<Action, Problem> {
-    let err = |r: Range<usize>, m: String| Problem::new(at + r.start..at + r.end, m);
+    let err =
+        |k: ErrorKind, r: Range<usize>, m: String| Problem::new(k, at + r.start..at + r.end, m);
     let mut i = 0;
     let mut percent = None;
     let mut count = None;
@@ -75,25 +76,37 @@ fn parse_action(t: &str, at: usize) -> Result<Action, Problem> {
         let number = &t[i..n_end];
         match t[n_end..].chars().next() {
             Some('%') if percent.is_none() && count.is_none() => {
-                let p: f64 = number
-                    .parse()
-                    .map_err(|_| err(i..n_end, format!("`{number}` is not a percentage")))?;
+                let p: f64 = number.parse().map_err(|_| {
+                    err(ErrorKind::BadValue, i..n_end, format!("`{number}` is not a percentage"))
+                })?;
                 // Above 100% is "always", as fail-rs takes it (`125%2*off` is in its own
                 // parser tests); `failinject check` warns about it.
                 if !p.is_finite() {
-                    return Err(err(i..n_end + 1, format!("`{number}%` is not a percentage")));
+                    return Err(err(
+                        ErrorKind::BadValue,
+                        i..n_end + 1,
+                        format!("`{number}%` is not a percentage"),
+                    ));
                 }
                 percent = Some(p);
             }
             Some('*') if count.is_none() => {
                 let n: u64 = number.parse().map_err(|_| {
-                    err(i..n_end, format!("`{number}` is not a whole number of times"))
+                    err(
+                        ErrorKind::BadValue,
+                        i..n_end,
+                        format!("`{number}` is not a whole number of times"),
+                    )
                 })?;
                 count = Some(n);
             }
             _ => {
-                return Err(err(i..n_end, format!("expected `%` or `*` after `{number}`"))
-                    .help("write `25%error(EIO)` for a probability, `3*error(EIO)` for a count"));
+                return Err(err(
+                    ErrorKind::Syntax,
+                    i..n_end,
+                    format!("expected `%` or `*` after `{number}`"),
+                )
+                .help("write `25%error(EIO)` for a probability, `3*error(EIO)` for a count"));
             }
         }
         i = n_end + 1;
@@ -102,7 +115,12 @@ fn parse_action(t: &str, at: usize) -> Result<Action, Problem> {
         i + t[i..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(t.len() - i);
     let name = &t[i..name_end];
     if name.is_empty() {
-        return Err(err(i..(i + 1).min(t.len().max(i + 1)), "expected a task name".into()).help(
+        return Err(err(
+            ErrorKind::Syntax,
+            i..(i + 1).min(t.len().max(i + 1)),
+            "expected a task name".into(),
+        )
+        .help(
             "tasks are off, return, sleep, delay, panic, print, pause, yield, error, short, \
                    corrupt, full, kill, powercut, lose",
         ));
@@ -114,9 +132,13 @@ fn parse_action(t: &str, at: usize) -> Result<Action, Problem> {
         if !t.ends_with(')') {
             let after = t[open..].find(')').map(|c| open + c + 1);
             return Err(match after {
-                Some(a) => err(a..t.len(), "unexpected text after `)`".into())
+                Some(a) => err(ErrorKind::Syntax, a..t.len(), "unexpected text after `)`".into())
                     .help("separate actions with `->` and rules with `;`"),
-                None => err(open..t.len(), "this `(` is never closed with `)`".into()),
+                None => err(
+                    ErrorKind::Syntax,
+                    open..t.len(),
+                    "this `(` is never closed with `)`".into(),
+                ),
             });
         }
         let inner = &t[open + 1..t.len() - 1];
@@ -125,10 +147,11 @@ fn parse_action(t: &str, at: usize) -> Result<Action, Problem> {
         let inner = inner.trim();
         let value = if inner.starts_with('"') {
             let (v, end) = read_quoted(inner, 0).map_err(|p| {
-                Problem::new(p.span.start + inner_at..p.span.end + inner_at, p.message)
+                Problem::new(p.kind, p.span.start + inner_at..p.span.end + inner_at, p.message)
             })?;
             if end != inner.len() {
                 return Err(Problem::new(
+                    ErrorKind::Syntax,
                     inner_at + end..inner_at + inner.len(),
                     "unexpected text after the quoted value",
                 ));
@@ -139,8 +162,12 @@ fn parse_action(t: &str, at: usize) -> Result<Action, Problem> {
         };
         Some(Spanned { value, span: inner_at..inner_at + inner.len() })
     } else if !rest.trim().is_empty() {
-        return Err(err(name_end..t.len(), format!("unexpected text after `{name}`"))
-            .help("an argument goes in parentheses, as in `error(EIO)`; chain actions with `->`"));
+        return Err(err(
+            ErrorKind::Syntax,
+            name_end..t.len(),
+            format!("unexpected text after `{name}`"),
+        )
+        .help("an argument goes in parentheses, as in `error(EIO)`; chain actions with `->`"));
     } else {
         None
     };
@@ -160,17 +187,25 @@ fn parse_task(
     let none = || -> Result<(), Problem> {
         match value {
             None => Ok(()),
-            Some(_) => Err(Problem::new(arg_span.clone(), format!("`{name}` takes no argument"))),
+            Some(_) => Err(Problem::new(
+                ErrorKind::BadValue,
+                arg_span.clone(),
+                format!("`{name}` takes no argument"),
+            )),
         }
     };
     let required = |what: &str| -> Result<&str, Problem> {
         match value {
             Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(Problem::new(arg_span.clone(), format!("`{name}` needs {what}"))
-                .help(format!("as in `{name}({})`", example(name)))),
+            _ => Err(Problem::new(
+                ErrorKind::BadValue,
+                arg_span.clone(),
+                format!("`{name}` needs {what}"),
+            )
+            .help(format!("as in `{name}({})`", example(name)))),
         }
     };
-    let bad = |m: String| Problem::new(arg_span.clone(), m);
+    let bad = |m: String| Problem::new(ErrorKind::BadValue, arg_span.clone(), m);
     let optional = value.filter(|v| !v.is_empty());
     Ok(match name {
         "off" => none().map(|_| Task::Off)?,
@@ -230,12 +265,16 @@ fn parse_task(
             },
         },
         _ => {
-            return Err(Problem::new(name_span, format!("unknown task `{name}`"))
-                .suggest(name, Task::NAMES)
-                .help_or(
-                    "tasks are off, return, sleep, delay, panic, print, pause, yield, error, \
+            return Err(Problem::new(
+                ErrorKind::UnknownTask,
+                name_span,
+                format!("unknown task `{name}`"),
+            )
+            .suggest(name, Task::NAMES)
+            .help_or(
+                "tasks are off, return, sleep, delay, panic, print, pause, yield, error, \
                           short, corrupt, full, kill, powercut, lose",
-                ));
+            ));
         }
     })
 }
@@ -253,11 +292,15 @@ fn parse_errno(v: &str, span: &Range<usize>) -> Result<Errno, Problem> {
         return if (1..4096).contains(&n) {
             Ok(Errno(n))
         } else {
-            Err(Problem::new(span.clone(), format!("errno {n} is out of range (1 to 4095)")))
+            Err(Problem::new(
+                ErrorKind::BadValue,
+                span.clone(),
+                format!("errno {n} is out of range (1 to 4095)"),
+            ))
         };
     }
     Errno::from_name(v).ok_or_else(|| {
-        Problem::new(span.clone(), format!("unknown errno `{v}`"))
+        Problem::new(ErrorKind::UnknownErrno, span.clone(), format!("unknown errno `{v}`"))
             .suggest(v, ERRNO_NAMES.iter().map(|e| e.0))
     })
 }

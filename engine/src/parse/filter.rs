@@ -1,7 +1,7 @@
 //! Parsing the `[filter, filter]` part of a rule (§3.1 of the spec).
 
 use super::lex::{Spanned, parse_bytes, quoted_offsets, read_quoted};
-use crate::error::Problem;
+use crate::error::{ErrorKind, Problem};
 use crate::matcher::{PathMatcher, PatternError};
 use crate::rule::{Cmp, Filter, KindSet, When};
 use std::ops::Range;
@@ -25,14 +25,15 @@ pub(crate) fn parse_filters(
         let name = &s[i..name_end];
         if name.is_empty() {
             return Err(if s[i..].starts_with(']') && !filters.is_empty() {
-                Problem::new(i - 1..i + 1, "expected a filter after `,`")
+                Problem::new(ErrorKind::Syntax, i - 1..i + 1, "expected a filter after `,`")
                     .help("remove the trailing `,`")
             } else if s[i..].starts_with(']') {
-                Problem::new(open..i + 1, "empty filter list").help("remove the `[]`")
+                Problem::new(ErrorKind::Syntax, open..i + 1, "empty filter list")
+                    .help("remove the `[]`")
             } else if i >= s.len() {
                 unclosed(s, open)
             } else {
-                Problem::new(i..i + 1, "expected a filter name")
+                Problem::new(ErrorKind::Syntax, i..i + 1, "expected a filter name")
                     .help("filters are path, fd, kind, when, size, exe, proc, after, within, site")
             });
         }
@@ -43,6 +44,7 @@ pub(crate) fn parse_filters(
             .map_or(0, |op| op.len());
         if op_len == 0 {
             return Err(Problem::new(
+                ErrorKind::Syntax,
                 i..(i + 1).min(s.len()).max(i),
                 format!("expected `=` after the filter name `{name}`"),
             ));
@@ -58,8 +60,12 @@ pub(crate) fn parse_filters(
             .iter()
             .find(|f| f.value.order() == filter.order() && !matches!(filter, Filter::Size(..)))
         {
-            return Err(Problem::new(span, format!("`{name}` is given twice in one rule"))
-                .help(format!("the first `{name}` is at column {}", dup.span.start + 1)));
+            return Err(Problem::new(
+                ErrorKind::DuplicateFilter,
+                span,
+                format!("`{name}` is given twice in one rule"),
+            )
+            .help(format!("the first `{name}` is at column {}", dup.span.start + 1)));
         }
         filters.push(Spanned { value: filter, span: span.clone() });
         i = skip_ws(s, next);
@@ -69,6 +75,7 @@ pub(crate) fn parse_filters(
             None => return Err(unclosed(s, open)),
             Some(c) => {
                 return Err(Problem::new(
+                    ErrorKind::Syntax,
                     i..i + c.len_utf8(),
                     "expected `,` or `]` after a filter",
                 )
@@ -79,7 +86,7 @@ pub(crate) fn parse_filters(
 }
 
 fn unclosed(s: &str, open: usize) -> Problem {
-    Problem::new(open..s.len(), "this `[` is never closed with `]`")
+    Problem::new(ErrorKind::Syntax, open..s.len(), "this `[` is never closed with `]`")
 }
 
 fn skip_ws(s: &str, i: usize) -> usize {
@@ -137,10 +144,20 @@ fn build_filter(
         if op == "=" {
             Ok(())
         } else {
-            Err(Problem::new(op_span.clone(), format!("`{name}` takes `=`{ops}, not `{op}`")))
+            Err(Problem::new(
+                ErrorKind::BadOperator,
+                op_span.clone(),
+                format!("`{name}` takes `=`{ops}, not `{op}`"),
+            ))
         }
     };
-    let empty = || Problem::new(span.start..span.start + 1, format!("`{name}=` needs a value"));
+    let empty = || {
+        Problem::new(
+            ErrorKind::BadValue,
+            span.start..span.start + 1,
+            format!("`{name}=` needs a value"),
+        )
+    };
     if value.is_empty() && name != "size" {
         return Err(empty());
     }
@@ -148,9 +165,11 @@ fn build_filter(
         "path" => match op {
             "=" => PathMatcher::glob(value).map(Filter::PathGlob).map_err(|e| pattern(e, v)),
             "~" => PathMatcher::regex(value).map(Filter::PathRegex).map_err(|e| pattern(e, v)),
-            _ => {
-                Err(Problem::new(op_span, format!("`path` takes `=GLOB` or `~REGEX`, not `{op}`")))
-            }
+            _ => Err(Problem::new(
+                ErrorKind::BadOperator,
+                op_span,
+                format!("`path` takes `=GLOB` or `~REGEX`, not `{op}`"),
+            )),
         },
         "exe" => {
             need_eq("")?;
@@ -163,7 +182,11 @@ fn build_filter(
         "fd" => {
             need_eq("")?;
             value.parse::<i32>().ok().filter(|fd| *fd >= 0).map(Filter::Fd).ok_or_else(|| {
-                Problem::new(span, "`fd=` needs a descriptor number, such as `fd=3`")
+                Problem::new(
+                    ErrorKind::BadValue,
+                    span,
+                    "`fd=` needs a descriptor number, such as `fd=3`",
+                )
             })
         }
         "kind" => {
@@ -176,9 +199,13 @@ fn build_filter(
                     span.start + offset + lead..span.start + offset + lead + k.trim().len();
                 offset += k.len() + 1;
                 if !kinds.add_name(k.trim()) {
-                    return Err(Problem::new(k_span, format!("unknown kind `{}`", k.trim()))
-                        .suggest(k.trim(), KindSet::NAMES)
-                        .help_or("the kinds are file, dir, socket, pipe, tty, other, any"));
+                    return Err(Problem::new(
+                        ErrorKind::BadValue,
+                        k_span,
+                        format!("unknown kind `{}`", k.trim()),
+                    )
+                    .suggest(k.trim(), KindSet::NAMES)
+                    .help_or("the kinds are file, dir, socket, pipe, tty, other, any"));
                 }
             }
             Ok(Filter::Kind(kinds))
@@ -186,7 +213,8 @@ fn build_filter(
         "when" => {
             need_eq("")?;
             parse_when(value).map(Filter::When).map_err(|m| {
-                Problem::new(span, m).help("when=N, when=N+, when=N+S or when=N..M, counted from 1")
+                Problem::new(ErrorKind::BadValue, span, m)
+                    .help("when=N, when=N+, when=N+S or when=N..M, counted from 1")
             })
         }
         "size" => {
@@ -196,17 +224,29 @@ fn build_filter(
                 "=" => Cmp::Eq,
                 ">=" => Cmp::Ge,
                 ">" => Cmp::Gt,
-                _ => return Err(Problem::new(op_span, "`size` takes <, <=, =, >= or >")),
+                _ => {
+                    return Err(Problem::new(
+                        ErrorKind::BadOperator,
+                        op_span,
+                        "`size` takes <, <=, =, >= or >",
+                    ));
+                }
             };
             if value.is_empty() {
                 return Err(empty());
             }
-            parse_bytes(value).map(|n| Filter::Size(cmp, n)).map_err(|m| Problem::new(span, m))
+            parse_bytes(value)
+                .map(|n| Filter::Size(cmp, n))
+                .map_err(|m| Problem::new(ErrorKind::BadValue, span, m))
         }
         "after" | "within" => {
             need_eq("")?;
             if value.starts_with("sys:") || value.contains(['=', ';', '[', ']', '\n']) {
-                return Err(Problem::new(span, format!("`{name}=` needs an in-code point name")));
+                return Err(Problem::new(
+                    ErrorKind::BadValue,
+                    span,
+                    format!("`{name}=` needs an in-code point name"),
+                ));
             }
             Ok(if name == "after" {
                 Filter::After(value.to_owned())
@@ -218,19 +258,27 @@ fn build_filter(
             need_eq("")?;
             let hex = value.strip_prefix("0x").unwrap_or(value);
             u64::from_str_radix(hex, 16).map(Filter::Site).map_err(|_| {
-                Problem::new(span, "`site=` needs a hexadecimal call-site id, as in the log")
+                Problem::new(
+                    ErrorKind::BadValue,
+                    span,
+                    "`site=` needs a hexadecimal call-site id, as in the log",
+                )
             })
         }
-        _ => Err(Problem::new(name_span, format!("unknown filter `{name}`"))
-            .suggest(name, FILTER_NAMES)
-            .help_or("filters are path, fd, kind, when, size, exe, proc, after, within, site")),
+        _ => Err(Problem::new(
+            ErrorKind::UnknownFilter,
+            name_span,
+            format!("unknown filter `{name}`"),
+        )
+        .suggest(name, FILTER_NAMES)
+        .help_or("filters are path, fd, kind, when, size, exe, proc, after, within, site")),
     }
 }
 
 /// Places a pattern's error on the text of the value it came from.
 fn pattern(e: PatternError, v: &Value) -> Problem {
     let r = v.map(&e.span);
-    Problem::new(if r.is_empty() { v.span.clone() } else { r }, e.message)
+    Problem::new(ErrorKind::BadValue, if r.is_empty() { v.span.clone() } else { r }, e.message)
 }
 
 /// `N`, `N+`, `N+S`, `N..M`.

@@ -1,7 +1,7 @@
 //! The lexing helpers every part of the rule parser shares: spans, quoted values, byte
 //! counts, and the help line of a problem.
 
-use crate::error::Problem;
+use crate::error::{ErrorKind, Problem};
 use std::ops::Range;
 
 /// A value with the byte range it was parsed from.
@@ -54,7 +54,7 @@ pub(crate) fn read_quoted(s: &str, at: usize) -> Result<(String, usize), Problem
             c => out.push(c),
         }
     }
-    Err(Problem::new(at..s.len(), "this quoted value is never closed with `\"`"))
+    Err(Problem::new(ErrorKind::Syntax, at..s.len(), "this quoted value is never closed with `\"`"))
 }
 
 /// A byte count with an optional K, M or G suffix (powers of 1024; `KiB` spelled out works

@@ -11,7 +11,7 @@
 //! Filters and tasks are parsed in `parse_filter.rs` and `parse_action.rs`; whether they fit the
 //! points they are applied to is checked in `fit.rs`.
 
-use crate::error::{ParseError, ParseErrorDetails, Problem};
+use crate::error::{ErrorKind, ParseError, ParseErrorDetails, Problem};
 use crate::fit;
 use action::parse_chain;
 use filter::parse_filters;
@@ -58,7 +58,11 @@ pub fn parse_rule(text: &str) -> Result<Rule, ParseError> {
         [] => Err(whole_text_error(text, "expected a rule, found nothing")),
         [_, second, ..] => Err(second.error(
             "",
-            Problem::new(0..second.text.len(), "expected one rule, found a second one"),
+            Problem::new(
+                ErrorKind::Syntax,
+                0..second.text.len(),
+                "expected one rule, found a second one",
+            ),
         )),
     }
 }
@@ -70,7 +74,11 @@ pub fn parse_key(text: &str) -> Result<String, ParseError> {
     let s = piece.text;
     let (points, filters, end) = parse_head(s).map_err(|p| piece.error("", p))?;
     if end < s.len() {
-        let p = Problem::new(end..s.len(), "a key is `point[filters]`, with nothing after it");
+        let p = Problem::new(
+            ErrorKind::Syntax,
+            end..s.len(),
+            "a key is `point[filters]`, with nothing after it",
+        );
         return Err(piece.error("", p));
     }
     let filters: Vec<Filter> = filters.into_iter().map(|f| f.value).collect();
@@ -79,6 +87,7 @@ pub fn parse_key(text: &str) -> Result<String, ParseError> {
 
 fn whole_text_error(text: &str, message: &str) -> ParseError {
     ParseError::new(ParseErrorDetails {
+        kind: ErrorKind::Syntax,
         source_name: String::new(),
         rule_number: 1,
         line: 1,
@@ -118,6 +127,7 @@ impl Piece<'_> {
         }
         let p = Problem { span: start..end, ..p };
         ParseError::new(ParseErrorDetails {
+            kind: p.kind,
             source_name: source_name.into(),
             rule_number: self.number,
             line: self.line,
@@ -206,6 +216,7 @@ fn parse_rule_text(s: &str) -> Result<Rule, Problem> {
     let eq = head_end + (rest.len() - rest.trim_start().len());
     if !s[eq..].starts_with('=') {
         return Err(Problem::new(
+            ErrorKind::Syntax,
             eq..s.len().max(eq + 1),
             "expected `=` and an action after the point",
         )
@@ -238,12 +249,20 @@ fn parse_head(s: &str) -> Result<Head, Problem> {
 /// Parses the point part, `text` starting at byte `at` of the rule.
 fn parse_points(text: &str, at: usize) -> Result<Points, Problem> {
     if text.is_empty() {
-        return Err(Problem::new(at..at + 1, "expected a point name before `=`")
-            .help("an in-code point such as `wal::append`, or a libc point such as `sys:write`"));
+        return Err(Problem::new(
+            ErrorKind::Syntax,
+            at..at + 1,
+            "expected a point name before `=`",
+        )
+        .help("an in-code point such as `wal::append`, or a libc point such as `sys:write`"));
     }
     let Some(list) = text.strip_prefix("sys:") else {
         if let Some(i) = text.find([']', ';', '\n']) {
-            return Err(Problem::new(at + i..at + i + 1, "a point name cannot contain this"));
+            return Err(Problem::new(
+                ErrorKind::Syntax,
+                at + i..at + i + 1,
+                "a point name cannot contain this",
+            ));
         }
         return Ok(Points::Code(text.to_owned()));
     };
@@ -274,8 +293,12 @@ fn parse_points(text: &str, at: usize) -> Result<Points, Problem> {
 
 fn parse_sys_item(name: &str, span: Range<usize>) -> Result<SysItem, Problem> {
     if name.is_empty() {
-        return Err(Problem::new(span.start..span.start + 1, "expected a libc function name")
-            .help("write `sys:write`, `sys:fsync|fdatasync` or a class such as `sys:@write`"));
+        return Err(Problem::new(
+            ErrorKind::Syntax,
+            span.start..span.start + 1,
+            "expected a libc function name",
+        )
+        .help("write `sys:write`, `sys:fsync|fdatasync` or a class such as `sys:@write`"));
     }
     if let Some(class) = name.strip_prefix('@') {
         if class == "all" {
@@ -289,7 +312,7 @@ fn parse_sys_item(name: &str, span: Range<usize>) -> Result<SysItem, Problem> {
                 .chain(["all"])
                 .map(|c| format!("@{c}"))
                 .collect();
-            Problem::new(span, format!("unknown class `@{class}`"))
+            Problem::new(ErrorKind::UnknownPoint, span, format!("unknown class `@{class}`"))
                 .suggest(name, names.iter().map(String::as_str))
                 .help_or(
                     "the classes are @open @read @write @sync @close @meta @dir @stdio @lock \
@@ -299,7 +322,7 @@ fn parse_sys_item(name: &str, span: Range<usize>) -> Result<SysItem, Problem> {
     }
     PointId::from_name(name).map(SysItem::Point).ok_or_else(|| {
         let names = POINTS.iter().flat_map(|p| p.spellings.iter().copied());
-        Problem::new(span, format!("unknown libc function `{name}`"))
+        Problem::new(ErrorKind::UnknownPoint, span, format!("unknown libc function `{name}`"))
             .suggest(name, names)
             .help_or("`failinject points` lists every function")
     })
