@@ -16,7 +16,7 @@
 //!   only reads, or got `err`, leaves the list of keys as it was.
 //!
 //! This file is shared: the fuzz target `fuzz_targets/control.rs` calls [`check`], and
-//! `engine/tests/fuzz_seeds.rs` replays the committed seeds (and any local corpus) through it
+//! `engine/tests/engine/fuzz_seeds.rs` replays the committed seeds (and any local corpus) through it
 //! on the stable toolchain, in CI.
 use failinject_engine::control::{self, MAX_LINE};
 use failinject_engine::{Command, Registry};

@@ -13,7 +13,7 @@
 //!   the caller's when none was given.
 //!
 //! This file is shared: the fuzz target `fuzz_targets/env_config.rs` calls [`check`], and
-//! `engine/tests/fuzz_seeds.rs` replays the committed seeds (and any local corpus) through it
+//! `engine/tests/engine/fuzz_seeds.rs` replays the committed seeds (and any local corpus) through it
 //! on the stable toolchain, in CI.
 use failinject_engine::env_config::{EnvSources, FileSource, env_config};
 

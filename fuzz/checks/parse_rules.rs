@@ -9,7 +9,7 @@
 //!   re-parsed rule has the same key.
 //!
 //! This file is shared: the fuzz target `fuzz_targets/parse_rules.rs` calls [`check`], and
-//! `engine/tests/fuzz_seeds.rs` replays the committed seeds (and any local corpus) through it
+//! `engine/tests/engine/fuzz_seeds.rs` replays the committed seeds (and any local corpus) through it
 //! on the stable toolchain, in CI.
 use failinject_engine::{
     Context, FileKind, NoContext, PointId, Points, Registry, SysCall, parse_key, parse_rule,

@@ -4,11 +4,11 @@
 //! regression on the inputs fuzzing found interesting without a nightly toolchain. Inputs
 //! that crashed are kept as seeds under a `crash-` name once fixed, and replay here too.
 
-#[path = "../../fuzz/checks/control.rs"]
+#[path = "../../../fuzz/checks/control.rs"]
 mod control;
-#[path = "../../fuzz/checks/env_config.rs"]
+#[path = "../../../fuzz/checks/env_config.rs"]
 mod env_config;
-#[path = "../../fuzz/checks/parse_rules.rs"]
+#[path = "../../../fuzz/checks/parse_rules.rs"]
 mod parse_rules;
 
 use std::path::{Path, PathBuf};
