@@ -9,7 +9,7 @@
 //!
 //! and its code uses only `fail::…` paths. The functions below are the kind of code such a
 //! project has: fail points in library functions, in each of the macro's three forms. The
-//! tests in `tests/compat.rs` configure them (and points of their own) with every fail-rs
+//! tests in `tests/compat/` configure them (and points of their own) with every fail-rs
 //! API and action, and check that each behaves as it does with fail-rs.
 //!
 
