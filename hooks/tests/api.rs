@@ -65,7 +65,7 @@ fn sys_rules_without_the_preload_are_refused_with_the_reason() {
 }
 
 /// Without the preload a `sys:` rule in `local::cfg` says the preload is needed (under it,
-/// `tests/tests/scenario.rs` shows the rule firing for its thread only).
+/// `tests/tests/preload/scenario.rs` shows the rule firing for its thread only).
 #[test]
 fn local_cfg_of_a_sys_rule_needs_the_preload() {
     let err = failinject::local::cfg("sys:write", "error(EIO)").unwrap_err();

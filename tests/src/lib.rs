@@ -1,7 +1,8 @@
 //! End-to-end tests of failinject: real programs (coreutils, python3, sqlite3, git) run under
 //! the real `libfailinject.so`, with their messages, exit statuses and files checked.
 //!
-//! This crate holds the shared helpers; the tests themselves live in `tests/tests/`.
+//! This crate holds the shared helpers; the tests themselves live in `tests/tests/preload/`,
+//! one binary with a module per topic.
 //!
 //! - [`preload`] builds `libfailinject.so` once per test run (`cargo test` does not build a
 //!   cdylib that no test links against) and returns its path;

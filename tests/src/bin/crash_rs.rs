@@ -1,4 +1,4 @@
-//! `crash_rs FILE`: a fixture for `tests/tests/crash.rs`, a Rust program whose in-code point
+//! `crash_rs FILE`: a fixture for `tests/tests/preload/crash.rs`, a Rust program whose in-code point
 //! `app::after_commit` the tests configure with `powercut`. It writes and syncs `FILE`
 //! (`committed`), writes more (`pending`), then reaches the point; reaching the end prints
 //! `survived`.

@@ -1,8 +1,7 @@
 //! A rule that never fired says why (issue 18, SPEC §5): real programs under the real library,
 //! each missing its rule for a different reason, and the summary's one line under the rule.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// Runs `failinject run -r RULE -- CMD…` in `dir`; returns the `why:` line and all of stderr.
 fn why(dir: &std::path::Path, rule: &str, cmd: &[&str]) -> (String, String) {

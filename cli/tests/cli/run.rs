@@ -1,8 +1,7 @@
 //! `failinject run` end to end: real programs, the real library, exit statuses, signals, the
 //! summary checked against the log, and every bad-input path.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 /// The README's first command: `dd` runs into a full disk after 1 MiB.

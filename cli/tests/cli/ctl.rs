@@ -1,7 +1,6 @@
 //! `failinject ctl` against a live process started with `failinject run --ctl`.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};

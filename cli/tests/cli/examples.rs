@@ -7,8 +7,7 @@
 //! The examples are read from the `--help` output and the markdown themselves, so a new
 //! example cannot escape this test: one naming a program this file does not know fails it.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 
 /// The real programs an example may name, and what each needs in its directory first.

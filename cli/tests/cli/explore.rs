@@ -1,8 +1,7 @@
 //! `failinject explore` end to end: small programs that each hide one bug on an error path,
 //! a correct one, `sqlite3` with an integrity oracle, power cuts, shards and the report.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -1,8 +1,7 @@
 //! Where `failinject` finds `libfailinject.so`: `FAILINJECT_LIB`, beside the executable,
 //! `../lib/failinject/`, else the copy it carries, written to a private cache.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 

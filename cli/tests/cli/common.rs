@@ -1,5 +1,4 @@
 //! What the CLI's end-to-end tests share: the `failinject` binary as a user installs it.
-#![allow(dead_code, unused_imports)] // each test file uses a different part
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
