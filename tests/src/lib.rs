@@ -313,8 +313,8 @@ pub fn log_records(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Whether `program` can be found on `PATH` (tests of optional tools skip without it, saying
-/// so; `.ci/run` installs every tool the suite uses).
+/// Whether `program` can be found on `PATH`. A test that needs a tool fails without it, with
+/// the line that installs it; `.ci/run` installs every tool the suite uses.
 pub fn have(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])

@@ -26,9 +26,7 @@ print(fails)
 
 #[test]
 fn set_list_wait_clear_on_a_live_process() {
-    if !have("python3") {
-        panic!("python3 is needed (.ci/run installs it)");
-    }
+    assert!(have("python3"), "python3 is needed (.ci/run installs it)");
     let dir = TempDir::new("ctl-live");
     // The interpreter itself, not a wrapper script (pyenv's shims exec several programs in
     // turn, each with a socket of its own at the same path, and rules set on one are gone

@@ -261,10 +261,8 @@ fn sqlite(dir: &Path, db: &str, sql: &str) -> String {
 
 #[test]
 fn sqlite_survives_power_cuts_at_its_writes_and_syncs() {
-    if !have("sqlite3") || !have("stdbuf") {
-        eprintln!("skipped: sqlite3 or stdbuf is not installed (.ci/run installs them)");
-        return;
-    }
+    assert!(have("sqlite3"), "sqlite3 is needed: apt-get install -y sqlite3 (.ci/run installs it)");
+    assert!(have("stdbuf"), "stdbuf is needed: apt-get install -y coreutils (.ci/run installs it)");
     let dir = TempDir::new("crash-sqlite");
     // 30 transactions, each printing `committed N` (unbuffered, through stdbuf) once its
     // COMMIT returned.
