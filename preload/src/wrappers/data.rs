@@ -10,21 +10,19 @@ macro_rules! data {
         let r = $call;
         (r, 0)
     }};
-    (@shorter [write ($buf:ident, $count:ident)] $n:ident $info:ident; $call:expr) => {{
+    (@shorter [write ($buf:ident, $count:ident)] $n:ident $info:ident; $call:expr) => {
+        data!(@cap $count $n $info; $call)
+    };
+    (@shorter [read ($buf:ident, $count:ident)] $n:ident $info:ident; $call:expr) => {
+        data!(@cap $count $n $info; $call)
+    };
+    (@shorter [copy ($len:ident)] $n:ident $info:ident; $call:expr) => {
+        data!(@cap $len $n $info; $call)
+    };
+    // The byte count argument `$count` capped at `n`.
+    (@cap $count:ident $n:ident $info:ident; $call:expr) => {{
         let _ = &$info;
         let $count = ($n.min($count as u64)) as _;
-        let r = $call;
-        (r, Ret::as_i64(r).max(0) as u64)
-    }};
-    (@shorter [read ($buf:ident, $count:ident)] $n:ident $info:ident; $call:expr) => {{
-        let _ = &$info;
-        let $count = ($n.min($count as u64)) as _;
-        let r = $call;
-        (r, Ret::as_i64(r).max(0) as u64)
-    }};
-    (@shorter [copy ($len:ident)] $n:ident $info:ident; $call:expr) => {{
-        let _ = &$info;
-        let $len = ($n.min($len as u64)) as _;
         let r = $call;
         (r, Ret::as_i64(r).max(0) as u64)
     }};
@@ -49,16 +47,14 @@ macro_rules! data {
         }
         (Ret::from_i64((bytes / item) as i64), bytes)
     }};
-    (@shorter [writev ($iov:ident, $cnt:ident)] $n:ident $info:ident; $call:expr) => {{
-        let _ = &$info;
-        let mut local = [iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; 64];
-        let k = truncate_iov($iov as *const iovec, $cnt as c_int, $n, &mut local);
-        let $iov = local.as_ptr() as _;
-        let $cnt = k as _;
-        let r = $call;
-        (r, Ret::as_i64(r).max(0) as u64)
-    }};
-    (@shorter [readv ($iov:ident, $cnt:ident)] $n:ident $info:ident; $call:expr) => {{
+    (@shorter [writev ($iov:ident, $cnt:ident)] $n:ident $info:ident; $call:expr) => {
+        data!(@iov_cap $iov $cnt $n $info; $call)
+    };
+    (@shorter [readv ($iov:ident, $cnt:ident)] $n:ident $info:ident; $call:expr) => {
+        data!(@iov_cap $iov $cnt $n $info; $call)
+    };
+    // The iovec array cut to its first `n` bytes, in a copy on the stack.
+    (@iov_cap $iov:ident $cnt:ident $n:ident $info:ident; $call:expr) => {{
         let _ = &$info;
         let mut local = [iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; 64];
         let k = truncate_iov($iov as *const iovec, $cnt as c_int, $n, &mut local);
