@@ -124,14 +124,38 @@ fn symbol_at(symbols: &[(u64, u64, String)], addr: u64) -> Option<String> {
     Some(if addr < start + size { name } else { format!("[near {name}]") })
 }
 
-/// The first frame in the program rather than in libc, the loader or the preload: where the
-/// program made the call.
+/// The first frame in the program rather than in libc, the loader, the preload or the
+/// `failinject` crate linked into it (an in-code point's lookup): where the program made the
+/// call. A frame reads `module+0xOFFSET symbol (file:line)`.
 pub fn top_frame(frames: &[String]) -> Option<&str> {
-    let system = |f: &str| {
+    let ours = |f: &str| {
+        let symbol = f.split_once(' ').map_or("", |(_, s)| s.trim_start_matches('<'));
         f.starts_with("libc.so")
             || f.starts_with("ld-linux")
             || f.starts_with("libfailinject")
             || f.starts_with("libpthread")
+            || symbol.starts_with("failinject::")
+            || symbol.starts_with("failinject_engine::")
     };
-    frames.iter().map(String::as_str).find(|f| !system(f)).or(frames.first().map(String::as_str))
+    frames.iter().map(String::as_str).find(|f| !ours(f)).or(frames.first().map(String::as_str))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::top_frame;
+
+    #[test]
+    fn the_top_frame_skips_libc_the_preload_and_the_failinject_crate() {
+        let frames = [
+            "libfailinject.so+0x1234",
+            "wal+0x8ccee failinject::backend::Backend::lookup (backend.rs:403)",
+            "wal+0x8c000 <failinject::Point as core::fmt::Debug>::fmt (lib.rs:1)",
+            "wal+0x1200 wal_points::append (wal_points.rs:20)",
+            "libc.so.6+0x2a1ca",
+        ]
+        .map(String::from);
+        assert_eq!(top_frame(&frames), Some("wal+0x1200 wal_points::append (wal_points.rs:20)"));
+        assert_eq!(top_frame(&frames[..1]), Some("libfailinject.so+0x1234"), "all ours: the first");
+        assert_eq!(top_frame(&[]), None);
+    }
 }

@@ -634,6 +634,9 @@ fn in_code_points_return_then_panic() {
     assert_eq!(found[0]["point"], "wal::append");
     assert_eq!(found[0]["task"], "return");
     assert!(found[0]["repro"].as_str().unwrap().contains("-r 'wal::append[when=1+]=return'"));
+    // The top frame is the program's function, not the failinject crate's lookup under it.
+    let row = stderr.lines().find(|l| l.trim_start().starts_with("corrupted ")).expect(&stderr);
+    assert!(row.contains("wal_points::append (wal_points.rs:"), "{row}");
     // The panics ended the program; the oracle passed, so they were handled, not crashes.
     let panics: Vec<&Value> =
         report["results"].as_array().unwrap().iter().filter(|r| r["task"] == "panic").collect();
