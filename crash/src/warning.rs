@@ -6,11 +6,11 @@
 pub enum Warning {
     /// A changed file could not be opened for the model.
     Unopenable,
-    /// More than [`FILES`] files are changed and not synced.
+    /// More than [`FILES`](crate::files::FILES) files are changed and not synced.
     TooManyFiles,
     /// The arena is full (or was never given memory).
     ArenaFull,
-    /// More than [`ENTRIES`] directory changes are not synced.
+    /// More than [`ENTRIES`](crate::journal::ENTRIES) directory changes are not synced.
     TooManyEntries,
     /// A path is too long to journal.
     PathTooLong,
