@@ -10,7 +10,14 @@
  * jump here with every register and stack argument untouched.
  */
 #include <stdarg.h>
-#include <stdio.h>
+
+/* Declared here rather than taken from <stdio.h>: with optimization, glibc's header defines
+ * vprintf as an inline vfprintf(stdout, ...), and printf would then be decided as
+ * `sys:fprintf`, never as `sys:printf`. Each shim must call the very function it names. */
+typedef struct _IO_FILE FILE;
+int vfprintf(FILE *stream, const char *format, va_list ap);
+int vprintf(const char *format, va_list ap);
+int vdprintf(int fd, const char *format, va_list ap);
 
 int __vfprintf_chk(FILE *stream, int flag, const char *format, va_list ap);
 int __vprintf_chk(int flag, const char *format, va_list ap);

@@ -64,6 +64,50 @@ fn the_printf_family_is_exported_through_its_shims() {
     assert!(!exports.iter().any(|s| s.starts_with("failinject_shim_")), "shims must stay hidden");
 }
 
+/// Each printf spelling is decided as its own point: `printf` as `sys:printf`, not (through
+/// glibc's inline `vprintf`, which the shims once picked up) as `sys:fprintf`.
+#[test]
+fn each_printf_spelling_is_decided_as_its_own_point() {
+    let dir = TempDir::new("printf-points");
+    let src = dir.join("p.c");
+    std::fs::write(
+        &src,
+        "#include <errno.h>\n#include <stdio.h>\n#include <string.h>\n\
+         int main(void) {\n\
+           errno = 0; int a = printf(\"%d\\n\", 1), ea = errno;\n\
+           errno = 0; int b = fprintf(stdout, \"%d\\n\", 2), eb = errno;\n\
+           errno = 0; int c = dprintf(1, \"%d\\n\", 3), ec = errno;\n\
+           fprintf(stderr, \"%d %s %d %s %d %s\\n\", a, strerror(ea), b, strerror(eb), c, strerror(ec));\n\
+           return 0;\n\
+         }\n",
+    )
+    .unwrap();
+    // Optimized, plain (`printf`) and fortified as distributions build programs
+    // (`__printf_chk`).
+    for (name, flags) in [("plain", &["-O2"][..]), ("fortified", &["-O2", "-D_FORTIFY_SOURCE=2"])] {
+        let exe = compile_c(&src, &dir.join(name), flags);
+        let out_file = dir.join("out");
+        let ran = |rule: &str| {
+            let out = Command::new(&exe)
+                .env("LD_PRELOAD", preload())
+                .env("FAILINJECT", rule)
+                .stdout(std::fs::File::create(&out_file).unwrap())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("").to_string()
+        };
+        let (eio, ok) = ("-1 Input/output error", "2 Success");
+        let got = ran("sys:printf[kind=file]=error(EIO)");
+        assert_eq!(got, format!("{eio} {ok} {ok}"), "{name}: sys:printf");
+        let got = ran("sys:fprintf[kind=file]=error(EIO)");
+        assert_eq!(got, format!("{ok} {eio} {ok}"), "{name}: sys:fprintf");
+        let got = ran("sys:dprintf[kind=file]=error(EIO)");
+        assert_eq!(got, format!("{ok} {ok} {eio}"), "{name}: sys:dprintf");
+        assert_eq!(ran(""), format!("{ok} {ok} {ok}"), "{name}");
+    }
+}
+
 /// The declarations of `failinject_v1_*` functions in `failinject.h`, whitespace folded.
 fn header_declarations() -> BTreeSet<String> {
     let header = std::fs::read_to_string(
