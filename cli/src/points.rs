@@ -34,6 +34,15 @@ fn tasks(p: &PointInfo) -> Vec<&'static str> {
     probes.iter().filter(|t| task_fits(p, t).is_ok()).map(Task::name).collect()
 }
 
+/// The point's roles as the table writes them: `writes(at, offset)`.
+fn does(p: &PointInfo) -> Vec<String> {
+    p.does.iter().map(|(r, _)| format!("{r}{}", p.form(*r).map_or(String::new(), paren))).collect()
+}
+
+fn paren(form: &str) -> String {
+    if form.is_empty() { String::new() } else { format!("({form})") }
+}
+
 fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
     items.into_iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" ")
 }
@@ -64,7 +73,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .map(|p| {
                 format!(
                     "{{\"point\":{},\"doc\":{},\"spellings\":{},\"classes\":{},\"target\":{},\
-                     \"failure\":{},\"data\":{},\"errnos\":{},\"explore\":{},\"tasks\":{}}}",
+                     \"failure\":{},\"data\":{},\"does\":{},\"errnos\":{},\"explore\":{},\
+                     \"tasks\":{}}}",
                     json_string(&format!("sys:{}", p.name)),
                     json_string(p.doc.trim()),
                     json_list(p.spellings),
@@ -72,6 +82,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                     json_string(p.target.describe()),
                     json_string(p.fail.describe()),
                     json_string(p.io.describe()),
+                    json_list(does(p)),
                     json_list(p.errnos),
                     json_list(p.explore),
                     json_list(tasks(p)),
@@ -94,6 +105,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let _ = writeln!(out, "    on failure {}", p.fail.describe());
         if p.io.has_count() {
             let _ = writeln!(out, "    data       {}", p.io.describe());
+        }
+        if !p.does.is_empty() {
+            let _ = writeln!(out, "    does       {}", join(does(p)));
         }
         let _ = writeln!(out, "    errnos     {}", join(p.errnos));
         let _ = writeln!(out, "    tasks      {}", join(tasks(p)));

@@ -88,6 +88,7 @@
 #![forbid(unsafe_code)]
 
 pub mod abi;
+mod const_str;
 pub mod control;
 mod counters;
 mod decide;
@@ -105,6 +106,7 @@ mod random;
 mod reached;
 mod registry;
 mod render;
+pub mod roles;
 mod rule;
 
 pub use control::{Command, ControlError};
@@ -122,6 +124,7 @@ pub use random::name_hash;
 pub use reached::ReachedSet;
 pub use registry::{Registry, RuleStatus, SetOutcome};
 pub use render::Bytes;
+pub use roles::{Role, Roles};
 pub use rule::{
     Action, Cmp, Corruption, FileKind, Filter, KindSet, Points, Rule, SysItem, SysPoints, Task,
     When,

@@ -1,10 +1,12 @@
 //! The table of libc points: every function failinject intercepts, described once.
 //!
 //! [`libc_points!`](crate::libc_points) hands the whole table to a callback macro of the
-//! caller's choosing. The engine's callback (in `points.rs`) turns it into
-//! [`POINTS`](crate::points::POINTS); the preload's callback generates one exported wrapper per
-//! symbol; `failinject points` prints the engine's expansion. Adding a function here is the
-//! only step needed to intercept it.
+//! caller's choosing, in one normalized form (below). The engine's callback (in `points.rs`)
+//! turns it into `POINTS`; the preload's callback generates one
+//! exported wrapper per symbol, and reacts to what each call does from its roles;
+//! `failinject points` prints the engine's expansion; the table's own tests expand it a third
+//! time. Adding a function here is the only step needed to intercept it
+//! (`docs/ARCHITECTURE.md` walks through one).
 //!
 //! # Entry format
 //!
@@ -22,7 +24,9 @@
 //!                                        //   writev(iov, iovcnt) readv(iov, iovcnt)
 //!                                        //   fwrite(ptr, size, nmemb) fread(ptr, size, nmemb)
 //!                                        //   copy(len)
-//!     errnos: [ENOSPC, EIO],             // what it really returns for outside reasons
+//!     does: [writes(cursor)],            // its roles (optional, see below)
+//!     errnos: [@write_data, EAGAIN],     // what it really returns for outside reasons; `@name`
+//!                                        //   is a shared list of `sets` below, spliced in
 //!     explore: [ENOSPC, EIO],            // what `failinject explore` tries by default
 //!     fns: {
 //!         // One line per C signature; `|` separates symbols sharing it. `#[variadic]`
@@ -33,15 +37,121 @@
 //! }
 //! ```
 //!
-//! Argument names used by `target` and `io` must exist in every signature of the entry.
-//! Types are the C types as the `libc` crate spells them, unqualified (`c_int`, `off64_t`,
-//! `FILE`, `DIR`, `stat64`); the preload expands the table where `libc::*` is in scope.
+//! Argument names used by `target`, `io` and `does` must exist in every signature of the
+//! entry. Types are the C types as the `libc` crate spells them, unqualified (`c_int`,
+//! `off64_t`, `FILE`, `DIR`, `stat64`); the preload expands the table where `libc::*` is in
+//! scope.
+//!
+//! # Roles
+//!
+//! `does:` says what the call changes, so that the code that must see such calls whatever
+//! the rules say finds them here (`Role`, in `roles.rs`). A role's form, in
+//! parentheses, tells the preload how to read the arguments for it; the descriptor, path or
+//! stream comes from `target`, the byte count from `io`.
+//!
+//! | role | forms | the preload then |
+//! |---|---|---|
+//! | `opens` | bare: the result is a descriptor (or stream, directory stream) for the target's path; `(unnamed)`: for a file the kernel names | records the descriptor's path |
+//! | `dups` | `(from)`: the result copies descriptor `from`; `(fd, cmd)`: when `cmd` is `F_DUPFD*` | copies its path |
+//! | `closes` | bare: the target; `(range, first, last)`; `(from, low)` | forgets the descriptors |
+//! | `creates` | `(flags)`, `(O_CREAT \| …)`: `open` flags; `(stdio, mode)`, `(stdio, mode, old)`: an `fopen` mode (and a stream reopened); `(unnamed)` | registers a created or truncated file with the crash model |
+//! | `writes` | `(cursor)`, `(at, off)`, `(at, off, flags)` (`pwritev2`), `(at_ptr, off_ptr)`: where the data goes; `(stdio)`: through a buffer the wrappers cannot see | saves the bytes it overwrites |
+//! | `flushes` | bare: a stdio buffer reaches the file | saves the stream's file |
+//! | `truncates` | `(len)` | saves what a shrink drops |
+//! | `allocates` | `(mode, off)` | saves what a hole punch drops |
+//! | `syncs` | `(file)`, `(range, off, n, flags)`, `(fs)`, `(all)` | forgets what became durable |
+//! | `renames`, `removes`, `makes` | bare | journals the entry (`powercut(dirs)`), keeping what a rename or removal replaces |
+//! | `maps` | `(prot, flags)` | notes a writable shared mapping (writes unseen) |
+//! | `execs` | bare | writes the exit record first |
+//!
+//! # The normalized form
+//!
+//! Callbacks receive one line per entry, every field a single token tree, in this order:
+//!
+//! ```text
+//! name [docs…] [classes…] [target (args)] fail [io (args)] [role (form) …] [errnos…] [explore…]
+//!     [ [attrs…] [symbol aliases…] (params) -> ret ; … ] ;
+//! ```
+//!
+//! so the shape of an entry is parsed once, by `libc_points!` itself.
 
-/// Invokes `$callback! { …every entry… }` with the whole table. See the module docs.
+/// The errno lists several entries share, spliced into `errnos:` as `@name`. A list keeps its
+/// order: a seeded `error` without an errno draws from the function's list by position.
+#[allow(non_upper_case_globals)]
+pub(crate) mod sets {
+    use crate::errno::Errno as E;
+
+    /// Path resolution: a component is not a directory, a loop, a name too long.
+    pub const path: &[E] = &[E::ENOTDIR, E::ELOOP, E::ENAMETOOLONG];
+    /// Looking a path up to read it (`stat`, `readlink`).
+    pub const lookup: &[E] =
+        &[E::EACCES, E::ENOENT, E::EIO, E::ENOTDIR, E::ELOOP, E::ENAMETOOLONG, E::ENOMEM];
+    /// Writing file data: a full disk or quota, a failed device, a file too large, a signal.
+    pub const write_data: &[E] = &[E::ENOSPC, E::EIO, E::EDQUOT, E::EFBIG, E::EINTR];
+    /// Making data durable (and `close`, which may report a deferred write error).
+    pub const sync_data: &[E] = &[E::EIO, E::ENOSPC, E::EDQUOT, E::EINTR];
+    /// Opening by path with `open` flags.
+    pub const open_path: &[E] = &[
+        E::EACCES,
+        E::ENOENT,
+        E::ENOSPC,
+        E::EMFILE,
+        E::ENFILE,
+        E::EROFS,
+        E::EEXIST,
+        E::EISDIR,
+        E::ENOTDIR,
+        E::ELOOP,
+        E::ENAMETOOLONG,
+        E::EDQUOT,
+        E::EIO,
+        E::EINTR,
+        E::EPERM,
+        E::ETXTBSY,
+        E::EFBIG,
+        E::ENOMEM,
+    ];
+    /// Opening by path with an `fopen` mode.
+    pub const fopen_path: &[E] = &[
+        E::EACCES,
+        E::ENOENT,
+        E::ENOSPC,
+        E::EMFILE,
+        E::ENFILE,
+        E::EROFS,
+        E::EISDIR,
+        E::ENOTDIR,
+        E::EDQUOT,
+        E::ELOOP,
+        E::ENAMETOOLONG,
+        E::EIO,
+        E::EINTR,
+        E::EPERM,
+        E::ETXTBSY,
+        E::EEXIST,
+        E::ENOMEM,
+    ];
+    /// Replacing the program.
+    pub const exec: &[E] = &[
+        E::ENOENT,
+        E::EACCES,
+        E::ENOEXEC,
+        E::E2BIG,
+        E::ENOMEM,
+        E::ETXTBSY,
+        E::ELOOP,
+        E::ENOTDIR,
+        E::EPERM,
+    ];
+}
+
+/// Invokes `$callback! { …every entry, normalized… }` with the whole table. See the module
+/// docs.
 #[macro_export]
 macro_rules! libc_points {
     ($callback:ident) => {
-        $callback! {
+        $crate::__libc_normalize! {
+            $callback;
             // ----------------------------------------------------------------- open
             /// Open or create a file by path.
             open {
@@ -49,7 +159,8 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOENT, ENOSPC, EMFILE, ENFILE, EROFS, EEXIST, EISDIR, ENOTDIR, ELOOP, ENAMETOOLONG, EDQUOT, EIO, EINTR, EPERM, ETXTBSY, EFBIG, ENOMEM],
+                does: [opens, creates(flags)],
+                errnos: [@open_path],
                 explore: [EACCES, ENOSPC, EMFILE],
                 fns: {
                     #[variadic]
@@ -63,7 +174,8 @@ macro_rules! libc_points {
                 target: at(dirfd, path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOENT, ENOSPC, EMFILE, ENFILE, EROFS, EEXIST, EISDIR, ENOTDIR, ELOOP, ENAMETOOLONG, EDQUOT, EIO, EINTR, EPERM, ETXTBSY, EFBIG, ENOMEM],
+                does: [opens, creates(flags)],
+                errnos: [@open_path],
                 explore: [EACCES, ENOSPC, EMFILE],
                 fns: {
                     #[variadic]
@@ -77,7 +189,8 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOSPC, ENOENT, EMFILE, ENFILE, EROFS, EDQUOT, EISDIR, ENOTDIR, ELOOP, ENAMETOOLONG, EIO, EINTR, EPERM, ETXTBSY, ENOMEM],
+                does: [opens, creates(O_CREAT | O_WRONLY | O_TRUNC)],
+                errnos: [EACCES, ENOSPC, ENOENT, EMFILE, ENFILE, EROFS, EDQUOT, EISDIR, @path, EIO, EINTR, EPERM, ETXTBSY, ENOMEM],
                 explore: [EACCES, ENOSPC, EMFILE],
                 fns: {
                     fn creat | creat64 (path: *const c_char, mode: mode_t) -> c_int;
@@ -89,7 +202,8 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: null,
                 io: none(),
-                errnos: [EACCES, ENOENT, ENOSPC, EMFILE, ENFILE, EROFS, EISDIR, ENOTDIR, EDQUOT, ELOOP, ENAMETOOLONG, EIO, EINTR, EPERM, ETXTBSY, EEXIST, ENOMEM],
+                does: [opens, creates(stdio, mode)],
+                errnos: [@fopen_path],
                 explore: [EACCES, ENOSPC, EMFILE],
                 fns: {
                     fn fopen | fopen64 | _IO_fopen (path: *const c_char, mode: *const c_char) -> *mut FILE;
@@ -101,7 +215,8 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: null,
                 io: none(),
-                errnos: [EACCES, ENOENT, ENOSPC, EMFILE, ENFILE, EROFS, EISDIR, ENOTDIR, EDQUOT, ELOOP, ENAMETOOLONG, EIO, EINTR, EPERM, ETXTBSY, EEXIST, ENOMEM],
+                does: [opens, creates(stdio, mode, stream)],
+                errnos: [@fopen_path],
                 explore: [EACCES, ENOSPC, EMFILE],
                 fns: {
                     fn freopen | freopen64 (path: *const c_char, mode: *const c_char, stream: *mut FILE) -> *mut FILE;
@@ -125,6 +240,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: null,
                 io: none(),
+                does: [opens],
                 errnos: [EACCES, ENOENT, EMFILE, ENFILE, ENOTDIR, ENOMEM, ELOOP, ENAMETOOLONG, EIO, EINTR],
                 explore: [EACCES, EMFILE],
                 fns: {
@@ -149,7 +265,8 @@ macro_rules! libc_points {
                 target: path(template),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOSPC, EMFILE, ENFILE, ENOENT, EROFS, EDQUOT, EIO, ENOTDIR, ELOOP, ENAMETOOLONG, EEXIST, EINTR, ENOMEM],
+                does: [opens(unnamed), creates(unnamed)],
+                errnos: [EACCES, ENOSPC, EMFILE, ENFILE, ENOENT, EROFS, EDQUOT, EIO, @path, EEXIST, EINTR, ENOMEM],
                 explore: [EACCES, ENOSPC, EMFILE],
                 fns: {
                     fn mkstemp | mkstemp64 (template: *mut c_char) -> c_int;
@@ -164,6 +281,7 @@ macro_rules! libc_points {
                 target: none(),
                 fail: null,
                 io: none(),
+                does: [opens(unnamed)],
                 errnos: [ENOSPC, EMFILE, ENFILE, EACCES, EROFS, EDQUOT, EIO, EINTR, EEXIST, ENOMEM],
                 explore: [ENOSPC, EMFILE],
                 fns: {
@@ -177,7 +295,8 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: write(buf, count),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR, EAGAIN],
+                does: [writes(cursor)],
+                errnos: [@write_data, EAGAIN],
                 explore: [ENOSPC, EIO, EDQUOT],
                 fns: {
                     fn write | __write (fd: c_int, buf: *const c_void, count: size_t) -> ssize_t;
@@ -189,7 +308,8 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: write(buf, count),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR],
+                does: [writes(at, offset)],
+                errnos: [@write_data],
                 explore: [ENOSPC, EIO, EDQUOT],
                 fns: {
                     fn pwrite (fd: c_int, buf: *const c_void, count: size_t, offset: off_t) -> ssize_t;
@@ -202,7 +322,8 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: writev(iov, iovcnt),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR, EAGAIN],
+                does: [writes(cursor)],
+                errnos: [@write_data, EAGAIN],
                 explore: [ENOSPC, EIO, EDQUOT],
                 fns: {
                     fn writev (fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t;
@@ -214,7 +335,8 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: writev(iov, iovcnt),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR],
+                does: [writes(at, offset)],
+                errnos: [@write_data],
                 explore: [ENOSPC, EIO, EDQUOT],
                 fns: {
                     fn pwritev (fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t) -> ssize_t;
@@ -227,7 +349,8 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: writev(iov, iovcnt),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR, EAGAIN, EOPNOTSUPP],
+                does: [writes(at, offset, flags)],
+                errnos: [@write_data, EAGAIN, EOPNOTSUPP],
                 explore: [ENOSPC, EIO, EDQUOT],
                 fns: {
                     fn pwritev2 (fd: c_int, iov: *const iovec, iovcnt: c_int, offset: off_t, flags: c_int) -> ssize_t;
@@ -240,6 +363,7 @@ macro_rules! libc_points {
                 target: copy(fd_in, fd_out),
                 fail: neg1,
                 io: copy(len),
+                does: [writes(at_ptr, off_out)],
                 errnos: [EIO, ENOSPC, EXDEV, EDQUOT, EFBIG, EOPNOTSUPP, ENOSYS, EINVAL, ETXTBSY, EPERM, ENOMEM],
                 explore: [EIO, ENOSPC, EXDEV],
                 fns: {
@@ -252,6 +376,7 @@ macro_rules! libc_points {
                 target: copy(in_fd, out_fd),
                 fail: neg1,
                 io: copy(count),
+                does: [writes(cursor)],
                 errnos: [EIO, ENOSPC, EDQUOT, EFBIG, EINVAL, ENOSYS, EAGAIN, EINTR, ENOMEM],
                 explore: [EIO, ENOSPC, EINVAL],
                 fns: {
@@ -265,6 +390,7 @@ macro_rules! libc_points {
                 target: copy(fd_in, fd_out),
                 fail: neg1,
                 io: copy(len),
+                does: [writes(at_ptr, off_out)],
                 errnos: [EIO, ENOSPC, EDQUOT, EFBIG, EINVAL, EAGAIN, EINTR, ENOMEM],
                 explore: [EIO, ENOSPC],
                 fns: {
@@ -277,6 +403,7 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: none(),
+                does: [truncates(length)],
                 errnos: [EIO, ENOSPC, EDQUOT, EFBIG, EPERM, ETXTBSY, EINTR],
                 explore: [EIO, ENOSPC],
                 fns: {
@@ -290,7 +417,8 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EIO, EACCES, ENOENT, ENOSPC, EDQUOT, EFBIG, EPERM, EROFS, ETXTBSY, EISDIR, ENOTDIR, ELOOP, ENAMETOOLONG, EINTR],
+                does: [truncates(length)],
+                errnos: [EIO, EACCES, ENOENT, ENOSPC, EDQUOT, EFBIG, EPERM, EROFS, ETXTBSY, EISDIR, @path, EINTR],
                 explore: [EIO, ENOSPC],
                 fns: {
                     fn truncate (path: *const c_char, length: off_t) -> c_int;
@@ -303,6 +431,7 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: none(),
+                does: [allocates(mode, offset)],
                 errnos: [ENOSPC, EOPNOTSUPP, EIO, EDQUOT, EFBIG, EINVAL, EPERM, ETXTBSY, EINTR],
                 explore: [ENOSPC, EOPNOTSUPP],
                 fns: {
@@ -316,7 +445,8 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: errno_ret,
                 io: none(),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR, EINVAL],
+                does: [allocates(0, offset)],
+                errnos: [@write_data, EINVAL],
                 explore: [ENOSPC, EIO],
                 fns: {
                     fn posix_fallocate (fd: c_int, offset: off_t, len: off_t) -> c_int;
@@ -342,7 +472,8 @@ macro_rules! libc_points {
                 target: stream(stream),
                 fail: items,
                 io: fwrite(ptr, size, nmemb),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR, ENOMEM],
+                does: [writes(stdio)],
+                errnos: [@write_data, ENOMEM],
                 explore: [ENOSPC, EIO],
                 fns: {
                     fn fwrite | fwrite_unlocked | _IO_fwrite (ptr: *const c_void, size: size_t, nmemb: size_t, stream: *mut FILE) -> size_t;
@@ -354,7 +485,8 @@ macro_rules! libc_points {
                 target: stream(stream),
                 fail: eof,
                 io: none(),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR, ENOMEM],
+                does: [writes(stdio)],
+                errnos: [@write_data, ENOMEM],
                 explore: [ENOSPC, EIO],
                 fns: {
                     fn fputs | fputs_unlocked | _IO_fputs (s: *const c_char, stream: *mut FILE) -> c_int;
@@ -366,7 +498,8 @@ macro_rules! libc_points {
                 target: stream(stream),
                 fail: eof,
                 io: none(),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR, ENOMEM],
+                does: [writes(stdio)],
+                errnos: [@write_data, ENOMEM],
                 explore: [ENOSPC, EIO],
                 fns: {
                     fn fputc | putc | _IO_putc | fputc_unlocked | putc_unlocked (c: c_int, stream: *mut FILE) -> c_int;
@@ -379,7 +512,8 @@ macro_rules! libc_points {
                 target: stdout(),
                 fail: eof,
                 io: none(),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR, ENOMEM],
+                does: [writes(stdio)],
+                errnos: [@write_data, ENOMEM],
                 explore: [ENOSPC, EIO],
                 fns: {
                     fn puts | _IO_puts (s: *const c_char) -> c_int;
@@ -391,7 +525,8 @@ macro_rules! libc_points {
                 target: stdout(),
                 fail: eof,
                 io: none(),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR, ENOMEM],
+                does: [writes(stdio)],
+                errnos: [@write_data, ENOMEM],
                 explore: [ENOSPC, EIO],
                 fns: {
                     fn putchar | putchar_unlocked (c: c_int) -> c_int;
@@ -403,7 +538,8 @@ macro_rules! libc_points {
                 target: stream(stream),
                 fail: eof,
                 io: none(),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR, ENOMEM],
+                does: [writes(stdio)],
+                errnos: [@write_data, ENOMEM],
                 explore: [ENOSPC, EIO],
                 fns: {
                     #[variadic]
@@ -420,7 +556,8 @@ macro_rules! libc_points {
                 target: stdout(),
                 fail: eof,
                 io: none(),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR, ENOMEM],
+                does: [writes(stdio)],
+                errnos: [@write_data, ENOMEM],
                 explore: [ENOSPC, EIO],
                 fns: {
                     #[variadic]
@@ -437,7 +574,8 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: none(),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR, ENOMEM],
+                does: [writes(stdio)],
+                errnos: [@write_data, ENOMEM],
                 explore: [ENOSPC, EIO],
                 fns: {
                     #[variadic]
@@ -454,7 +592,8 @@ macro_rules! libc_points {
                 target: stream(stream),
                 fail: eof,
                 io: none(),
-                errnos: [ENOSPC, EIO, EDQUOT, EFBIG, EINTR],
+                does: [flushes],
+                errnos: [@write_data],
                 explore: [ENOSPC, EIO],
                 fns: {
                     fn fflush | fflush_unlocked | _IO_fflush (stream: *mut FILE) -> c_int;
@@ -610,7 +749,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOENT, EIO, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [@lookup],
                 explore: [EACCES, EIO],
                 fns: {
                     fn readlink (path: *const c_char, buf: *mut c_char, bufsiz: size_t) -> ssize_t;
@@ -623,7 +762,7 @@ macro_rules! libc_points {
                 target: at(dirfd, path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOENT, EIO, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [@lookup],
                 explore: [EACCES, EIO],
                 fns: {
                     fn readlinkat (dirfd: c_int, path: *const c_char, buf: *mut c_char, bufsiz: size_t) -> ssize_t;
@@ -637,7 +776,8 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: none(),
-                errnos: [EIO, ENOSPC, EDQUOT, EINTR],
+                does: [syncs(file)],
+                errnos: [@sync_data],
                 explore: [EIO],
                 fns: {
                     fn fsync (fd: c_int) -> c_int;
@@ -649,7 +789,8 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: none(),
-                errnos: [EIO, ENOSPC, EDQUOT, EINTR],
+                does: [syncs(file)],
+                errnos: [@sync_data],
                 explore: [EIO],
                 fns: {
                     fn fdatasync (fd: c_int) -> c_int;
@@ -661,6 +802,7 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: none(),
+                does: [syncs(range, offset, nbytes, flags)],
                 errnos: [EIO, ENOSPC, ENOMEM],
                 explore: [EIO],
                 fns: {
@@ -673,6 +815,7 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: none(),
+                does: [syncs(fs)],
                 errnos: [EIO, ENOSPC, EDQUOT],
                 explore: [EIO],
                 fns: {
@@ -685,6 +828,7 @@ macro_rules! libc_points {
                 target: none(),
                 fail: void,
                 io: none(),
+                does: [syncs(all)],
                 errnos: [],
                 explore: [],
                 fns: {
@@ -698,7 +842,8 @@ macro_rules! libc_points {
                 target: paths(oldpath, newpath),
                 fail: neg1,
                 io: none(),
-                errnos: [EIO, ENOSPC, EXDEV, EACCES, EPERM, ENOENT, EROFS, EDQUOT, EBUSY, EMLINK, ENOTEMPTY, EISDIR, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                does: [renames],
+                errnos: [EIO, ENOSPC, EXDEV, EACCES, EPERM, ENOENT, EROFS, EDQUOT, EBUSY, EMLINK, ENOTEMPTY, EISDIR, @path, ENOMEM],
                 explore: [EIO, EXDEV],
                 fns: {
                     fn rename (oldpath: *const c_char, newpath: *const c_char) -> c_int;
@@ -710,7 +855,8 @@ macro_rules! libc_points {
                 target: at2(olddirfd, oldpath, newdirfd, newpath),
                 fail: neg1,
                 io: none(),
-                errnos: [EIO, ENOSPC, EXDEV, EACCES, EPERM, ENOENT, EROFS, EDQUOT, EBUSY, EMLINK, ENOTEMPTY, EISDIR, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                does: [renames],
+                errnos: [EIO, ENOSPC, EXDEV, EACCES, EPERM, ENOENT, EROFS, EDQUOT, EBUSY, EMLINK, ENOTEMPTY, EISDIR, @path, ENOMEM],
                 explore: [EIO, EXDEV],
                 fns: {
                     fn renameat (olddirfd: c_int, oldpath: *const c_char, newdirfd: c_int, newpath: *const c_char) -> c_int;
@@ -722,7 +868,8 @@ macro_rules! libc_points {
                 target: at2(olddirfd, oldpath, newdirfd, newpath),
                 fail: neg1,
                 io: none(),
-                errnos: [EIO, ENOSPC, EXDEV, EACCES, EPERM, ENOENT, EEXIST, EROFS, EDQUOT, EBUSY, EMLINK, ENOTEMPTY, EISDIR, ENOTDIR, ELOOP, ENAMETOOLONG, EINVAL, ENOSYS, ENOMEM],
+                does: [renames],
+                errnos: [EIO, ENOSPC, EXDEV, EACCES, EPERM, ENOENT, EEXIST, EROFS, EDQUOT, EBUSY, EMLINK, ENOTEMPTY, EISDIR, @path, EINVAL, ENOSYS, ENOMEM],
                 explore: [EIO, EXDEV],
                 fns: {
                     fn renameat2 (olddirfd: c_int, oldpath: *const c_char, newdirfd: c_int, newpath: *const c_char, flags: c_uint) -> c_int;
@@ -734,7 +881,8 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, EIO, EPERM, ENOENT, EBUSY, EROFS, EISDIR, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                does: [removes],
+                errnos: [EACCES, EIO, EPERM, ENOENT, EBUSY, EROFS, EISDIR, @path, ENOMEM],
                 explore: [EIO, EACCES],
                 fns: {
                     fn unlink (path: *const c_char) -> c_int;
@@ -746,7 +894,8 @@ macro_rules! libc_points {
                 target: at(dirfd, path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, EIO, EPERM, ENOENT, EBUSY, EROFS, ENOTEMPTY, EISDIR, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                does: [removes],
+                errnos: [EACCES, EIO, EPERM, ENOENT, EBUSY, EROFS, ENOTEMPTY, EISDIR, @path, ENOMEM],
                 explore: [EIO, EACCES],
                 fns: {
                     fn unlinkat (dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
@@ -758,7 +907,8 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, EIO, ENOTEMPTY, EPERM, ENOENT, EBUSY, EROFS, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                does: [removes],
+                errnos: [EACCES, EIO, ENOTEMPTY, EPERM, ENOENT, EBUSY, EROFS, @path, ENOMEM],
                 explore: [EIO, EACCES],
                 fns: {
                     fn rmdir (path: *const c_char) -> c_int;
@@ -770,7 +920,8 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, EIO, EPERM, ENOENT, EBUSY, EROFS, ENOTEMPTY, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                does: [removes],
+                errnos: [EACCES, EIO, EPERM, ENOENT, EBUSY, EROFS, ENOTEMPTY, @path, ENOMEM],
                 explore: [EIO, EACCES],
                 fns: {
                     fn remove (path: *const c_char) -> c_int;
@@ -782,7 +933,8 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOSPC, EEXIST, EIO, ENOENT, EDQUOT, EROFS, EPERM, EMLINK, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                does: [makes],
+                errnos: [EACCES, ENOSPC, EEXIST, EIO, ENOENT, EDQUOT, EROFS, EPERM, EMLINK, @path, ENOMEM],
                 explore: [EIO, ENOSPC],
                 fns: {
                     fn mkdir (path: *const c_char, mode: mode_t) -> c_int;
@@ -794,7 +946,8 @@ macro_rules! libc_points {
                 target: at(dirfd, path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOSPC, EEXIST, EIO, ENOENT, EDQUOT, EROFS, EPERM, EMLINK, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                does: [makes],
+                errnos: [EACCES, ENOSPC, EEXIST, EIO, ENOENT, EDQUOT, EROFS, EPERM, EMLINK, @path, ENOMEM],
                 explore: [EIO, ENOSPC],
                 fns: {
                     fn mkdirat (dirfd: c_int, path: *const c_char, mode: mode_t) -> c_int;
@@ -806,7 +959,8 @@ macro_rules! libc_points {
                 target: paths(oldpath, newpath),
                 fail: neg1,
                 io: none(),
-                errnos: [EIO, EXDEV, ENOSPC, EACCES, EPERM, EEXIST, ENOENT, EMLINK, EDQUOT, EROFS, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                does: [makes],
+                errnos: [EIO, EXDEV, ENOSPC, EACCES, EPERM, EEXIST, ENOENT, EMLINK, EDQUOT, EROFS, @path, ENOMEM],
                 explore: [EIO, EXDEV],
                 fns: {
                     fn link (oldpath: *const c_char, newpath: *const c_char) -> c_int;
@@ -818,7 +972,8 @@ macro_rules! libc_points {
                 target: at2(olddirfd, oldpath, newdirfd, newpath),
                 fail: neg1,
                 io: none(),
-                errnos: [EIO, EXDEV, ENOSPC, EACCES, EPERM, EEXIST, ENOENT, EMLINK, EDQUOT, EROFS, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                does: [makes],
+                errnos: [EIO, EXDEV, ENOSPC, EACCES, EPERM, EEXIST, ENOENT, EMLINK, EDQUOT, EROFS, @path, ENOMEM],
                 explore: [EIO, EXDEV],
                 fns: {
                     fn linkat (olddirfd: c_int, oldpath: *const c_char, newdirfd: c_int, newpath: *const c_char, flags: c_int) -> c_int;
@@ -830,7 +985,8 @@ macro_rules! libc_points {
                 target: paths(target, linkpath),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOSPC, EIO, EEXIST, EPERM, ENOENT, EDQUOT, EROFS, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                does: [makes],
+                errnos: [EACCES, ENOSPC, EIO, EEXIST, EPERM, ENOENT, EDQUOT, EROFS, @path, ENOMEM],
                 explore: [EIO, ENOSPC],
                 fns: {
                     fn symlink (target: *const c_char, linkpath: *const c_char) -> c_int;
@@ -842,7 +998,8 @@ macro_rules! libc_points {
                 target: symlinkat(target, newdirfd, linkpath),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOSPC, EIO, EEXIST, EPERM, ENOENT, EDQUOT, EROFS, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                does: [makes],
+                errnos: [EACCES, ENOSPC, EIO, EEXIST, EPERM, ENOENT, EDQUOT, EROFS, @path, ENOMEM],
                 explore: [EIO, ENOSPC],
                 fns: {
                     fn symlinkat (target: *const c_char, newdirfd: c_int, linkpath: *const c_char) -> c_int;
@@ -854,7 +1011,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOENT, EIO, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [@lookup],
                 explore: [EACCES, EIO],
                 fns: {
                     fn stat (path: *const c_char, buf: *mut stat) -> c_int;
@@ -869,7 +1026,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOENT, EIO, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [@lookup],
                 explore: [EACCES, EIO],
                 fns: {
                     fn lstat (path: *const c_char, buf: *mut stat) -> c_int;
@@ -899,7 +1056,7 @@ macro_rules! libc_points {
                 target: at(dirfd, path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOENT, EIO, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [@lookup],
                 explore: [EACCES, EIO],
                 fns: {
                     fn fstatat (dirfd: c_int, path: *const c_char, buf: *mut stat, flags: c_int) -> c_int;
@@ -914,7 +1071,7 @@ macro_rules! libc_points {
                 target: at(dirfd, path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOENT, EIO, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM, EPERM, ENOSYS],
+                errnos: [EACCES, ENOENT, EIO, @path, ENOMEM, EPERM, ENOSYS],
                 explore: [EACCES, EIO],
                 fns: {
                     fn statx (dirfd: c_int, path: *const c_char, flags: c_int, mask: c_uint, buf: *mut statx) -> c_int;
@@ -926,7 +1083,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EPERM, EACCES, EROFS, EIO, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [EPERM, EACCES, EROFS, EIO, ENOENT, @path, ENOMEM],
                 explore: [EPERM, EIO],
                 fns: {
                     fn chmod (path: *const c_char, mode: mode_t) -> c_int;
@@ -950,7 +1107,7 @@ macro_rules! libc_points {
                 target: at(dirfd, path),
                 fail: neg1,
                 io: none(),
-                errnos: [EPERM, EACCES, EROFS, EIO, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG, EOPNOTSUPP, ENOMEM],
+                errnos: [EPERM, EACCES, EROFS, EIO, ENOENT, @path, EOPNOTSUPP, ENOMEM],
                 explore: [EPERM, EIO],
                 fns: {
                     fn fchmodat (dirfd: c_int, path: *const c_char, mode: mode_t, flags: c_int) -> c_int;
@@ -962,7 +1119,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EPERM, EACCES, EROFS, EIO, EDQUOT, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [EPERM, EACCES, EROFS, EIO, EDQUOT, ENOENT, @path, ENOMEM],
                 explore: [EPERM, EIO],
                 fns: {
                     fn chown (path: *const c_char, owner: uid_t, group: gid_t) -> c_int;
@@ -974,7 +1131,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EPERM, EACCES, EROFS, EIO, EDQUOT, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [EPERM, EACCES, EROFS, EIO, EDQUOT, ENOENT, @path, ENOMEM],
                 explore: [EPERM, EIO],
                 fns: {
                     fn lchown (path: *const c_char, owner: uid_t, group: gid_t) -> c_int;
@@ -998,7 +1155,7 @@ macro_rules! libc_points {
                 target: at(dirfd, path),
                 fail: neg1,
                 io: none(),
-                errnos: [EPERM, EACCES, EROFS, EIO, EDQUOT, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [EPERM, EACCES, EROFS, EIO, EDQUOT, ENOENT, @path, ENOMEM],
                 explore: [EPERM, EIO],
                 fns: {
                     fn fchownat (dirfd: c_int, path: *const c_char, owner: uid_t, group: gid_t, flags: c_int) -> c_int;
@@ -1010,7 +1167,7 @@ macro_rules! libc_points {
                 target: at(dirfd, path),
                 fail: neg1,
                 io: none(),
-                errnos: [EPERM, EACCES, EROFS, EIO, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG],
+                errnos: [EPERM, EACCES, EROFS, EIO, ENOENT, @path],
                 explore: [EPERM, EIO],
                 fns: {
                     fn utimensat (dirfd: c_int, path: *const c_char, times: *const timespec, flags: c_int) -> c_int;
@@ -1034,7 +1191,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EPERM, EACCES, EROFS, EIO, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG],
+                errnos: [EPERM, EACCES, EROFS, EIO, ENOENT, @path],
                 explore: [EPERM, EIO],
                 fns: {
                     fn utime (path: *const c_char, times: *const utimbuf) -> c_int;
@@ -1046,7 +1203,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EPERM, EACCES, EROFS, EIO, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG],
+                errnos: [EPERM, EACCES, EROFS, EIO, ENOENT, @path],
                 explore: [EPERM, EIO],
                 fns: {
                     fn utimes (path: *const c_char, times: *const timeval) -> c_int;
@@ -1058,7 +1215,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EOPNOTSUPP, ENOSPC, EDQUOT, EPERM, EACCES, EIO, EEXIST, ENODATA, E2BIG, ERANGE, EROFS, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [EOPNOTSUPP, ENOSPC, EDQUOT, EPERM, EACCES, EIO, EEXIST, ENODATA, E2BIG, ERANGE, EROFS, ENOENT, @path, ENOMEM],
                 explore: [EOPNOTSUPP, ENOSPC],
                 fns: {
                     fn setxattr (path: *const c_char, name: *const c_char, value: *const c_void, size: size_t, flags: c_int) -> c_int;
@@ -1070,7 +1227,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EOPNOTSUPP, ENOSPC, EDQUOT, EPERM, EACCES, EIO, EEXIST, ENODATA, E2BIG, ERANGE, EROFS, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [EOPNOTSUPP, ENOSPC, EDQUOT, EPERM, EACCES, EIO, EEXIST, ENODATA, E2BIG, ERANGE, EROFS, ENOENT, @path, ENOMEM],
                 explore: [EOPNOTSUPP, ENOSPC],
                 fns: {
                     fn lsetxattr (path: *const c_char, name: *const c_char, value: *const c_void, size: size_t, flags: c_int) -> c_int;
@@ -1094,7 +1251,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [ENODATA, EOPNOTSUPP, EACCES, EIO, ERANGE, E2BIG, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [ENODATA, EOPNOTSUPP, EACCES, EIO, ERANGE, E2BIG, ENOENT, @path, ENOMEM],
                 explore: [EOPNOTSUPP, EIO],
                 fns: {
                     fn getxattr (path: *const c_char, name: *const c_char, value: *mut c_void, size: size_t) -> ssize_t;
@@ -1106,7 +1263,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [ENODATA, EOPNOTSUPP, EACCES, EIO, ERANGE, E2BIG, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [ENODATA, EOPNOTSUPP, EACCES, EIO, ERANGE, E2BIG, ENOENT, @path, ENOMEM],
                 explore: [EOPNOTSUPP, EIO],
                 fns: {
                     fn lgetxattr (path: *const c_char, name: *const c_char, value: *mut c_void, size: size_t) -> ssize_t;
@@ -1130,7 +1287,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [ENODATA, EOPNOTSUPP, EPERM, EACCES, EROFS, EIO, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [ENODATA, EOPNOTSUPP, EPERM, EACCES, EROFS, EIO, ENOENT, @path, ENOMEM],
                 explore: [EOPNOTSUPP, EIO],
                 fns: {
                     fn removexattr (path: *const c_char, name: *const c_char) -> c_int;
@@ -1142,7 +1299,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [ENODATA, EOPNOTSUPP, EPERM, EACCES, EROFS, EIO, ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [ENODATA, EOPNOTSUPP, EPERM, EACCES, EROFS, EIO, ENOENT, @path, ENOMEM],
                 explore: [EOPNOTSUPP, EIO],
                 fns: {
                     fn lremovexattr (path: *const c_char, name: *const c_char) -> c_int;
@@ -1166,7 +1323,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOENT, EIO, ENOSYS, EINTR, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [EACCES, ENOENT, EIO, ENOSYS, EINTR, @path, ENOMEM],
                 explore: [EACCES, EIO],
                 fns: {
                     fn statfs | __statfs (path: *const c_char, buf: *mut statfs) -> c_int;
@@ -1192,7 +1349,7 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOENT, EROFS, ETXTBSY, EIO, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [EACCES, ENOENT, EROFS, ETXTBSY, EIO, @path, ENOMEM],
                 explore: [EACCES, ENOENT],
                 fns: {
                     fn access (path: *const c_char, mode: c_int) -> c_int;
@@ -1204,7 +1361,7 @@ macro_rules! libc_points {
                 target: at(dirfd, path),
                 fail: neg1,
                 io: none(),
-                errnos: [EACCES, ENOENT, EROFS, ETXTBSY, EIO, ENOTDIR, ELOOP, ENAMETOOLONG, ENOMEM],
+                errnos: [EACCES, ENOENT, EROFS, ETXTBSY, EIO, @path, ENOMEM],
                 explore: [EACCES, ENOENT],
                 fns: {
                     fn faccessat (dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int;
@@ -1217,6 +1374,7 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: none(),
+                does: [dups(fd, cmd)],
                 errnos: [EAGAIN, EACCES, ENOLCK, EDEADLK, EINTR, EMFILE, EPERM, EBUSY],
                 explore: [EAGAIN, ENOLCK],
                 fns: {
@@ -1256,7 +1414,8 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: none(),
-                errnos: [EIO, ENOSPC, EDQUOT, EINTR],
+                does: [closes],
+                errnos: [@sync_data],
                 explore: [EIO],
                 fns: {
                     fn close | __close (fd: c_int) -> c_int;
@@ -1268,6 +1427,7 @@ macro_rules! libc_points {
                 target: stream(stream),
                 fail: eof,
                 io: none(),
+                does: [flushes, closes],
                 errnos: [EIO, ENOSPC, EDQUOT, EFBIG, EINTR],
                 explore: [EIO, ENOSPC],
                 fns: {
@@ -1280,6 +1440,7 @@ macro_rules! libc_points {
                 target: dir(dirp),
                 fail: neg1,
                 io: none(),
+                does: [closes],
                 errnos: [EIO, EINTR],
                 explore: [EIO],
                 fns: {
@@ -1292,6 +1453,7 @@ macro_rules! libc_points {
                 target: none(),
                 fail: neg1,
                 io: none(),
+                does: [closes(range, first, last)],
                 errnos: [],
                 explore: [],
                 fns: {
@@ -1304,6 +1466,7 @@ macro_rules! libc_points {
                 target: none(),
                 fail: void,
                 io: none(),
+                does: [closes(from, lowfd)],
                 errnos: [],
                 explore: [],
                 fns: {
@@ -1317,6 +1480,7 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: map_failed,
                 io: none(),
+                does: [maps(prot, flags)],
                 errnos: [ENOMEM, ENODEV, EACCES, EAGAIN, EPERM, ENFILE],
                 explore: [ENOMEM, ENODEV],
                 fns: {
@@ -1355,6 +1519,7 @@ macro_rules! libc_points {
                 target: fd(oldfd),
                 fail: neg1,
                 io: none(),
+                does: [dups(oldfd)],
                 errnos: [EMFILE],
                 explore: [],
                 fns: {
@@ -1367,6 +1532,7 @@ macro_rules! libc_points {
                 target: fd(oldfd),
                 fail: neg1,
                 io: none(),
+                does: [dups(oldfd)],
                 errnos: [EBUSY, EINTR],
                 explore: [],
                 fns: {
@@ -1379,6 +1545,7 @@ macro_rules! libc_points {
                 target: fd(oldfd),
                 fail: neg1,
                 io: none(),
+                does: [dups(oldfd)],
                 errnos: [EBUSY, EINTR],
                 explore: [],
                 fns: {
@@ -1418,7 +1585,8 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ETXTBSY, ELOOP, ENOTDIR, EPERM],
+                does: [execs],
+                errnos: [@exec],
                 explore: [ENOENT, EACCES],
                 fns: {
                     fn execve (path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int;
@@ -1432,7 +1600,8 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ETXTBSY, ELOOP, ENOTDIR, EPERM],
+                does: [execs],
+                errnos: [@exec],
                 explore: [ENOENT, EACCES],
                 fns: {
                     fn execv (path: *const c_char, argv: *const *const c_char) -> c_int;
@@ -1446,7 +1615,8 @@ macro_rules! libc_points {
                 target: path(path),
                 fail: neg1,
                 io: none(),
-                errnos: [ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ETXTBSY, ELOOP, ENOTDIR, EPERM],
+                does: [execs],
+                errnos: [@exec],
                 explore: [ENOENT, EACCES],
                 fns: {
                     fn execvp (path: *const c_char, argv: *const *const c_char) -> c_int;
@@ -1461,6 +1631,7 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: neg1,
                 io: none(),
+                does: [execs],
                 errnos: [ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ETXTBSY, ENOSYS],
                 explore: [EACCES],
                 fns: {
@@ -1473,12 +1644,44 @@ macro_rules! libc_points {
                 target: at(dirfd, path),
                 fail: neg1,
                 io: none(),
-                errnos: [ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ETXTBSY, ELOOP, ENOTDIR, EPERM],
+                does: [execs],
+                errnos: [@exec],
                 explore: [ENOENT, EACCES],
                 fns: {
                     fn execveat (dirfd: c_int, path: *const c_char, argv: *const *const c_char, envp: *const *const c_char, flags: c_int) -> c_int;
                 }
             }
         }
+    };
+}
+
+/// Parses the table's entries (the one place their shape is written) and hands them to the
+/// callback in the normalized form of the module docs.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __libc_normalize {
+    ($callback:ident; $(
+        $(#[doc = $doc:literal])*
+        $point:ident {
+            classes: [$($class:ident),* $(,)?],
+            target: $target:ident ( $($targ:ident),* ),
+            fail: $fail:ident,
+            io: $io:ident ( $($ioarg:ident),* ),
+            $(does: [$($role:ident $(( $($form:tt)* ))?),* $(,)?],)?
+            errnos: [$($errno:tt)*],
+            explore: [$($xerrno:ident),* $(,)?],
+            fns: {
+                $(
+                    $(#[$attr:ident])*
+                    fn $fname:ident $(| $falias:ident)* ( $($param:tt)* ) -> $ret:ty;
+                )+
+            }
+        }
+    )*) => {
+        $callback! { $(
+            $point [$($doc)*] [$($class)*] [$target ($($targ),*)] $fail [$io ($($ioarg),*)]
+            [$($($role ($($($form)*)?))*)?] [$($errno)*] [$($xerrno)*]
+            [$( [$($attr)*] [$fname $($falias)*] ($($param)*) -> $ret; )+];
+        )* }
     };
 }

@@ -6,6 +6,7 @@
 //! prints. The preload expands the very same table into its wrappers.
 
 use crate::errno::Errno;
+use crate::roles::{Role, Roles};
 use std::fmt;
 
 /// A group of libc points that rules can name at once: `sys:@write`.
@@ -271,11 +272,26 @@ pub struct PointInfo {
     pub fail: Fail,
     /// Which data it moves.
     pub io: Io,
+    /// What the call does, from the table's `does:`: which of the preload's bookkeeping
+    /// (descriptors, the crash model, the log's exec record) must see it.
+    pub roles: Roles,
+    /// Each role with its form as the table writes it (`"(fs)"` for `syncs(fs)`, `""` for a
+    /// bare role): see [`PointInfo::form`].
+    pub does: &'static [(Role, &'static str)],
     /// The errnos the function really returns for reasons outside the program (a full disk,
     /// an I/O error, a quota, a missing file), from which a bare `error` draws.
     pub errnos: &'static [Errno],
     /// The errnos `failinject explore` tries by default: the ones a careful program must handle.
     pub explore: &'static [Errno],
+}
+
+impl PointInfo {
+    /// The form of `role` without its parentheses (`"fs"` for `syncs(fs)`, `""` for a bare
+    /// role, `"at, offset"` for `writes(at, offset)`), or `None` if the point lacks the role.
+    pub fn form(&self, role: Role) -> Option<&'static str> {
+        let (_, form) = self.does.iter().find(|(r, _)| *r == role)?;
+        Some(form.trim_start_matches('(').trim_end_matches(')').trim())
+    }
 }
 
 /// Symbols of one point that share one C signature (`open`, `open64`, `__open`, `__open64`).
@@ -329,20 +345,7 @@ impl PointId {
 }
 
 /// Whether two names are equal, in `const` code (where `==` on `str` is not available yet).
-pub const fn names_equal(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
+pub use crate::const_str::equal as names_equal;
 
 impl fmt::Display for PointId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -426,25 +429,57 @@ impl fmt::Debug for PointSet {
     }
 }
 
-/// The engine's expansion of the table: one [`PointInfo`] per entry. The signatures, which
-/// only the preload needs, are matched and dropped.
+/// A `&'static [Errno]` from a table's `errnos:` list: errno names and `@set` names (see
+/// `libc_table::sets`), spliced in order at compile time.
+macro_rules! errno_list {
+    (@parts [$($acc:expr),*]) => { [$($acc),*] };
+    (@parts [$($acc:expr),*] @ $set:ident $(, $($rest:tt)*)?) => {
+        errno_list!(@parts [$($acc,)* crate::libc_table::sets::$set] $($($rest)*)?)
+    };
+    (@parts [$($acc:expr),*] $errno:ident $(, $($rest:tt)*)?) => {
+        errno_list!(@parts [$($acc,)* &[Errno::$errno]] $($($rest)*)?)
+    };
+    () => { &[] };
+    ($($item:tt)+) => {{
+        const PARTS: &[&[Errno]] = &errno_list!(@parts [] $($item)+);
+        const LIST: [Errno; total(PARTS)] = flatten(PARTS);
+        &LIST
+    }};
+}
+
+/// The number of errnos in `parts`, in `const` code.
+const fn total(parts: &[&[Errno]]) -> usize {
+    let (mut n, mut i) = (0, 0);
+    while i < parts.len() {
+        n += parts[i].len();
+        i += 1;
+    }
+    n
+}
+
+/// `parts` one after another, in `const` code.
+const fn flatten<const N: usize>(parts: &[&[Errno]]) -> [Errno; N] {
+    let mut out = [Errno(0); N];
+    let (mut n, mut i) = (0, 0);
+    while i < parts.len() {
+        let mut j = 0;
+        while j < parts[i].len() {
+            out[n] = parts[i][j];
+            n += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The engine's expansion of the table (in its normalized form, see `libc_table.rs`): one
+/// [`PointInfo`] per entry. The signatures, which only the preload needs, are dropped.
 macro_rules! point_infos {
     ($(
-        $(#[doc = $doc:literal])*
-        $point:ident {
-            classes: [$($class:ident),* $(,)?],
-            target: $target:ident ( $($targ:ident),* ),
-            fail: $fail:ident,
-            io: $io:ident ( $($ioarg:ident),* ),
-            errnos: [$($errno:ident),* $(,)?],
-            explore: [$($xerrno:ident),* $(,)?],
-            fns: {
-                $(
-                    $(#[$attr:ident])*
-                    fn $fname:ident $(| $falias:ident)* ( $($arg:ident : $ty:ty),* $(, ...)? ) -> $ret:ty;
-                )+
-            }
-        }
+        $point:ident [$($doc:literal)*] [$($class:ident)*] [$target:ident $targs:tt] $fail:ident
+        [$io:ident $ioargs:tt] [$($role:ident $form:tt)*] [$($errno:tt)*] [$($xerrno:ident)*]
+        [$( [$($attr:ident)*] [$($name:ident)+] $params:tt -> $ret:ty; )+];
     )*) => {
         /// The canonical name of every libc point, in table order (usable in `const` code).
         pub const POINT_NAMES: &[&str] = &[$(stringify!($point)),*];
@@ -454,16 +489,18 @@ macro_rules! point_infos {
             PointInfo {
                 name: stringify!($point),
                 doc: concat!($($doc),*),
-                spellings: &[$(stringify!($fname), $(stringify!($falias),)*)+],
+                spellings: &[$($(stringify!($name),)+)+],
                 groups: &[$(SymbolGroup {
-                    names: &[stringify!($fname) $(, stringify!($falias))*],
+                    names: &[$(stringify!($name)),+],
                     variadic: point_infos!(@variadic $($attr)*),
                 },)+],
                 classes: ClassSet::of(&[$(point_infos!(@class $class)),*]),
                 target: point_infos!(@target $target),
                 fail: point_infos!(@fail $fail),
                 io: point_infos!(@io $io),
-                errnos: &[$(Errno::$errno),*],
+                roles: Roles::named(&[$(stringify!($role)),*]),
+                does: &[$((Role::named(stringify!($role)), stringify!($form))),*],
+                errnos: errno_list!($($errno)*),
                 explore: &[$(Errno::$xerrno),*],
             },
         )*];

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A lock-free set of name hashes ([`crate::name_hash`]) with a fixed capacity.
+/// A lock-free set of name hashes ([`name_hash`](crate::random::name_hash)) with a fixed capacity.
 #[derive(Debug)]
 pub struct ReachedSet {
     slots: Box<[AtomicU64]>,
@@ -65,7 +65,7 @@ impl ReachedSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::name_hash;
+    use crate::random::name_hash;
 
     #[test]
     fn insert_and_find() {

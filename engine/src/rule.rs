@@ -1,7 +1,7 @@
 //! The parsed form of a rule: which points, which filters, which chain of actions.
 //!
-//! A [`Rule`] is what [`crate::parse_rules`] returns and what [`crate::Registry`] stores. It
-//! prints back to its canonical text with `Display` (see `render.rs`), and
+//! A [`Rule`] is what the parser (`parse/`) returns and what the registry (`registry.rs`)
+//! stores. It prints back to its canonical text with `Display` (see `render.rs`), and
 //! [`Rule::key`] is the `point[filters]` text that identifies it for replacement.
 
 use crate::errno::{Errno, Signal};

@@ -15,6 +15,10 @@
 //! - stdio writes reach the kernel from inside glibc, unseen, so a writable stream's file is
 //!   saved whole at its first stdio call after a sync ([`before_unseen_writes`]).
 //!
+//! The tracked points are the ones the libc table gives a role that changes files or
+//! directories (`Roles::CHANGES`: `creates`, `writes`, `syncs`, `renames`, …); the arms of
+//! `wrappers/crash_arms.rs` turn each role into the calls below.
+//!
 //! Off (one relaxed load in the wrappers of the tracked points, nothing anywhere else) until a
 //! configuration with a `powercut` or `lose` task is published (`state.rs`); from then on, for
 //! the rest of the process: what files hold at that moment counts as synced.
@@ -37,63 +41,6 @@ use failinject_engine::{Effect, SysCall};
 use libc::c_int;
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-
-/// The points whose calls are tracked once tracking is on: writes, truncation, allocation,
-/// creation, stdio, syncs, and the directory operations of `powercut(dirs)`.
-pub const POINTS: &[&str] = &[
-    "open",
-    "openat",
-    "creat",
-    "fopen",
-    "freopen",
-    "fdopen",
-    "mkstemp",
-    "write",
-    "pwrite",
-    "writev",
-    "pwritev",
-    "pwritev2",
-    "copy_file_range",
-    "sendfile",
-    "splice",
-    "ftruncate",
-    "truncate",
-    "fallocate",
-    "posix_fallocate",
-    "fwrite",
-    "fputs",
-    "fputc",
-    "puts",
-    "putchar",
-    "fprintf",
-    "printf",
-    "dprintf",
-    "fflush",
-    "fclose",
-    "fsync",
-    "fdatasync",
-    "sync_file_range",
-    "syncfs",
-    "sync",
-    "rename",
-    "renameat",
-    "renameat2",
-    "unlink",
-    "unlinkat",
-    "remove",
-    "rmdir",
-    "mkdir",
-    "mkdirat",
-    "link",
-    "linkat",
-    "symlink",
-    "symlinkat",
-];
-
-/// Whether calls to `point` are tracked (in `const` code, for the wrappers).
-pub const fn tracked(point: &str) -> bool {
-    crate::fd::book::listed(POINTS, point)
-}
 
 static ON: AtomicBool = AtomicBool::new(false);
 /// Journaling of directory entries (`powercut(dirs)`) is on.

@@ -1,5 +1,5 @@
 //! Carrying out a decision inside a wrapper: failing the call, shortening or corrupting its
-//! data, delaying it, killing the process, cutting the power (`track.rs`).
+//! data, delaying it, killing the process, cutting the power (`crash.rs`).
 //!
 //! The wrapper hands over closures that make the real call as asked (unchanged, with fewer
 //! bytes, with altered data), so this one function serves every libc point; the table says
@@ -8,7 +8,7 @@
 use crate::sys::raw;
 use crate::sys::ret::Ret;
 use failinject_engine::points::Fail;
-use failinject_engine::{Corruption, Decision, Effect, PointId};
+use failinject_engine::{Corruption, Decision, Effect, PointId, Role};
 use libc::{FILE, c_int};
 
 /// glibc's `_IO_ERR_SEEN`: the bit of `FILE::_flags` that `ferror()` reports.
@@ -95,13 +95,13 @@ pub fn apply<R: Ret>(
             unsafe { libc::raise(sig.0) };
             real()
         }
-        // Every tracked file back to its synced state, then SIGKILL (`track.rs`).
+        // Every tracked file back to its synced state, then SIGKILL (`crash.rs`).
         Effect::Powercut { dirs } => crate::crash::powercut(dirs),
-        // The sync fails and its file (for `syncfs`, its file system) loses the writes not
+        // The sync fails and its file (for `syncs(fs)`, its file system) loses the writes not
         // yet synced; the sync is not made, so a retry syncs the rolled-back state.
         Effect::Lose(e) => {
             if let Some(fd) = info.fd {
-                crate::crash::lose(fd, p.name == "syncfs");
+                crate::crash::lose(fd, p.form(Role::Syncs) == Some("fs"));
             }
             fail(info, e.0, real)
         }
@@ -110,10 +110,11 @@ pub fn apply<R: Ret>(
 }
 
 /// Fails the call with errno `e` as the function would: the failure value, errno, and the
-/// stream's error flag. `close`, `fclose` and `closedir` still release their descriptor.
+/// stream's error flag. A call that closes its target (`close`, `fclose`, `closedir`: the
+/// role `closes` in its bare form) still releases it, as the kernel does on an error.
 fn fail<R: Ret>(info: &CallInfo, e: c_int, real: impl FnOnce() -> R) -> R {
     let p = info.point.info();
-    let releases = matches!(p.name, "close" | "fclose" | "closedir");
+    let releases = p.form(Role::Closes) == Some("");
     if releases {
         let _ = real();
     } else {

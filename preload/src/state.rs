@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 use crate::sys::published::Published;
-use failinject_engine::{Filter, PointId, Registry, Snapshot, Task};
+use failinject_engine::{Filter, PointId, Registry, Roles, Snapshot, Task};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -137,8 +137,8 @@ fn store(snapshot: Snapshot, sys: bool) {
         words[p.0 as usize / 64] |= 1 << (p.0 % 64);
     }
     if crate::crash::on() {
-        for name in crate::crash::POINTS {
-            let p = PointId::of(name);
+        // Every call that changes files or directories, as the table's roles say.
+        for p in PointId::all().filter(|p| p.info().roles.meets(Roles::CHANGES)) {
             words[p.0 as usize / 64] |= 1 << (p.0 % 64);
         }
     }

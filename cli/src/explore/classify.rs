@@ -1,7 +1,7 @@
 //! What a run's ending says about the program (docs/EXPLORE.md, SPEC §8).
 #![forbid(unsafe_code)]
 
-use failinject_engine::{Class, PointId};
+use failinject_engine::{Class, PointId, Role};
 use serde::{Deserialize, Serialize};
 
 /// How a run ended, as explore judges it.
@@ -90,7 +90,7 @@ pub fn must_be_reported(point: &str, errno: &str) -> bool {
     let data = classes.contains(Class::Write)
         || classes.contains(Class::Sync)
         || classes.contains(Class::Close)
-        || id.info().name.starts_with("rename");
+        || id.info().roles.contains(Role::Renames);
     data && LOST.contains(&errno)
 }
 

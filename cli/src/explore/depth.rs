@@ -17,7 +17,7 @@
 use super::plan::{Fault, Options, Planned, errnos_for, rule, worth_failing};
 use super::record::{self, Site};
 use super::stakes;
-use failinject_engine::{Class, PointId};
+use failinject_engine::{Class, PointId, Role};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -47,10 +47,9 @@ pub fn lost_syncs(sites: &[Site], opts: &Options) -> Vec<Vec<Fault>> {
 
 fn is_sync(point: &str) -> bool {
     let Some(id) = point.strip_prefix("sys:").and_then(PointId::from_name) else { return false };
-    // `sync()` and `syncfs` name no one file, and `msync` no descriptor: a retry of theirs
-    // cannot be matched to the loss.
-    id.info().classes.contains(Class::Sync)
-        && !matches!(id.info().name, "sync" | "syncfs" | "msync")
+    // `sync()` and `syncfs` (`syncs(all)`, `syncs(fs)`) name no one file, and `msync` (no
+    // `syncs` role) no descriptor: a retry of theirs cannot be matched to the loss.
+    matches!(id.info().form(Role::Syncs), Some(form) if form != "all" && form != "fs")
 }
 
 /// A record of a run's log, as far as depth 2 reads it.

@@ -508,7 +508,7 @@ fn run_all(
 /// The rules of the recording run: a `print` on the scope, and one on every other file call
 /// (the trace `stakes.rs` replays).
 fn recording_rules(scope: &str) -> String {
-    format!("{scope}=print(explore);{}=print(explore)", stakes::TRACE)
+    format!("{scope}=print(explore);{}=print(explore)", stakes::trace())
 }
 
 /// One planned run, judged; with its log when it is a first-level run at depth 2 (which

@@ -14,24 +14,32 @@
 //! had something at stake.
 #![forbid(unsafe_code)]
 
-use failinject_engine::points::ClassSet;
-use failinject_engine::{Class, PointId};
+use failinject_engine::points::{POINTS, PointInfo};
+use failinject_engine::{Class, PointId, Role, Roles};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
 /// The calls the recording run traces besides the scope, so that every write, sync, close
-/// and directory change is seen: their records are only replayed here, never explored.
-pub const TRACE: &str = "sys:@write|@sync|@open|@close|rename|renameat|renameat2|unlink|unlinkat|\
-                         remove|rmdir|mkdir|mkdirat|link|linkat|symlink|symlinkat";
+/// and directory change is seen: their records are only replayed here, never explored. The
+/// classes name the writes, syncs, opens and closes; the directory changes come from the
+/// table's roles (`renames`, `removes`, `makes`).
+pub fn trace() -> String {
+    let mut rule = String::from("sys:@write|@sync|@open|@close");
+    for p in POINTS.iter().filter(|p| p.roles.meets(Roles::DIRECTORIES)) {
+        rule.push('|');
+        rule.push_str(p.name);
+    }
+    rule
+}
 
 /// Whether failing `point` can lose data only when the call had something at stake: syncs,
-/// closes and `fflush` (writes always lose their own data).
+/// closes and stdio flushes (writes always lose their own data).
 pub fn depends_on_stake(point: &str) -> bool {
     let Some(id) = point.strip_prefix("sys:").and_then(PointId::from_name) else { return false };
     let info = id.info();
     info.classes.contains(Class::Sync)
         || info.classes.contains(Class::Close)
-        || info.name == "fflush"
+        || info.roles.contains(Role::Flushes)
 }
 
 /// What one process has done so far.
@@ -57,52 +65,55 @@ fn parent(path: &str) -> String {
 }
 
 impl Proc {
-    /// Replays one call; returns whether it had something at stake.
-    fn call(&mut self, name: &str, classes: ClassSet, r: &Rec) -> bool {
-        let fd = r.fd;
+    /// Replays one call; returns whether it had something at stake. What the call does comes
+    /// from its roles in the libc table.
+    fn call(&mut self, info: &PointInfo, r: &Rec) -> bool {
+        let (fd, classes) = (r.fd, info.classes);
         // A failed call's record has its errno and no result.
         let ok = !r.failed && r.result.is_none_or(|v| v >= 0);
-        match name {
-            "close" | "fclose" => {
-                let stake =
-                    fd.is_some_and(|fd| self.dirty.contains(&fd) || self.buffered.contains(&fd));
-                if let Some(fd) = fd {
-                    self.dirty.remove(&fd);
-                    self.buffered.remove(&fd);
-                }
-                return stake;
+        if let Some(form) = info.form(Role::Closes) {
+            // A directory stream holds no data.
+            if classes.contains(Class::Dir) {
+                return false;
             }
-            "closedir" => return false,
-            "fflush" => {
-                let stake = match fd {
-                    Some(fd) => self.buffered.remove(&fd),
-                    None => !std::mem::take(&mut self.buffered).is_empty(),
-                };
-                return stake;
-            }
-            "sync" | "syncfs" => {
-                let stake = !self.dirty.is_empty() || !self.dirs.is_empty();
-                if ok {
-                    self.dirty.clear();
-                    self.dirs.clear();
-                }
-                return stake;
-            }
-            "msync" => return true,
-            "rename" | "renameat" | "renameat2" => {
-                for p in [&r.path, &r.path2].into_iter().flatten() {
-                    self.dirs.insert(parent(p));
-                }
+            // A range of descriptors (`close_range`, `closefrom`) is not followed here.
+            if !form.is_empty() {
                 return true;
             }
-            "unlink" | "unlinkat" | "remove" | "rmdir" | "mkdir" | "mkdirat" | "link"
-            | "linkat" | "symlink" | "symlinkat" => {
-                if let Some(p) = &r.path {
-                    self.dirs.insert(parent(p));
-                }
-                return true;
+            let stake =
+                fd.is_some_and(|fd| self.dirty.contains(&fd) || self.buffered.contains(&fd));
+            if let Some(fd) = fd {
+                self.dirty.remove(&fd);
+                self.buffered.remove(&fd);
             }
-            _ => {}
+            return stake;
+        }
+        if info.roles.contains(Role::Flushes) {
+            return match fd {
+                Some(fd) => self.buffered.remove(&fd),
+                None => !std::mem::take(&mut self.buffered).is_empty(),
+            };
+        }
+        // `sync`, `syncfs`: everything the process wrote.
+        if matches!(info.form(Role::Syncs), Some("fs" | "all")) {
+            let stake = !self.dirty.is_empty() || !self.dirs.is_empty();
+            if ok {
+                self.dirty.clear();
+                self.dirs.clear();
+            }
+            return stake;
+        }
+        // Writes through mappings are not followed: an `msync` may always lose something.
+        if classes.contains(Class::Mmap) && classes.contains(Class::Sync) {
+            return true;
+        }
+        if info.roles.meets(Roles::DIRECTORIES) {
+            // A rename changes both directories; a removal or a new entry, the target's.
+            let second = if info.roles.contains(Role::Renames) { &r.path2 } else { &None };
+            for p in [&r.path, second].into_iter().flatten() {
+                self.dirs.insert(parent(p));
+            }
+            return true;
         }
         if classes.contains(Class::Sync) {
             let file = fd.is_some_and(|fd| self.dirty.contains(&fd));
@@ -176,7 +187,7 @@ pub fn stakes(log: &str, scope_key: &str) -> HashMap<(String, String), Vec<bool>
             failed: r.contains_key("errno"),
         };
         let proc = procs.entry(num("pid").unwrap_or(0)).or_default();
-        let stake = proc.call(id.info().name, id.info().classes, &rec);
+        let stake = proc.call(id.info(), &rec);
         if text("rule").as_deref() == Some(scope_key)
             && let Some(site) = text("site")
         {

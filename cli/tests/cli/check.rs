@@ -111,9 +111,11 @@ fn points_lists_the_table() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("sys:write "), "{stdout}");
     assert!(stdout.contains("spellings  open open64 __open __open64 __open_2 __open64_2"));
+    assert!(stdout.contains("does       opens creates(flags)"), "{stdout}");
     let json = text(&failinject(&["points", "--json"]).stdout);
     assert!(json.trim_start().starts_with('[') && json.trim_end().ends_with(']'));
     assert!(json.contains(r#""point":"sys:fsync""#), "{json}");
+    assert!(json.contains(r#""does":["writes(at, offset)"]"#), "{json}");
     assert!(json.contains(r#""tasks":["return","error","kill","powercut","lose","sleep""#));
 }
 

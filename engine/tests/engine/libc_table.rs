@@ -3,6 +3,7 @@
 
 use failinject_engine::errno::Errno;
 use failinject_engine::points::{Class, Fail, Io, POINTS, PointId, Target};
+use failinject_engine::{Role, Roles};
 use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 
@@ -430,27 +431,18 @@ struct Entry {
     fail: &'static str,
     io: &'static str,
     io_args: &'static [&'static str],
+    /// `does:` as written: each role with its form's tokens, stringified.
+    roles: &'static [(&'static str, &'static str)],
     sigs: &'static [Sig],
 }
 
-/// A second expansion of the table, keeping what the engine drops: the signatures.
+/// A second expansion of the table (its normalized form), keeping what the engine drops: the
+/// signatures and the roles' forms.
 macro_rules! table_entries {
     ($(
-        $(#[doc = $doc:literal])*
-        $point:ident {
-            classes: [$($class:ident),* $(,)?],
-            target: $target:ident ( $($targ:ident),* ),
-            fail: $fail:ident,
-            io: $io:ident ( $($ioarg:ident),* ),
-            errnos: [$($errno:ident),* $(,)?],
-            explore: [$($xerrno:ident),* $(,)?],
-            fns: {
-                $(
-                    $(#[$attr:ident])*
-                    fn $fname:ident $(| $falias:ident)* ( $($param:tt)* ) -> $ret:ty;
-                )+
-            }
-        }
+        $point:ident $docs:tt $classes:tt [$target:ident ($($targ:ident),*)] $fail:ident
+        [$io:ident ($($ioarg:ident),*)] [$($role:ident ($($form:tt)*))*] $errnos:tt $explore:tt
+        [$( [$($attr:ident)*] [$($name:ident)+] ($($param:tt)*) -> $ret:ty; )+];
     )*) => {
         static ENTRIES: &[Entry] = &[$(
             Entry {
@@ -460,8 +452,9 @@ macro_rules! table_entries {
                 fail: stringify!($fail),
                 io: stringify!($io),
                 io_args: &[$(stringify!($ioarg)),*],
+                roles: &[$((stringify!($role), stringify!($($form)*))),*],
                 sigs: &[$(Sig {
-                    names: &[stringify!($fname) $(, stringify!($falias))*],
+                    names: &[$(stringify!($name)),+],
                     attrs: &[$(stringify!($attr)),*],
                     params: stringify!($($param)*),
                     ret: stringify!($ret),
@@ -620,6 +613,137 @@ fn void_points_move_no_data() {
     for p in POINTS.iter().filter(|p| p.fail == Fail::Void) {
         assert_eq!(p.io, Io::None, "{}", p.name);
         assert_eq!(p.target, Target::None, "{}", p.name);
+    }
+}
+
+// ------------------------------------------------------------------------------------ roles
+
+/// The forms each role may take, as the preload's wrappers read them (`wrappers/*_arms.rs`):
+/// keywords as written, `_` for an argument name of the entry, `=` for a constant.
+const FORMS: &[(&str, &[&str])] = &[
+    ("opens", &["", "unnamed"]),
+    ("dups", &["_", "_ , _"]),
+    ("closes", &["", "range , _ , _", "from , _"]),
+    ("creates", &["_", "=", "stdio , _", "stdio , _ , _", "unnamed"]),
+    ("writes", &["cursor", "at , _", "at , _ , _", "at_ptr , _", "stdio"]),
+    ("flushes", &[""]),
+    ("truncates", &["_"]),
+    ("allocates", &["_ , _", "0 , _"]),
+    ("syncs", &["file", "range , _ , _ , _", "fs", "all"]),
+    ("renames", &[""]),
+    ("removes", &[""]),
+    ("makes", &[""]),
+    ("maps", &["_ , _"]),
+    ("execs", &[""]),
+];
+
+/// The keywords of [`FORMS`].
+const KEYWORDS: &[&str] =
+    &["unnamed", "range", "from", "stdio", "cursor", "at", "at_ptr", "file", "fs", "all"];
+
+/// A role's form with argument names as `_` and constants (`O_CREAT | …`) as `=`.
+fn shape(form: &str) -> String {
+    if form.contains("O_") {
+        return "=".into();
+    }
+    let pieces: Vec<&str> = form
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| if KEYWORDS.contains(&p) || p == "0" { p } else { "_" })
+        .collect();
+    pieces.join(" , ")
+}
+
+#[test]
+fn roles_have_known_forms_naming_real_arguments() {
+    for e in ENTRIES {
+        let names: Vec<&str> = e.roles.iter().map(|(r, _)| *r).collect();
+        for (role, form) in e.roles {
+            let known = FORMS.iter().find(|(r, _)| r == role);
+            let Some((_, shapes)) = known else { panic!("{}: unknown role `{role}`", e.name) };
+            let got = shape(form);
+            assert!(shapes.contains(&got.as_str()), "{}: {role}({form}) has no known form", e.name);
+            for arg in form.split(',').map(str::trim).filter(|a| shape(a) == "_") {
+                for sig in e.sigs {
+                    let (args, _) = params(sig);
+                    assert!(
+                        args.iter().any(|(n, _)| n == arg),
+                        "{}: `{arg}` (used by {role}) is not an argument of {:?}",
+                        e.name,
+                        sig.names
+                    );
+                }
+            }
+        }
+        // The preload's crash arms act on the first role that changes files: there is one.
+        let changes = names.iter().filter(|r| Roles::CHANGES.contains(Role::named(r))).count();
+        assert!(changes <= 1, "{}: {changes} roles that change files", e.name);
+        // The engine read the same roles.
+        assert_eq!(point(e.name).roles, Roles::named(&names), "{}", e.name);
+    }
+    assert_eq!(FORMS.len(), Role::ALL.len(), "every role has its forms listed");
+}
+
+/// Roles and classes say the same thing from two sides: a role implies its class, and a
+/// class implies its role but for the exceptions named here, each with its reason.
+#[test]
+fn roles_and_classes_agree() {
+    let implies = [
+        (Role::Opens, Class::Open),
+        (Role::Creates, Class::Open),
+        (Role::Closes, Class::Close),
+        (Role::Writes, Class::Write),
+        (Role::Flushes, Class::Stdio),
+        (Role::Truncates, Class::Write),
+        (Role::Allocates, Class::Write),
+        (Role::Syncs, Class::Sync),
+        (Role::Renames, Class::Meta),
+        (Role::Removes, Class::Meta),
+        (Role::Makes, Class::Meta),
+        (Role::Maps, Class::Mmap),
+        (Role::Execs, Class::Exec),
+    ];
+    for p in POINTS {
+        for (role, class) in implies {
+            if p.roles.contains(role) {
+                assert!(p.classes.contains(class), "{}: {role} without @{}", p.name, class.name());
+            }
+        }
+    }
+    // Wrap a descriptor the program already has: the table knows its path.
+    let opens_nothing = ["fdopen", "fdopendir"];
+    // Not tracked by the crash model yet: writes through mappings are issue #21's.
+    let syncs_nothing = ["msync"];
+    let converse: [(Class, Roles, &[&str]); 5] = [
+        (Class::Open, Roles::of(&[Role::Opens]), &opens_nothing),
+        (Class::Close, Roles::of(&[Role::Closes]), &[]),
+        (Class::Exec, Roles::of(&[Role::Execs]), &[]),
+        (Class::Sync, Roles::of(&[Role::Syncs]), &syncs_nothing),
+        (
+            Class::Write,
+            Roles::of(&[Role::Writes, Role::Flushes, Role::Truncates, Role::Allocates]),
+            &[],
+        ),
+    ];
+    for (class, roles, except) in converse {
+        for p in POINTS.iter().filter(|p| p.classes.contains(class)) {
+            let has = p.roles.meets(roles);
+            assert_eq!(
+                has,
+                !except.contains(&p.name),
+                "{}: @{} vs {roles:?}",
+                p.name,
+                class.name()
+            );
+        }
+    }
+    // Every point that changes a directory entry says so.
+    for name in ["rename", "renameat", "renameat2", "unlink", "unlinkat", "remove", "rmdir"] {
+        assert!(point(name).roles.meets(Roles::DIRECTORIES), "{name}");
+    }
+    for name in ["mkdir", "mkdirat", "link", "linkat", "symlink", "symlinkat"] {
+        assert!(point(name).roles.contains(Role::Makes), "{name}");
     }
 }
 

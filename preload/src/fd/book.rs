@@ -1,5 +1,5 @@
-//! Descriptor bookkeeping: which calls create, copy or release descriptors, and what the
-//! table (`table.rs`) learns from each.
+//! Descriptor bookkeeping: what the descriptor table (`table.rs`) learns from the calls whose
+//! roles in the libc table are `opens`, `dups` and `closes`.
 //!
 //! These calls are wrapped even when no rule applies to them (once any libc rule exists), so
 //! that a later `write` knows its file's path without asking the kernel.
@@ -8,49 +8,6 @@ use super::table as fds;
 use crate::sys::ret::Ret;
 use failinject_engine::SysCall;
 use libc::c_int;
-
-/// Whether calls to the point named `point` change what descriptors refer to.
-pub const fn tracks(point: &str) -> bool {
-    listed(
-        &[
-            "open",
-            "openat",
-            "creat",
-            "mkstemp",
-            "fopen",
-            "freopen",
-            "tmpfile",
-            "opendir",
-            "dup",
-            "dup2",
-            "dup3",
-            "fcntl",
-            "close",
-            "fclose",
-            "closedir",
-            "close_range",
-            "closefrom",
-        ],
-        point,
-    )
-}
-
-/// Whether the point replaces the program (the log then writes its exit record first).
-pub const fn execs(point: &str) -> bool {
-    listed(&["execve", "execv", "execvp", "fexecve", "execveat"], point)
-}
-
-/// Whether `point` is one of `names`, in `const` code.
-pub(crate) const fn listed(names: &[&str], point: &str) -> bool {
-    let mut i = 0;
-    while i < names.len() {
-        if failinject_engine::points::names_equal(names[i], point) {
-            return true;
-        }
-        i += 1;
-    }
-    false
-}
 
 /// A call returned descriptor `fd` (or failed with a negative value) for the call's target.
 pub fn new_fd(fd: i64, call: &SysCall<'_>) {

@@ -63,6 +63,36 @@ pub unsafe fn dir_fd(dir: *mut libc::DIR) -> c_int {
     unsafe { libc::dirfd(dir) }
 }
 
+/// The result of a call whose role is `opens`: a descriptor, or a stream or directory stream
+/// on one.
+pub trait Opened: Copy {
+    /// The descriptor the call returned, or a negative number when it failed.
+    ///
+    /// # Safety
+    /// `self` is what the real function just returned: a descriptor, or null or a live stream.
+    unsafe fn descriptor(self) -> i64;
+}
+
+impl Opened for c_int {
+    unsafe fn descriptor(self) -> i64 {
+        i64::from(self)
+    }
+}
+
+impl Opened for *mut libc::FILE {
+    unsafe fn descriptor(self) -> i64 {
+        // SAFETY: null or the live stream the function returned (the caller's contract).
+        i64::from(unsafe { stream_fd(self) })
+    }
+}
+
+impl Opened for *mut libc::DIR {
+    unsafe fn descriptor(self) -> i64 {
+        // SAFETY: null or the live directory stream the function returned.
+        i64::from(unsafe { dir_fd(self) })
+    }
+}
+
 /// The bytes an iovec array describes, or `None` when libc would refuse the array (a count
 /// below 0 or above `IOV_MAX`, lengths adding up past `SSIZE_MAX`, or an array we cannot
 /// read): such a call then goes to libc untouched, to get libc's own answer (EFAULT for a

@@ -1,65 +1,43 @@
-//! Descriptor bookkeeping after the real call (`fd/book.rs`), for the points that create,
-//! copy or release descriptors. Arms of the `book!` macro, expanded inside each wrapper
-//! (`mod.rs`).
+//! Descriptor bookkeeping after the real call (`fd/book.rs`), from the roles `opens`, `dups`
+//! and `closes` of the table (`does:`). Arms of the `book!` macro, expanded inside each
+//! wrapper (`mod.rs`) with the entry's roles; the other roles are passed over.
 
 /// What the descriptor table learns from a call; see the module documentation.
 macro_rules! book {
-    // ---- descriptor bookkeeping, for the points that create or release descriptors -------
-    (@book open $r:ident $call:ident ($($a:ident),*)) => {
-        book::new_fd(Ret::as_i64($r), &$call)
+    (@book [] $r:ident $call:ident) => {{
+        let _ = (&$r, &$call);
+    }};
+    // The result is a descriptor (stream, directory stream) for the call's target path.
+    (@book [opens () $($rest:tt)*] $r:ident $call:ident) => {
+        book::new_fd(Opened::descriptor($r), &$call)
     };
-    (@book openat $r:ident $call:ident ($($a:ident),*)) => {
-        book::new_fd(Ret::as_i64($r), &$call)
+    // The result is a descriptor for a file only the kernel can name (`mkstemp`, `tmpfile`).
+    (@book [opens (unnamed) $($rest:tt)*] $r:ident $call:ident) => {
+        book::new_fd_unnamed(Opened::descriptor($r))
     };
-    (@book creat $r:ident $call:ident ($($a:ident),*)) => {
-        book::new_fd(Ret::as_i64($r), &$call)
+    (@book [dups ($from:ident) $($rest:tt)*] $r:ident $call:ident) => {
+        book::dup($from, $r)
     };
-    (@book mkstemp $r:ident $call:ident ($($a:ident),*)) => {
-        book::new_fd_unnamed(Ret::as_i64($r))
-    };
-    (@book fopen $r:ident $call:ident ($($a:ident),*)) => {
-        book::new_fd(i64::from(stream_fd($r)), &$call)
-    };
-    (@book freopen $r:ident $call:ident ($($a:ident),*)) => {
-        book::new_fd(i64::from(stream_fd($r)), &$call)
-    };
-    (@book tmpfile $r:ident $call:ident ($($a:ident),*)) => {
-        book::new_fd_unnamed(i64::from(stream_fd($r)))
-    };
-    (@book opendir $r:ident $call:ident ($($a:ident),*)) => {
-        book::new_fd(i64::from(dir_fd($r)), &$call)
-    };
-    (@book dup $r:ident $call:ident ($old:ident)) => {
-        book::dup($old, $r)
-    };
-    (@book dup2 $r:ident $call:ident ($old:ident, $new:ident)) => {
-        book::dup($old, $r)
-    };
-    (@book dup3 $r:ident $call:ident ($old:ident, $new:ident, $flags:ident)) => {
-        book::dup($old, $r)
-    };
-    (@book fcntl $r:ident $call:ident ($fd:ident, $cmd:ident, $arg:ident)) => {
+    // `fcntl`: only its duplicating commands make a descriptor.
+    (@book [dups ($fd:ident, $cmd:ident) $($rest:tt)*] $r:ident $call:ident) => {
         if $cmd == libc::F_DUPFD || $cmd == libc::F_DUPFD_CLOEXEC {
             book::dup($fd, $r)
         }
     };
-    (@book close $r:ident $call:ident ($($a:ident),*)) => {
+    (@book [closes () $($rest:tt)*] $r:ident $call:ident) => {
         book::forget(&$call)
     };
-    (@book fclose $r:ident $call:ident ($($a:ident),*)) => {
-        book::forget(&$call)
-    };
-    (@book closedir $r:ident $call:ident ($($a:ident),*)) => {
-        book::forget(&$call)
-    };
-    (@book close_range $r:ident $call:ident ($first:ident, $last:ident, $flags:ident)) => {
+    (@book [closes (range, $first:ident, $last:ident) $($rest:tt)*] $r:ident $call:ident) => {
         if Ret::as_i64($r) == 0 {
             book::forget_range($first, $last)
         }
     };
-    (@book closefrom $r:ident $call:ident ($low:ident)) => {{
+    // `closefrom` returns nothing: it always closed.
+    (@book [closes (from, $low:ident) $($rest:tt)*] $r:ident $call:ident) => {{
         let _ = $r;
         book::forget_range($low.max(0) as u32, u32::MAX)
     }};
-    (@book $other:ident $r:ident $call:ident ($($a:ident),*)) => {};
+    (@book [$other:ident $form:tt $($rest:tt)*] $r:ident $call:ident) => {
+        book!(@book [$($rest)*] $r $call)
+    };
 }

@@ -1,148 +1,105 @@
-//! Write tracking around the real call (`crash.rs`): what each tracked point tells the
-//! crash model before and after it. Arms of the `crash!` macro, expanded inside each wrapper
-//! (`mod.rs`). C pointers are turned into safe types here, at the edge.
+//! Write tracking around the real call (`crash.rs`): what a call tells the crash model before
+//! and after it, from its roles in the table (`does:` — `creates`, `writes`, `flushes`,
+//! `truncates`, `allocates`, `syncs`, `renames`, `removes`, `makes`). Arms of the `crash!`
+//! macro, expanded inside each wrapper (`mod.rs`) with the entry's roles and target; the
+//! descriptor or path comes from the target, the byte count from the call's facts. The other
+//! roles are passed over. A point has at most one of these roles (the table's tests check).
+//! C pointers are turned into safe types here, at the edge.
 
 /// The crash model's view of a call; see the module documentation.
 macro_rules! crash {
-    // ---- write tracking before the call (`crash.rs`) -------------------------------------
-    (@pre open $t:tt ($path:ident, $flags:ident $(, $mode:ident)?)) => {
-        crate::crash::before_open(libc::AT_FDCWD, c_str($path), $flags)
-    };
-    (@pre openat $t:tt ($dirfd:ident, $path:ident, $flags:ident $(, $mode:ident)?)) => {
-        crate::crash::before_open($dirfd, c_str($path), $flags)
-    };
-    (@pre creat $t:tt ($path:ident, $mode:ident)) => {
-        crate::crash::before_open(
-            libc::AT_FDCWD,
-            c_str($path),
-            libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
-        )
-    };
-    (@pre fopen $t:tt ($path:ident, $mode:ident)) => {
-        crate::crash::before_fopen(c_str($path), c_str($mode))
-    };
-    (@pre freopen $t:tt ($path:ident, $mode:ident, $s:ident)) => {{
-        let _ = crate::crash::before_unseen_writes(stream_fd_quiet($s));
-        crate::crash::before_fopen(c_str($path), c_str($mode))
-    }};
-    (@pre write $t:tt ($fd:ident, $buf:ident, $count:ident)) => {
-        crate::crash::before_write($fd, None, $count as u64)
-    };
-    (@pre pwrite $t:tt ($fd:ident, $buf:ident, $count:ident, $off:ident)) => {
-        crate::crash::before_write($fd, Some($off as u64), $count as u64)
-    };
-    (@pre writev $t:tt ($fd:ident, $iov:ident, $cnt:ident)) => {
-        crate::crash::before_write($fd, None, iov_total($iov, $cnt).unwrap_or(0))
-    };
-    (@pre pwritev $t:tt ($fd:ident, $iov:ident, $cnt:ident, $off:ident)) => {
-        crate::crash::before_write($fd, Some($off as u64), iov_total($iov, $cnt).unwrap_or(0))
-    };
-    (@pre pwritev2 $t:tt ($fd:ident, $iov:ident, $cnt:ident, $off:ident, $flags:ident)) => {
-        crate::crash::before_write(
-            $fd,
-            (($off as i64) >= 0 && $flags & libc::RWF_APPEND == 0).then_some($off as u64),
-            iov_total($iov, $cnt).unwrap_or(0),
-        )
-    };
-    // The offset pointer is read through the kernel: a bad one gets libc's EFAULT, not a crash.
-    (@pre copy_file_range $t:tt ($fin:ident, $oin:ident, $fout:ident, $oout:ident, $len:ident, $flags:ident)) => {
-        crate::crash::before_write(
-            $fout,
-            crate::sys::raw::read_i64($oout.cast()).map(|o| o as u64),
-            $len as u64,
-        )
-    };
-    (@pre splice $t:tt ($fin:ident, $oin:ident, $fout:ident, $oout:ident, $len:ident, $flags:ident)) => {
-        crate::crash::before_write(
-            $fout,
-            crate::sys::raw::read_i64($oout.cast()).map(|o| o as u64),
-            $len as u64,
-        )
-    };
-    (@pre sendfile $t:tt ($out:ident, $in:ident, $off:ident, $count:ident)) => {
-        crate::crash::before_write($out, None, $count as u64)
-    };
-    (@pre ftruncate $t:tt ($fd:ident, $len:ident)) => {
-        crate::crash::before_truncate($fd, ($len as i64).max(0) as u64)
-    };
-    (@pre truncate $t:tt ($path:ident, $len:ident)) => {
-        crate::crash::before_truncate_path(
-            libc::AT_FDCWD,
-            c_str($path),
-            ($len as i64).max(0) as u64,
-        )
-    };
-    (@pre fallocate $t:tt ($fd:ident, $mode:ident, $off:ident, $len:ident)) => {
-        crate::crash::before_allocate($fd, $mode, ($off as i64).max(0) as u64)
-    };
-    (@pre posix_fallocate $t:tt ($fd:ident, $off:ident, $len:ident)) => {
-        crate::crash::before_allocate($fd, 0, ($off as i64).max(0) as u64)
-    };
-    (@pre dprintf $t:tt ($fd:ident, $($rest:ident),*)) => {
-        crate::crash::before_unseen_writes($fd)
-    };
-    (@pre rename $t:tt ($old:ident, $new:ident)) => {
-        crate::crash::before_replace(libc::AT_FDCWD, c_str($new))
-    };
-    (@pre renameat $t:tt ($od:ident, $old:ident, $nd:ident, $new:ident)) => {
-        crate::crash::before_replace($nd, c_str($new))
-    };
-    (@pre renameat2 $t:tt ($od:ident, $old:ident, $nd:ident, $new:ident, $flags:ident)) => {
-        crate::crash::before_replace($nd, c_str($new))
-    };
-    (@pre unlink $t:tt ($path:ident)) => {
-        crate::crash::before_replace(libc::AT_FDCWD, c_str($path))
-    };
-    (@pre remove $t:tt ($path:ident)) => {
-        crate::crash::before_replace(libc::AT_FDCWD, c_str($path))
-    };
-    (@pre unlinkat $t:tt ($dirfd:ident, $path:ident, $flags:ident)) => {
-        crate::crash::before_replace($dirfd, c_str($path))
-    };
-    (@pre $point:ident [stdout ()] $args:tt) => {
-        crate::crash::before_unseen_writes(1)
-    };
-    (@pre $point:ident [stream ($s:ident)] $args:tt) => {
-        crate::crash::before_unseen_writes(stream_fd_quiet($s as *mut libc::FILE))
-    };
-    (@pre $point:ident $t:tt $args:tt) => {
+    // ---- before the call: what to save --------------------------------------------------
+    (@pre [] $t:tt $call:ident) => {
         crate::crash::Pre::none()
     };
+    (@pre [creates (unnamed) $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::Pre::none()
+    };
+    // `open` flags, an argument or a constant (`creat`).
+    (@pre [creates ($($flag:ident)|+) $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::before_open(crash!(@dir $t), crash!(@path $t), $($flag)|+)
+    };
+    (@pre [creates (stdio, $mode:ident) $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::before_fopen(crash!(@path $t), c_str($mode))
+    };
+    // `freopen`: the old stream's buffer reaches its file as it closes.
+    (@pre [creates (stdio, $mode:ident, $old:ident) $($rest:tt)*] $t:tt $call:ident) => {{
+        let _ = crate::crash::before_unseen_writes(stream_fd_quiet($old));
+        crate::crash::before_fopen(crash!(@path $t), c_str($mode))
+    }};
+    (@pre [writes (cursor) $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::before_write(crash!(@written $t), None, $call.size.unwrap_or(0))
+    };
+    (@pre [writes (at, $off:ident) $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::before_write(crash!(@written $t), Some($off as u64), $call.size.unwrap_or(0))
+    };
+    // `pwritev2`: an offset of -1, or RWF_APPEND, writes at the file position (or end).
+    (@pre [writes (at, $off:ident, $flags:ident) $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::before_write(
+            crash!(@written $t),
+            (($off as i64) >= 0 && $flags & libc::RWF_APPEND == 0).then_some($off as u64),
+            $call.size.unwrap_or(0),
+        )
+    };
+    // The offset pointer is read through the kernel: a bad one gets libc's EFAULT, not a
+    // crash; a null one means the file position.
+    (@pre [writes (at_ptr, $ptr:ident) $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::before_write(
+            crash!(@written $t),
+            crate::sys::raw::read_i64($ptr.cast()).map(|o| o as u64),
+            $call.size.unwrap_or(0),
+        )
+    };
+    // Bytes that reach the kernel from inside glibc, unseen: the file is saved whole.
+    (@pre [writes (stdio) $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::before_unseen_writes(crash!(@unseen $t))
+    };
+    (@pre [flushes () $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::before_unseen_writes(crash!(@unseen $t))
+    };
+    (@pre [truncates ($len:ident) $($rest:tt)*] [fd ($fd:ident)] $call:ident) => {
+        crate::crash::before_truncate($fd, ($len as i64).max(0) as u64)
+    };
+    (@pre [truncates ($len:ident) $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::before_truncate_path(crash!(@dir $t), crash!(@path $t), ($len as i64).max(0) as u64)
+    };
+    (@pre [allocates ($mode:tt, $off:ident) $($rest:tt)*] [fd ($fd:ident)] $call:ident) => {
+        crate::crash::before_allocate($fd, $mode, ($off as i64).max(0) as u64)
+    };
+    // Whatever a rename or removal replaces is kept (a file's data; an empty directory is
+    // noted, to be made again).
+    (@pre [renames () $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::before_replace(crash!(@dir $t), crash!(@path $t))
+    };
+    (@pre [removes () $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::before_replace(crash!(@dir $t), crash!(@path $t))
+    };
+    (@pre [syncs $form:tt $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::Pre::none()
+    };
+    (@pre [makes () $($rest:tt)*] $t:tt $call:ident) => {
+        crate::crash::Pre::none()
+    };
+    (@pre [$other:ident $form:tt $($rest:tt)*] $t:tt $call:ident) => {
+        crash!(@pre [$($rest)*] $t $call)
+    };
 
-    // ---- write tracking after the call ----------------------------------------------------
-    (@post open $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::after_open(&$pre, Ret::as_i64($r), &$call)
-    };
-    (@post openat $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::after_open(&$pre, Ret::as_i64($r), &$call)
-    };
-    (@post creat $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::after_open(&$pre, Ret::as_i64($r), &$call)
-    };
-    (@post fopen $r:ident $pre:ident $call:ident $args:tt) => {
-        if !$r.is_null() {
-            crate::crash::after_open(&$pre, i64::from(stream_fd($r)), &$call)
-        }
-    };
-    (@post freopen $r:ident $pre:ident $call:ident $args:tt) => {
-        if !$r.is_null() {
-            crate::crash::after_open(&$pre, i64::from(stream_fd($r)), &$call)
-        }
-    };
-    (@post mkstemp $r:ident $pre:ident $call:ident $args:tt) => {
+    // ---- after the call: what was created, became durable or changed a directory --------
+    (@post [] $r:ident $pre:ident $call:ident $t:tt) => {{
+        let _ = (&$r, &$pre, &$call);
+    }};
+    (@post [creates (unnamed) $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
         crate::crash::created_named(Ret::as_i64($r), None)
     };
-    (@post fsync $r:ident $pre:ident $call:ident ($fd:ident)) => {
+    (@post [creates $form:tt $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
+        crate::crash::after_open(&$pre, Opened::descriptor($r), &$call)
+    };
+    (@post [syncs (file) $($rest:tt)*] $r:ident $pre:ident $call:ident [fd ($fd:ident)]) => {
         if Ret::as_i64($r) == 0 {
             crate::crash::synced($fd)
         }
     };
-    (@post fdatasync $r:ident $pre:ident $call:ident ($fd:ident)) => {
-        if Ret::as_i64($r) == 0 {
-            crate::crash::synced($fd)
-        }
-    };
-    (@post sync_file_range $r:ident $pre:ident $call:ident ($fd:ident, $off:ident, $n:ident, $flags:ident)) => {
+    (@post [syncs (range, $off:ident, $n:ident, $flags:ident) $($rest:tt)*] $r:ident $pre:ident $call:ident [fd ($fd:ident)]) => {
         if Ret::as_i64($r) == 0 {
             crate::crash::synced_range(
                 $fd,
@@ -152,55 +109,45 @@ macro_rules! crash {
             )
         }
     };
-    (@post syncfs $r:ident $pre:ident $call:ident ($fd:ident)) => {
+    (@post [syncs (fs) $($rest:tt)*] $r:ident $pre:ident $call:ident [fd ($fd:ident)]) => {
         if Ret::as_i64($r) == 0 {
             crate::crash::synced_fs($fd)
         }
     };
-    (@post sync $r:ident $pre:ident $call:ident ()) => {{
+    // `sync` returns nothing: it always synced.
+    (@post [syncs (all) $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {{
         let _ = $r;
         crate::crash::synced_all()
     }};
-    (@post rename $r:ident $pre:ident $call:ident $args:tt) => {
+    (@post [renames () $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
         crate::crash::renamed(&mut $pre, Ret::as_i64($r), &$call)
     };
-    (@post renameat $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::renamed(&mut $pre, Ret::as_i64($r), &$call)
-    };
-    (@post renameat2 $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::renamed(&mut $pre, Ret::as_i64($r), &$call)
-    };
-    (@post unlink $r:ident $pre:ident $call:ident $args:tt) => {
+    (@post [removes $form:tt $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
         crate::crash::removed(&mut $pre, Ret::as_i64($r), &$call)
     };
-    (@post unlinkat $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::removed(&mut $pre, Ret::as_i64($r), &$call)
-    };
-    (@post remove $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::removed(&mut $pre, Ret::as_i64($r), &$call)
-    };
-    (@post rmdir $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::removed(&mut $pre, Ret::as_i64($r), &$call)
-    };
-    (@post mkdir $r:ident $pre:ident $call:ident $args:tt) => {
+    (@post [makes () $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
         crate::crash::made(Ret::as_i64($r), &$call)
     };
-    (@post mkdirat $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::made(Ret::as_i64($r), &$call)
+    // The data roles have nothing to do after the call.
+    (@post [$role:ident $form:tt $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
+        crash!(@post [$($rest)*] $r $pre $call $t)
     };
-    (@post link $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::made(Ret::as_i64($r), &$call)
-    };
-    (@post linkat $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::made(Ret::as_i64($r), &$call)
-    };
-    (@post symlink $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::made(Ret::as_i64($r), &$call)
-    };
-    (@post symlinkat $r:ident $pre:ident $call:ident $args:tt) => {
-        crate::crash::made(Ret::as_i64($r), &$call)
-    };
-    (@post $point:ident $r:ident $pre:ident $call:ident $args:tt) => {{
-        let _ = (&$r, &$pre, &$call);
-    }};
+
+    // ---- the target's parts, as the crash model takes them -------------------------------
+    // The directory a path is relative to, and the path: the new name of a rename or link.
+    (@dir [path ($p:ident)]) => { libc::AT_FDCWD };
+    (@dir [at ($d:ident, $p:ident)]) => { $d };
+    (@dir [paths ($from:ident, $to:ident)]) => { libc::AT_FDCWD };
+    (@dir [at2 ($fd:ident, $from:ident, $d:ident, $to:ident)]) => { $d };
+    (@path [path ($p:ident)]) => { c_str($p) };
+    (@path [at ($d:ident, $p:ident)]) => { c_str($p) };
+    (@path [paths ($from:ident, $to:ident)]) => { c_str($to) };
+    (@path [at2 ($fd:ident, $from:ident, $d:ident, $to:ident)]) => { c_str($to) };
+    // The descriptor data is written to.
+    (@written [fd ($fd:ident)]) => { $fd };
+    (@written [copy ($src:ident, $dst:ident)]) => { $dst };
+    // The descriptor behind a stdio call's buffer.
+    (@unseen [fd ($fd:ident)]) => { $fd };
+    (@unseen [stdout ()]) => { 1 };
+    (@unseen [stream ($s:ident)]) => { stream_fd_quiet($s as *mut libc::FILE) };
 }

@@ -5,10 +5,12 @@
 /// The facts of a call; see the module documentation.
 macro_rules! facts {
     // ---- an mmap whose writes reach the file past every wrapper (`nearmiss.rs`) ---------
-    (@shared_write mmap ($addr:ident, $len:ident, $prot:ident, $flags:ident, $fd:ident, $off:ident)) => {
+    // From the role `maps(prot, flags)`.
+    (@shared_write [maps ($prot:ident, $flags:ident) $($rest:tt)*]) => {
         $prot & libc::PROT_WRITE != 0 && $flags & libc::MAP_SHARED != 0
     };
-    (@shared_write $other:ident ($($a:ident),*)) => { false };
+    (@shared_write [$role:ident $form:tt $($rest:tt)*]) => { facts!(@shared_write [$($rest)*]) };
+    (@shared_write []) => { false };
 
     // ---- the program an exec names, as given (`log::program`) ----------------------------
     (@exec_name [path ($path:ident)]) => { $path as *const c_char };

@@ -37,9 +37,10 @@ use crate::sys::pool::with_bufs;
 use crate::sys::ret::Ret;
 use crate::sys::{guard, real::Real};
 use args::{
-    alter_iov, c_bytes, c_str, dir_fd, gather, iov_total, stream_fd, stream_fd_quiet, truncate_iov,
+    Opened, alter_iov, c_bytes, c_str, dir_fd, gather, iov_total, stream_fd, stream_fd_quiet,
+    truncate_iov,
 };
-use failinject_engine::{Corruption, PointId, SysCall};
+use failinject_engine::{Corruption, PointId, Role, Roles, SysCall};
 use libc::{c_char, c_int, iovec};
 
 /// What a wrapper returns when the real function does not exist in this libc.
@@ -49,43 +50,33 @@ pub fn missing<R: Ret>(p: PointId) -> R {
 }
 
 macro_rules! wrappers {
-    // The table, as `libc_points!` hands it over: regroup per point.
+    // The table, in the normalized form `libc_points!` hands over: regroup per point.
     ($(
-        $(#[doc = $doc:literal])*
-        $point:ident {
-            classes: [$($class:ident),* $(,)?],
-            target: $target:ident ( $($targ:ident),* ),
-            fail: $fail:ident,
-            io: $io:ident ( $($ioarg:ident),* ),
-            errnos: [$($errno:ident),* $(,)?],
-            explore: [$($xerrno:ident),* $(,)?],
-            fns: {
-                $(
-                    $(#[$attr:ident])*
-                    fn $fname:ident $(| $falias:ident)* ( $($args:tt)* ) -> $ret:ty;
-                )+
-            }
-        }
+        $point:ident $docs:tt $classes:tt $target:tt $fail:ident $io:tt $does:tt $errnos:tt
+        $explore:tt [$( $attrs:tt [$($name:ident)+] $params:tt -> $ret:ty; )+];
     )*) => {
         $(
-            wrappers!(@point $point [$target ($($targ),*)] [$io ($($ioarg),*)] {
-                $( [$fname $($falias)*] ($($args)*) -> $ret; )+
+            wrappers!(@point $point $target $io $does {
+                $( [$($name)+] $params -> $ret; )+
             });
         )*
     };
 
-    (@point $point:ident $target:tt $io:tt { $( [$($name:ident)+] $args:tt -> $ret:ty; )+ }) => {
-        $( wrappers!(@group $point $target $io $args $ret; $($name)+); )+
+    (@point $point:ident $target:tt $io:tt $does:tt { $( [$($name:ident)+] $args:tt -> $ret:ty; )+ }) => {
+        $( wrappers!(@group $point $target $io $does $args $ret; $($name)+); )+
     };
 
-    (@group $point:ident $target:tt $io:tt $args:tt $ret:ty; $($name:ident)+) => {
-        $( wrappers!(@fn $point $target $io $args $ret; $name); )+
+    (@group $point:ident $target:tt $io:tt $does:tt $args:tt $ret:ty; $($name:ident)+) => {
+        $( wrappers!(@fn $point $target $io $does $args $ret; $name); )+
     };
+
+    // The role names of `does:`, for `Roles::named`.
+    (@roles [$($role:ident $form:tt)*]) => { &[$(stringify!($role)),*] };
 
     // True C varargs (`...`, the printf family): stable Rust cannot define them, so the
     // exported symbol is a naked jump to a C shim (`variadic.c`) that makes a va_list and
     // calls the `v…` form, whose wrapper is generated below like any other.
-    (@fn $point:ident $target:tt $io:tt ($($arg:ident : $ty:ty),* , ...) $ret:ty; $name:ident) => {
+    (@fn $point:ident $target:tt $io:tt $does:tt ($($arg:ident : $ty:ty),* , ...) $ret:ty; $name:ident) => {
         #[doc = concat!("Interposes `", stringify!($name), "` through its C shim.")]
         ///
         /// # Safety
@@ -103,7 +94,7 @@ macro_rules! wrappers {
             core::arch::naked_asm!("jmp {0}", sym shim)
         }
     };
-    (@fn $point:ident $target:tt $io:tt ($($arg:ident : $ty:ty),*) $ret:ty; $name:ident) => {
+    (@fn $point:ident $target:tt $io:tt $does:tt ($($arg:ident : $ty:ty),*) $ret:ty; $name:ident) => {
         #[doc = concat!("Interposes `", stringify!($name), "` (the point `sys:", stringify!($point), "`).")]
         ///
         /// # Safety
@@ -112,10 +103,14 @@ macro_rules! wrappers {
         #[allow(clippy::missing_safety_doc)]
         pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
             const P: PointId = PointId::of(stringify!($point));
-            const TRACKS: bool = book::tracks(stringify!($point));
-            const EXECS: bool = book::execs(stringify!($point));
-            /// Whether `powercut`/`lose` tracking watches this point (`track.rs`).
-            const CRASH: bool = crate::crash::tracked(stringify!($point));
+            /// What the call does, from the table's `does:`.
+            const ROLES: Roles = Roles::named(wrappers!(@roles $does));
+            /// Whether the call changes what descriptors refer to (`fd/book.rs`).
+            const TRACKS: bool = ROLES.meets(Roles::DESCRIPTORS);
+            /// Whether the call replaces the program (the log writes its exit record first).
+            const EXECS: bool = ROLES.contains(Role::Execs);
+            /// Whether `powercut`/`lose` tracking watches this point (`crash.rs`).
+            const CRASH: bool = ROLES.meets(Roles::CHANGES);
             static REAL: Real = Real::new(match std::ffi::CStr::from_bytes_with_nul(
                 concat!(stringify!($name), "\0").as_bytes(),
             ) {
@@ -240,7 +235,7 @@ macro_rules! wrappers {
                                 s,
                                 &call,
                                 d.is_some(),
-                                facts!(@shared_write $point ($($arg),*)),
+                                facts!(@shared_write $does),
                             ) && state::unwatch(generation)
                             {
                                 crate::nearmiss::disarm();
@@ -268,7 +263,7 @@ macro_rules! wrappers {
                         crate::log::before_exec(snap, &mut bufs.t);
                         crate::log::program(&mut bufs.t, b"exec", None, call.path);
                     }
-                    // Write tracking (`track.rs`): the bytes a call is about to overwrite are
+                    // Write tracking (`crash.rs`): the bytes a call is about to overwrite are
                     // saved before it; a sync or a creation is noted after it. A `powercut` or
                     // `lose` decision does its own tracking instead.
                     let crash = CRASH
@@ -276,7 +271,7 @@ macro_rules! wrappers {
                         && decision.as_ref().is_none_or(|d| !crate::crash::ends(&d.effect));
                     #[allow(unused_mut)]
                     let mut pre = if crash {
-                        crash!(@pre $point $target ($($arg),*))
+                        crash!(@pre $does $target call)
                     } else {
                         crate::crash::Pre::none()
                     };
@@ -311,10 +306,10 @@ macro_rules! wrappers {
                         }
                     };
                     if crash {
-                        crash!(@post $point result pre call ($($arg),*));
+                        crash!(@post $does result pre call $target);
                     }
                     drop(pre);
-                    book!(@book $point result call ($($arg),*));
+                    book!(@book $does result call);
                     result
                 }
             });

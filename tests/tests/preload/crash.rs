@@ -344,3 +344,106 @@ fn a_rule_added_later_tracks_from_that_moment() {
     cut(&run(dir.path(), "", &exe, &["later", &file.to_string_lossy()]));
     assert_eq!(read(&file), "before the rule\n");
 }
+
+// ---- every role that changes files, from the table --------------------------------------
+
+/// A directory's entries: name → what it is (file contents, a symbolic link's target, or a
+/// directory with its own entries).
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ty = e.file_type().unwrap();
+        let what = if ty.is_symlink() {
+            format!("link to {}", std::fs::read_link(e.path()).unwrap().display())
+        } else if ty.is_dir() {
+            format!("dir {:?}", tree(&e.path()))
+        } else {
+            let bytes = std::fs::read(e.path()).unwrap();
+            format!("{} bytes, {:x}", bytes.len(), failinject_engine::name_hash(&bytes))
+        };
+        out.insert(name, what);
+    }
+    out
+}
+
+/// The table says which points change files (their roles, `Roles::CHANGES`); the fixture
+/// `every.c` calls each of them, and a power cut with the directory model must undo every
+/// change it made after its syncs. A point given such a role and not called here, or not
+/// undone, fails this test.
+#[test]
+fn every_point_whose_role_changes_files_is_undone_by_a_power_cut() {
+    use failinject_engine::Roles;
+    use failinject_engine::points::POINTS;
+
+    let dir = TempDir::new("crash-every");
+    let include = format!("-I{}", workspace().join("preload/include").display());
+    let exe = compile_c(
+        &workspace().join("tests/fixtures/crash/every.c"),
+        &dir.join("every"),
+        &["-O0", "-Wall", "-Wextra", "-Werror", &include],
+    );
+    let work = dir.join("work");
+    let make = || {
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir(&work).unwrap();
+        let data: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(work.join("data"), data).unwrap();
+        std::fs::write(work.join("src"), [b'S'; 300]).unwrap();
+        for name in ["old1", "old2", "old3", "gone1", "gone2", "gone3"] {
+            std::fs::write(work.join(name), format!("{name}\n")).unwrap();
+        }
+        std::fs::create_dir(work.join("emptydir")).unwrap();
+        tree(&work)
+    };
+
+    // Without a power cut: every point of the roles is called (the log shows them; `kind=file`
+    // takes in the writes to standard output, reopened on a file), and the directory does
+    // change (the test can fail).
+    let before = make();
+    let log = dir.join("every.log");
+    let trace = "sys:@write[kind=file]=print;sys:@open|@sync|@close|@meta|@dir=print";
+    let done =
+        Run::new(&work, trace, &exe, &[] as &[&str]).env("FAILINJECT_LOG", &log).bounded(LIMIT);
+    assert_eq!(done.code, Some(0), "{done:?}");
+    let called: std::collections::BTreeSet<String> = failinject_tests::log_records(&log)
+        .iter()
+        .filter_map(|r| r["point"].as_str().map(str::to_string))
+        .collect();
+    let roles: Vec<&str> =
+        POINTS.iter().filter(|p| p.roles.meets(Roles::CHANGES)).map(|p| p.name).collect();
+    assert!(roles.len() >= 40, "the table lost its roles: {roles:?}");
+    let missing: Vec<&&str> =
+        roles.iter().filter(|p| !called.contains(&format!("sys:{p}"))).collect();
+    assert!(missing.is_empty(), "every.c does not call {missing:?}");
+    assert_ne!(tree(&work), before, "the program changed nothing");
+
+    // With the power cut: exactly the state the test made, plus the four files the program
+    // made durable with each kind of sync.
+    let mut want = make();
+    let done = run(&work, CUT_DIRS, &exe, &[]);
+    cut(&done);
+    for (name, text) in [
+        ("kept_sync", "sync\n"),
+        ("kept_syncfs", "syncfs\n"),
+        ("kept_fdatasync", "fdatasync\n"),
+        ("kept_range", "sync_file_range\n"),
+    ] {
+        let bytes = text.as_bytes();
+        want.insert(
+            name.into(),
+            format!("{} bytes, {:x}", bytes.len(), failinject_engine::name_hash(bytes)),
+        );
+    }
+    let got = tree(&work);
+    let wrong: Vec<_> = want
+        .keys()
+        .chain(got.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| want.get(*k) != got.get(*k))
+        .map(|k| format!("{k}: want {:?}, got {:?}", want.get(k), got.get(k)))
+        .collect();
+    assert!(wrong.is_empty(), "not undone:\n{}", wrong.join("\n"));
+}
