@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 use crate::library::private_dir;
+use crate::run_dir::{RunDir, alive, title};
 use anyhow::{Context as _, bail};
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::net::UnixStream;
@@ -16,9 +17,15 @@ use std::time::Duration;
 /// Arguments of `failinject ctl`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The pid of a process started with `failinject run --ctl`, or the socket's path.
+    /// The pid of a process started with `failinject run --ctl`, or the socket's path; with
+    /// `--run`, the pid of `failinject run` itself.
     #[arg(value_name = "PID|SOCKET")]
     target: String,
+    /// Send the command to every live process of the run whose `failinject run` has the pid
+    /// given (each reply line starts with the process's pid and title); a rule change is kept
+    /// for the processes the run starts later.
+    #[arg(long)]
+    run: bool,
     /// The command: `set RULE`, `remove KEY`, `clear`, `list`, `wait KEY N [TIMEOUT_MS]`,
     /// `seed`. Without one, commands are read from standard input, one a line.
     #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
@@ -47,36 +54,129 @@ pub fn expand(template: &Path, pid: u32) -> PathBuf {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let path = socket_of(&args.target)?;
-    let stream = UnixStream::connect(&path).map_err(|e| {
-        let why = match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => {
-                "nobody serves it (the process that made it has ended?)".to_string()
-            }
-            _ => e.to_string(),
-        };
-        anyhow::anyhow!("cannot connect to the control socket {}: {why}", path.display())
-    })?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
     let commands: Vec<String> = if args.command.is_empty() {
         std::io::stdin().lines().collect::<Result<Vec<_>, _>>()?
     } else {
         vec![args.command.join(" ")]
     };
+    let commands: Vec<&str> = commands.iter().map(|c| c.trim()).filter(|c| !c.is_empty()).collect();
+    if args.run {
+        return run_wide(&args.target, &commands);
+    }
+    let path = socket_of(&args.target)?;
+    let mut conn = Conn::open(&path)?;
     let mut failed = false;
-    for command in commands.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
-        writer
+    for command in commands {
+        if let Err(reason) = conn.exchange(command, |line| println!("{line}"))? {
+            eprintln!("failinject: {command}: {}", diagnostic_lines(&reason));
+            failed = true;
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `ctl --run PID`: every command to every live process of the run `PID` started, each reply
+/// line prefixed with the process's pid and title. A command that changes rules is also kept
+/// for the processes that start later (`run_dir.rs`).
+fn run_wide(target: &str, commands: &[&str]) -> anyhow::Result<ExitCode> {
+    let pid: u32 = target.parse().map_err(|_| {
+        anyhow::anyhow!("--run takes the pid of a `failinject run`, not `{target}`")
+    })?;
+    let dir = RunDir::of(pid)?;
+    let Some(template) = dir.ctl_template() else {
+        bail!(
+            "run {pid} serves no control sockets: start it with `failinject run --ctl` to \
+             change its rules while it runs"
+        );
+    };
+    let mut failed = false;
+    for command in commands {
+        // A bad rule is refused once, here, rather than by every process.
+        let parsed = failinject_engine::control::parse_command(command);
+        match &parsed {
+            Err(e) => {
+                eprintln!("failinject: {command}: {}", diagnostic_lines(&e.to_string()));
+                failed = true;
+                continue;
+            }
+            Ok(c) if c.changes() => dir.keep_command(command)?,
+            Ok(_) => {}
+        }
+        // The program each live pid runs now: its last slot (an exec joins again).
+        let mut pids: Vec<u32> = Vec::new();
+        for m in dir.members() {
+            pids.retain(|p| *p != m.pid);
+            if !m.ended {
+                pids.push(m.pid);
+            }
+        }
+        pids.retain(|p| alive(*p));
+        for p in pids {
+            let prefix = format!("{p} {}:", title(p));
+            let socket = expand(&template, p);
+            // A process may end between the list and the connection: it is no longer in
+            // the run.
+            let Ok(mut conn) = Conn::open(&socket) else { continue };
+            match conn.exchange(command, |line| println!("{prefix} {line}")) {
+                Ok(Ok(())) => {}
+                Ok(Err(reason)) => {
+                    for (i, line) in diagnostic_lines(&reason).lines().enumerate() {
+                        println!("{prefix} {}{line}", if i == 0 { "err " } else { "" });
+                    }
+                    failed = true;
+                }
+                Err(e) if alive(p) => {
+                    println!("{prefix} err {e}");
+                    failed = true;
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// A connection to one control socket.
+struct Conn {
+    path: PathBuf,
+    writer: UnixStream,
+    reader: BufReader<UnixStream>,
+}
+
+impl Conn {
+    fn open(path: &Path) -> anyhow::Result<Conn> {
+        let stream = UnixStream::connect(path).map_err(|e| {
+            let why = match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    "nobody serves it (the process that made it has ended?)".to_string()
+                }
+                _ => e.to_string(),
+            };
+            anyhow::anyhow!("cannot connect to the control socket {}: {why}", path.display())
+        })?;
+        let writer = stream.try_clone()?;
+        Ok(Conn { path: path.to_path_buf(), writer, reader: BufReader::new(stream) })
+    }
+
+    /// Sends `command` and hands each reply line to `out`, up to and with the `ok` line;
+    /// an `err` reply comes back as `Err(reason)`.
+    fn exchange(
+        &mut self,
+        command: &str,
+        mut out: impl FnMut(&str),
+    ) -> anyhow::Result<Result<(), String>> {
+        let path = &self.path;
+        self.writer
             .write_all(format!("{command}\n").as_bytes())
             .with_context(|| format!("cannot send `{command}`"))?;
         // `wait` may legitimately block for its whole timeout; the reader waits as long as
         // the process does, but not forever on a process (or a socket not ours) that does
         // not answer.
         let patience = if command.starts_with("wait") { 3600 } else { 20 };
-        reader.get_ref().set_read_timeout(Some(Duration::from_secs(patience)))?;
+        self.reader.get_ref().set_read_timeout(Some(Duration::from_secs(patience)))?;
         loop {
             let mut line = String::new();
-            let read = reader.read_line(&mut line).map_err(|e| match e.kind() {
+            let read = self.reader.read_line(&mut line).map_err(|e| match e.kind() {
                 std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => anyhow::anyhow!(
                     "no reply to `{command}` from {} in {patience} s: is it a failinject \
                      control socket?",
@@ -89,9 +189,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             }
             let line = line.trim_end_matches('\n');
             if let Some(reason) = line.strip_prefix("err ") {
-                eprintln!("failinject: {command}: {}", diagnostic_lines(reason));
-                failed = true;
-                break;
+                return Ok(Err(reason.to_string()));
             }
             if !ok_line(line) && !speaks_protocol(command, line) {
                 bail!(
@@ -100,13 +198,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                     line.chars().take(80).collect::<String>()
                 );
             }
-            println!("{line}");
+            out(line);
             if ok_line(line) {
-                break;
+                return Ok(Ok(()));
             }
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn ok_line(line: &str) -> bool {

@@ -18,6 +18,7 @@ mod points;
 mod reach;
 mod rules;
 mod run;
+mod run_dir;
 mod scratch;
 mod shell;
 mod summary;

@@ -3,6 +3,7 @@
 
 use crate::child::{self, Ended};
 use crate::rules::{RuleArgs, to_env};
+use crate::run_dir::RunDir;
 use crate::scratch::Scratch;
 use crate::summary::Summary;
 use crate::{ctl, library, reach};
@@ -78,6 +79,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // File times are kept with a coarse clock: a margin keeps this run's files in.
     let started = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
 
+    // What the run's processes share: counts, budgets, rule changes (`run_dir.rs`).
+    let run_dir = RunDir::create(ctl_template.as_deref())?;
+
     let mut cmd = Command::new(&args.command[0]);
     cmd.args(&args.command[1..]);
     cmd.env("LD_PRELOAD", preload_list(&lib, std::env::var_os("LD_PRELOAD").as_deref())?);
@@ -85,6 +89,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     cmd.env_remove("FAILINJECT_FILE");
     cmd.env("FAILINJECT_SEED", seed.to_string());
     cmd.env("FAILINJECT_LOG", &log);
+    cmd.env("FAILINJECT_RUN", run_dir.path());
     match &ctl_template {
         Some(t) => cmd.env("FAILINJECT_CTL", t),
         None => cmd.env_remove("FAILINJECT_CTL"),
@@ -107,7 +112,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     if !args.quiet && matches!(ended, Ended::Ran(_)) {
         let given: Vec<(String, String)> = rules.iter().map(|r| (r.key(), r.to_string())).collect();
-        let text = read_logs(&log, started)?;
+        let mut text = read_logs(&log, started)?;
+        // Processes that left no exit record (SIGKILL): their counts from the shared state.
+        text.push_str(&run_dir.missing_exits(&keys_of_run(&given, &text, &run_dir.commands())));
         let mut summary = Summary::read(&text, &given);
         summary.clues.program = Some(program.clone());
         let ending = match &ended {
@@ -117,6 +124,30 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprint!("{}", summary.render(seed, ending.as_deref()));
     }
     Ok(ExitCode::from(ended.code()))
+}
+
+/// Every rule key the run may have used: the command line's, those of the rules sent with
+/// `ctl --run`, and those its log names.
+fn keys_of_run(given: &[(String, String)], log: &str, commands: &str) -> Vec<String> {
+    let mut keys: Vec<String> = given.iter().map(|(k, _)| k.clone()).collect();
+    for line in commands.lines() {
+        if let Ok(failinject_engine::control::Command::Set(rules)) =
+            failinject_engine::control::parse_command(line)
+        {
+            keys.extend(rules.iter().map(|r| r.key()));
+        }
+    }
+    for line in log.lines() {
+        let Ok(serde_json::Value::Object(r)) = serde_json::from_str(line) else { continue };
+        keys.extend(["rule", "key"].iter().filter_map(|f| r.get(*f)?.as_str().map(String::from)));
+        let rules = r.get("rules").and_then(serde_json::Value::as_array);
+        keys.extend(
+            rules.into_iter().flatten().filter_map(|x| Some(x.get("key")?.as_str()?.into())),
+        );
+    }
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// `LD_PRELOAD` with our library first; the loader splits the list at spaces and colons, so

@@ -3,9 +3,11 @@
 //!
 //! Injections are counted from the `inject` records, one per fault, which every process
 //! writes before the fault takes effect. Matches come from the `exit` records, which a
-//! process that is killed by an uncatchable signal never writes; such a count is shown as a
-//! lower bound (`≥`), which counts that process's injections as matches (each injection was
-//! a match), so it is never below the injections.
+//! process that is killed by an uncatchable signal never writes: under `failinject run` the
+//! run's shared state has its counts, and `run` adds an exit record for it (`"reason":
+//! "killed"`, `run_dir.rs`). A process that is in no run's state (a bare `LD_PRELOAD`) has its
+//! count shown as a lower bound (`≥`), which counts that process's injections as matches
+//! (each injection was a match), so it is never below the injections.
 #![forbid(unsafe_code)]
 
 use serde_json::Value;
@@ -41,6 +43,9 @@ pub struct Summary {
     pub ender: Option<(usize, String, i64)>,
     /// The titles (`argv` joined) of the processes that left no exit record.
     pub unfinished: Vec<String>,
+    /// The processes killed before their exit record whose counts the run's shared state
+    /// kept (`failinject run`'s `killed` records): pid and title.
+    pub killed: Vec<String>,
     /// What the run shows about why rules never fired (`why.rs`).
     pub clues: crate::why::Clues,
 }
@@ -133,6 +138,13 @@ impl Summary {
                 Some("exit") => {
                     exited.insert(pid);
                     pending.remove(&pid);
+                    if record.get("reason").and_then(Value::as_str) == Some("killed") {
+                        let title = titles.get(&pid).filter(|t| !t.is_empty());
+                        s.killed.push(match title {
+                            Some(t) => format!("{pid} ({t})"),
+                            None => pid.to_string(),
+                        });
+                    }
                     let rules = record.get("rules").and_then(Value::as_array);
                     for r in rules.into_iter().flatten() {
                         let Some(key) = r.get("key").and_then(Value::as_str) else { continue };
@@ -216,6 +228,15 @@ impl Summary {
                  count as their matches: {})",
                 plural(self.without_exit, "process", "processes"),
                 self.unfinished.join(", ")
+            );
+        }
+        if !self.killed.is_empty() {
+            let _ = writeln!(
+                out,
+                "  ({} ended without an exit record (SIGKILL); their counts come from the run's \
+                 shared state: {})",
+                plural(self.killed.len(), "process", "processes"),
+                self.killed.join(", ")
             );
         }
         for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| r.injections == 0) {

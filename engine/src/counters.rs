@@ -2,8 +2,28 @@
 //! from it: replacing one rule gives it fresh counters and leaves every other rule's running.
 
 use crate::rule::Rule;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Where a rule's `full(BYTES)` budget lives when several processes share one disk: given the
+/// [`name_hash`](crate::random::name_hash) of the rule's key, the counter of bytes let
+/// through, or `None` for the process's own.
+pub type SharedBudgets = fn(key_hash: u64) -> Option<&'static AtomicU64>;
+
+static SHARED_BUDGETS: OnceLock<SharedBudgets> = OnceLock::new();
+
+/// Makes every `full` rule of this process draw on the budgets `budgets` hands out (the
+/// preload's run-wide state, `failinject run`), from now on. Set once; later calls are
+/// ignored.
+pub fn share_budgets(budgets: SharedBudgets) {
+    let _ = SHARED_BUDGETS.set(budgets);
+}
+
+/// The counter of bytes a `full` rule with key hash `key_hash` has let through: the shared
+/// one when budgets are shared and one is available, else `own`.
+pub(crate) fn budget(key_hash: u64, own: &AtomicU64) -> &AtomicU64 {
+    SHARED_BUDGETS.get().and_then(|f| f(key_hash)).unwrap_or(own)
+}
 
 /// The counters of one rule, shared by the registry and every snapshot that holds the rule.
 #[derive(Debug)]
@@ -17,7 +37,8 @@ pub struct RuleState {
     pub(crate) injected: AtomicU64,
     /// The remaining count of each action of the chain (`u64::MAX` when unlimited).
     pub(crate) remaining: Box<[AtomicU64]>,
-    /// Bytes let through by a `full(BYTES)` action.
+    /// Bytes let through by a `full(BYTES)` action, when the budget is this process's own
+    /// (see [`share_budgets`]).
     pub(crate) full_used: AtomicU64,
     retired: AtomicBool,
 }

@@ -134,7 +134,9 @@ impl Decision<'_> {
     pub fn refund(&self, bytes: u64) {
         if let Effect::Full(allowed) = self.effect {
             let bytes = bytes.min(allowed);
-            let _ = self.state.full_used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+            let used =
+                crate::counters::budget(name_hash(self.key.as_bytes()), &self.state.full_used);
+            let _ = used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
                 Some(u.saturating_sub(bytes))
             });
         }
@@ -160,6 +162,8 @@ struct Filters {
 struct Compiled {
     rule: Rule,
     key: String,
+    /// The [`name_hash`] of `key`: the rule's name in state shared between processes.
+    key_hash: u64,
     id: u64,
     filters: Filters,
     thresholds: Vec<Option<u64>>,
@@ -222,6 +226,7 @@ impl Snapshot {
                 thresholds: e.rule.chain.iter().map(|a| a.percent.and_then(threshold)).collect(),
                 rule: e.rule.clone(),
                 key: e.key.clone(),
+                key_hash: name_hash(e.key.as_bytes()),
                 filters,
                 state: Arc::clone(&e.state),
             });
@@ -425,7 +430,8 @@ impl Snapshot {
             Task::Short(None) => Effect::Short(1 + rand(Purpose::Short) % (size - 1)),
             Task::Corrupt(mode) => Effect::Corrupt(*mode, rand(Purpose::Corrupt)),
             Task::Full(limit) => {
-                let used = &r.state.full_used;
+                // One disk for the run when budgets are shared (`counters::share_budgets`).
+                let used = crate::counters::budget(r.key_hash, &r.state.full_used);
                 let mut allowed = 0;
                 let _ = used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
                     allowed = limit.saturating_sub(u).min(size);
@@ -450,6 +456,12 @@ impl Snapshot {
     /// Each rule's key with its counters, in order.
     pub fn rule_states(&self) -> impl Iterator<Item = (&str, &RuleState)> {
         self.rules.iter().map(|r| (r.key.as_str(), &*r.state))
+    }
+
+    /// Each rule's counts as a run's shared state keeps them (`run_state`): the
+    /// [`name_hash`] of its key, its matches and its injections, in order.
+    pub fn rule_counts(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        self.rules.iter().map(|r| (r.key_hash, r.state.matches(), r.state.injections()))
     }
 
     /// Each rule's key, the rule and its counters, in order.

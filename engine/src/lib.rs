@@ -108,9 +108,10 @@ mod registry;
 mod render;
 pub mod roles;
 mod rule;
+pub mod run_state;
 
 pub use control::{Command, ControlError};
-pub use counters::RuleState;
+pub use counters::{RuleState, SharedBudgets, share_budgets};
 pub use decide::{CodePoint, Context, Decision, Effect, NearMiss, NoContext, Snapshot, SysCall};
 pub use env_config::{EnvConfig, EnvProblem, EnvSources, FileSource, env_config};
 pub use errno::{Errno, Signal};

@@ -212,7 +212,10 @@ unsafe fn evaluate(
     };
     let Some(point) = point else { return EVAL_NONE };
     let mut ctx = crate::ctx::Ctx::default();
-    let Some(d) = snap.decide_code(point, &mut ctx) else { return EVAL_NONE };
+    let d = snap.decide_code(point, &mut ctx);
+    // The run's shared counts, before the decision takes effect (`run.rs`).
+    crate::run::mirror(snap);
+    let Some(d) = d else { return EVAL_NONE };
     if log::enabled() {
         let mut buf = [0u8; 2048];
         log::inject_code(name, &d, ctx.frames(), &mut buf);

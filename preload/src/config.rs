@@ -1,7 +1,9 @@
 //! Loading the configuration from the environment, once, before `main`.
 //!
 //! `FAILINJECT` (rules), `FAILINJECT_FILE` (a file of rules, added after), `FAILPOINTS`
-//! (fail-rs's variable, read last), `FAILINJECT_SEED` and `FAILINJECT_ON_ERROR`. A bad
+//! (fail-rs's variable, read last), `FAILINJECT_SEED` and `FAILINJECT_ON_ERROR`; under
+//! `failinject run`, `FAILINJECT_RUN` (the run's directory: its shared state, `run.rs`, and
+//! the rule changes sent to the whole run, applied last). A bad
 //! configuration prints one clear message per bad rule and exits with status 125 before
 //! `main`, or with `FAILINJECT_ON_ERROR=warn` prints and runs with no rules at all.
 //!
@@ -10,7 +12,7 @@
 
 use crate::sys::{raw, site};
 use crate::{ctl, log, state};
-use failinject_engine::{EnvSources, FileSource, Filter, Registry, env_config};
+use failinject_engine::{EnvSources, FileSource, Filter, Registry, control, env_config};
 use std::os::unix::ffi::OsStrExt;
 
 /// What went wrong with the configuration, one message per problem.
@@ -52,6 +54,12 @@ pub fn load() {
     {
         site::warm_up();
     }
+    // A run is one machine (`run.rs`): join it before any decision is made.
+    if let Some(dir) = std::env::var_os("FAILINJECT_RUN").filter(|d| !d.is_empty())
+        && let Err(m) = crate::run::attach(dir.as_bytes())
+    {
+        raw::diag(&[m.as_bytes()]);
+    }
     state::install(registry);
     if let Some(template) = std::env::var_os("FAILINJECT_CTL")
         && let Err(m) = ctl::start(template.as_bytes())
@@ -80,9 +88,30 @@ fn build() -> Result<Registry, Problems> {
         failpoints: failpoints.as_deref().map(OsStrExt::as_bytes),
         seed: seed.as_deref().map(OsStrExt::as_bytes),
     };
-    match env_config(&sources) {
-        Ok(config) => Ok(config.into_registry(random_seed(), &exe_path())),
-        Err(problems) => Err(Problems(problems.iter().map(ToString::to_string).collect())),
+    let mut registry = match env_config(&sources) {
+        Ok(config) => config.into_registry(random_seed(), &exe_path()),
+        Err(problems) => {
+            return Err(Problems(problems.iter().map(ToString::to_string).collect()));
+        }
+    };
+    run_commands(&mut registry);
+    Ok(registry)
+}
+
+/// The rule changes sent to the whole run with `failinject ctl --run` before this program
+/// started (`$FAILINJECT_RUN/commands`, one command a line, in order): a process that starts
+/// later has the rules the run has now. `failinject ctl --run` checked each one already.
+fn run_commands(registry: &mut Registry) {
+    let Some(dir) = std::env::var_os("FAILINJECT_RUN").filter(|d| !d.is_empty()) else {
+        return;
+    };
+    let Ok(text) = std::fs::read(std::path::Path::new(&dir).join("commands")) else { return };
+    for line in text.split(|b| *b == b'\n') {
+        if let Some(Ok(command)) = control::parse_line(line)
+            && command.changes()
+        {
+            let _ = control::apply(command, registry);
+        }
     }
 }
 

@@ -33,6 +33,7 @@ mod fd; // what each descriptor refers to
 mod local; // thread-scoped libc rules (`failinject::local::cfg("sys:…")`)
 mod log; // the injection log
 mod nearmiss; // why a rule never fired: the near misses of the rules not fired yet
+mod run; // a run is one machine: membership, exact counts, one disk
 mod scope; // fail scopes and reached points
 mod state; // the published snapshot
 mod sys; // the edge: system calls, libc, raw memory
@@ -88,6 +89,7 @@ extern "C" fn after_fork_child() {
     // program's rules.
     let _inside = sys::guard::Inside::enter();
     crash::after_fork_in_child();
+    run::after_fork_in_child();
     fd::table::after_fork_in_child();
     sys::pool::after_fork_in_child();
     log::after_fork_in_child();

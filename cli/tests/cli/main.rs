@@ -13,4 +13,5 @@ mod examples;
 mod explore;
 mod install;
 mod run;
+mod run_wide;
 mod why;

@@ -306,10 +306,10 @@ fn the_first_line_says_how_the_command_ended() {
     assert!(line.starts_with("failinject: 1 process, seed"), "{all}");
 }
 
-/// A process killed after an injection leaves no exit record, but its lower bound counts the
-/// injection: never `≥0` beside `1`.
+/// A process killed after an injection leaves no exit record, but the run's shared state has
+/// its counts: exact, never a lower bound (`≥`), and the process is named.
 #[test]
-fn a_lower_bound_is_never_below_the_injections() {
+fn a_killed_process_has_exact_counts() {
     let dir = TempDir::new("run-bound");
     let out = output(failinject(
         dir.path(),
@@ -318,8 +318,9 @@ fn a_lower_bound_is_never_below_the_injections() {
     let stderr = text(&out.stderr);
     let row = stderr.lines().find(|l| l.ends_with("sys:write[path=*/f]=kill")).expect(&stderr);
     let numbers: Vec<&str> = row.split_whitespace().take(2).collect();
-    assert_eq!(numbers, ["≥1", "1"], "{stderr}");
+    assert_eq!(numbers, ["1", "1"], "{stderr}");
     assert!(stderr.contains("(sh -c echo x > f)"), "the process is named: {stderr}");
+    assert!(stderr.contains("their counts come from the run's shared state"), "{stderr}");
 }
 
 /// A process that a catchable signal ends writes its exit record too (issue 18): the library

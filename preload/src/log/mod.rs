@@ -495,6 +495,8 @@ fn exit_record(buf: &mut [u8], status: Option<i32>, reason: &[u8], snapshot: Opt
         );
     }
     emit(line.finish());
+    // The log now has this program's counts; the run's shared slot is no longer needed.
+    crate::run::ended();
 }
 
 fn join<'b>(buf: &'b mut [u8], parts: &[&[u8]]) -> &'b [u8] {

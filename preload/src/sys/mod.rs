@@ -8,7 +8,8 @@
 //! - `guard`: the re-entrancy flag; `spin`: the one lock; `pool`: per-call path buffers;
 //!   `published`: a value every thread reads without a lock, never freed (snapshots);
 //! - `ret`: C return values; `site`: call sites (`backtrace`, `dladdr`);
-//! - `thread`: the only way the library starts a thread (every signal blocked).
+//! - `thread`: the only way the library starts a thread (every signal blocked);
+//! - `shared`: the run's shared state file, mapped (`run.rs` above it).
 
 pub mod guard;
 pub mod kfile;
@@ -17,6 +18,7 @@ pub mod published;
 pub mod raw;
 pub mod real;
 pub mod ret;
+pub mod shared;
 pub mod site;
 pub mod spin;
 pub mod thread;

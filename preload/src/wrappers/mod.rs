@@ -228,6 +228,9 @@ macro_rules! wrappers {
                             // The calling thread's own rules first (`local.rs`).
                             let d = crate::local::decide(&call, &mut ctx)
                                 .or_else(|| s.decide_sys(&call, &mut ctx));
+                            // The run's shared counts, before the decision takes
+                            // effect (`run.rs`).
+                            crate::run::mirror(s);
                             // Why a rule never fired (`nearmiss.rs`): a call no rule decided
                             // may be a near miss; once every libc rule fired, the points
                             // watched for near misses leave the slow path.

@@ -1,0 +1,161 @@
+//! The directory of one run, `FAILINJECT_RUN`: what the processes of a `failinject run`
+//! share, and how `failinject ctl --run PID` finds them.
+//!
+//! It is `run-PID` in the private socket directory (`ctl::socket_dir`), PID being that of
+//! `failinject run`, and holds:
+//!
+//! - `state`: the shared state every preload of the run maps (`failinject_engine::run_state`):
+//!   who is a member, each member's counts, the `full` budgets;
+//! - `ctl`: the control sockets' template, when the run has them (`--ctl`);
+//! - `commands`: the rule changes sent with `ctl --run`, one a line, which a process that
+//!   starts later applies after its environment's rules.
+//!
+//! `failinject run` removes it when the run ends, with the control sockets of its members.
+#![forbid(unsafe_code)]
+
+use anyhow::{Context as _, bail};
+use failinject_engine::run_state::{self, Member};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// A run's directory.
+pub struct RunDir {
+    path: PathBuf,
+    /// Whether this process made it (and removes it when dropped).
+    owned: bool,
+}
+
+impl RunDir {
+    /// Makes the directory of the run this process starts, with a fresh state and the
+    /// control template `ctl` if the run has sockets.
+    pub fn create(ctl: Option<&Path>) -> anyhow::Result<RunDir> {
+        let path = crate::ctl::socket_dir()?.join(format!("run-{}", std::process::id()));
+        // A directory left by an earlier process with this pid is stale.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir(&path)
+            .with_context(|| format!("cannot make the run directory {}", path.display()))?;
+        let dir = RunDir { path, owned: true };
+        let state = dir.path.join("state");
+        std::fs::write(&state, run_state::fresh())
+            .with_context(|| format!("cannot write {}", state.display()))?;
+        if let Some(t) = ctl {
+            std::fs::write(dir.path.join("ctl"), t.as_os_str().as_encoded_bytes())?;
+        }
+        Ok(dir)
+    }
+
+    /// The directory of the run `failinject run` started as `pid`.
+    pub fn of(pid: u32) -> anyhow::Result<RunDir> {
+        let path = crate::ctl::socket_dir()?.join(format!("run-{pid}"));
+        if !path.join("state").is_file() {
+            bail!(
+                "pid {pid} is not a failinject run: there is no {} (give the pid of a running \
+                 `failinject run`, or use `failinject ctl PID` for one process)",
+                path.display()
+            );
+        }
+        Ok(RunDir { path, owned: false })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The members of the run, in the order they joined.
+    pub fn members(&self) -> Vec<Member> {
+        let bytes = std::fs::read(self.path.join("state")).unwrap_or_default();
+        run_state::members(&bytes).unwrap_or_default()
+    }
+
+    /// The control sockets' template, when the run has them.
+    pub fn ctl_template(&self) -> Option<PathBuf> {
+        std::fs::read(self.path.join("ctl"))
+            .ok()
+            .map(|b| PathBuf::from(String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Keeps `command` for the processes that start later.
+    pub fn keep_command(&self, command: &str) -> anyhow::Result<()> {
+        let path = self.path.join("commands");
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        f.write_all(format!("{command}\n").as_bytes())?;
+        Ok(())
+    }
+
+    /// The rule changes kept for later processes.
+    pub fn commands(&self) -> String {
+        std::fs::read_to_string(self.path.join("commands")).unwrap_or_default()
+    }
+
+    /// `exit` records, one per member whose program left none (killed by SIGKILL, by a
+    /// power cut), with the counts its shared slot holds, so that the summary's counts are
+    /// exact. `keys` names the rules: every key the run may have used.
+    pub fn missing_exits(&self, keys: &[String]) -> String {
+        let by_hash: HashMap<u64, &str> =
+            keys.iter().map(|k| (failinject_engine::name_hash(k.as_bytes()), k.as_str())).collect();
+        let mut out = String::new();
+        for m in self.members().into_iter().filter(|m| !m.ended) {
+            let rules: Vec<Value> = m
+                .counts
+                .iter()
+                .filter_map(|(hash, matches, injections)| {
+                    let key = by_hash.get(hash)?;
+                    Some(serde_json::json!({
+                        "key": key, "matches": matches, "injections": injections
+                    }))
+                })
+                .collect();
+            let record = serde_json::json!({
+                "type": "exit", "pid": m.pid, "reason": "killed", "rules": rules
+            });
+            out.push_str(&record.to_string());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
+        // The control sockets of the members: a process killed by SIGKILL could not remove
+        // its own.
+        if let Some(t) = self.ctl_template() {
+            for m in self.members() {
+                let sock = crate::ctl::expand(&t, m.pid);
+                if !alive(m.pid) {
+                    let _ = std::fs::remove_file(sock);
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Whether process `pid` still exists (a zombie does not count).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// The title of process `pid` (its command line, as it shows it now), or `?`.
+pub fn title(pid: u32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let words: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|w| !w.is_empty())
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    if words.is_empty() { "?".into() } else { words.join(" ") }
+}

@@ -1,0 +1,153 @@
+//! A run is one machine (SPEC §3.2, §6): the processes of one `failinject run` share one
+//! `full` budget, their counts survive SIGKILL, and `ctl --run` talks to all of them and to
+//! those that start later.
+
+use crate::common::*;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+#[test]
+fn a_process_killed_by_sigkill_still_has_exact_counts_and_no_socket_left() {
+    let dir = TempDir::new("run-killed");
+    let sockets = dir.join("sockets");
+    std::fs::create_dir(&sockets).unwrap();
+    let template = sockets.join("%p.sock");
+    // Twenty writes to `f`, one in ten failed, then the shell kills itself: no exit record.
+    let script = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do \
+                  echo x >> f 2>/dev/null; done; kill -9 $$";
+    let out = output(failinject(
+        dir.path(),
+        &[
+            "run",
+            "--seed",
+            "3",
+            "--ctl",
+            &template.to_string_lossy(),
+            "-r",
+            "sys:write[path=*/f]=10%error(EIO)",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+    ));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(137), "{err}");
+    let row =
+        err.lines().find(|l| l.contains("sys:write[path=*/f]")).unwrap_or_else(|| panic!("{err}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    // Exact: every write matched, none counted as a lower bound.
+    assert_eq!(cells[0], "20", "{err}");
+    assert!(!err.contains('≥'), "{err}");
+    assert!(err.contains("1 process ended without an exit record (SIGKILL)"), "{err}");
+    let injected: u64 = cells[1].parse().unwrap();
+    assert!((1..20).contains(&injected), "{err}");
+    // The killed shell could not remove its control socket; the run did.
+    let left: Vec<_> = std::fs::read_dir(&sockets).unwrap().collect();
+    assert!(left.is_empty(), "sockets left behind: {left:?}");
+}
+
+#[test]
+fn full_is_one_disk_for_every_process_of_the_run() {
+    let dir = TempDir::new("run-full");
+    // Three programs append 3000 bytes each to the same file: the run's disk holds 4 KiB.
+    let script = "head -c 3000 /dev/zero > g; head -c 3000 /dev/zero >> g; \
+                  head -c 3000 /dev/zero >> g; echo status $?";
+    let out = output(failinject(
+        dir.path(),
+        &["run", "-r", "sys:@write[path=*/g]=full(4K)", "--", "sh", "-c", script],
+    ));
+    let err = text(&out.stderr);
+    assert_eq!(std::fs::metadata(dir.join("g")).unwrap().len(), 4096, "{err}");
+    assert_eq!(err.matches("No space left on device").count(), 2, "{err}");
+    assert_eq!(text(&out.stdout).trim(), "status 1", "the last head found the disk full");
+}
+
+/// `ctl --run PID LINE` as the test's user, with its output.
+fn ctl_run(dir: &std::path::Path, pid: u32, line: &[&str]) -> std::process::Output {
+    let mut args = vec!["ctl", "--run"];
+    let pid = pid.to_string();
+    args.push(&pid);
+    args.extend_from_slice(line);
+    output(failinject(dir, &args))
+}
+
+#[test]
+fn ctl_run_reaches_every_process_and_those_started_later() {
+    let dir = TempDir::new("run-ctl");
+    // The shell and a sleeper wait for `go`; then `touch x` starts, a process the rule set
+    // over `ctl --run` must reach although it did not exist when the rule was sent.
+    let script = "sleep 30 & S=$!; while [ ! -e go ]; do sleep 0.05; done; kill $S; \
+                  touch x && echo touched";
+    let run = failinject(dir.path(), &["run", "--ctl", "--", "sh", "-c", script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run_pid = run.id();
+    // Wait until the shell and the long sleeper both answer.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let list = ctl_run(dir.path(), run_pid, &["list"]);
+        let replies = text(&list.stdout);
+        if replies.lines().filter(|l| l.ends_with("ok 0 rules")).any(|l| l.contains("sleep 30"))
+            && replies.lines().any(|l| l.contains(" sh -c ") && l.ends_with("ok 0 rules"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run's processes never answered: {replies}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let rule = "sys:utimensat|futimens[path=*/x]=error(EACCES)";
+    let set = ctl_run(dir.path(), run_pid, &["set", rule]);
+    let replies = text(&set.stdout);
+    assert!(set.status.success(), "{replies}{}", text(&set.stderr));
+    // Every reply names its process: pid, title, then the reply.
+    for line in replies.lines() {
+        let (pid, rest) = line.split_once(' ').unwrap();
+        assert!(pid.parse::<u32>().is_ok(), "{line}");
+        assert!(rest.ends_with(": ok sys:utimensat|futimens[path=*/x]"), "{line}");
+    }
+    assert!(replies.lines().any(|l| l.contains("sleep 30")), "{replies}");
+
+    // A bad rule is refused once, before any process sees it.
+    let bad = ctl_run(dir.path(), run_pid, &["set", "sys:wrte=error(EIO)"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("unknown libc function `wrte`"), "{}", text(&bad.stderr));
+    assert!(text(&bad.stdout).is_empty());
+
+    std::fs::write(dir.join("go"), "").unwrap();
+    let out = run.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert!(!text(&out.stdout).contains("touched"), "touch succeeded: {err}");
+    assert!(err.contains("Permission denied"), "{err}");
+    let row = err
+        .lines()
+        .find(|l| l.contains("sys:utimensat|futimens"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(row.split_whitespace().nth(1), Some("1"), "one injection, in touch: {err}");
+}
+
+#[test]
+fn ctl_run_on_a_pid_that_is_not_a_run_says_so() {
+    let dir = TempDir::new("run-ctl-not");
+    let out = ctl_run(dir.path(), std::process::id(), &["list"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("pid {} is not a failinject run", std::process::id())), "{err}");
+    // A run without control sockets cannot take commands either.
+    let mut run = failinject(dir.path(), &["run", "--", "sleep", "5"]).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let msg = loop {
+        let out = ctl_run(dir.path(), run.id(), &["list"]);
+        let err = text(&out.stderr);
+        if err.contains("serves no control sockets") || Instant::now() > deadline {
+            break err;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = run.kill();
+    let _ = run.wait();
+    assert!(msg.contains("start it with `failinject run --ctl`"), "{msg}");
+}
