@@ -67,7 +67,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut conn = Conn::open(&path)?;
     let mut failed = false;
     for command in commands {
-        if let Err(reason) = conn.exchange(command, |line| println!("{line}"))? {
+        if let Err(reason) =
+            conn.exchange(command, |line| crate::out::emit(&format!("{line}\n")))?
+        {
             eprintln!("failinject: {command}: {}", diagnostic_lines(&reason));
             failed = true;
         }
@@ -117,16 +119,19 @@ fn run_wide(target: &str, commands: &[&str]) -> anyhow::Result<ExitCode> {
             // A process may end between the list and the connection: it is no longer in
             // the run.
             let Ok(mut conn) = Conn::open(&socket) else { continue };
-            match conn.exchange(command, |line| println!("{prefix} {line}")) {
+            match conn.exchange(command, |line| crate::out::emit(&format!("{prefix} {line}\n"))) {
                 Ok(Ok(())) => {}
                 Ok(Err(reason)) => {
                     for (i, line) in diagnostic_lines(&reason).lines().enumerate() {
-                        println!("{prefix} {}{line}", if i == 0 { "err " } else { "" });
+                        crate::out::emit(&format!(
+                            "{prefix} {}{line}\n",
+                            if i == 0 { "err " } else { "" }
+                        ));
                     }
                     failed = true;
                 }
                 Err(e) if alive(p) => {
-                    println!("{prefix} err {e}");
+                    crate::out::emit(&format!("{prefix} err {e}\n"));
                     failed = true;
                 }
                 Err(_) => {}

@@ -155,7 +155,7 @@ pub fn title(pid: u32) -> String {
     let words: Vec<String> = raw
         .split(|b| *b == 0)
         .filter(|w| !w.is_empty())
-        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .map(|w| String::from_utf8_lossy(w).trim().to_string())
         .collect();
     if words.is_empty() { "?".into() } else { words.join(" ") }
 }

@@ -12,6 +12,7 @@ mod ctl;
 mod examples;
 mod explore;
 mod install;
+mod postgres;
 mod run;
 mod run_wide;
 mod why;
