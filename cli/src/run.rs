@@ -95,6 +95,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         None => cmd.env_remove("FAILINJECT_CTL"),
     };
 
+    // Orphans of the run (a daemon's double fork) are re-parented to us, not to init, so that
+    // the summary can name what was left running.
+    let _ = nix::sys::prctl::set_child_subreaper(true);
     child::block_forwarded()?;
     let mut top_pid = None;
     let ended = child::run(cmd, |pid| {
@@ -116,6 +119,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         // Processes that left no exit record (SIGKILL): their counts from the shared state.
         text.push_str(&run_dir.missing_exits(&keys_of_run(&given, &text, &run_dir.commands())));
         let mut summary = Summary::read(&text, &given);
+        summary.lingering = crate::run_dir::lingering(&run_dir);
         summary.clues.program = Some(program.clone());
         let ending = match &ended {
             Ended::Ran(status) => summary.ending(child::ending(status), top_pid),

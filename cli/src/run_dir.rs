@@ -94,14 +94,16 @@ impl RunDir {
         std::fs::read_to_string(self.path.join("commands")).unwrap_or_default()
     }
 
-    /// `exit` records, one per member whose program left none (killed by SIGKILL, by a
-    /// power cut), with the counts its shared slot holds, so that the summary's counts are
+    /// `exit` records, one per member whose program ended and left none (killed by SIGKILL,
+    /// by a power cut), with the counts its shared slot holds, so that the summary's counts are
     /// exact. `keys` names the rules: every key the run may have used.
     pub fn missing_exits(&self, keys: &[String]) -> String {
         let by_hash: HashMap<u64, &str> =
             keys.iter().map(|k| (failinject_engine::name_hash(k.as_bytes()), k.as_str())).collect();
         let mut out = String::new();
-        for m in self.members().into_iter().filter(|m| !m.ended) {
+        // A member still alive is not dead without a record: it is still running
+        // (`lingering`).
+        for m in self.members().into_iter().filter(|m| !m.ended && !alive(m.pid)) {
             let rules: Vec<Value> = m
                 .counts
                 .iter()
@@ -139,6 +141,21 @@ impl Drop for RunDir {
         }
         let _ = std::fs::remove_dir_all(&self.path);
     }
+}
+
+/// The processes of the run still running after its command ended, as `PID (TITLE)`: the
+/// members that have not ended, and the orphans `failinject run` adopted as the child
+/// subreaper (a daemon that double-forked, one that cleared its environment and so left the
+/// preload behind).
+pub fn lingering(dir: &RunDir) -> Vec<String> {
+    let mut pids: Vec<u32> = dir.members().iter().filter(|m| !m.ended).map(|m| m.pid).collect();
+    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        pids.extend(children.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids.into_iter().filter(|p| alive(*p)).map(|p| format!("{p} ({})", title(p))).collect()
 }
 
 /// Whether process `pid` still exists (a zombie does not count).

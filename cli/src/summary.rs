@@ -46,6 +46,8 @@ pub struct Summary {
     /// The processes killed before their exit record whose counts the run's shared state
     /// kept (`failinject run`'s `killed` records): pid and title.
     pub killed: Vec<String>,
+    /// The processes of the run still running when its command ended, `PID (TITLE)`.
+    pub lingering: Vec<String>,
     /// What the run shows about why rules never fired (`why.rs`).
     pub clues: crate::why::Clues,
 }
@@ -223,8 +225,8 @@ impl Summary {
         if self.without_exit > 0 {
             let _ = writeln!(
                 out,
-                "  (≥: {} left no exit record — killed by SIGKILL, or by a signal the program handles \
-                 itself — so only their injections \
+                "  (≥: {} left no exit record — killed by SIGKILL, by a signal the program handles \
+                 itself, or still running — so only their injections \
                  count as their matches: {})",
                 plural(self.without_exit, "process", "processes"),
                 self.unfinished.join(", ")
@@ -250,6 +252,15 @@ impl Summary {
             if r.matches == 0 {
                 let _ = writeln!(out, "    why: {}", self.clues.why(i, name));
             }
+        }
+        if !self.lingering.is_empty() {
+            let _ = writeln!(
+                out,
+                "failinject: warning: {} of the run still running after the command ended \
+                 (their counts are not in this summary): {}",
+                plural(self.lingering.len(), "process", "processes"),
+                self.lingering.join(", ")
+            );
         }
         for line in self.clues.unreached_lines() {
             let _ = writeln!(out, "failinject: warning: {line}");

@@ -63,6 +63,31 @@ fn full_is_one_disk_for_every_process_of_the_run() {
     assert_eq!(text(&out.stdout).trim(), "status 1", "the last head found the disk full");
 }
 
+/// A `failinject run` child, killed with what it started if the test fails before it ends.
+struct Running(Option<std::process::Child>);
+
+impl Running {
+    fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, std::process::Child::id)
+    }
+
+    fn finish(mut self) -> std::process::Output {
+        self.0.take().unwrap().wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            // The run's processes are its descendants: end the shell's group too.
+            let _ =
+                std::process::Command::new("pkill").args(["-P", &child.id().to_string()]).status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// `ctl --run PID LINE` as the test's user, with its output.
 fn ctl_run(dir: &std::path::Path, pid: u32, line: &[&str]) -> std::process::Output {
     let mut args = vec!["ctl", "--run"];
@@ -79,11 +104,13 @@ fn ctl_run_reaches_every_process_and_those_started_later() {
     // over `ctl --run` must reach although it did not exist when the rule was sent.
     let script = "sleep 30 & S=$!; while [ ! -e go ]; do sleep 0.05; done; kill $S; \
                   touch x && echo touched";
-    let run = failinject(dir.path(), &["run", "--ctl", "--", "sh", "-c", script])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let run = Running(Some(
+        failinject(dir.path(), &["run", "--ctl", "--", "sh", "-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
     let run_pid = run.id();
     // Wait until the shell and the long sleeper both answer.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -118,7 +145,7 @@ fn ctl_run_reaches_every_process_and_those_started_later() {
     assert!(text(&bad.stdout).is_empty());
 
     std::fs::write(dir.join("go"), "").unwrap();
-    let out = run.wait_with_output().unwrap();
+    let out = run.finish();
     let err = text(&out.stderr);
     assert!(!text(&out.stdout).contains("touched"), "touch succeeded: {err}");
     assert!(err.contains("Permission denied"), "{err}");
@@ -137,7 +164,7 @@ fn ctl_run_on_a_pid_that_is_not_a_run_says_so() {
     let err = text(&out.stderr);
     assert!(err.contains(&format!("pid {} is not a failinject run", std::process::id())), "{err}");
     // A run without control sockets cannot take commands either.
-    let mut run = failinject(dir.path(), &["run", "--", "sleep", "5"]).spawn().unwrap();
+    let run = Running(Some(failinject(dir.path(), &["run", "--", "sleep", "5"]).spawn().unwrap()));
     let deadline = Instant::now() + Duration::from_secs(20);
     let msg = loop {
         let out = ctl_run(dir.path(), run.id(), &["list"]);
@@ -147,7 +174,28 @@ fn ctl_run_on_a_pid_that_is_not_a_run_says_so() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let _ = run.kill();
-    let _ = run.wait();
+    drop(run);
     assert!(msg.contains("start it with `failinject run --ctl`"), "{msg}");
+}
+
+#[test]
+fn processes_left_running_when_the_command_ends_are_named() {
+    let dir = TempDir::new("run-lingering");
+    // A daemon in a session of its own, and one that cleared its environment (and so left the
+    // preload behind): `failinject run` adopts both as the child subreaper.
+    let script = "setsid sleep 3 & env -i sleep 3 & sleep 0.5; exit 0";
+    let out = output(failinject(
+        dir.path(),
+        &["run", "-r", "sys:write[path=*/none]=error(EIO)", "--", "sh", "-c", script],
+    ));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("of the run still running after the command ended"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(line.contains("2 processes"), "{line}");
+    assert_eq!(line.matches("(sleep 3)").count(), 2, "{line}");
+    // Still running is not killed: no exit record is made up for them.
+    assert!(!err.contains("ended without an exit record (SIGKILL)"), "{err}");
 }
