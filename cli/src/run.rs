@@ -79,8 +79,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // File times are kept with a coarse clock: a margin keeps this run's files in.
     let started = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
 
-    // What the run's processes share: counts, budgets, rule changes (`run_dir.rs`).
-    let run_dir = RunDir::create(ctl_template.as_deref())?;
+    // What the run's processes share: counts, budgets, rule changes (`run_dir.rs`). Without
+    // it the run still runs, each process counting and spending for itself.
+    let run_dir = RunDir::create(ctl_template.as_deref())
+        .map_err(|e| eprintln!("failinject: warning: {e:#}; processes count for themselves"))
+        .ok();
 
     let mut cmd = Command::new(&args.command[0]);
     cmd.args(&args.command[1..]);
@@ -89,7 +92,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     cmd.env_remove("FAILINJECT_FILE");
     cmd.env("FAILINJECT_SEED", seed.to_string());
     cmd.env("FAILINJECT_LOG", &log);
-    cmd.env("FAILINJECT_RUN", run_dir.path());
+    match &run_dir {
+        Some(d) => cmd.env("FAILINJECT_RUN", d.path()),
+        None => cmd.env_remove("FAILINJECT_RUN"),
+    };
     match &ctl_template {
         Some(t) => cmd.env("FAILINJECT_CTL", t),
         None => cmd.env_remove("FAILINJECT_CTL"),
@@ -117,9 +123,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let given: Vec<(String, String)> = rules.iter().map(|r| (r.key(), r.to_string())).collect();
         let mut text = read_logs(&log, started)?;
         // Processes that left no exit record (SIGKILL): their counts from the shared state.
-        text.push_str(&run_dir.missing_exits(&keys_of_run(&given, &text, &run_dir.commands())));
+        if let Some(d) = &run_dir {
+            text.push_str(&d.missing_exits(&keys_of_run(&given, &text, &d.commands())));
+        }
         let mut summary = Summary::read(&text, &given);
-        summary.lingering = crate::run_dir::lingering(&run_dir);
+        if let Some(d) = &run_dir {
+            summary.lingering = crate::run_dir::lingering(d);
+        }
         summary.clues.program = Some(program.clone());
         let ending = match &ended {
             Ended::Ran(status) => summary.ending(child::ending(status), top_pid),

@@ -37,8 +37,11 @@ impl RunDir {
         std::fs::create_dir(&path)
             .with_context(|| format!("cannot make the run directory {}", path.display()))?;
         let dir = RunDir { path, owned: true };
+        // Sparse: the magic word, then zeros the file system need not store.
         let state = dir.path.join("state");
-        std::fs::write(&state, run_state::fresh())
+        std::fs::File::create(&state)
+            .and_then(|mut f| f.write_all(&run_state::MAGIC.to_le_bytes()).map(|()| f))
+            .and_then(|f| f.set_len(run_state::SIZE as u64))
             .with_context(|| format!("cannot write {}", state.display()))?;
         if let Some(t) = ctl {
             std::fs::write(dir.path.join("ctl"), t.as_os_str().as_encoded_bytes())?;

@@ -88,16 +88,16 @@ pub fn members(bytes: &[u8]) -> Option<Vec<Member>> {
     Some(out)
 }
 
-/// The bytes of a fresh state file.
-pub fn fresh() -> Vec<u8> {
-    let mut bytes = vec![0u8; SIZE];
-    bytes[..8].copy_from_slice(&MAGIC.to_le_bytes());
-    bytes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bytes of a fresh state file: the magic word, then zeros.
+    fn fresh() -> Vec<u8> {
+        let mut bytes = vec![0u8; SIZE];
+        bytes[..8].copy_from_slice(&MAGIC.to_le_bytes());
+        bytes
+    }
 
     #[test]
     fn a_fresh_file_has_no_members_and_a_written_slot_reads_back() {
