@@ -21,7 +21,7 @@
 #![forbid(unsafe_code)]
 
 use failinject_engine::points::POINTS;
-use failinject_engine::{NearMiss, PointId, Snapshot, SysCall};
+use failinject_engine::{NearMiss, Role, Snapshot, SysCall};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 /// Whether some libc rule has not fired yet (so near misses are still looked for).
@@ -150,7 +150,7 @@ fn note(snap: &Snapshot, call: &SysCall<'_>, shared_write: bool) {
     };
     if shared_write {
         snap.mapping_near_misses(call, record);
-    } else if call.point != PointId::of("mmap") {
+    } else if !call.point.info().roles.contains(Role::Maps) {
         snap.near_misses(call, record);
     }
 }

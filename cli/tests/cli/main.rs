@@ -13,6 +13,7 @@ mod examples;
 mod explore;
 mod install;
 mod postgres;
+mod redis;
 mod run;
 mod run_wide;
 mod why;
