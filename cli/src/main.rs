@@ -12,6 +12,7 @@ mod child;
 mod ctl;
 mod docs;
 mod explore;
+mod keeper;
 mod library;
 mod out;
 mod points;

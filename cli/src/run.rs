@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 use crate::child::{self, Ended};
+use crate::keeper::{Cut, Keeper};
 use crate::rules::{RuleArgs, to_env};
 use crate::run_dir::RunDir;
 use crate::scratch::Scratch;
@@ -105,6 +106,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // the summary can name what was left running.
     let _ = nix::sys::prctl::set_child_subreaper(true);
     child::block_forwarded()?;
+    // A power cut of the whole run: carried out by the keeper (`keeper.rs`), whose threads
+    // start after the forwarded signals are blocked, so that they never take one.
+    let keeper = match &run_dir {
+        Some(d) => Keeper::start(d, &lib)
+            .map_err(|e| eprintln!("failinject: warning: {e:#}; a power cut stays in its process"))
+            .ok(),
+        None => None,
+    };
     let mut top_pid = None;
     let ended = child::run(cmd, |pid| {
         top_pid = Some(i64::from(pid));
@@ -119,6 +128,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if let Ended::NotStarted { reason, .. } = &ended {
         eprintln!("failinject: {reason}");
     }
+    // A power cut ends the run: every process is killed, then every file is rolled back.
+    if let Some(Cut::Incomplete(why)) = keeper.as_ref().and_then(Keeper::finish) {
+        eprintln!("failinject: warning: power cut: {why}");
+    }
+    reap_adopted();
     if !args.quiet && matches!(ended, Ended::Ran(_)) {
         let given: Vec<(String, String)> = rules.iter().map(|r| (r.key(), r.to_string())).collect();
         let mut text = read_logs(&log, started)?;
@@ -138,6 +152,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprint!("{}", summary.render(seed, ending.as_deref()));
     }
     Ok(ExitCode::from(ended.code()))
+}
+
+/// Reaps the orphans of the run that were adopted (as the child subreaper) and have ended,
+/// so that none is left a zombie.
+fn reap_adopted() {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    while let Ok(status) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+        if status == WaitStatus::StillAlive {
+            break;
+        }
+    }
 }
 
 /// Every rule key the run may have used: the command line's, those of the rules sent with

@@ -39,13 +39,17 @@ impl RunDir {
         let dir = RunDir { path, owned: true };
         // Sparse: the magic word, then zeros the file system need not store.
         let state = dir.path.join("state");
+        let mut header = run_state::MAGIC.to_le_bytes().to_vec();
+        header.extend_from_slice(&std::process::id().to_le_bytes());
         std::fs::File::create(&state)
-            .and_then(|mut f| f.write_all(&run_state::MAGIC.to_le_bytes()).map(|()| f))
+            .and_then(|mut f| f.write_all(&header).map(|()| f))
             .and_then(|f| f.set_len(run_state::SIZE as u64))
             .with_context(|| format!("cannot write {}", state.display()))?;
         if let Some(t) = ctl {
             std::fs::write(dir.path.join("ctl"), t.as_os_str().as_encoded_bytes())?;
         }
+        // The run's crash model, laid out by the first process that tracks writes.
+        std::fs::File::create(dir.path.join("crash"))?;
         Ok(dir)
     }
 
@@ -60,6 +64,11 @@ impl RunDir {
             );
         }
         Ok(RunDir { path, owned: false })
+    }
+
+    /// The directory at `path`, not ours to remove.
+    pub fn of_path(path: &Path) -> RunDir {
+        RunDir { path: path.to_path_buf(), owned: false }
     }
 
     /// The directory.

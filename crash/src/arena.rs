@@ -67,6 +67,13 @@ impl<'m> Arena<'m> {
         }
     }
 
+    /// Points the arena at `mem`, a mapping of the same memory at another address (the
+    /// arena is shared by several processes, each of which maps it where it can): nothing it
+    /// holds changes, since records refer to each other by offset.
+    pub fn rehome(&mut self, mem: &'m mut [u8]) {
+        self.mem = Some(mem);
+    }
+
     /// Whether it has memory.
     pub fn ready(&self) -> bool {
         self.mem.is_some()
@@ -176,5 +183,21 @@ mod tests {
         a.dropped(2);
         assert!(a.take_reset() > FIRST);
         assert_eq!(a.alloc(0, 1, 4), Some(RecordId(NonZeroU64::new(FIRST as u64).unwrap())));
+    }
+
+    #[test]
+    fn a_rehomed_arena_reads_its_records_through_the_new_address() {
+        let mut first = vec![0u8; 4096];
+        let mut second = vec![0u8; 4096];
+        let mut a = Arena::empty();
+        a.give(&mut first);
+        let r = a.alloc(7, 3, 1).unwrap();
+        a.bytes_mut(r).copy_from_slice(b"old");
+        a.link(r, None);
+        // Another mapping of the same memory: here, a copy of its bytes.
+        second.copy_from_slice(a.mem.as_deref().unwrap());
+        a.rehome(&mut second);
+        assert_eq!(a.record(r).bytes, b"old");
+        assert_eq!(a.live(), 1);
     }
 }

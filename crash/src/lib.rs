@@ -103,6 +103,13 @@ impl<'m> Store<'m> {
         self.arena.give(mem);
     }
 
+    /// Points the arena at `mem`, another mapping of the memory the store was given (a store
+    /// in memory several processes share, each mapping it at its own address): each process
+    /// re-homes the store to its mapping whenever it takes the store's lock.
+    pub fn rehome(&mut self, mem: &'m mut [u8]) {
+        self.arena.rehome(mem);
+    }
+
     /// Whether the arena has memory.
     pub fn ready(&self) -> bool {
         self.arena.ready()

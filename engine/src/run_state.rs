@@ -2,7 +2,7 @@
 //! which writes it through a shared mapping, and the CLI, which reads it back.
 //!
 //! `failinject run` makes the file `$FAILINJECT_RUN/state`, [`SIZE`] bytes of zeros but for
-//! [`MAGIC`], and every preload of the run maps it. It holds little-endian words at fixed
+//! [`MAGIC`] and its own pid ([`KEEPER`]), and every preload of the run maps it. It holds little-endian words at fixed
 //! offsets, each written as one atomic store, so a reader never sees half a number:
 //!
 //! - [`MEMBERS`] member slots from [`MEMBERS_AT`], [`MEMBER`] bytes each, claimed in order
@@ -18,7 +18,10 @@
 #![forbid(unsafe_code)]
 
 /// The first word of the file: "FIRUN" and the layout's version.
-pub const MAGIC: u64 = u64::from_le_bytes(*b"FIRUN\0\0\x01");
+pub const MAGIC: u64 = u64::from_le_bytes(*b"FIRUN\0\0\x02");
+/// Where the pid of `failinject run` is (u32): the keeper of the run's descriptors, whose
+/// socket is `$FAILINJECT_RUN/keeper`.
+pub const KEEPER: usize = 8;
 /// How many processes a run can count (a process past them is run, uncounted).
 pub const MEMBERS: usize = 1024;
 /// How many rules of one process are counted.

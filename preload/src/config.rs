@@ -20,6 +20,14 @@ struct Problems(Vec<String>);
 
 /// Reads the environment, builds the registry, and publishes it.
 pub fn load() {
+    // `failinject run` rolling the run's files back after a power cut, in a process of its
+    // own: that, and nothing else.
+    if let Some(mode) = std::env::var_os("FAILINJECT_RESTORE") {
+        let dir = std::env::var_os("FAILINJECT_RUN").unwrap_or_default();
+        let ok =
+            crate::run::open(dir.as_bytes()).is_ok() && crate::crash::restore_run(mode == "dirs");
+        raw::exit_group(if ok { 0 } else { 1 });
+    }
     let on_error_warn = std::env::var_os("FAILINJECT_ON_ERROR").is_some_and(|v| v == "warn");
     let registry = match build() {
         Ok(registry) => registry,

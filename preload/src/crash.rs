@@ -35,14 +35,18 @@
 use crate::fd::table as fds;
 use crate::sys::kfile::{self, Kernel};
 use crate::sys::raw;
+use crate::sys::shared_store::{self, SharedHeld};
 use crate::sys::spin::{Held, SpinLock};
 use failinject_crash::{Handle, Op, Stat, Store, Warning};
 use failinject_engine::{Effect, SysCall};
 use libc::c_int;
 use std::ffi::CStr;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 static ON: AtomicBool = AtomicBool::new(false);
+/// The model is the run's, shared with every process of it (`failinject run`).
+static SHARED: AtomicBool = AtomicBool::new(false);
 /// Journaling of directory entries (`powercut(dirs)`) is on.
 static DIRS: AtomicBool = AtomicBool::new(false);
 /// Set when a power cut has begun: tracked writes no longer start.
@@ -72,6 +76,18 @@ fn dirs_on() -> bool {
 pub fn start(dirs: bool) {
     let _inside = crate::sys::guard::Inside::enter();
     let mut store = STORE.lock();
+    // Under `failinject run` the run has one model for all its processes: a power cut rolls
+    // back every process's writes. This process's own model, untouched until now, is the
+    // fresh store the shared one starts from.
+    if !SHARED.load(Ordering::Acquire) && crate::run::shared_model(&store) {
+        Kernel::keep_handles();
+        SHARED.store(true, Ordering::Release);
+        ON.store(true, Ordering::Release);
+        if dirs {
+            DIRS.store(true, Ordering::Release);
+        }
+        return;
+    }
     if let Some(mem) = kfile::reserve_arena() {
         store.give_arena(mem);
     }
@@ -93,9 +109,39 @@ pub fn ends(e: &Effect<'_>) -> bool {
     matches!(e, Effect::Powercut { .. } | Effect::Lose(_))
 }
 
-/// The model, locked.
-fn store() -> Held<'static, Store<'static>> {
-    STORE.lock()
+/// The model, locked: the run's when it shares one, else this process's.
+fn store() -> Guard {
+    if SHARED.load(Ordering::Acquire)
+        && let Some(held) = SharedHeld::lock()
+    {
+        return Guard::Shared(held);
+    }
+    Guard::Local(STORE.lock())
+}
+
+/// A locked model: the process's own or the run's.
+enum Guard {
+    Local(Held<'static, Store<'static>>),
+    Shared(SharedHeld),
+}
+
+impl Deref for Guard {
+    type Target = Store<'static>;
+    fn deref(&self) -> &Store<'static> {
+        match self {
+            Guard::Local(h) => h,
+            Guard::Shared(h) => h,
+        }
+    }
+}
+
+impl DerefMut for Guard {
+    fn deref_mut(&mut self) -> &mut Store<'static> {
+        match self {
+            Guard::Local(h) => h,
+            Guard::Shared(h) => h,
+        }
+    }
 }
 
 /// Reports a change the model could not record in full, once per process and kind.
@@ -115,13 +161,14 @@ fn warn(result: Result<(), Warning>) {
 /// A handle of ours on what the program's `fd` refers to, for the model.
 fn reopened(fd: c_int) -> Option<Handle> {
     let own = kfile::reopen(fd, libc::O_RDWR);
-    (own >= 0).then(|| Handle(kfile::to_high(own)))
+    if own >= 0 { Kernel::handle(own) } else { None }
 }
 
-/// Gives back the arena's pages after a large reset.
+/// Gives back the arena's pages after a large reset (this process's own arena; the run's
+/// is reused as it is).
 fn reclaim(store: &mut Store<'_>) {
     let used = store.take_reset();
-    if used > GIVE_BACK {
+    if used > GIVE_BACK && !SHARED.load(Ordering::Acquire) {
         kfile::discard_arena(used);
     }
 }
@@ -142,11 +189,13 @@ impl Drop for Pending {
 /// SIGKILL instead (its change would come after the cut).
 fn pending() -> Pending {
     INFLIGHT.fetch_add(1, Ordering::AcqRel);
-    if CUT.load(Ordering::Acquire) {
+    if CUT.load(Ordering::Acquire) || (SHARED.load(Ordering::Relaxed) && shared_store::cutting()) {
         INFLIGHT.fetch_sub(1, Ordering::Release);
-        loop {
+        // The run's keeper kills every process of the run; one it missed ends itself.
+        for _ in 0..15 {
             raw::sleep_ms(1000);
         }
+        kfile::kill_self();
     }
     Pending(())
 }
@@ -178,7 +227,7 @@ impl Pre {
 impl Drop for Pre {
     fn drop(&mut self) {
         if let Some(h) = self.held.take() {
-            kfile::close(h.0);
+            failinject_crash::Disk::release(&Kernel, h);
         }
     }
 }
@@ -250,7 +299,7 @@ pub fn before_truncate_path(dirfd: c_int, path: Option<&CStr>, len: u64) -> Pre 
     let pre = Pre::counted();
     let open = || {
         let own = kfile::open_at(dirfd, path, libc::O_RDWR, 0);
-        (own >= 0).then(|| Handle(kfile::to_high(own)))
+        if own >= 0 { Kernel::handle(own) } else { None }
     };
     warn(store().before_cut(&Kernel, &st, open, len));
     pre
@@ -391,7 +440,7 @@ pub fn before_replace(dirfd: c_int, path: Option<&CStr>) -> Pre {
         Some(st) if st.regular() => {
             let fd = kfile::open_at(dirfd, path, libc::O_RDONLY | libc::O_NOFOLLOW, 0);
             if fd >= 0 {
-                pre.held = Some(Handle(kfile::to_high(fd)));
+                pre.held = Kernel::handle(fd);
             }
         }
         Some(st) if st.dir() => pre.dir = true,
@@ -450,6 +499,18 @@ pub fn lose(fd: c_int, whole_fs: bool) {
 /// directory operations not yet made durable are undone too), then SIGKILL.
 pub fn powercut(dirs: bool) -> ! {
     CUT.store(true, Ordering::Release);
+    let dirs = dirs && dirs_on();
+    if SHARED.load(Ordering::Acquire) {
+        // The whole run: `failinject run` kills every process of it, this one included,
+        // waits until all are gone, then rolls back every file (`restore_run`). Only if it
+        // cannot be told, or does not come, does this process roll back what it can.
+        if !shared_store::begin_cut(dirs) || crate::sys::keeper::cut(dirs) {
+            for _ in 0..10_000 {
+                raw::sleep_ms(1);
+            }
+        }
+        raw::diag(&[b"powercut: the run's keeper did not end the run; rolling back here"]);
+    }
     // Writes already under way finish first (at most 2 s: one blocked for good must not
     // stop the cut).
     for _ in 0..2000 {
@@ -459,7 +520,7 @@ pub fn powercut(dirs: bool) -> ! {
         raw::sleep_ms(1);
     }
     let s = store();
-    if !s.power_cut(&Kernel, dirs && dirs_on()) {
+    if !s.power_cut(&Kernel, dirs || shared_store::cut_dirs()) {
         raw::diag(&[b"powercut: a file could not be rolled back completely"]);
     }
     kfile::kill_self()
@@ -468,6 +529,25 @@ pub fn powercut(dirs: bool) -> ! {
 /// In a forked child: the only thread held no lock and had no call in flight; the model
 /// and our descriptors (shared with the parent) stay, so a power cut in the child rolls back
 /// what either wrote since the last sync.
+/// Rolls back every file of the run after its processes are gone (`failinject run` asks for
+/// it, in a process of its own, once it has killed them all): the run's shared model, whose
+/// lock a killed process may still hold. False when the model cannot be had or a file could
+/// not be rolled back completely.
+pub fn restore_run(dirs: bool) -> bool {
+    let _inside = crate::sys::guard::Inside::enter();
+    let fresh = STORE.lock();
+    if !crate::run::shared_model(&fresh) {
+        return false;
+    }
+    drop(fresh);
+    Kernel::keep_handles();
+    SHARED.store(true, Ordering::Release);
+    match SharedHeld::lock() {
+        Some(s) => s.power_cut(&Kernel, dirs),
+        None => false,
+    }
+}
+
 pub fn after_fork_in_child() {
     STORE.reset_after_fork();
     INFLIGHT.store(0, Ordering::Release);

@@ -15,10 +15,11 @@
 
 #![forbid(unsafe_code)]
 
-use crate::sys::{raw, shared};
+use crate::sys::{keeper, raw, shared, shared_store};
 use failinject_engine::Snapshot;
 use failinject_engine::run_state::{
-    BUDGETS, BUDGETS_AT, COUNTS, ENDED, MEMBER, MEMBERS, MEMBERS_AT, PID, RULES, RUNNING, STATE,
+    BUDGETS, BUDGETS_AT, COUNTS, ENDED, KEEPER, MEMBER, MEMBERS, MEMBERS_AT, PID, RULES, RUNNING,
+    STATE,
 };
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -29,6 +30,16 @@ static SLOT: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// Joins the run whose directory is `dir` (`FAILINJECT_RUN`): maps its state and claims a
 /// member slot. The configuration path; returns a message when the state cannot be used.
 pub fn attach(dir: &[u8]) -> Result<(), String> {
+    open(dir)?;
+    failinject_engine::share_budgets(budget);
+    join();
+    Ok(())
+}
+
+/// Maps the run's state and learns where its crash model and keeper are, without joining
+/// (the process that rolls the run's files back after a power cut is not one of its
+/// members).
+pub fn open(dir: &[u8]) -> Result<(), String> {
     let mut path = dir.to_vec();
     path.extend_from_slice(b"/state\0");
     let Ok(path) = CStr::from_bytes_with_nul(&path) else {
@@ -41,9 +52,23 @@ pub fn attach(dir: &[u8]) -> Result<(), String> {
             path.to_string_lossy()
         ));
     }
-    failinject_engine::share_budgets(budget);
-    join();
+    // The run's crash model and the keeper of its handles (`failinject run` serves it).
+    let keeper = shared::half(KEEPER).map_or(0, |w| w.load(Ordering::Acquire));
+    let mut sock = dir.to_vec();
+    sock.extend_from_slice(b"/keeper");
+    let mut crash = dir.to_vec();
+    crash.extend_from_slice(b"/crash");
+    if keeper != 0 && keeper::configure(&sock, keeper) {
+        shared_store::configure(&crash);
+    }
     Ok(())
+}
+
+/// Maps the run's crash model, shared by every process of the run, starting it from `fresh`
+/// if this process is the first to track writes. False outside a run (or when the model
+/// cannot be had): the process then keeps a model of its own.
+pub fn shared_model(fresh: &failinject_crash::Store<'static>) -> bool {
+    keeper::configured() && shared_store::map(fresh)
 }
 
 /// Claims the first free member slot for this process.

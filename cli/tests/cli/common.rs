@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-pub use failinject_tests::{TempDir, compile_c, have, log_records as records};
+pub use failinject_tests::{TempDir, compile_c, have, log_records as records, workspace};
 
 /// A copy of the `failinject` binary alone in a directory, as `cargo install` leaves it: no
 /// library beside it, so it uses the copy it carries (written to a private cache, below). The

@@ -199,3 +199,77 @@ fn processes_left_running_when_the_command_ends_are_named() {
     // Still running is not killed: no exit record is made up for them.
     assert!(!err.contains("ended without an exit record (SIGKILL)"), "{err}");
 }
+
+/// The crash fixture of the preload's tests (`tests/fixtures/crash/crash.c`), built in `dir`.
+fn crash_fixture(dir: &TempDir) -> std::path::PathBuf {
+    let include = format!("-I{}", workspace().join("preload/include").display());
+    compile_c(
+        &workspace().join("tests/fixtures/crash/crash.c"),
+        &dir.join("crash"),
+        &["-O1", "-pthread", "-Wall", "-Wextra", "-Werror", &include, "-ldl"],
+    )
+}
+
+/// A power cut is the whole run's: the parent cuts, and the unsynced writes of a child that
+/// already exited and of one blocked in `read` are rolled back too; the blocked child is
+/// killed with the rest.
+#[test]
+fn a_power_cut_rolls_back_every_process_of_the_run_and_kills_them_all() {
+    let dir = TempDir::new("run-cut");
+    let exe = crash_fixture(&dir);
+    let d = dir.path().to_string_lossy().into_owned();
+    let out = output(failinject(
+        dir.path(),
+        &[
+            "run",
+            "-r",
+            "sys:access[path=*checkpoint]=powercut",
+            "--",
+            &exe.to_string_lossy(),
+            "procs",
+            &d,
+        ],
+    ));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(137), "{err}");
+    assert!(err.starts_with("failinject: power cut by rule 1; 3 processes"), "{err}");
+    for name in ["gone", "child", "parent"] {
+        let got = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert_eq!(got, format!("synced {name}\n"), "{name} was not rolled back: {err}");
+    }
+    let child: u32 =
+        std::fs::read_to_string(dir.join("child.pid")).unwrap().trim().parse().unwrap();
+    // Gone, or a zombie that nobody reaped yet (a container's init may not).
+    let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+    let state = stat.rsplit_once(") ").map_or("", |(_, rest)| &rest[..1]);
+    assert!(stat.is_empty() || state == "Z", "the child survived: {stat}");
+    assert!(!err.contains("warning: power cut"), "{err}");
+}
+
+/// `lose(E)` drops every process's unsynced writes to the file: a child wrote it and exited,
+/// the parent's fsync (through another name) fails and the child's write is gone.
+#[test]
+fn lose_drops_the_unsynced_writes_of_every_process_of_the_run() {
+    let dir = TempDir::new("run-lose");
+    let exe = crash_fixture(&dir);
+    let d = dir.path().to_string_lossy().into_owned();
+    let out = output(failinject(
+        dir.path(),
+        &[
+            "run",
+            "-q",
+            "-r",
+            "sys:fsync[path=*/alias]=lose(EIO)",
+            "--",
+            &exe.to_string_lossy(),
+            "loseothers",
+            &d,
+        ],
+    ));
+    assert_eq!(
+        text(&out.stdout),
+        "fsync=-1 errno=EIO now=synced shared\n",
+        "{}",
+        text(&out.stderr)
+    );
+}

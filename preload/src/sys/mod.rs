@@ -9,9 +9,12 @@
 //!   `published`: a value every thread reads without a lock, never freed (snapshots);
 //! - `ret`: C return values; `site`: call sites (`backtrace`, `dladdr`);
 //! - `thread`: the only way the library starts a thread (every signal blocked);
-//! - `shared`: the run's shared state file, mapped (`run.rs` above it).
+//! - `shared`: the run's shared state file, mapped (`run.rs` above it); `shared_store`: the
+//!   crash model every process of a run shares, and `keeper`: its handles on files, held by
+//!   `failinject run`.
 
 pub mod guard;
+pub mod keeper;
 pub mod kfile;
 pub mod pool;
 pub mod published;
@@ -19,6 +22,7 @@ pub mod raw;
 pub mod real;
 pub mod ret;
 pub mod shared;
+pub mod shared_store;
 pub mod site;
 pub mod spin;
 pub mod thread;

@@ -1,0 +1,276 @@
+//! The crash model shared by every process of a run (`$FAILINJECT_RUN/crash`): mapped, laid
+//! out and locked here, handed to `crash.rs` as a `&mut Store` while the lock is held.
+//!
+//! The file is, from its start: a header page (magic word, the store's size, the lock, the
+//! cut), the `Store` itself, then the undo arena ([`ARENA`] bytes, sparse: pages cost only
+//! once written). `failinject run` makes it empty; the first process that tracks sizes it
+//! and copies a fresh store in, under `flock`. Each process maps it where it can: the store
+//! holds no address but its arena's, which each process points at its own mapping whenever
+//! it takes the lock (`Store::rehome`).
+//!
+//! The lock is a word holding the holder's pid, taken with a compare-and-swap and never
+//! held across a wait. A process killed while holding it (a power cut's SIGKILL, a `kill`
+//! rule) cannot release it: a waiter that finds the holder gone (or a zombie) takes it over.
+
+use super::kfile::{close, fstat, open_at};
+use super::raw;
+use failinject_crash::Store;
+use libc::c_long;
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+
+/// "FICRASH" and the layout's version.
+const MAGIC: u64 = u64::from_le_bytes(*b"FICRSH\0\x01");
+/// The header page.
+const HEADER: usize = 4096;
+/// The store, from the header page on, rounded up to whole pages.
+const STORE_AT: usize = HEADER;
+const STORE_LEN: usize = std::mem::size_of::<Store<'static>>().next_multiple_of(4096);
+/// The undo arena's size: what a run may keep of overwritten synced bytes at once.
+pub const ARENA: usize = 1 << 30;
+const ARENA_AT: usize = STORE_AT + STORE_LEN;
+const TOTAL: usize = ARENA_AT + ARENA;
+
+/// Header words (byte offsets).
+const H_MAGIC: usize = 0;
+const H_STORE: usize = 8;
+const H_LOCK: usize = 16;
+const H_CUT: usize = 20;
+
+static BASE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+/// The file's path, NUL-terminated, set once at start-up (`configure`).
+static PATH: [std::sync::atomic::AtomicU8; 512] =
+    [const { std::sync::atomic::AtomicU8::new(0) }; 512];
+
+/// Remembers the file's path (the configuration path); the file is mapped only when the
+/// process starts tracking writes. False when the path is too long.
+pub fn configure(path: &[u8]) -> bool {
+    if path.len() >= PATH.len() || path.contains(&0) {
+        return false;
+    }
+    for (slot, b) in PATH.iter().zip(path.iter().chain([&0u8])) {
+        slot.store(*b, Ordering::Relaxed);
+    }
+    true
+}
+
+/// Whether the shared model is mapped.
+pub fn mapped() -> bool {
+    !BASE.load(Ordering::Acquire).is_null()
+}
+
+fn base() -> *mut u8 {
+    BASE.load(Ordering::Acquire)
+}
+
+fn u64_at(at: usize) -> &'static AtomicU64 {
+    // SAFETY: only called once mapped; `at` is an 8-aligned header offset inside the page,
+    // which stays mapped for the rest of the process.
+    unsafe { AtomicU64::from_ptr(base().add(at).cast()) }
+}
+
+fn u32_at(at: usize) -> &'static AtomicU32 {
+    // SAFETY: as `u64_at`, for a 4-aligned header word.
+    unsafe { AtomicU32::from_ptr(base().add(at).cast()) }
+}
+
+/// Maps the shared model at the configured path, making it first if it is empty, with
+/// `fresh`, a store nothing has touched, copied in. False when there is none or it cannot be
+/// used (then the process keeps a model of its own).
+pub fn map(fresh: &Store<'static>) -> bool {
+    if mapped() {
+        return true;
+    }
+    let mut path = [0u8; 512];
+    for (b, slot) in path.iter_mut().zip(PATH.iter()) {
+        *b = slot.load(Ordering::Relaxed);
+    }
+    let Ok(path) = CStr::from_bytes_until_nul(&path) else { return false };
+    if path.is_empty() {
+        return false;
+    }
+    let fd = open_at(libc::AT_FDCWD, path, libc::O_RDWR, 0);
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: flock on our own descriptor; it blocks only while another process of the run
+    // lays the file out (a few page writes), at start-up.
+    unsafe { libc::syscall(libc::SYS_flock, fd as c_long, libc::LOCK_EX as c_long) };
+    let ok = map_locked(fd, fresh);
+    // SAFETY: as above.
+    unsafe { libc::syscall(libc::SYS_flock, fd as c_long, libc::LOCK_UN as c_long) };
+    close(fd);
+    ok
+}
+
+fn map_locked(fd: libc::c_int, fresh: &Store<'static>) -> bool {
+    let Some(st) = fstat(fd) else { return false };
+    let empty = st.size == 0;
+    // SAFETY: ftruncate on our own descriptor.
+    if empty && unsafe { libc::syscall(libc::SYS_ftruncate, fd as c_long, TOTAL as c_long) } != 0 {
+        return false;
+    }
+    if !empty && st.size < TOTAL as u64 {
+        return false;
+    }
+    // SAFETY: a shared mapping of our own descriptor (kept after it is closed); every
+    // argument widened to 64 bits. MAP_NORESERVE: the arena's pages cost only once written.
+    let p = unsafe {
+        libc::syscall(
+            libc::SYS_mmap,
+            std::ptr::null_mut::<u8>(),
+            TOTAL as c_long,
+            (libc::PROT_READ | libc::PROT_WRITE) as c_long,
+            (libc::MAP_SHARED | libc::MAP_NORESERVE) as c_long,
+            fd as c_long,
+            0 as c_long,
+        )
+    };
+    if p <= 0 {
+        return false;
+    }
+    let p = p as *mut u8;
+    BASE.store(p, Ordering::Release);
+    if empty {
+        // SAFETY: the store's pages are inside the fresh mapping, page-aligned (so aligned
+        // for `Store`), and nothing else refers to them yet (the file is locked); a typed
+        // copy of one valid `Store`, which holds no pointer but an arena it does not have.
+        unsafe {
+            std::ptr::copy_nonoverlapping(fresh, p.add(STORE_AT).cast::<Store<'static>>(), 1)
+        };
+        u64_at(H_STORE).store(std::mem::size_of::<Store<'static>>() as u64, Ordering::Release);
+        u64_at(H_MAGIC).store(MAGIC, Ordering::Release);
+    }
+    let same = u64_at(H_MAGIC).load(Ordering::Acquire) == MAGIC
+        && u64_at(H_STORE).load(Ordering::Acquire) == std::mem::size_of::<Store<'static>>() as u64;
+    if !same {
+        BASE.store(std::ptr::null_mut(), Ordering::Release);
+        // SAFETY: unmapping the mapping just made; nothing refers to it.
+        unsafe { libc::syscall(libc::SYS_munmap, p, TOTAL as c_long) };
+    }
+    same
+}
+
+/// The shared model, locked; released when dropped.
+pub struct SharedHeld(());
+
+impl SharedHeld {
+    /// Takes the lock (spinning, then yielding; a dead holder's lock is taken over) and
+    /// points the store's arena at this process's mapping. `None` when nothing is mapped.
+    pub fn lock() -> Option<SharedHeld> {
+        if !mapped() {
+            return None;
+        }
+        let me = raw::pid();
+        let lock = u32_at(H_LOCK);
+        let mut spins = 0u32;
+        loop {
+            match lock.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(holder) => {
+                    spins += 1;
+                    if spins < 128 {
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                    if holder != 0
+                        && holder != me
+                        && spins.is_multiple_of(1024)
+                        && !alive(holder)
+                        && lock
+                            .compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed)
+                            .is_ok()
+                    {
+                        break;
+                    }
+                    // SAFETY: sched_yield has no preconditions.
+                    unsafe { libc::syscall(libc::SYS_sched_yield) };
+                }
+            }
+        }
+        let mut held = SharedHeld(());
+        // SAFETY: the arena's bytes are inside this process's mapping, which lives for the
+        // rest of the process; only the lock holder reaches them.
+        let arena = unsafe { std::slice::from_raw_parts_mut(base().add(ARENA_AT), ARENA) };
+        let store = &mut *held;
+        if store.ready() {
+            store.rehome(arena);
+        } else {
+            store.give_arena(arena);
+        }
+        Some(held)
+    }
+}
+
+impl std::ops::Deref for SharedHeld {
+    type Target = Store<'static>;
+    fn deref(&self) -> &Store<'static> {
+        // SAFETY: a `SharedHeld` exists only while this process holds the lock, so no other
+        // process or thread reaches the store; it lies at STORE_AT of a mapping that is never
+        // unmapped, aligned, and was initialized with a valid store.
+        unsafe { &*base().add(STORE_AT).cast::<Store<'static>>() }
+    }
+}
+
+impl std::ops::DerefMut for SharedHeld {
+    fn deref_mut(&mut self) -> &mut Store<'static> {
+        // SAFETY: as in `deref`; the lock makes this the only reference.
+        unsafe { &mut *base().add(STORE_AT).cast::<Store<'static>>() }
+    }
+}
+
+impl Drop for SharedHeld {
+    fn drop(&mut self) {
+        u32_at(H_LOCK).store(0, Ordering::Release);
+    }
+}
+
+/// Whether process `pid` exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    // SAFETY: kill with signal 0 only checks.
+    if unsafe { libc::syscall(libc::SYS_kill, pid as c_long, 0 as c_long) } != 0
+        && raw::errno() == libc::ESRCH
+    {
+        return false;
+    }
+    let mut path = [0u8; 32];
+    let mut num = [0u8; 20];
+    let digits = raw::decimal(u64::from(pid), &mut num);
+    let mut n = 0;
+    for part in [&b"/proc/"[..], digits, &b"/stat"[..]] {
+        path[n..n + part.len()].copy_from_slice(part);
+        n += part.len();
+    }
+    let Ok(p) = CStr::from_bytes_with_nul(&path[..=n]) else { return true };
+    let fd = open_at(libc::AT_FDCWD, p, libc::O_RDONLY, 0);
+    if fd < 0 {
+        return false;
+    }
+    let mut buf = [0u8; 512];
+    let got = super::kfile::pread_full(fd, &mut buf, 0);
+    close(fd);
+    // "PID (comm) S …": the state follows the last ')'.
+    match buf[..got].iter().rposition(|b| *b == b')') {
+        Some(i) => buf.get(i + 2) != Some(&b'Z'),
+        None => true,
+    }
+}
+
+/// Marks the start of a run-wide power cut (`dirs` too): true for the one process that
+/// starts it.
+pub fn begin_cut(dirs: bool) -> bool {
+    mapped()
+        && u32_at(H_CUT)
+            .compare_exchange(0, 1 | (u32::from(dirs) << 1), Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+}
+
+/// Whether a run-wide power cut has begun.
+pub fn cutting() -> bool {
+    mapped() && u32_at(H_CUT).load(Ordering::Acquire) != 0
+}
+
+/// Whether the cut that began asks for directory entries too.
+pub fn cut_dirs() -> bool {
+    mapped() && u32_at(H_CUT).load(Ordering::Acquire) & 2 != 0
+}
