@@ -64,6 +64,11 @@ impl Server {
     /// `initdb`, then `postgres` under `failinject run --ctl`; returns once it accepts
     /// connections.
     fn start(name: &str) -> Server {
+        Server::start_with(name, &[])
+    }
+
+    /// [`Server::start`] with more `postgres` arguments (`-c name=value`).
+    fn start_with(name: &str, settings: &[&str]) -> Server {
         let bin = pg_bin();
         let dir = TempDir::new(name);
         for sub in ["", "home"] {
@@ -105,7 +110,10 @@ impl Server {
                 "listen_addresses=",
                 "-c",
                 "logging_collector=off",
-            ],
+            ]
+            .into_iter()
+            .chain(settings.iter().copied())
+            .collect::<Vec<_>>(),
         )
         .envs(user_env(&home))
         .stdout(log.try_clone().unwrap())
@@ -180,6 +188,45 @@ impl Server {
             .ok()
     }
 
+    /// Waits (30 s at most) for `failinject run` to end by itself; its exit status.
+    fn ended(&mut self) -> std::process::ExitStatus {
+        let run = self.run.as_mut().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = run.try_wait().unwrap() {
+                self.run = None;
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the run did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The data directory started again by `postgres` alone (no failinject), as after a
+    /// reboot; the server is killed when the guard is dropped.
+    fn restart_plain(&self) -> Plain {
+        let bin = pg_bin();
+        let data = self.dir.join("data");
+        let child = as_user(
+            &bin.join("postgres"),
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-k",
+                &self.dir.path().to_string_lossy(),
+                "-c",
+                "listen_addresses=",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+        let plain = Plain(child);
+        self.until("the data directory did not start again", 60, |s| s.sql("select 1").is_ok());
+        plain
+    }
+
     /// Stops the server (fast shutdown) and returns `failinject run`'s summary.
     fn stop(mut self) -> String {
         if let Some(pm) = self.postmaster() {
@@ -210,6 +257,16 @@ impl Drop for Server {
             let _ = run.kill();
             let _ = run.wait();
         }
+    }
+}
+
+/// A `postgres` started without failinject, killed when dropped.
+struct Plain(Child);
+
+impl Drop for Plain {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -323,4 +380,50 @@ fn eight_crash_restarts_of_the_checkpointer_leave_one_postmaster_and_every_commi
     assert_eq!(log.matches("database system was interrupted").count(), crashes, "{log}");
     let summary = server.stop();
     assert!(summary.contains("their counts come from the run's shared state"), "{summary}");
+}
+
+/// PostgreSQL's "fsyncgate": with `data_sync_retry=on`, a checkpoint whose fsync of a data
+/// file failed and dropped the dirty pages (`lose(EIO)`, as Linux does after a writeback
+/// error) is retried, the retried fsync "succeeds" over the loss, the checkpoint completes,
+/// and after a power cut of the whole run the WAL no longer holds the rows: committed rows
+/// are lost. With the default (`data_sync_retry=off`) the first failure PANICs instead, and
+/// recovery keeps every row (the test above).
+#[test]
+fn fsyncgate_a_lost_fsync_retried_with_success_then_a_power_cut_loses_committed_rows() {
+    let mut server = Server::start_with("pg-fsyncgate", &["-c", "data_sync_retry=on"]);
+    server
+        .sql("create table t(i int); insert into t select generate_series(1, 1000); checkpoint")
+        .unwrap();
+    // The checkpointer's first fsync of the table's file fails and loses its writes; a
+    // backend that opens `trigger-cut` cuts the power of the whole run.
+    let file = server.sql("select pg_relation_filepath('t')").unwrap();
+    let lose =
+        format!(r#"sys:fsync[path=*/{file},proc="postgres: checkpointer*",when=1]=lose(EIO)"#);
+    let trigger = server.dir.join("trigger-cut");
+    std::fs::write(&trigger, "").unwrap();
+    let cut = format!("sys:@open[path={}]=powercut", trigger.display());
+    for rule in [lose.as_str(), cut.as_str()] {
+        let set = server.ctl(&["set", rule]);
+        assert!(set.status.success(), "{}", text(&set.stderr));
+    }
+    // Committed, acknowledged rows.
+    server.sql("insert into t select generate_series(1001, 2000)").unwrap();
+    let first = server.sql("checkpoint").unwrap_err();
+    assert!(first.contains("checkpoint request failed"), "{first}");
+    // The retry "succeeds": the checkpoint completes over the lost pages.
+    server.sql("checkpoint").unwrap();
+    let _ = server.sql(&format!("select pg_read_file('{}')", trigger.display()));
+    // `failinject run` ends as its command did: SIGKILL, 128 + 9.
+    assert_eq!(server.ended().code(), Some(137), "not a power cut: {}", server.log());
+
+    let _plain = server.restart_plain();
+    let rows = server.sql("select count(*) from t where i > 1000").unwrap();
+    let kept = server.sql("select count(*) from t where i <= 1000").unwrap();
+    assert_eq!(kept, "1000", "the rows synced before the rules were lost");
+    let survived: u32 = rows.parse().unwrap();
+    assert!(survived < 1000, "every committed row survived: fsyncgate not reproduced");
+    eprintln!(
+        "fsyncgate: {} of the 1000 rows committed after the rules were lost",
+        1000 - survived
+    );
 }
