@@ -48,8 +48,14 @@ impl RunDir {
         if let Some(t) = ctl {
             std::fs::write(dir.path.join("ctl"), t.as_os_str().as_encoded_bytes())?;
         }
-        // The run's crash model, laid out by the first process that tracks writes.
-        std::fs::File::create(dir.path.join("crash"))?;
+        // The run's crash model, laid out by the first process that tracks writes. Its undo
+        // arena takes a copy of every synced range the run overwrites: in memory (tmpfs)
+        // where there is one, not in a file the kernel would write back to disk.
+        let crash = dir.path.join("crash");
+        match memory_file() {
+            Some(mem) => std::os::unix::fs::symlink(&mem, &crash)?,
+            None => drop(std::fs::File::create(&crash)?),
+        }
         Ok(dir)
     }
 
@@ -136,10 +142,31 @@ impl RunDir {
     }
 }
 
+/// A new empty file of ours in `/dev/shm` (tmpfs), if the system has one.
+fn memory_file() -> Option<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let shm = Path::new("/dev/shm");
+    if !shm.is_dir() {
+        return None;
+    }
+    let path = shm.join(format!(
+        "failinject-{}-run-{}.crash",
+        nix::unistd::geteuid(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).ok()?;
+    Some(path)
+}
+
 impl Drop for RunDir {
     fn drop(&mut self) {
         if !self.owned {
             return;
+        }
+        // The crash model's file, when it lives in memory rather than in the directory.
+        if let Ok(target) = std::fs::read_link(self.path.join("crash")) {
+            let _ = std::fs::remove_file(target);
         }
         // The control sockets of the members: a process killed by SIGKILL could not remove
         // its own.

@@ -110,6 +110,10 @@ impl Server {
                 "listen_addresses=",
                 "-c",
                 "logging_collector=off",
+                // Dynamic shared memory in the data directory, not in /dev/shm, where a
+                // killed server would leave its segments behind.
+                "-c",
+                "dynamic_shared_memory_type=mmap",
             ]
             .into_iter()
             .chain(settings.iter().copied())
@@ -216,6 +220,8 @@ impl Server {
                 &self.dir.path().to_string_lossy(),
                 "-c",
                 "listen_addresses=",
+                "-c",
+                "dynamic_shared_memory_type=mmap",
             ],
         )
         .stdout(Stdio::null())

@@ -9,7 +9,8 @@
 //! it takes the lock (`Store::rehome`).
 //!
 //! The lock is a word holding the holder's pid, taken with a compare-and-swap and never
-//! held across a wait. A process killed while holding it (a power cut's SIGKILL, a `kill`
+//! held across a wait; a waiter spins briefly, then sleeps on the word (a shared futex) until
+//! the holder wakes it. A process killed while holding it (a power cut's SIGKILL, a `kill`
 //! rule) cannot release it: a waiter that finds the holder gone (or a zombie) takes it over.
 
 use super::kfile::{close, fstat, open_at};
@@ -165,27 +166,35 @@ impl SharedHeld {
         let lock = u32_at(H_LOCK);
         let mut spins = 0u32;
         loop {
-            match lock.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed) {
+            let seen = match lock.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => break,
-                Err(holder) => {
-                    spins += 1;
-                    if spins < 128 {
-                        std::hint::spin_loop();
-                        continue;
-                    }
-                    if holder != 0
-                        && holder != me
-                        && spins.is_multiple_of(1024)
-                        && !alive(holder)
-                        && lock
-                            .compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed)
-                            .is_ok()
-                    {
-                        break;
-                    }
-                    // SAFETY: sched_yield has no preconditions.
-                    unsafe { libc::syscall(libc::SYS_sched_yield) };
-                }
+                Err(seen) => seen,
+            };
+            spins += 1;
+            // The holder keeps the lock for a few system calls: worth a short spin (a few
+            // microseconds) before sleeping, which costs a wake-up of the scheduler.
+            if spins < 4096 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let holder = seen & !CONTENDED;
+            // A holder that died with the lock (SIGKILL) never releases it: take it over.
+            if holder != 0
+                && holder != me
+                && spins.is_multiple_of(64)
+                && !alive(holder)
+                && lock.compare_exchange(seen, me, Ordering::Acquire, Ordering::Relaxed).is_ok()
+            {
+                break;
+            }
+            // Sleep in the kernel until the holder lets go (it wakes the waiters when the word
+            // says there are some), for 10 ms at most, so a dead holder is seen.
+            if seen & CONTENDED != 0
+                || lock
+                    .compare_exchange(seen, seen | CONTENDED, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                futex_wait(lock, seen | CONTENDED);
             }
         }
         let mut held = SharedHeld(());
@@ -221,8 +230,41 @@ impl std::ops::DerefMut for SharedHeld {
 
 impl Drop for SharedHeld {
     fn drop(&mut self) {
-        u32_at(H_LOCK).store(0, Ordering::Release);
+        let lock = u32_at(H_LOCK);
+        if lock.swap(0, Ordering::Release) & CONTENDED != 0 {
+            futex_wake(lock);
+        }
     }
+}
+
+/// The bit of the lock word that says a process or thread sleeps on it (a pid is < 2^22).
+const CONTENDED: u32 = 1 << 31;
+
+/// Sleeps while `word` holds `expected`, 10 ms at most. A shared futex (no
+/// `FUTEX_PRIVATE_FLAG`): the word is in a mapping several processes share.
+fn futex_wait(word: &AtomicU32, expected: u32) {
+    let timeout = libc::timespec { tv_sec: 0, tv_nsec: 10_000_000 };
+    // SAFETY: `word` is a live, aligned u32 of the shared mapping; `timeout` lives until the
+    // call returns; FUTEX_WAIT only reads them.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT as c_long,
+            expected as c_long,
+            &timeout as *const libc::timespec,
+            0 as c_long,
+            0 as c_long,
+        )
+    };
+}
+
+/// Wakes one sleeper on `word`.
+fn futex_wake(word: &AtomicU32) {
+    // SAFETY: as `futex_wait`; FUTEX_WAKE takes no pointer but the word's address.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE as c_long, 1 as c_long, 0, 0, 0)
+    };
 }
 
 /// Whether process `pid` exists and is not a zombie.
