@@ -149,11 +149,8 @@ fn memory_file() -> Option<PathBuf> {
     if !shm.is_dir() {
         return None;
     }
-    let path = shm.join(format!(
-        "failinject-{}-run-{}.crash",
-        nix::unistd::geteuid(),
-        std::process::id()
-    ));
+    let path =
+        shm.join(format!("failinject-{}-run-{}.crash", nix::unistd::geteuid(), std::process::id()));
     let _ = std::fs::remove_file(&path);
     std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).ok()?;
     Some(path)

@@ -42,6 +42,9 @@ pub struct Arena<'m> {
     live: u64,
     /// The high-water mark of the last reset, for the owner to give back (`take_reset`).
     reset: usize,
+    /// Records reserved and not yet linked or given up (`reserve`): the arena must not
+    /// start over under them.
+    reserved: u64,
 }
 
 fn get(mem: &[u8], at: usize) -> u64 {
@@ -57,7 +60,7 @@ fn put(mem: &mut [u8], at: usize, v: u64) {
 impl<'m> Arena<'m> {
     /// An arena with no memory yet: every allocation fails until [`Arena::give`].
     pub const fn empty() -> Arena<'m> {
-        Arena { mem: None, used: FIRST, live: 0, reset: 0 }
+        Arena { mem: None, used: FIRST, live: 0, reset: 0, reserved: 0 }
     }
 
     /// Hands the arena its memory (once; later calls keep the first).
@@ -94,6 +97,34 @@ impl<'m> Arena<'m> {
         put(mem, at + 24, seq);
         self.used = end;
         Some(RecordId(NonZeroU64::new(at as u64)?))
+    }
+
+    /// [`Arena::alloc`] for a record its caller fills later, without the store's lock: until
+    /// [`Arena::unreserve`], the arena does not start over.
+    pub fn reserve(&mut self, off: u64, len: usize, seq: u64) -> Option<RecordId> {
+        let r = self.alloc(off, len, seq)?;
+        self.reserved += 1;
+        Some(r)
+    }
+
+    /// A reserved record was linked or given up.
+    pub fn unreserve(&mut self) {
+        self.reserved = self.reserved.saturating_sub(1);
+        self.dropped(0);
+    }
+
+    /// Where record `r`'s bytes start, from the start of the arena's memory.
+    pub fn bytes_at(&self, r: RecordId) -> usize {
+        r.0.get() as usize + HEADER
+    }
+
+    /// Shortens record `r` to `len` bytes (its file was shorter than expected).
+    pub fn shrink(&mut self, r: RecordId, len: usize) {
+        if let Some(mem) = self.mem.as_deref_mut() {
+            let at = r.0.get() as usize;
+            let len = (len as u64).min(get(mem, at + 16));
+            put(mem, at + 16, len);
+        }
     }
 
     /// Gives back the last record allocated, which was never linked.
@@ -142,7 +173,7 @@ impl<'m> Arena<'m> {
     /// `n` records left their file's list; when none is left, the arena starts over.
     pub fn dropped(&mut self, n: u64) {
         self.live = self.live.saturating_sub(n);
-        if self.live == 0 && self.used > FIRST {
+        if self.live == 0 && self.reserved == 0 && self.used > FIRST {
             self.reset = self.reset.max(self.used);
             self.used = FIRST;
         }

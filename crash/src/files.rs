@@ -31,16 +31,29 @@ pub(crate) struct Slot {
     pub head: Option<RecordId>,
     pub count: u64,
     pub flags: u32,
+    /// Which registration of a slot this is: a reservation made in an earlier one is stale.
+    pub epoch: u64,
 }
 
-const EMPTY: Slot =
-    Slot { used: false, dev: 0, ino: 0, handle: 0, synced: 0, head: None, count: 0, flags: 0 };
+const EMPTY: Slot = Slot {
+    used: false,
+    dev: 0,
+    ino: 0,
+    handle: 0,
+    synced: 0,
+    head: None,
+    count: 0,
+    flags: 0,
+    epoch: 0,
+};
 
 /// The table; see the module documentation.
 pub struct Files {
     pub(crate) slots: [Slot; FILES],
     /// Slots at or above this index have never been used.
     high: usize,
+    /// Registrations so far (each slot's `epoch`).
+    epochs: u64,
 }
 
 /// A file's place in the table.
@@ -49,7 +62,7 @@ pub struct FileId(pub(crate) usize);
 
 impl Files {
     pub(crate) const fn new() -> Files {
-        Files { slots: [EMPTY; FILES], high: 0 }
+        Files { slots: [EMPTY; FILES], high: 0, epochs: 0 }
     }
 
     /// The used slots.
@@ -84,6 +97,7 @@ impl Files {
             disk.release(h);
             return Err(Warning::TooManyFiles);
         };
+        self.epochs += 1;
         self.slots[i] = Slot {
             used: true,
             dev: st.dev,
@@ -93,6 +107,7 @@ impl Files {
             head: None,
             count: 0,
             flags,
+            epoch: self.epochs,
         };
         self.high = self.high.max(i + 1);
         Ok(FileId(i))
@@ -156,6 +171,28 @@ impl Files {
             self.save(disk, arena, seq, i, off, len.min(limit - off))?;
         }
         Ok(())
+    }
+
+    /// Links record `r` into `i`'s list at its place by sequence number (newest first), so
+    /// that records filled out of order (a shared model) still roll back oldest last.
+    pub(crate) fn insert_sorted(&mut self, arena: &mut Arena<'_>, i: FileId, r: RecordId) {
+        let seq = arena.record(r).seq;
+        let s = &mut self.slots[i.0];
+        let (mut newer, mut cur) = (None, s.head);
+        while let Some(c) = cur {
+            let record = arena.record(c);
+            if record.seq < seq {
+                break;
+            }
+            newer = Some(c);
+            cur = record.prev;
+        }
+        arena.link(r, cur);
+        match newer {
+            None => s.head = Some(r),
+            Some(n) => arena.set_prev(n, Some(r)),
+        }
+        s.count += 1;
     }
 
     /// Forgets slot `i`: its file is in its synced state (synced, or rolled back).

@@ -42,6 +42,23 @@ pub use warning::Warning;
 use files::{CREATED, Files, WHOLE};
 use journal::Journal;
 
+/// Room reserved for a write's undo bytes ([`Store::reserve_write`]), to be read into and
+/// committed.
+#[derive(Debug)]
+pub struct Reserved {
+    file: FileId,
+    epoch: u64,
+    rec: RecordId,
+    /// Where the bytes go, from the start of the arena's memory.
+    pub at: usize,
+    /// How many bytes to read.
+    pub len: usize,
+    /// From where in the file.
+    pub off: u64,
+    /// The store's handle on the file.
+    pub handle: Handle,
+}
+
 /// One pending change, as [`Store::changes`] lists it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change<'a> {
@@ -145,6 +162,66 @@ impl<'m> Store<'m> {
     ) -> Result<(), Warning> {
         let i = self.files.slot(disk, st, open, st.size, 0)?;
         self.files.save_clipped(disk, &mut self.arena, &mut self.seq, i, st, off, len)
+    }
+
+    /// [`Store::before_write`] in three steps, for a store several processes share under one
+    /// lock: the file's slot and room for the bytes to save are reserved here, under the
+    /// lock; the caller reads the old bytes into that room without the lock (through its
+    /// own mapping of the arena, at [`Reserved::at`], or [`Store::fill`]); [`Store::commit`]
+    /// links the record, under the lock again, before the write is made. `None`: nothing
+    /// below the synced size is overwritten.
+    pub fn reserve_write<D: Disk>(
+        &mut self,
+        disk: &D,
+        st: &Stat,
+        open: impl FnOnce() -> Option<Handle>,
+        off: u64,
+        len: u64,
+    ) -> Result<Option<Reserved>, Warning> {
+        let i = self.files.slot(disk, st, open, st.size, 0)?;
+        let s = &self.files.slots[i.0];
+        let limit = st.size.min(s.synced);
+        if off >= limit || len == 0 {
+            return Ok(None);
+        }
+        let want = usize::try_from(len.min(limit - off)).unwrap_or(usize::MAX);
+        let (epoch, handle) = (s.epoch, Handle(s.handle));
+        let Some(rec) = self.arena.reserve(off, want, self.seq.0 + 1) else {
+            self.files.slots[i.0].flags |= files::LOSSY;
+            return Err(Warning::ArenaFull);
+        };
+        self.seq.0 += 1;
+        Ok(Some(Reserved {
+            file: i,
+            epoch,
+            rec,
+            at: self.arena.bytes_at(rec),
+            len: want,
+            off,
+            handle,
+        }))
+    }
+
+    /// Reads a reservation's bytes from its file through `disk` (what a caller without its
+    /// own mapping of the arena does); how many it read.
+    pub fn fill<D: Disk>(&mut self, disk: &D, r: &Reserved) -> usize {
+        disk.read_at(r.handle, self.arena.bytes_mut(r.rec), r.off)
+    }
+
+    /// Links a reserved record whose first `got` bytes were read. False when the file's slot
+    /// changed since the reservation (synced, rolled back): nothing is linked, and the caller
+    /// saves again with [`Store::before_write`] (its write has not been made yet).
+    pub fn commit(&mut self, r: Reserved, got: usize) -> bool {
+        let s = &self.files.slots[r.file.0];
+        let current = s.used && s.epoch == r.epoch;
+        if current && got > 0 {
+            if got < r.len {
+                self.arena.shrink(r.rec, got);
+            }
+            self.files.insert_sorted(&mut self.arena, r.file, r.rec);
+        }
+        self.arena.unreserve();
+        current
     }
 
     /// Before the file `st` loses everything from `off` on (a truncation to `off`, a hole

@@ -322,3 +322,50 @@ fn a_full_arena_or_table_is_reported_and_the_rollback_is_incomplete_body() {
     let long = vec![b'a'; PATH];
     assert_eq!(s.journal(&disk, Op::Created, &long, None, None), Err(Warning::PathTooLong));
 }
+
+#[test]
+fn reservations_filled_out_of_order_still_roll_back_to_the_synced_bytes() {
+    roomy(reservations_filled_out_of_order_body);
+}
+
+fn reservations_filled_out_of_order_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/f", b"0123456789", false);
+    let mut s = store(1 << 16);
+    let st = disk.stat("/d/f");
+    // Two processes reserve, in this order, for overlapping writes; the first reads and
+    // writes, then the second; the second commits first.
+    let a = s.reserve_write(&disk, &st, || disk.open("/d/f"), 2, 2).unwrap().unwrap();
+    let b = s.reserve_write(&disk, &st, || disk.open("/d/f"), 2, 3).unwrap().unwrap();
+    let got_a = s.fill(&disk, &a);
+    disk.program_write("/d/f", 2, b"ab");
+    let got_b = s.fill(&disk, &b);
+    disk.program_write("/d/f", 2, b"cde");
+    assert!(s.commit(b, got_b));
+    assert!(s.commit(a, got_a));
+    assert_eq!(disk.content("/d/f").unwrap(), b"01cde56789");
+    assert!(s.power_cut(&disk, false));
+    assert_eq!(disk.content("/d/f").unwrap(), b"0123456789");
+}
+
+#[test]
+fn a_reservation_made_stale_by_a_sync_is_not_linked() {
+    roomy(a_stale_reservation_body);
+}
+
+fn a_stale_reservation_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/f", b"0123456789", false);
+    let mut s = store(1 << 16);
+    let st = disk.stat("/d/f");
+    let r = s.reserve_write(&disk, &st, || disk.open("/d/f"), 0, 4).unwrap().unwrap();
+    let got = s.fill(&disk, &r);
+    s.synced(&disk, &st);
+    assert!(!s.commit(r, got), "the file was synced in between");
+    // Saved again, as the caller does, before its write.
+    write(&mut s, &disk, "/d/f", 0, b"WXYZ");
+    assert!(s.power_cut(&disk, false));
+    assert_eq!(disk.content("/d/f").unwrap(), b"0123456789");
+    // Nothing past the synced size needs saving.
+    assert!(s.reserve_write(&disk, &st, || disk.open("/d/f"), 10, 4).unwrap().is_none());
+}

@@ -242,25 +242,63 @@ fn regular(fd: c_int) -> Option<Stat> {
 /// Before a write of `count` bytes to `fd`, at `at` (`None`: at the file offset, or the end
 /// for `O_APPEND`).
 pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
-    if regular(fd).is_none() {
-        return Pre::none();
-    }
+    let Some(st) = regular(fd) else { return Pre::none() };
     let pre = Pre::counted();
+    if SHARED.load(Ordering::Relaxed) {
+        // The run's model, which every process of the run waits on: its lock is held only
+        // for the bookkeeping, and the facts and the old bytes are read without it (two
+        // threads writing one range at once race in the program anyway).
+        let r = match write_offset(fd, at, &st) {
+            Some(off) => {
+                // Its own statement: the lock is let go at its end, before `shared_write`
+                // takes it again (a guard made in a `match` head lives to the end of the
+                // `match`).
+                let reserved = store().reserve_write(&Kernel, &st, || reopened(fd), off, count);
+                match reserved {
+                    Ok(Some(r)) => {
+                        shared_write(fd, r, off, count);
+                        return pre;
+                    }
+                    other => other.map(drop),
+                }
+            }
+            None => store().register(&Kernel, &st, || reopened(fd)),
+        };
+        warn(r);
+        return pre;
+    }
     let mut s = store();
     // Facts read again under the lock: another thread may have changed the size meanwhile.
     if let Some(st) = regular(fd) {
-        let off = match at {
-            Some(off) => Some(off),
-            None if kfile::status_flags(fd) & libc::O_APPEND != 0 => Some(st.size),
-            None => kfile::offset(fd),
-        };
-        let r = match off {
+        let r = match write_offset(fd, at, &st) {
             Some(off) => s.before_write(&Kernel, &st, || reopened(fd), off, count),
             None => s.register(&Kernel, &st, || reopened(fd)),
         };
         warn(r);
     }
     pre
+}
+
+/// Where a write to `fd` lands: `at`, else the end for `O_APPEND`, else the file offset.
+fn write_offset(fd: c_int, at: Option<u64>, st: &Stat) -> Option<u64> {
+    match at {
+        Some(off) => Some(off),
+        None if kfile::status_flags(fd) & libc::O_APPEND != 0 => Some(st.size),
+        None => kfile::offset(fd),
+    }
+}
+
+/// The rest of [`before_write`] on the run's model: the reserved bytes are read without the
+/// lock, so that the run's processes do not wait on each other's reads, then linked under
+/// it; if the file was synced meanwhile they are saved again, under the lock.
+fn shared_write(fd: c_int, r: failinject_crash::Reserved, off: u64, count: u64) {
+    let got = shared_store::fill(r.at, r.len, Kernel::fd(r.handle), r.off);
+    let mut s = store();
+    if !s.commit(r, got)
+        && let Some(st) = regular(fd)
+    {
+        warn(s.before_write(&Kernel, &st, || reopened(fd), off, count));
+    }
 }
 
 /// Before `ftruncate(fd, len)`.

@@ -200,6 +200,35 @@ fn processes_left_running_when_the_command_ends_are_named() {
     assert!(!err.contains("ended without an exit record (SIGKILL)"), "{err}");
 }
 
+/// The longest a run of the crash fixture may take before it is killed and the test fails.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Threads of one process on the run's shared model, through a power cut: each file holds
+/// exactly what its thread synced (the preload's `crash::many_threads…` test, run-wide).
+#[test]
+fn threads_writing_through_a_run_wide_cut_leave_exactly_what_they_synced() {
+    let dir = TempDir::new("run-threads");
+    let exe = crash_fixture(&dir);
+    let exe_s = exe.to_string_lossy().into_owned();
+    let d = dir.path().to_string_lossy().into_owned();
+    let rule = "sys:access[path=*checkpoint]=powercut";
+    let args = ["run", "-q", "-r", rule, "--", &exe_s, "threads", &d, "8"];
+    let out = failinject_tests::bounded(failinject(dir.path(), &args), LIMIT);
+    assert_eq!(out.code, Some(137), "{}", out.stderr);
+    for t in 0..8 {
+        for f in ['a', 'b'] {
+            let data = std::fs::read_to_string(dir.join(&format!("t{t}{f}"))).unwrap();
+            let want: String = (0..50)
+                .map(|k| {
+                    let head = format!("thread {t} file {f} record {k} ");
+                    format!("{head}{}\n", ".".repeat(63 - head.len()))
+                })
+                .collect();
+            assert!(data == want, "t{t}{f}: {} bytes, not the synced 50 records", data.len());
+        }
+    }
+}
+
 /// The crash fixture of the preload's tests (`tests/fixtures/crash/crash.c`), built in `dir`.
 fn crash_fixture(dir: &TempDir) -> std::path::PathBuf {
     let include = format!("-I{}", workspace().join("preload/include").display());
@@ -217,21 +246,12 @@ fn crash_fixture(dir: &TempDir) -> std::path::PathBuf {
 fn a_power_cut_rolls_back_every_process_of_the_run_and_kills_them_all() {
     let dir = TempDir::new("run-cut");
     let exe = crash_fixture(&dir);
+    let exe_s = exe.to_string_lossy().into_owned();
     let d = dir.path().to_string_lossy().into_owned();
-    let out = output(failinject(
-        dir.path(),
-        &[
-            "run",
-            "-r",
-            "sys:access[path=*checkpoint]=powercut",
-            "--",
-            &exe.to_string_lossy(),
-            "procs",
-            &d,
-        ],
-    ));
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(137), "{err}");
+    let args = ["run", "-r", "sys:access[path=*checkpoint]=powercut", "--", &exe_s, "procs", &d];
+    let out = failinject_tests::bounded(failinject(dir.path(), &args), LIMIT);
+    let err = out.stderr.clone();
+    assert_eq!(out.code, Some(137), "{err}");
     assert!(err.starts_with("failinject: power cut by rule 1; 3 processes"), "{err}");
     for name in ["gone", "child", "parent"] {
         let got = std::fs::read_to_string(dir.join(name)).unwrap();
@@ -252,24 +272,10 @@ fn a_power_cut_rolls_back_every_process_of_the_run_and_kills_them_all() {
 fn lose_drops_the_unsynced_writes_of_every_process_of_the_run() {
     let dir = TempDir::new("run-lose");
     let exe = crash_fixture(&dir);
+    let exe_s = exe.to_string_lossy().into_owned();
     let d = dir.path().to_string_lossy().into_owned();
-    let out = output(failinject(
-        dir.path(),
-        &[
-            "run",
-            "-q",
-            "-r",
-            "sys:fsync[path=*/alias]=lose(EIO)",
-            "--",
-            &exe.to_string_lossy(),
-            "loseothers",
-            &d,
-        ],
-    ));
-    assert_eq!(
-        text(&out.stdout),
-        "fsync=-1 errno=EIO now=synced shared\n",
-        "{}",
-        text(&out.stderr)
-    );
+    let rule = "sys:fsync[path=*/alias]=lose(EIO)";
+    let args = ["run", "-q", "-r", rule, "--", &exe_s, "loseothers", &d];
+    let out = failinject_tests::bounded(failinject(dir.path(), &args), LIMIT);
+    assert_eq!(out.stdout, "fsync=-1 errno=EIO now=synced shared\n", "{}", out.stderr);
 }

@@ -330,7 +330,7 @@ impl Kernel {
     }
 
     /// This process's descriptor for `h`.
-    fn fd(h: Handle) -> c_int {
+    pub fn fd(h: Handle) -> c_int {
         if Kernel::kept() { super::keeper::local(h.0) } else { h.0 }
     }
 }

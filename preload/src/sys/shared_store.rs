@@ -166,7 +166,8 @@ impl SharedHeld {
         let lock = u32_at(H_LOCK);
         let mut spins = 0u32;
         loop {
-            let seen = match lock.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed) {
+            let seen = match lock.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
+            {
                 Ok(_) => break,
                 Err(seen) => seen,
             };
@@ -263,8 +264,30 @@ fn futex_wait(word: &AtomicU32, expected: u32) {
 fn futex_wake(word: &AtomicU32) {
     // SAFETY: as `futex_wait`; FUTEX_WAKE takes no pointer but the word's address.
     unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE as c_long, 1 as c_long, 0, 0, 0)
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE as c_long,
+            1 as c_long,
+            0,
+            0,
+            0,
+        )
     };
+}
+
+/// Reads `len` bytes of the file `fd` at `off` into the arena at `at` (a reservation of the
+/// caller's, `Store::reserve_write`), without the lock: no other process touches reserved
+/// bytes until they are committed. How many bytes were read.
+pub fn fill(at: usize, len: usize, fd: libc::c_int, off: u64) -> usize {
+    if !mapped() || at.checked_add(len).is_none_or(|end| end > ARENA) {
+        return 0;
+    }
+    // SAFETY: `at..at + len` lies inside the arena of this process's mapping (checked just
+    // above), which is never unmapped; the range was reserved for this caller alone under the
+    // lock, so nothing else reads or writes it until the caller commits it.
+    let buf = unsafe { std::slice::from_raw_parts_mut(base().add(ARENA_AT + at), len) };
+    super::kfile::pread_full(fd, buf, off)
 }
 
 /// Whether process `pid` exists and is not a zombie.
