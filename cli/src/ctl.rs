@@ -27,7 +27,8 @@ pub struct Args {
     #[arg(long)]
     run: bool,
     /// The command: `set RULE`, `remove KEY`, `clear`, `list`, `wait KEY N [TIMEOUT_MS]`,
-    /// `seed`. Without one, commands are read from standard input, one a line.
+    /// `seed`, `powercut [dirs]`. Without one, commands are read from standard input, one a
+    /// line.
     #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
 }

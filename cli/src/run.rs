@@ -129,7 +129,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("failinject: {reason}");
     }
     // A power cut ends the run: every process is killed, then every file is rolled back.
-    if let Some(Cut::Incomplete(why)) = keeper.as_ref().and_then(Keeper::finish) {
+    let cut = keeper.as_ref().and_then(Keeper::finish);
+    if let Some(Cut::Incomplete(why)) = &cut {
         eprintln!("failinject: warning: power cut: {why}");
     }
     reap_adopted();
@@ -145,6 +146,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             summary.lingering = crate::run_dir::lingering(d);
         }
         summary.clues.program = Some(program.clone());
+        summary.power_cut = cut.is_some();
         let ending = match &ended {
             Ended::Ran(status) => summary.ending(child::ending(status), top_pid),
             Ended::NotStarted { .. } => None,

@@ -46,6 +46,9 @@ pub struct Summary {
     /// The processes killed before their exit record whose counts the run's shared state
     /// kept (`failinject run`'s `killed` records): pid and title.
     pub killed: Vec<String>,
+    /// The run's power was cut (by a rule, or over the control socket): `failinject run`
+    /// killed every process and rolled the files back.
+    pub power_cut: bool,
     /// The processes of the run still running when its command ended, `PID (TITLE)`.
     pub lingering: Vec<String>,
     /// What the run shows about why rules never fired (`why.rs`).
@@ -196,6 +199,9 @@ impl Summary {
                     return Some(format!("killed by rule {n} ({task})"));
                 }
             }
+        }
+        if self.power_cut && sig == 9 {
+            return Some("power cut over the control socket".into());
         }
         Some(format!("ended by signal {sig} ({})", signal_name(sig)))
     }

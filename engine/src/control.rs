@@ -57,6 +57,12 @@ pub enum Command {
     List,
     /// `seed`.
     Seed,
+    /// `powercut [MODE]`: the power fails now, for the process's whole run (`all`, the only
+    /// mode built yet, with `dirs` for directory entries too).
+    Powercut {
+        /// Directory entries not yet durable are undone too.
+        dirs: bool,
+    },
     /// `wait KEY N [TIMEOUT_MS]`, the key canonical.
     Wait {
         /// The rule's key.
@@ -112,8 +118,11 @@ pub enum ControlError {
     #[error("`{0}` takes no argument")]
     TakesNoArgument(String),
     /// A verb that is not a command.
-    #[error("unknown command `{}`: use set, remove, clear, list, wait or seed", one_line(&.0.chars().take(40).collect::<String>()))]
+    #[error("unknown command `{}`: use set, remove, clear, list, wait, seed or powercut", one_line(&.0.chars().take(40).collect::<String>()))]
     Unknown(String),
+    /// `powercut` with a mode this build does not make.
+    #[error("`powercut {0}`: {1}")]
+    PowercutMode(String, &'static str),
     /// `wait` without a key and a count.
     #[error("usage: wait KEY N [TIMEOUT_MS]")]
     WaitUsage,
@@ -145,12 +154,37 @@ pub fn parse_command(line: &str) -> Result<Command, ControlError> {
         },
         "remove" => parse_key(rest).map(Command::Remove).map_err(ControlError::Parse),
         "wait" => parse_wait(rest),
+        "powercut" => parse_powercut(rest),
         "clear" if rest.is_empty() => Ok(Command::Clear),
         "list" if rest.is_empty() => Ok(Command::List),
         "seed" if rest.is_empty() => Ok(Command::Seed),
         "clear" | "list" | "seed" => Err(ControlError::TakesNoArgument(verb.to_string())),
         _ => Err(ControlError::Unknown(verb.to_string())),
     }
+}
+
+/// `powercut [MODE]`: `all` (the default) and `dirs`, comma- or space-separated.
+fn parse_powercut(args: &str) -> Result<Command, ControlError> {
+    let mut dirs = false;
+    for word in args.split([',', ' ']).map(str::trim).filter(|w| !w.is_empty()) {
+        match word {
+            "all" => {}
+            "dirs" => dirs = true,
+            "prefix" | "any" | "torn" => {
+                return Err(ControlError::PowercutMode(
+                    word.into(),
+                    "not built yet: a power cut drops every unsynced change (`all`)",
+                ));
+            }
+            _ => {
+                return Err(ControlError::PowercutMode(
+                    one_line(&word.chars().take(40).collect::<String>()),
+                    "a mode is `all`, with `dirs` for directory entries too",
+                ));
+            }
+        }
+    }
+    Ok(Command::Powercut { dirs })
 }
 
 /// `wait KEY N [TIMEOUT_MS]`: the key may hold spaces only inside quotes, so N and the timeout
@@ -229,6 +263,9 @@ pub fn read(command: &Command, registry: &Registry) -> String {
         },
         Command::Set(_) | Command::Remove(_) | Command::Clear => {
             "err this command changes the rules\n".into()
+        }
+        Command::Powercut { .. } => {
+            "err only a process under libfailinject.so can cut its power\n".into()
         }
     }
 }

@@ -567,6 +567,13 @@ pub fn powercut(dirs: bool) -> ! {
 /// In a forked child: the only thread held no lock and had no call in flight; the model
 /// and our descriptors (shared with the parent) stay, so a power cut in the child rolls back
 /// what either wrote since the last sync.
+/// A power cut asked for over the control socket (`powercut [dirs]`), from the control
+/// thread: as a `powercut` rule would.
+pub fn cut_now(dirs: bool) -> ! {
+    let _inside = crate::sys::guard::Inside::enter();
+    powercut(dirs)
+}
+
 /// Rolls back every file of the run after its processes are gone (`failinject run` asks for
 /// it, in a process of its own, once it has killed them all): the run's shared model, whose
 /// lock a killed process may still hold. False when the model cannot be had or a file could

@@ -187,6 +187,15 @@ fn connection(conn: UnixStream) {
         }
         let reply = match control::parse_line(&line) {
             None => continue,
+            // The power fails now: the reply goes first, since nothing comes after.
+            Some(Ok(Command::Powercut { dirs })) if crate::crash::on() => {
+                let _ = out.write_all(b"ok power cut\n");
+                let _ = out.flush();
+                crate::crash::cut_now(dirs)
+            }
+            Some(Ok(Command::Powercut { .. })) => "err no write is tracked in this process: \
+                 set a powercut or lose rule first (tracking starts with one)\n"
+                .to_string(),
             Some(parsed) => answer(parsed),
         };
         if out.write_all(reply.as_bytes()).is_err() {

@@ -279,3 +279,36 @@ fn lose_drops_the_unsynced_writes_of_every_process_of_the_run() {
     let out = failinject_tests::bounded(failinject(dir.path(), &args), LIMIT);
     assert_eq!(out.stdout, "fsync=-1 errno=EIO now=synced shared\n", "{}", out.stderr);
 }
+
+/// `powercut` over the control socket, to the whole run (`ctl --run PID powercut`): every
+/// process killed, every unsynced write rolled back, `sync`'s work kept.
+#[test]
+fn a_power_cut_sent_over_ctl_run_ends_the_whole_run() {
+    let dir = TempDir::new("run-ctl-cut");
+    // A rule that turns write tracking on and never fires.
+    let rule = "sys:access[path=/nonexistent/cut]=powercut";
+    let script = "echo synced > f; sync; echo unsynced >> f; sleep 30 & touch ready; wait";
+    let run = Running(Some(
+        failinject(dir.path(), &["run", "--ctl", "-r", rule, "--", "sh", "-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dir.join("ready").exists() {
+        assert!(Instant::now() < deadline, "the script never got ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A mode this build does not make is refused before any process sees it.
+    let torn = ctl_run(dir.path(), run.id(), &["powercut", "torn"]);
+    assert_eq!(torn.status.code(), Some(1));
+    assert!(text(&torn.stderr).contains("not built yet"), "{}", text(&torn.stderr));
+    let cut = ctl_run(dir.path(), run.id(), &["powercut"]);
+    assert!(text(&cut.stdout).contains(": ok power cut"), "{}", text(&cut.stderr));
+    let out = run.finish();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(137), "{err}");
+    assert!(err.contains("failinject: power cut over the control socket;"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "synced\n", "{err}");
+}

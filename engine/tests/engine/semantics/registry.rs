@@ -244,6 +244,20 @@ fn control_and_fit_errors_are_typed() {
     assert_eq!(err("frobnicate x"), ControlError::Unknown("frobnicate".into()));
     assert_eq!(err("list now"), ControlError::TakesNoArgument("list".into()));
     assert_eq!(err("wait"), ControlError::WaitUsage);
+    assert!(matches!(err("powercut torn"), ControlError::PowercutMode(m, _) if m == "torn"));
+    assert!(matches!(err("powercut sideways"), ControlError::PowercutMode(..)));
+    use failinject_engine::control::Command;
+    for (line, want) in [("powercut", false), ("powercut all", false), ("powercut all,dirs", true)]
+    {
+        assert!(
+            matches!(parse_command(line), Ok(Command::Powercut { dirs }) if dirs == want),
+            "{line}"
+        );
+    }
+    // Only a process under the preload can cut its power: the engine alone says so.
+    let mut reg = Registry::new(1);
+    let reply = failinject_engine::control::respond(b"powercut", &mut reg).unwrap();
+    assert!(reply.starts_with("err "), "{reply}");
     assert!(matches!(err("set sys:wrte=off"), ControlError::Parse(_)));
     assert!(!err("set sys:wrte=off").to_string().contains('\n'), "one line for a reply");
     let fsync = PointId::of("fsync").info();
