@@ -188,11 +188,9 @@ pub fn register(fd: c_int) -> Option<c_int> {
             }
             Some(h)
         }
-        Some(h) => {
-            close(fd);
-            Some(h)
-        }
-        None => {
+        // Past the cache (16384 files kept in one run): not usable here without opening it
+        // anew at every call, so the file is reported as untrackable.
+        Some(_) | None => {
             close(fd);
             None
         }
@@ -202,14 +200,12 @@ pub fn register(fd: c_int) -> Option<c_int> {
 /// This process's descriptor for handle `h`: cached, or opened through the keeper's
 /// descriptor table. -1 when it cannot be reached. The caller must not close it.
 pub fn local(h: c_int) -> c_int {
-    if h < 0 {
+    if h < 0 || h as usize >= LOCAL_MAX {
         return -1;
     }
-    if let Some(slot) = LOCAL.get(h as usize) {
-        let fd = slot.load(Ordering::Acquire);
-        if fd > 0 {
-            return fd - 1;
-        }
+    let cached = LOCAL[h as usize].load(Ordering::Acquire);
+    if cached > 0 {
+        return cached - 1;
     }
     let mut path = [0u8; 64];
     let mut n = 0;
@@ -228,16 +224,12 @@ pub fn local(h: c_int) -> c_int {
         return -1;
     }
     let fd = to_high(fd);
-    match LOCAL.get(h as usize) {
-        Some(slot) => match slot.compare_exchange(0, fd + 1, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => fd,
-            Err(other) => {
-                close(fd);
-                other - 1
-            }
-        },
-        // Past the cache: leaked, rather than closed under a caller still using it.
-        None => fd,
+    match LOCAL[h as usize].compare_exchange(0, fd + 1, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => fd,
+        Err(other) => {
+            close(fd);
+            other - 1
+        }
     }
 }
 
