@@ -59,7 +59,6 @@ impl Keeper {
     /// Serves `dir`'s keeper socket; `lib` is the preload, for the process that rolls files
     /// back.
     pub fn start(dir: &RunDir, lib: &Path) -> anyhow::Result<Keeper> {
-        raise_descriptor_limit();
         let path = dir.path().join("keeper");
         let sock = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None)
             .context("cannot make the run's keeper socket")?;
@@ -245,8 +244,10 @@ fn restore(run: &Run, dirs: bool) -> Result<(), String> {
     }
 }
 
-/// The keeper holds a descriptor per tracked file: as many as the system lets it.
-fn raise_descriptor_limit() {
+/// The keeper holds a descriptor per tracked file: as many as the system lets it. Called once
+/// the command has started, which must not inherit the raised limit (a program that closes
+/// every descriptor up to its limit would take far longer).
+pub fn raise_descriptor_limit() {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
         let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);

@@ -117,6 +117,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut top_pid = None;
     let ended = child::run(cmd, |pid| {
         top_pid = Some(i64::from(pid));
+        if keeper.is_some() {
+            crate::keeper::raise_descriptor_limit();
+        }
         if let Some(t) = &ctl_template {
             let path = ctl::expand(t, pid);
             eprintln!(
