@@ -45,7 +45,28 @@ pub struct Arena<'m> {
     /// Records reserved and not yet linked or given up (`reserve`): the arena must not
     /// start over under them.
     reserved: u64,
+    /// How many times the arena started over: a [`Chunk`] of an earlier time is void.
+    resets: u64,
 }
+
+/// A run of the arena one process allocates its records from ([`Arena::reserve_in`]), so
+/// that the records of processes sharing the arena do not share pages (each page then has
+/// one writer, and its faults one process). Kept by the process, not in the arena.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Chunk {
+    next: usize,
+    end: usize,
+    resets: u64,
+    valid: bool,
+}
+
+impl Chunk {
+    /// No run yet: the first reservation takes one.
+    pub const EMPTY: Chunk = Chunk { next: 0, end: 0, resets: 0, valid: false };
+}
+
+/// The size of a [`Chunk`] (of a large enough arena).
+const CHUNK: usize = 1 << 20;
 
 fn get(mem: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
@@ -60,7 +81,7 @@ fn put(mem: &mut [u8], at: usize, v: u64) {
 impl<'m> Arena<'m> {
     /// An arena with no memory yet: every allocation fails until [`Arena::give`].
     pub const fn empty() -> Arena<'m> {
-        Arena { mem: None, used: FIRST, live: 0, reset: 0, reserved: 0 }
+        Arena { mem: None, used: FIRST, live: 0, reset: 0, reserved: 0, resets: 0 }
     }
 
     /// Hands the arena its memory (once; later calls keep the first).
@@ -105,6 +126,40 @@ impl<'m> Arena<'m> {
         let r = self.alloc(off, len, seq)?;
         self.reserved += 1;
         Some(r)
+    }
+
+    /// [`Arena::reserve`] from the caller's own `chunk`, which is renewed from the arena when
+    /// it is used up or the arena has started over since.
+    pub fn reserve_in(
+        &mut self,
+        chunk: &mut Chunk,
+        off: u64,
+        len: usize,
+        seq: u64,
+    ) -> Option<RecordId> {
+        let need = HEADER.checked_add(len)?.checked_next_multiple_of(8)?;
+        let mem_len = self.mem.as_deref().map_or(0, <[u8]>::len);
+        if !chunk.valid || chunk.resets != self.resets || chunk.next + need > chunk.end {
+            // A chunk is a sixty-fourth of the arena at most, so that small arenas serve
+            // several processes too.
+            let size = need.max(CHUNK.min(mem_len / 64));
+            let at = self.used;
+            let end = at.checked_add(size)?;
+            if end > mem_len {
+                return None;
+            }
+            self.used = end;
+            *chunk = Chunk { next: at, end, resets: self.resets, valid: true };
+        }
+        let mem = self.mem.as_deref_mut()?;
+        let at = chunk.next;
+        put(mem, at, 0);
+        put(mem, at + 8, off);
+        put(mem, at + 16, len as u64);
+        put(mem, at + 24, seq);
+        chunk.next += need;
+        self.reserved += 1;
+        Some(RecordId(NonZeroU64::new(at as u64)?))
     }
 
     /// A reserved record was linked or given up.
@@ -176,6 +231,7 @@ impl<'m> Arena<'m> {
         if self.live == 0 && self.reserved == 0 && self.used > FIRST {
             self.reset = self.reset.max(self.used);
             self.used = FIRST;
+            self.resets += 1;
         }
     }
 

@@ -32,7 +32,7 @@ mod files;
 pub mod journal;
 mod warning;
 
-pub use arena::{Arena, Record, RecordId};
+pub use arena::{Arena, Chunk, Record, RecordId};
 pub use disk::{Disk, Handle, Kind, Stat};
 pub use files::{FILES, FileId};
 pub use journal::{ENTRIES, Op, PATH};
@@ -170,11 +170,14 @@ impl<'m> Store<'m> {
     /// own mapping of the arena, at [`Reserved::at`], or [`Store::fill`]); [`Store::commit`]
     /// links the record, under the lock again, before the write is made. `None`: nothing
     /// below the synced size is overwritten.
+    ///
+    /// The room comes from `chunk`, the caller's own run of the arena (see [`Chunk`]).
     pub fn reserve_write<D: Disk>(
         &mut self,
         disk: &D,
         st: &Stat,
         open: impl FnOnce() -> Option<Handle>,
+        chunk: &mut Chunk,
         off: u64,
         len: u64,
     ) -> Result<Option<Reserved>, Warning> {
@@ -186,7 +189,7 @@ impl<'m> Store<'m> {
         }
         let want = usize::try_from(len.min(limit - off)).unwrap_or(usize::MAX);
         let (epoch, handle) = (s.epoch, Handle(s.handle));
-        let Some(rec) = self.arena.reserve(off, want, self.seq.0 + 1) else {
+        let Some(rec) = self.arena.reserve_in(chunk, off, want, self.seq.0 + 1) else {
             self.files.slots[i.0].flags |= files::LOSSY;
             return Err(Warning::ArenaFull);
         };

@@ -335,8 +335,10 @@ fn reservations_filled_out_of_order_body() {
     let st = disk.stat("/d/f");
     // Two processes reserve, in this order, for overlapping writes; the first reads and
     // writes, then the second; the second commits first.
-    let a = s.reserve_write(&disk, &st, || disk.open("/d/f"), 2, 2).unwrap().unwrap();
-    let b = s.reserve_write(&disk, &st, || disk.open("/d/f"), 2, 3).unwrap().unwrap();
+    // Each process allocates from its own chunk of the arena.
+    let (mut ca, mut cb) = (Chunk::default(), Chunk::default());
+    let a = s.reserve_write(&disk, &st, || disk.open("/d/f"), &mut ca, 2, 2).unwrap().unwrap();
+    let b = s.reserve_write(&disk, &st, || disk.open("/d/f"), &mut cb, 2, 3).unwrap().unwrap();
     let got_a = s.fill(&disk, &a);
     disk.program_write("/d/f", 2, b"ab");
     let got_b = s.fill(&disk, &b);
@@ -358,7 +360,8 @@ fn a_stale_reservation_body() {
     disk.add("/d/f", b"0123456789", false);
     let mut s = store(1 << 16);
     let st = disk.stat("/d/f");
-    let r = s.reserve_write(&disk, &st, || disk.open("/d/f"), 0, 4).unwrap().unwrap();
+    let mut chunk = Chunk::default();
+    let r = s.reserve_write(&disk, &st, || disk.open("/d/f"), &mut chunk, 0, 4).unwrap().unwrap();
     let got = s.fill(&disk, &r);
     s.synced(&disk, &st);
     assert!(!s.commit(r, got), "the file was synced in between");
@@ -367,5 +370,6 @@ fn a_stale_reservation_body() {
     assert!(s.power_cut(&disk, false));
     assert_eq!(disk.content("/d/f").unwrap(), b"0123456789");
     // Nothing past the synced size needs saving.
-    assert!(s.reserve_write(&disk, &st, || disk.open("/d/f"), 10, 4).unwrap().is_none());
+    let none = s.reserve_write(&disk, &st, || disk.open("/d/f"), &mut chunk, 10, 4).unwrap();
+    assert!(none.is_none());
 }

@@ -53,6 +53,9 @@ static DIRS: AtomicBool = AtomicBool::new(false);
 static CUT: AtomicBool = AtomicBool::new(false);
 /// Tracked calls between their undo record and the end of the real call.
 static INFLIGHT: AtomicU32 = AtomicU32::new(0);
+/// This process's run of the shared arena (`Chunk`), used under the run's lock: the records of
+/// the run's processes do not share pages. A forked child starts a run of its own.
+static CHUNK: SpinLock<failinject_crash::Chunk> = SpinLock::new(failinject_crash::Chunk::EMPTY);
 /// The model. In `.bss`: a process that never tracks pays nothing for it.
 static STORE: SpinLock<Store<'static>> = SpinLock::new(Store::new());
 /// Whether the "could not track" message was written, for data and for directories.
@@ -253,7 +256,10 @@ pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
                 // Its own statement: the lock is let go at its end, before `shared_write`
                 // takes it again (a guard made in a `match` head lives to the end of the
                 // `match`).
-                let reserved = store().reserve_write(&Kernel, &st, || reopened(fd), off, count);
+                let reserved = {
+                    let mut chunk = CHUNK.lock();
+                    store().reserve_write(&Kernel, &st, || reopened(fd), &mut chunk, off, count)
+                };
                 match reserved {
                     Ok(Some(r)) => {
                         shared_write(fd, r, off, count);
@@ -595,5 +601,7 @@ pub fn restore_run(dirs: bool) -> bool {
 
 pub fn after_fork_in_child() {
     STORE.reset_after_fork();
+    CHUNK.reset_after_fork();
+    *CHUNK.lock() = failinject_crash::Chunk::EMPTY;
     INFLIGHT.store(0, Ordering::Release);
 }
