@@ -63,6 +63,17 @@ pub struct Chunk {
 impl Chunk {
     /// No run yet: the first reservation takes one.
     pub const EMPTY: Chunk = Chunk { next: 0, end: 0, resets: 0, valid: false };
+
+    /// Where the chunk ends, from the start of the arena's memory: a new chunk has a new end
+    /// (its owner may fault its pages in at once).
+    pub fn end(&self) -> usize {
+        self.end
+    }
+
+    /// The chunk's bytes, from the start of the arena's memory, not yet handed out.
+    pub fn unused(&self) -> std::ops::Range<usize> {
+        self.next..self.end
+    }
 }
 
 /// The size of a [`Chunk`] (of a large enough arena).

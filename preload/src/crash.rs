@@ -258,7 +258,20 @@ pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
                 // `match`).
                 let reserved = {
                     let mut chunk = CHUNK.lock();
-                    store().reserve_write(&Kernel, &st, || reopened(fd), &mut chunk, off, count)
+                    let end = chunk.end();
+                    let r = store().reserve_write(
+                        &Kernel,
+                        &st,
+                        || reopened(fd),
+                        &mut chunk,
+                        off,
+                        count,
+                    );
+                    // A new chunk: its pages faulted in at once, not one by one.
+                    if chunk.end() != end {
+                        shared_store::populate(chunk.unused());
+                    }
+                    r
                 };
                 match reserved {
                     Ok(Some(r)) => {
