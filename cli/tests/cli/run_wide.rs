@@ -207,13 +207,8 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// exactly what its thread synced (the preload's `crash::many_threads…` test, run-wide).
 #[test]
 fn threads_writing_through_a_run_wide_cut_leave_exactly_what_they_synced() {
-    let dir = TempDir::new("run-threads");
-    let exe = crash_fixture(&dir);
-    let exe_s = exe.to_string_lossy().into_owned();
-    let d = dir.path().to_string_lossy().into_owned();
     let rule = "sys:access[path=*checkpoint]=powercut";
-    let args = ["run", "-q", "-r", rule, "--", &exe_s, "threads", &d, "8"];
-    let out = failinject_tests::bounded(failinject(dir.path(), &args), LIMIT);
+    let (dir, out) = run_fixture("run-threads", rule, true, &["threads", "8"]);
     assert_eq!(out.code, Some(137), "{}", out.stderr);
     for t in 0..8 {
         for f in ['a', 'b'] {
@@ -227,6 +222,27 @@ fn threads_writing_through_a_run_wide_cut_leave_exactly_what_they_synced() {
             assert!(data == want, "t{t}{f}: {} bytes, not the synced 50 records", data.len());
         }
     }
+}
+
+/// `failinject run -r RULE [-q] -- crash MODE DIR…` (the crash fixture) in a directory of its
+/// own, bounded by [`LIMIT`]; the directory and what the run did.
+fn run_fixture(
+    name: &str,
+    rule: &str,
+    quiet: bool,
+    mode: &[&str],
+) -> (TempDir, failinject_tests::Done) {
+    let dir = TempDir::new(name);
+    let exe = crash_fixture(&dir).to_string_lossy().into_owned();
+    let d = dir.path().to_string_lossy().into_owned();
+    let mut args = vec!["run", "-r", rule];
+    if quiet {
+        args.push("-q");
+    }
+    args.extend(["--", exe.as_str(), mode[0], d.as_str()]);
+    args.extend(&mode[1..]);
+    let done = failinject_tests::bounded(failinject(dir.path(), &args), LIMIT);
+    (dir, done)
 }
 
 /// The crash fixture of the preload's tests (`tests/fixtures/crash/crash.c`), built in `dir`.
@@ -244,12 +260,8 @@ fn crash_fixture(dir: &TempDir) -> std::path::PathBuf {
 /// killed with the rest.
 #[test]
 fn a_power_cut_rolls_back_every_process_of_the_run_and_kills_them_all() {
-    let dir = TempDir::new("run-cut");
-    let exe = crash_fixture(&dir);
-    let exe_s = exe.to_string_lossy().into_owned();
-    let d = dir.path().to_string_lossy().into_owned();
-    let args = ["run", "-r", "sys:access[path=*checkpoint]=powercut", "--", &exe_s, "procs", &d];
-    let out = failinject_tests::bounded(failinject(dir.path(), &args), LIMIT);
+    let rule = "sys:access[path=*checkpoint]=powercut";
+    let (dir, out) = run_fixture("run-cut", rule, false, &["procs"]);
     let err = out.stderr.clone();
     assert_eq!(out.code, Some(137), "{err}");
     assert!(err.starts_with("failinject: power cut by rule 1; 3 processes"), "{err}");
@@ -270,13 +282,8 @@ fn a_power_cut_rolls_back_every_process_of_the_run_and_kills_them_all() {
 /// the parent's fsync (through another name) fails and the child's write is gone.
 #[test]
 fn lose_drops_the_unsynced_writes_of_every_process_of_the_run() {
-    let dir = TempDir::new("run-lose");
-    let exe = crash_fixture(&dir);
-    let exe_s = exe.to_string_lossy().into_owned();
-    let d = dir.path().to_string_lossy().into_owned();
     let rule = "sys:fsync[path=*/alias]=lose(EIO)";
-    let args = ["run", "-q", "-r", rule, "--", &exe_s, "loseothers", &d];
-    let out = failinject_tests::bounded(failinject(dir.path(), &args), LIMIT);
+    let (_dir, out) = run_fixture("run-lose", rule, true, &["loseothers"]);
     assert_eq!(out.stdout, "fsync=-1 errno=EIO now=synced shared\n", "{}", out.stderr);
 }
 
