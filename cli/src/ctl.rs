@@ -5,8 +5,7 @@
 //! line of standard input is a command, all on one connection.
 #![forbid(unsafe_code)]
 
-use crate::library::private_dir;
-use crate::run_dir::{RunDir, alive, title};
+use crate::run_dir::{RunDir, alive, default_template, expand, title};
 use anyhow::{Context as _, bail};
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::net::UnixStream;
@@ -31,27 +30,6 @@ pub struct Args {
     /// line.
     #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
-}
-
-/// The directory of the per-run sockets: `$XDG_RUNTIME_DIR/failinject`, else
-/// `$TMPDIR/failinject-UID`; private to the user.
-pub fn socket_dir() -> anyhow::Result<PathBuf> {
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        Some(run) => private_dir(&PathBuf::from(run).join("failinject")),
-        None => private_dir(
-            &std::env::temp_dir().join(format!("failinject-{}", nix::unistd::geteuid())),
-        ),
-    }
-}
-
-/// The socket template `run --ctl` uses when given no path: one socket per process.
-pub fn default_template() -> anyhow::Result<PathBuf> {
-    Ok(socket_dir()?.join("%p.sock"))
-}
-
-/// The template with `%p` replaced by `pid`.
-pub fn expand(template: &Path, pid: u32) -> PathBuf {
-    PathBuf::from(template.to_string_lossy().replace("%p", &pid.to_string()))
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {

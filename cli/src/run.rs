@@ -7,7 +7,7 @@ use crate::rules::{RuleArgs, to_env};
 use crate::run_dir::RunDir;
 use crate::scratch::Scratch;
 use crate::summary::Summary;
-use crate::{ctl, library, reach};
+use crate::{library, reach};
 use anyhow::Context as _;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -68,7 +68,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     let ctl_template = match &args.ctl {
         None => None,
-        Some(None) => Some(ctl::default_template()?),
+        Some(None) => Some(crate::run_dir::default_template()?),
         Some(Some(p)) => Some(absolute(p)?),
     };
 
@@ -121,7 +121,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             crate::keeper::raise_descriptor_limit();
         }
         if let Some(t) = &ctl_template {
-            let path = ctl::expand(t, pid);
+            let path = crate::run_dir::expand(t, pid);
             eprintln!(
                 "failinject: control socket of pid {pid}: {} (try `failinject ctl {pid} list`)",
                 path.display()

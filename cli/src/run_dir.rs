@@ -1,7 +1,7 @@
 //! The directory of one run, `FAILINJECT_RUN`: what the processes of a `failinject run`
 //! share, and how `failinject ctl --run PID` finds them.
 //!
-//! It is `run-PID` in the private socket directory (`ctl::socket_dir`), PID being that of
+//! It is `run-PID` in the private socket directory ([`socket_dir`]), PID being that of
 //! `failinject run`, and holds:
 //!
 //! - `state`: the shared state every preload of the run maps (`failinject_engine::run_state`):
@@ -13,12 +13,34 @@
 //! `failinject run` removes it when the run ends, with the control sockets of its members.
 #![forbid(unsafe_code)]
 
+use crate::library::private_dir;
 use anyhow::{Context as _, bail};
 use failinject_engine::run_state::{self, Member};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+/// The directory of the per-run sockets: `$XDG_RUNTIME_DIR/failinject`, else
+/// `$TMPDIR/failinject-UID`; private to the user.
+pub fn socket_dir() -> anyhow::Result<PathBuf> {
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
+        Some(run) => private_dir(&PathBuf::from(run).join("failinject")),
+        None => private_dir(
+            &std::env::temp_dir().join(format!("failinject-{}", nix::unistd::geteuid())),
+        ),
+    }
+}
+
+/// The socket template `run --ctl` uses when given no path: one socket per process.
+pub fn default_template() -> anyhow::Result<PathBuf> {
+    Ok(socket_dir()?.join("%p.sock"))
+}
+
+/// The template with `%p` replaced by `pid`.
+pub fn expand(template: &Path, pid: u32) -> PathBuf {
+    PathBuf::from(template.to_string_lossy().replace("%p", &pid.to_string()))
+}
 
 /// A run's directory.
 pub struct RunDir {
@@ -31,7 +53,7 @@ impl RunDir {
     /// Makes the directory of the run this process starts, with a fresh state and the
     /// control template `ctl` if the run has sockets.
     pub fn create(ctl: Option<&Path>) -> anyhow::Result<RunDir> {
-        let path = crate::ctl::socket_dir()?.join(format!("run-{}", std::process::id()));
+        let path = socket_dir()?.join(format!("run-{}", std::process::id()));
         // A directory left by an earlier process with this pid is stale.
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir(&path)
@@ -61,7 +83,7 @@ impl RunDir {
 
     /// The directory of the run `failinject run` started as `pid`.
     pub fn of(pid: u32) -> anyhow::Result<RunDir> {
-        let path = crate::ctl::socket_dir()?.join(format!("run-{pid}"));
+        let path = socket_dir()?.join(format!("run-{pid}"));
         if !path.join("state").is_file() {
             bail!(
                 "pid {pid} is not a failinject run: there is no {} (give the pid of a running \
@@ -169,7 +191,7 @@ impl Drop for RunDir {
         // its own.
         if let Some(t) = self.ctl_template() {
             for m in self.members() {
-                let sock = crate::ctl::expand(&t, m.pid);
+                let sock = expand(&t, m.pid);
                 if !alive(m.pid) {
                     let _ = std::fs::remove_file(sock);
                 }

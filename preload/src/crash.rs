@@ -2,7 +2,7 @@
 //!
 //! The model itself (`failinject-crash`) keeps, for every file and directory changed since
 //! its last sync, what a power cut would take away; it reaches files through a `Disk`, which
-//! here is `sys::kfile::Kernel`: raw system calls on descriptors of our own (opened through
+//! here is `sys::disk::Kernel`: raw system calls on descriptors of our own (opened through
 //! `/proc/self/fd`, moved to a high number, close-on-exec). This module turns the program's
 //! calls into the model's operations:
 //!
@@ -33,7 +33,8 @@
 #![forbid(unsafe_code)]
 
 use crate::fd::table as fds;
-use crate::sys::kfile::{self, Kernel};
+use crate::sys::disk::Kernel;
+use crate::sys::kfile;
 use crate::sys::raw;
 use crate::sys::shared_store::{self, SharedHeld};
 use crate::sys::spin::{Held, SpinLock};

@@ -3,7 +3,7 @@
 //!
 //! - `raw`: process-wide system calls (diagnostics, errno, pid, clocks, sleeping, reading a
 //!   pointer the program passed through the kernel);
-//! - `kfile`: system calls on files and descriptors, and the crash model's `Disk`;
+//! - `kfile`: system calls on files and descriptors; `disk`: the crash model's `Disk` on them;
 //! - `real`: the real libc functions, resolved lazily with `dlsym(RTLD_NEXT)`;
 //! - `guard`: the re-entrancy flag; `spin`: the one lock; `pool`: per-call path buffers;
 //!   `published`: a value every thread reads without a lock, never freed (snapshots);
@@ -13,6 +13,7 @@
 //!   crash model every process of a run shares, and `keeper`: its handles on files, held by
 //!   `failinject run`.
 
+pub mod disk;
 pub mod guard;
 pub mod keeper;
 pub mod kfile;
