@@ -207,19 +207,15 @@ pub fn local(h: c_int) -> c_int {
     if cached > 0 {
         return cached - 1;
     }
+    use super::kfile::{Part, proc_path};
     let mut path = [0u8; 64];
-    let mut n = 0;
-    let mut num = [0u8; 20];
-    for part in [&b"/proc/"[..], raw::decimal(u64::from(keeper_pid()), &mut num)] {
-        path[n..n + part.len()].copy_from_slice(part);
-        n += part.len();
-    }
-    for part in [&b"/fd/"[..], raw::decimal(h as u64, &mut num)] {
-        path[n..n + part.len()].copy_from_slice(part);
-        n += part.len();
-    }
-    let Ok(p) = std::ffi::CStr::from_bytes_with_nul(&path[..=n]) else { return -1 };
-    let fd = super::kfile::open_at(libc::AT_FDCWD, p, libc::O_RDWR, 0);
+    let parts = [
+        Part::Text(b"/proc/"),
+        Part::Num(keeper_pid().into()),
+        Part::Text(b"/fd/"),
+        Part::Num(h as u64),
+    ];
+    let fd = super::kfile::open_at(libc::AT_FDCWD, proc_path(&mut path, &parts), libc::O_RDWR, 0);
     if fd < 0 {
         return -1;
     }

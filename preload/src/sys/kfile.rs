@@ -71,15 +71,63 @@ pub fn file_kind(fd: c_int) -> FileKind {
     }
 }
 
-/// `/proc/self/fd/N`, NUL-terminated, in `buf`.
-fn fd_link_path(fd: c_int, buf: &mut [u8; 32]) -> &CStr {
-    let prefix = b"/proc/self/fd/";
+/// A `/proc` path made of `parts`, each a byte string or a number (`/proc/` `PID` `/fd/` `N`),
+/// NUL-terminated, in `buf`; `/proc` itself when it does not fit.
+pub fn proc_path<'b>(buf: &'b mut [u8; 64], parts: &[Part<'_>]) -> &'b CStr {
     buf.fill(0);
-    buf[..prefix.len()].copy_from_slice(prefix);
-    let mut digits = [0u8; 20];
-    let d = crate::sys::raw::decimal(fd.max(0) as u64, &mut digits);
-    buf[prefix.len()..prefix.len() + d.len()].copy_from_slice(d);
-    CStr::from_bytes_until_nul(&buf[..]).unwrap_or(c"/proc/self/fd")
+    let mut n = 0;
+    for part in parts {
+        let mut digits = [0u8; 20];
+        let bytes = match part {
+            Part::Text(t) => t,
+            Part::Num(v) => crate::sys::raw::decimal(*v, &mut digits),
+        };
+        if n + bytes.len() >= buf.len() {
+            return c"/proc";
+        }
+        buf[n..n + bytes.len()].copy_from_slice(bytes);
+        n += bytes.len();
+    }
+    CStr::from_bytes_until_nul(&buf[..]).unwrap_or(c"/proc")
+}
+
+/// A piece of a [`proc_path`].
+pub enum Part<'a> {
+    /// Bytes as they are.
+    Text(&'a [u8]),
+    /// A number in decimal.
+    Num(u64),
+}
+
+/// `/proc/self/fd/N`, NUL-terminated, in `buf`.
+fn fd_link_path(fd: c_int, buf: &mut [u8; 64]) -> &CStr {
+    proc_path(buf, &[Part::Text(b"/proc/self/fd/"), Part::Num(fd.max(0) as u64)])
+}
+
+/// Whether process `pid` exists and is not a zombie (a zombie has ended; only its parent's
+/// wait is missing).
+pub fn process_alive(pid: u32) -> bool {
+    // SAFETY: kill with signal 0 only checks.
+    if unsafe { libc::syscall(libc::SYS_kill, pid as c_long, 0 as c_long) } != 0
+        && crate::sys::raw::errno() == libc::ESRCH
+    {
+        return false;
+    }
+    let mut path = [0u8; 64];
+    let p =
+        proc_path(&mut path, &[Part::Text(b"/proc/"), Part::Num(pid.into()), Part::Text(b"/stat")]);
+    let fd = open_at(libc::AT_FDCWD, p, libc::O_RDONLY, 0);
+    if fd < 0 {
+        return false;
+    }
+    let mut buf = [0u8; 512];
+    let got = pread_full(fd, &mut buf, 0);
+    close(fd);
+    // "PID (comm) S …": the state follows the last ')'.
+    match buf[..got].iter().rposition(|b| *b == b')') {
+        Some(i) => buf.get(i + 2) != Some(&b'Z'),
+        None => true,
+    }
 }
 
 /// The path `fd` refers to, as `/proc/self/fd/N` reads, into `out`.
@@ -87,7 +135,7 @@ pub fn fd_link(fd: c_int, out: &mut [u8]) -> Option<usize> {
     if fd < 0 {
         return None;
     }
-    let mut buf = [0u8; 32];
+    let mut buf = [0u8; 64];
     let link = fd_link_path(fd, &mut buf);
     // SAFETY: `link` is NUL-terminated and `out` is a live buffer of the given length.
     let n = unsafe {
@@ -197,7 +245,7 @@ pub fn open_at(dirfd: c_int, path: &CStr, flags: c_int, mode: u32) -> c_int {
 /// A new open file description of what `fd` refers to, through `/proc/self/fd/N` (so it
 /// has none of `fd`'s `O_APPEND`/`O_DIRECT`, and can read a file `fd` only writes).
 pub fn reopen(fd: c_int, flags: c_int) -> c_int {
-    let mut buf = [0u8; 32];
+    let mut buf = [0u8; 64];
     open_at(libc::AT_FDCWD, fd_link_path(fd, &mut buf), flags, 0)
 }
 

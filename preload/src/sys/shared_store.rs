@@ -183,7 +183,7 @@ impl SharedHeld {
             if holder != 0
                 && holder != me
                 && spins.is_multiple_of(64)
-                && !alive(holder)
+                && !super::kfile::process_alive(holder)
                 && lock.compare_exchange(seen, me, Ordering::Acquire, Ordering::Relaxed).is_ok()
             {
                 break;
@@ -303,37 +303,6 @@ pub fn populate(range: std::ops::Range<usize>) {
     // SAFETY: advice on pages of our own mapping, inside it; it changes no content (an older
     // kernel refuses the unknown advice with EINVAL, and nothing happens).
     unsafe { libc::syscall(libc::SYS_madvise, base().add(start), len as c_long, POPULATE_WRITE) };
-}
-
-/// Whether process `pid` exists and is not a zombie.
-fn alive(pid: u32) -> bool {
-    // SAFETY: kill with signal 0 only checks.
-    if unsafe { libc::syscall(libc::SYS_kill, pid as c_long, 0 as c_long) } != 0
-        && raw::errno() == libc::ESRCH
-    {
-        return false;
-    }
-    let mut path = [0u8; 32];
-    let mut num = [0u8; 20];
-    let digits = raw::decimal(u64::from(pid), &mut num);
-    let mut n = 0;
-    for part in [&b"/proc/"[..], digits, &b"/stat"[..]] {
-        path[n..n + part.len()].copy_from_slice(part);
-        n += part.len();
-    }
-    let Ok(p) = CStr::from_bytes_with_nul(&path[..=n]) else { return true };
-    let fd = open_at(libc::AT_FDCWD, p, libc::O_RDONLY, 0);
-    if fd < 0 {
-        return false;
-    }
-    let mut buf = [0u8; 512];
-    let got = super::kfile::pread_full(fd, &mut buf, 0);
-    close(fd);
-    // "PID (comm) S …": the state follows the last ')'.
-    match buf[..got].iter().rposition(|b| *b == b')') {
-        Some(i) => buf.get(i + 2) != Some(&b'Z'),
-        None => true,
-    }
 }
 
 /// Marks the start of a run-wide power cut (`dirs` too): true for the one process that
