@@ -292,6 +292,18 @@ impl PointInfo {
         let (_, form) = self.does.iter().find(|(r, _)| *r == role)?;
         Some(form.trim_start_matches('(').trim_end_matches(')').trim())
     }
+
+    /// Whether the call syncs more than one file: a whole file system (`syncs(fs)`,
+    /// `syncfs`) or everything (`syncs(all)`, `sync`).
+    pub fn syncs_many(&self) -> bool {
+        matches!(self.form(Role::Syncs), Some("fs" | "all"))
+    }
+
+    /// Whether the call releases its own target (`closes` bare: `close`, `fclose`,
+    /// `closedir`), rather than a range of descriptors.
+    pub fn closes_its_target(&self) -> bool {
+        self.form(Role::Closes) == Some("")
+    }
 }
 
 /// Symbols of one point that share one C signature (`open`, `open64`, `__open`, `__open64`).

@@ -8,7 +8,7 @@
 use crate::sys::raw;
 use crate::sys::ret::Ret;
 use failinject_engine::points::Fail;
-use failinject_engine::{Corruption, Decision, Effect, PointId, Role};
+use failinject_engine::{Corruption, Decision, Effect, PointId};
 use libc::{FILE, c_int};
 
 /// glibc's `_IO_ERR_SEEN`: the bit of `FILE::_flags` that `ferror()` reports.
@@ -101,7 +101,7 @@ pub fn apply<R: Ret>(
         // yet synced; the sync is not made, so a retry syncs the rolled-back state.
         Effect::Lose(e) => {
             if let Some(fd) = info.fd {
-                crate::crash::lose(fd, p.form(Role::Syncs) == Some("fs"));
+                crate::crash::lose(fd, p.syncs_many());
             }
             fail(info, e.0, real)
         }
@@ -114,7 +114,7 @@ pub fn apply<R: Ret>(
 /// role `closes` in its bare form) still releases it, as the kernel does on an error.
 fn fail<R: Ret>(info: &CallInfo, e: c_int, real: impl FnOnce() -> R) -> R {
     let p = info.point.info();
-    let releases = p.form(Role::Closes) == Some("");
+    let releases = p.closes_its_target();
     if releases {
         let _ = real();
     } else {

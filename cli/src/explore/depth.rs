@@ -49,7 +49,7 @@ fn is_sync(point: &str) -> bool {
     let Some(id) = point.strip_prefix("sys:").and_then(PointId::from_name) else { return false };
     // `sync()` and `syncfs` (`syncs(all)`, `syncs(fs)`) name no one file, and `msync` (no
     // `syncs` role) no descriptor: a retry of theirs cannot be matched to the loss.
-    matches!(id.info().form(Role::Syncs), Some(form) if form != "all" && form != "fs")
+    id.info().roles.contains(Role::Syncs) && !id.info().syncs_many()
 }
 
 /// A record of a run's log, as far as depth 2 reads it.

@@ -71,13 +71,13 @@ impl Proc {
         let (fd, classes) = (r.fd, info.classes);
         // A failed call's record has its errno and no result.
         let ok = !r.failed && r.result.is_none_or(|v| v >= 0);
-        if let Some(form) = info.form(Role::Closes) {
+        if info.roles.contains(Role::Closes) {
             // A directory stream holds no data.
             if classes.contains(Class::Dir) {
                 return false;
             }
             // A range of descriptors (`close_range`, `closefrom`) is not followed here.
-            if !form.is_empty() {
+            if !info.closes_its_target() {
                 return true;
             }
             let stake =
@@ -95,7 +95,7 @@ impl Proc {
             };
         }
         // `sync`, `syncfs`: everything the process wrote.
-        if matches!(info.form(Role::Syncs), Some("fs" | "all")) {
+        if info.syncs_many() {
             let stake = !self.dirty.is_empty() || !self.dirs.is_empty();
             if ok {
                 self.dirty.clear();

@@ -745,6 +745,11 @@ fn roles_and_classes_agree() {
     for name in ["mkdir", "mkdirat", "link", "linkat", "symlink", "symlinkat"] {
         assert!(point(name).roles.contains(Role::Makes), "{name}");
     }
+    // The two questions asked of the forms.
+    let many: Vec<&str> = POINTS.iter().filter(|p| p.syncs_many()).map(|p| p.name).collect();
+    assert_eq!(many, ["syncfs", "sync"]);
+    let own: Vec<&str> = POINTS.iter().filter(|p| p.closes_its_target()).map(|p| p.name).collect();
+    assert_eq!(own, ["close", "fclose", "closedir"]);
 }
 
 // ----------------------------------------------------------------------------------- errnos
