@@ -83,9 +83,7 @@ pub fn start(dirs: bool) {
     // Under `failinject run` the run has one model for all its processes: a power cut rolls
     // back every process's writes. This process's own model, untouched until now, is the
     // fresh store the shared one starts from.
-    if !SHARED.load(Ordering::Acquire) && crate::run::shared_model(&store) {
-        Kernel::keep_handles();
-        SHARED.store(true, Ordering::Release);
+    if share(&store) {
         ON.store(true, Ordering::Release);
         if dirs {
             DIRS.store(true, Ordering::Release);
@@ -587,6 +585,21 @@ pub fn powercut(dirs: bool) -> ! {
 /// In a forked child: the only thread held no lock and had no call in flight; the model
 /// and our descriptors (shared with the parent) stay, so a power cut in the child rolls back
 /// what either wrote since the last sync.
+/// Switches this process to the run's shared model (starting it from `fresh`, this
+/// process's own untouched store, if it is the first): false outside a run, or when the
+/// model cannot be had.
+fn share(fresh: &Store<'static>) -> bool {
+    if SHARED.load(Ordering::Acquire) {
+        return true;
+    }
+    if !crate::run::shared_model(fresh) {
+        return false;
+    }
+    Kernel::keep_handles();
+    SHARED.store(true, Ordering::Release);
+    true
+}
+
 /// A power cut asked for over the control socket (`powercut [dirs]`), from the control
 /// thread: as a `powercut` rule would.
 pub fn cut_now(dirs: bool) -> ! {
@@ -600,13 +613,9 @@ pub fn cut_now(dirs: bool) -> ! {
 /// not be rolled back completely.
 pub fn restore_run(dirs: bool) -> bool {
     let _inside = crate::sys::guard::Inside::enter();
-    let fresh = STORE.lock();
-    if !crate::run::shared_model(&fresh) {
+    if !share(&STORE.lock()) {
         return false;
     }
-    drop(fresh);
-    Kernel::keep_handles();
-    SHARED.store(true, Ordering::Release);
     match SharedHeld::lock() {
         Some(s) => s.power_cut(&Kernel, dirs),
         None => false,
