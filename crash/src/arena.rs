@@ -131,16 +131,9 @@ impl<'m> Arena<'m> {
         Some(RecordId(NonZeroU64::new(at as u64)?))
     }
 
-    /// [`Arena::alloc`] for a record its caller fills later, without the store's lock: until
-    /// [`Arena::unreserve`], the arena does not start over.
-    pub fn reserve(&mut self, off: u64, len: usize, seq: u64) -> Option<RecordId> {
-        let r = self.alloc(off, len, seq)?;
-        self.reserved += 1;
-        Some(r)
-    }
-
-    /// [`Arena::reserve`] from the caller's own `chunk`, which is renewed from the arena when
-    /// it is used up or the arena has started over since.
+    /// A record its caller fills later, without the store's lock (until
+    /// [`Arena::unreserve`] the arena does not start over), from the caller's own `chunk`,
+    /// which is renewed from the arena when it is used up or the arena has started over.
     pub fn reserve_in(
         &mut self,
         chunk: &mut Chunk,

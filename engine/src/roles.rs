@@ -117,8 +117,6 @@ impl fmt::Display for Role {
 pub struct Roles(u16);
 
 impl Roles {
-    /// No role: the call changes nothing the preload keeps track of.
-    pub const NONE: Roles = Roles(0);
     /// Calls that change what a descriptor refers to: the preload's descriptor table sees
     /// every one of them, whatever the rules.
     pub const DESCRIPTORS: Roles = Roles::of(&[Role::Opens, Role::Dups, Role::Closes]);
@@ -171,11 +169,6 @@ impl Roles {
         self.0 & other.0 != 0
     }
 
-    /// Whether the set is empty.
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
     /// The roles in the set, in [`Role::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Role> {
         Role::ALL.into_iter().filter(move |r| self.contains(*r))
@@ -202,7 +195,6 @@ mod tests {
         assert!(!set.contains(Role::Writes));
         assert!(set.meets(Roles::DESCRIPTORS) && set.meets(Roles::CHANGES));
         assert!(!set.meets(Roles::DIRECTORIES));
-        assert!(Roles::NONE.is_empty());
         assert_eq!(format!("{set:?}"), "{Opens, Creates}");
     }
 }
