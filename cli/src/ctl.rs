@@ -5,7 +5,7 @@
 //! line of standard input is a command, all on one connection.
 #![forbid(unsafe_code)]
 
-use crate::run_dir::{RunDir, alive, default_template, expand, title};
+use crate::run_dir::{RunDir, default_template, expand, of_run, title};
 use anyhow::{Context as _, bail};
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::net::UnixStream;
@@ -91,7 +91,7 @@ fn run_wide(target: &str, commands: &[&str]) -> anyhow::Result<ExitCode> {
                 pids.push(m.pid);
             }
         }
-        pids.retain(|p| alive(*p));
+        pids.retain(|p| of_run(*p, pid));
         for p in pids {
             let prefix = format!("{p} {}:", title(p));
             let socket = expand(&template, p);
@@ -109,7 +109,7 @@ fn run_wide(target: &str, commands: &[&str]) -> anyhow::Result<ExitCode> {
                     }
                     failed = true;
                 }
-                Err(e) if alive(p) => {
+                Err(e) if of_run(p, pid) => {
                     crate::out::emit(&format!("{prefix} err {e}\n"));
                     failed = true;
                 }

@@ -162,7 +162,7 @@ fn cut(shared: &(Mutex<State>, Condvar), run: &Run, dirs: bool) {
         }
         state.cut = Some(None);
     }
-    let how = kill_everyone(run).and_then(|()| restore(run, dirs));
+    let how = kill_everyone().and_then(|()| restore(run, dirs));
     let (lock, cond) = shared;
     lock.lock().unwrap_or_else(|e| e.into_inner()).cut = Some(Some(match how {
         Ok(()) => Cut::Done,
@@ -171,14 +171,13 @@ fn cut(shared: &(Mutex<State>, Condvar), run: &Run, dirs: bool) {
     cond.notify_all();
 }
 
-/// SIGKILLs every member of the run and every descendant of `failinject run` until none is
-/// left alive (zombies do not count).
-fn kill_everyone(run: &Run) -> Result<(), String> {
-    let dir = RunDir::of_path(&run.dir);
+/// SIGKILLs every process of the run (every descendant of `failinject run`, the subreaper of
+/// them all; never a member's pid alone, which an unrelated process may have taken since)
+/// until none is left alive (zombies do not count).
+fn kill_everyone() -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let mut left: Vec<u32> = descendants(std::process::id());
-        left.extend(dir.members().iter().map(|m| m.pid).filter(|p| alive(*p)));
         left.retain(|p| alive(*p));
         if left.is_empty() {
             return Ok(());
@@ -201,9 +200,7 @@ fn descendants(root: u32) -> Vec<u32> {
     let mut parent: Vec<(u32, u32)> = Vec::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        let ppid = stat.rsplit_once(") ").and_then(|(_, r)| r.split(' ').nth(1)?.parse().ok());
-        if let Some(ppid) = ppid {
+        if let Some((_, ppid)) = crate::run_dir::proc_stat(pid) {
             parent.push((pid, ppid));
         }
     }

@@ -94,11 +94,6 @@ impl RunDir {
         Ok(RunDir { path, owned: false })
     }
 
-    /// The directory at `path`, not ours to remove.
-    pub fn of_path(path: &Path) -> RunDir {
-        RunDir { path: path.to_path_buf(), owned: false }
-    }
-
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
@@ -143,7 +138,8 @@ impl RunDir {
         let mut out = String::new();
         // A member still alive is not dead without a record: it is still running
         // (`lingering`).
-        for m in self.members().into_iter().filter(|m| !m.ended && !alive(m.pid)) {
+        let me = std::process::id();
+        for m in self.members().into_iter().filter(|m| !m.ended && !of_run(m.pid, me)) {
             let rules: Vec<Value> = m
                 .counts
                 .iter()
@@ -192,7 +188,7 @@ impl Drop for RunDir {
         if let Some(t) = self.ctl_template() {
             for m in self.members() {
                 let sock = expand(&t, m.pid);
-                if !alive(m.pid) {
+                if !of_run(m.pid, std::process::id()) {
                     let _ = std::fs::remove_file(sock);
                 }
             }
@@ -213,15 +209,41 @@ pub fn lingering(dir: &RunDir) -> Vec<String> {
     }
     pids.sort_unstable();
     pids.dedup();
-    pids.into_iter().filter(|p| alive(*p)).map(|p| format!("{p} ({})", title(p))).collect()
+    let me = std::process::id();
+    pids.into_iter().filter(|p| of_run(*p, me)).map(|p| format!("{p} ({})", title(p))).collect()
 }
 
 /// Whether process `pid` still exists (a zombie does not count).
 pub fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
-        .unwrap_or(false)
+    proc_stat(pid).is_some_and(|(state, _)| state != 'Z')
+}
+
+/// Whether process `pid` is alive and descends from `root` (the run's `failinject run`, the
+/// child subreaper of all its processes). A member's pid, once it has ended, may be reused by
+/// an unrelated process: that one is not of the run, and must never be signalled or counted.
+pub fn of_run(pid: u32, root: u32) -> bool {
+    if !alive(pid) {
+        return false;
+    }
+    let mut p = pid;
+    for _ in 0..256 {
+        match proc_stat(p) {
+            Some((_, parent)) if parent == root => return true,
+            Some((_, parent)) if parent > 1 => p = parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The state letter and the parent's pid of process `pid`, from `/proc/PID/stat`
+/// ("PID (comm) S PPID …": the fields follow the last `)`, as the name may hold anything).
+pub fn proc_stat(pid: u32) -> Option<(char, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    let mut fields = rest.split(' ');
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.next()?.parse().ok()?))
 }
 
 /// The title of process `pid` (its command line, as it shows it now), or `?`.
