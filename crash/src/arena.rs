@@ -24,13 +24,15 @@ pub struct Record<'a> {
     pub off: u64,
     /// The change's place in the order of all changes.
     pub seq: u64,
-    /// The file's older record.
+    /// The record linked after it: an undo record's older one, a redo record's newer one.
     pub prev: Option<RecordId>,
-    /// The bytes the change overwrote.
+    /// The bytes the change overwrote (of a redo record: what the change left).
     pub bytes: &'a [u8],
+    /// What kind of record it is, for its owner (0 unless [`Arena::set_tag`] said).
+    pub tag: u64,
 }
 
-const HEADER: usize = 32;
+const HEADER: usize = 40;
 /// Offset 0 means "no record", so the first record starts past it.
 const FIRST: usize = 64;
 
@@ -127,6 +129,7 @@ impl<'m> Arena<'m> {
         put(mem, at + 8, off);
         put(mem, at + 16, len as u64);
         put(mem, at + 24, seq);
+        put(mem, at + 32, 0);
         self.used = end;
         Some(RecordId(NonZeroU64::new(at as u64)?))
     }
@@ -161,6 +164,7 @@ impl<'m> Arena<'m> {
         put(mem, at + 8, off);
         put(mem, at + 16, len as u64);
         put(mem, at + 24, seq);
+        put(mem, at + 32, 0);
         chunk.next += need;
         self.reserved += 1;
         Some(RecordId(NonZeroU64::new(at as u64)?))
@@ -213,6 +217,14 @@ impl<'m> Arena<'m> {
             seq: get(mem, at + 24),
             prev: NonZeroU64::new(get(mem, at)).map(RecordId),
             bytes: &mem[at + HEADER..at + HEADER + len],
+            tag: get(mem, at + 32),
+        }
+    }
+
+    /// Marks what kind of record `r` is, for its owner.
+    pub fn set_tag(&mut self, r: RecordId, tag: u64) {
+        if let Some(mem) = self.mem.as_deref_mut() {
+            put(mem, r.0.get() as usize + 32, tag);
         }
     }
 

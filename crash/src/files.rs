@@ -1,5 +1,6 @@
 //! The file table: for each regular file changed since its last sync, its synced size, a
-//! handle on it, and its undo records (newest first).
+//! handle on it, its undo records (newest first) and, when power cuts keep some changes, its
+//! redo records (oldest first): what each write left, or the length a truncation set.
 //!
 //! Keyed by device and inode, so several descriptors, names and renames reach one entry. A
 //! file the program creates starts with synced size 0: never synced, it comes back empty. A
@@ -19,6 +20,22 @@ pub(crate) const WHOLE: u32 = 1;
 pub(crate) const LOSSY: u32 = 2;
 /// Created since tracking began.
 pub(crate) const CREATED: u32 = 4;
+/// A change could not be recorded as redo (arena full): a cut keeps none of this file's.
+pub(crate) const NO_REDO: u32 = 8;
+
+/// The tag of a redo record of a write (its bytes are what the write left at its offset).
+const REDO_WRITE: u64 = 1;
+/// The tag of a redo record of a truncation (its offset is the length set).
+const REDO_TRUNCATE: u64 = 2;
+
+/// A change to replay after a rollback, as [`Files::redo`] records it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Redo {
+    /// `len` bytes were written at `off`.
+    Write { off: u64, len: u64 },
+    /// The file was truncated (or extended) to `len`.
+    Truncate { len: u64 },
+}
 
 #[derive(Clone, Copy)]
 pub(crate) struct Slot {
@@ -30,6 +47,10 @@ pub(crate) struct Slot {
     pub synced: u64,
     pub head: Option<RecordId>,
     pub count: u64,
+    /// The oldest and newest redo records, and how many there are.
+    pub redo_head: Option<RecordId>,
+    pub redo_tail: Option<RecordId>,
+    pub redo_count: u64,
     pub flags: u32,
     /// Which registration of a slot this is: a reservation made in an earlier one is stale.
     pub epoch: u64,
@@ -43,6 +64,9 @@ const EMPTY: Slot = Slot {
     synced: 0,
     head: None,
     count: 0,
+    redo_head: None,
+    redo_tail: None,
+    redo_count: 0,
     flags: 0,
     epoch: 0,
 };
@@ -104,10 +128,9 @@ impl Files {
             ino: st.ino,
             handle: h.0,
             synced,
-            head: None,
-            count: 0,
             flags,
             epoch: self.epochs,
+            ..EMPTY
         };
         self.high = self.high.max(i + 1);
         Ok(FileId(i))
@@ -199,7 +222,7 @@ impl Files {
     pub(crate) fn drop_slot<D: Disk>(&mut self, disk: &D, arena: &mut Arena<'_>, i: FileId) {
         let s = &mut self.slots[i.0];
         disk.release(Handle(s.handle));
-        arena.dropped(s.count);
+        arena.dropped(s.count + s.redo_count);
         *s = EMPTY;
     }
 
@@ -239,5 +262,140 @@ impl Files {
         }
         s.count -= gone;
         arena.dropped(gone);
+        self.synced_redo(arena, i, off, end);
+    }
+
+    /// Drops the redo records of writes wholly inside `off..end` (synced: a rollback no
+    /// longer undoes them, so a cut must not replay them either).
+    fn synced_redo(&mut self, arena: &mut Arena<'_>, i: FileId, off: u64, end: u64) {
+        let s = &mut self.slots[i.0];
+        let (mut older, mut rec, mut gone) = (None, s.redo_head, 0);
+        while let Some(r) = rec {
+            let record = arena.record(r);
+            let (r_off, len, next) = (record.off, record.bytes.len() as u64, record.prev);
+            if record.tag == REDO_WRITE && r_off >= off && r_off + len <= end {
+                match older {
+                    None => s.redo_head = next,
+                    Some(o) => arena.set_prev(o, next),
+                }
+                if s.redo_tail == Some(r) {
+                    s.redo_tail = older;
+                }
+                gone += 1;
+            } else {
+                older = Some(r);
+            }
+            rec = next;
+        }
+        s.redo_count -= gone;
+        arena.dropped(gone);
+    }
+
+    /// Records what a change to `i` left, numbered next in `seq`, at the end of its redo
+    /// list: for a write, the bytes now at its place, read back through the store's handle.
+    /// When it cannot be kept, the file's redo records are given up (a cut then keeps none of
+    /// its changes: a partial list would make states no disk makes).
+    pub(crate) fn redo<D: Disk>(
+        &mut self,
+        disk: &D,
+        arena: &mut Arena<'_>,
+        seq: &mut Seq,
+        i: FileId,
+        change: Redo,
+    ) -> Result<(), Warning> {
+        let s = &mut self.slots[i.0];
+        if s.flags & NO_REDO != 0 {
+            return Ok(());
+        }
+        let (off, len, tag) = match change {
+            Redo::Write { off, len } => (off, len, REDO_WRITE),
+            Redo::Truncate { len } => (len, 0, REDO_TRUNCATE),
+        };
+        let want = usize::try_from(len).unwrap_or(usize::MAX);
+        let Some(rec) = arena.alloc(off, want, seq.0 + 1) else {
+            self.give_up_redo(arena, i);
+            return Err(Warning::ArenaFull);
+        };
+        if tag == REDO_WRITE {
+            let got = disk.read_at(Handle(s.handle), arena.bytes_mut(rec), off);
+            if got < want {
+                arena.shrink(rec, got);
+            }
+        }
+        arena.set_tag(rec, tag);
+        seq.0 += 1;
+        arena.link(rec, None);
+        match s.redo_tail {
+            Some(t) => arena.set_prev(t, Some(rec)),
+            None => s.redo_head = Some(rec),
+        }
+        s.redo_tail = Some(rec);
+        s.redo_count += 1;
+        Ok(())
+    }
+
+    /// Forgets `i`'s redo records for good (until its next sync).
+    fn give_up_redo(&mut self, arena: &mut Arena<'_>, i: FileId) {
+        let s = &mut self.slots[i.0];
+        s.flags |= NO_REDO;
+        arena.dropped(s.redo_count);
+        (s.redo_head, s.redo_tail, s.redo_count) = (None, None, 0);
+    }
+
+    /// The numbers of `i`'s redo records, oldest first.
+    pub(crate) fn redo_seqs<'a>(
+        &self,
+        arena: &'a Arena<'_>,
+        i: FileId,
+    ) -> impl Iterator<Item = u64> + 'a {
+        let head = self.slots[i.0].redo_head;
+        std::iter::successors(head.map(|r| arena.record(r)), |r| r.prev.map(|n| arena.record(n)))
+            .map(|r| r.seq)
+    }
+
+    /// Makes again, on `i`'s file in its synced state, the changes `keep` keeps, oldest first:
+    /// `keep(seq, None)` says whether change `seq` survives, and for a surviving write that
+    /// covers several `sector`-byte pieces of the file, `keep(seq, Some(part))` whether its
+    /// piece `part` (0 first) does. False when a change could not be made.
+    pub(crate) fn replay<D: Disk>(
+        &self,
+        disk: &D,
+        arena: &Arena<'_>,
+        i: FileId,
+        sector: u64,
+        keep: impl Fn(u64, Option<u64>) -> bool,
+    ) -> bool {
+        let s = &self.slots[i.0];
+        let h = Handle(s.handle);
+        let mut whole = true;
+        let mut rec = s.redo_head;
+        while let Some(r) = rec {
+            let record = arena.record(r);
+            rec = record.prev;
+            if !keep(record.seq, None) {
+                continue;
+            }
+            if record.tag == REDO_TRUNCATE {
+                whole &= disk.truncate(h, record.off);
+                continue;
+            }
+            // Sector by sector: the pieces of the write between sector boundaries of the file
+            // (a write inside one sector is never torn).
+            let mut at = record.off;
+            let end = record.off + record.bytes.len() as u64;
+            let torn = end > at && (end - 1) / sector > at / sector;
+            let mut part = 0;
+            while at < end {
+                let piece_end = ((at / sector) + 1).saturating_mul(sector).min(end);
+                if !torn || keep(record.seq, Some(part)) {
+                    let from = (at - record.off) as usize;
+                    let to = (piece_end - record.off) as usize;
+                    whole &= disk.write_at(h, &record.bytes[from..to], at);
+                }
+                at = piece_end;
+                part += 1;
+            }
+        }
+        whole
     }
 }

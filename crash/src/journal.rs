@@ -160,9 +160,10 @@ impl Journal {
         self.prune(disk, |p| p == (st.dev, st.ino));
     }
 
-    /// Undoes every live entry, newest first (the power cut).
-    pub(crate) fn undo<D: Disk>(&self, disk: &D) {
-        for e in self.live().rev() {
+    /// Undoes the live entries numbered past `after` (every one for 0), newest first (the
+    /// power cut).
+    pub(crate) fn undo<D: Disk>(&self, disk: &D, after: u64) {
+        for e in self.live().rev().filter(|e| e.seq > after) {
             let (a, b) = (c_path(&e.a), c_path(&e.b));
             match e.op {
                 Op::Created => {

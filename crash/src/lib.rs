@@ -27,19 +27,21 @@
 #![forbid(unsafe_code)]
 
 pub mod arena;
+pub mod cut;
 pub mod disk;
 mod files;
 pub mod journal;
 mod warning;
 
 pub use arena::{Arena, Chunk, Record, RecordId};
+pub use cut::{Cut, Mode};
 pub use disk::{Disk, Handle, Kind, Stat};
 pub use files::{FILES, FileId};
 pub use journal::{ENTRIES, Op, PATH};
 use warning::Seq;
 pub use warning::Warning;
 
-use files::{CREATED, Files, WHOLE};
+use files::{CREATED, Files, Redo, WHOLE};
 use journal::Journal;
 
 /// Room reserved for a write's undo bytes ([`Store::reserve_write`]), to be read into and
@@ -345,18 +347,87 @@ impl<'m> Store<'m> {
         whole
     }
 
-    /// The power goes out: every file goes back to its synced state, and with `dirs` the
-    /// directory changes not yet durable are undone, newest first. Returns false when a
-    /// rollback was incomplete. The store keeps its records: the caller ends the process.
-    pub fn power_cut<D: Disk>(&self, disk: &D, dirs: bool) -> bool {
+    /// The power goes out: every file goes back to its synced state, then the changes the
+    /// cut keeps are made again (`cut.mode`, with choices drawn from `seed`; see [`cut`]),
+    /// and with `cut.dirs` the directory changes not yet durable and not kept are undone,
+    /// newest first. Returns false when a rollback was incomplete. The store keeps its
+    /// records: the caller ends the process.
+    ///
+    /// Changes that were not recorded one by one (the arena was full, stdio wrote unseen)
+    /// are lost whole. Directory entries survive as a prefix in every mode, in the order they
+    /// were made, as a journaling file system commits them.
+    pub fn power_cut<D: Disk>(&self, disk: &D, cut: &Cut, seed: u64) -> bool {
         let mut whole = true;
         for (i, _) in self.files.used() {
             whole &= self.files.roll_back(disk, &self.arena, i);
         }
-        if dirs {
-            self.journal.undo(disk);
+        let entries = |upto: u64| self.journal.live().filter(|e| e.seq <= upto).count() as u64;
+        let data = |upto: u64| {
+            self.files
+                .used()
+                .map(|(i, _)| self.files.redo_seqs(&self.arena, i).filter(|&q| q <= upto).count())
+                .sum::<usize>() as u64
+        };
+        let max = self.seq.0;
+        // The last change kept, for the prefix modes; the last directory entry kept.
+        let (data_end, entries_end) = match cut.mode {
+            Mode::All => (0, 0),
+            Mode::Prefix => {
+                let n = data(max) + if cut.dirs { entries(max) } else { 0 };
+                let k = cut::draw(seed, cut::PREFIX_SALT, 0) % (n + 1);
+                let end = if cut.dirs {
+                    cut::prefix_end(k, max, |s| data(s) + entries(s))
+                } else {
+                    cut::prefix_end(k, max, data)
+                };
+                (end, end)
+            }
+            Mode::Any | Mode::Torn => {
+                let k = cut::draw(seed, cut::ENTRIES_SALT, 0) % (entries(max) + 1);
+                (max, cut::prefix_end(k, max, entries))
+            }
+        };
+        if cut.mode != Mode::All {
+            let sector = u64::from(cut.sector.max(Cut::MIN_SECTOR));
+            let keep = |seq: u64, part: Option<u64>| match (cut.mode, part) {
+                (Mode::Prefix, None) => seq <= data_end,
+                (Mode::Any | Mode::Torn, None) => cut::coin(seed, seq, 0),
+                (Mode::Torn, Some(p)) => cut::coin(seed, seq, p + 1),
+                _ => true,
+            };
+            for (i, s) in self.files.used() {
+                if s.flags & files::NO_REDO == 0 {
+                    whole &= self.files.replay(disk, &self.arena, i, sector, keep);
+                }
+            }
+        }
+        if cut.dirs {
+            self.journal.undo(disk, entries_end);
         }
         whole
+    }
+
+    // ---- changes kept by a power cut -----------------------------------------------------
+
+    /// A write of `len` bytes at `off` to the file `st` was made: when power cuts may keep
+    /// changes ([`Mode::keeps_changes`]), the bytes it left are recorded (read back through
+    /// the store's handle), to be made again by a cut that keeps it. Nothing for a file
+    /// the store does not track.
+    pub fn wrote<D: Disk>(&mut self, disk: &D, st: &Stat, off: u64, len: u64) -> Result<(), Warning> {
+        match self.files.find(st) {
+            Some(i) if len > 0 => {
+                self.files.redo(disk, &mut self.arena, &mut self.seq, i, Redo::Write { off, len })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The file `st` was truncated (or extended) to `len`: recorded as [`Store::wrote`] does.
+    pub fn truncated<D: Disk>(&mut self, disk: &D, st: &Stat, len: u64) -> Result<(), Warning> {
+        match self.files.find(st) {
+            Some(i) => self.files.redo(disk, &mut self.arena, &mut self.seq, i, Redo::Truncate { len }),
+            None => Ok(()),
+        }
     }
 
     // ---- directory entries ---------------------------------------------------------------

@@ -154,7 +154,7 @@ fn a_power_cut_restores_overwrites_and_appends_body() {
     write(&mut s, &disk, "/d/f", 3, b"XYZ");
     write(&mut s, &disk, "/d/f", 10, b"appended");
     assert_eq!(disk.content("/d/f").unwrap(), b"01aXYZ6789appended");
-    assert!(s.power_cut(&disk, false));
+    assert!(s.power_cut(&disk, &Cut::ALL, 0));
     assert_eq!(disk.content("/d/f").unwrap(), b"0123456789");
 }
 
@@ -174,7 +174,7 @@ fn a_sync_makes_changes_durable_and_frees_the_handle_body() {
     assert!(!s.tracks(&st));
     assert!(disk.handles.borrow().is_empty(), "the store's handle was not released");
     write(&mut s, &disk, "/d/f", 2, b"cc");
-    assert!(s.power_cut(&disk, false));
+    assert!(s.power_cut(&disk, &Cut::ALL, 0));
     assert_eq!(disk.content("/d/f").unwrap(), b"bbaa");
 }
 
@@ -193,7 +193,7 @@ fn a_created_file_comes_back_empty_and_truncation_is_undone_body() {
     let st = disk.stat("/d/old");
     s.before_cut(&disk, &st, || disk.open("/d/old"), 2).unwrap();
     disk.data.borrow_mut().get_mut(&st.ino).unwrap().0.truncate(2);
-    assert!(s.power_cut(&disk, false));
+    assert!(s.power_cut(&disk, &Cut::ALL, 0));
     assert_eq!(disk.content("/d/new").unwrap(), b"");
     assert_eq!(disk.content("/d/old").unwrap(), b"keep me");
 }
@@ -212,7 +212,7 @@ fn unseen_writes_save_the_whole_file_once_body() {
     s.before_unseen(&disk, &st, || disk.open("/d/f"), false).unwrap();
     assert_eq!(s.changes().count(), 1, "saved once per sync");
     disk.program_write("/d/f", 0, b"HELLO, world");
-    assert!(s.power_cut(&disk, false));
+    assert!(s.power_cut(&disk, &Cut::ALL, 0));
     assert_eq!(disk.content("/d/f").unwrap(), b"hello");
 }
 
@@ -228,7 +228,7 @@ fn a_synced_range_keeps_the_rest_pending_body() {
     write(&mut s, &disk, "/d/f", 0, b"AA");
     write(&mut s, &disk, "/d/f", 6, b"BB");
     s.synced_range(&disk.stat("/d/f"), 0, 4);
-    assert!(s.power_cut(&disk, false));
+    assert!(s.power_cut(&disk, &Cut::ALL, 0));
     assert_eq!(disk.content("/d/f").unwrap(), b"AA23456789");
 }
 
@@ -298,7 +298,7 @@ fn the_journal_undoes_unsynced_directory_changes_newest_first_body() {
     // Syncing /e makes the removal durable; the rename still waits for /d.
     s.synced(&disk, &disk.stat("/e"));
     assert_eq!(s.changes().count(), 1);
-    assert!(s.power_cut(&disk, true));
+    assert!(s.power_cut(&disk, &Cut { dirs: true, ..Cut::ALL }, 0));
     assert_eq!(disk.content("/d/tmp").unwrap(), b"new");
     assert_eq!(disk.content("/d/target").unwrap(), b"old");
     assert_eq!(disk.content("/e/gone"), None, "a durable removal stays");
@@ -315,7 +315,7 @@ fn a_full_arena_or_table_is_reported_and_the_rollback_is_incomplete_body() {
     let mut s = store(256);
     let st = disk.stat("/d/f");
     assert_eq!(s.before_write(&disk, &st, || disk.open("/d/f"), 0, 4096), Err(Warning::ArenaFull));
-    assert!(!s.power_cut(&disk, false), "a rollback without the old bytes is incomplete");
+    assert!(!s.power_cut(&disk, &Cut::ALL, 0), "a rollback without the old bytes is incomplete");
 
     let mut s = store(1 << 16);
     assert_eq!(s.before_write(&disk, &st, || None, 0, 1), Err(Warning::Unopenable));
@@ -346,7 +346,7 @@ fn reservations_filled_out_of_order_body() {
     assert!(s.commit(b, got_b));
     assert!(s.commit(a, got_a));
     assert_eq!(disk.content("/d/f").unwrap(), b"01cde56789");
-    assert!(s.power_cut(&disk, false));
+    assert!(s.power_cut(&disk, &Cut::ALL, 0));
     assert_eq!(disk.content("/d/f").unwrap(), b"0123456789");
 }
 
@@ -367,9 +367,174 @@ fn a_stale_reservation_body() {
     assert!(!s.commit(r, got), "the file was synced in between");
     // Saved again, as the caller does, before its write.
     write(&mut s, &disk, "/d/f", 0, b"WXYZ");
-    assert!(s.power_cut(&disk, false));
+    assert!(s.power_cut(&disk, &Cut::ALL, 0));
     assert_eq!(disk.content("/d/f").unwrap(), b"0123456789");
     // Nothing past the synced size needs saving.
     let none = s.reserve_write(&disk, &st, || disk.open("/d/f"), &mut chunk, 10, 4).unwrap();
     assert!(none.is_none());
+}
+
+// ---- crash states that keep some changes ---------------------------------------------------
+
+/// The program writes `bytes` at `off` of `path` as the preload sees it when cuts keep
+/// changes: the store before the write, and what it left after.
+fn write_kept(s: &mut Store<'_>, disk: &MemDisk, path: &str, off: u64, bytes: &[u8]) {
+    write(s, disk, path, off, bytes);
+    s.wrote(disk, &disk.stat(path), off, bytes.len() as u64).unwrap();
+}
+
+/// Applies the writes `(path, off, bytes)` whose index `keep` keeps, in order, to `base`
+/// (the synced contents of each path): the state a disk that kept exactly those shows.
+fn replayed<'a>(
+    base: &[(&'a str, &[u8])],
+    writes: &[(&'a str, u64, &[u8])],
+    keep: impl Fn(usize) -> bool,
+) -> Vec<(&'a str, Vec<u8>)> {
+    let mut files: Vec<(&str, Vec<u8>)> = base.iter().map(|(p, b)| (*p, b.to_vec())).collect();
+    for (i, (path, off, bytes)) in writes.iter().enumerate().filter(|(i, _)| keep(*i)) {
+        let d = &mut files.iter_mut().find(|(p, _)| p == path).unwrap().1;
+        let (off, end) = (*off as usize, *off as usize + bytes.len());
+        if d.len() < end {
+            d.resize(end, 0);
+        }
+        d[off..end].copy_from_slice(bytes);
+    }
+    files
+}
+
+/// The crash state `cut` with `seed` leaves after the writes, on fresh files with `base`.
+fn cut_state<'a>(
+    base: &[(&'a str, &[u8])],
+    writes: &[(&'a str, u64, &[u8])],
+    cut: Cut,
+    seed: u64,
+) -> Vec<(&'a str, Vec<u8>)> {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    for (p, b) in base {
+        disk.add(p, b, false);
+    }
+    let mut s = store(1 << 16);
+    for (p, off, bytes) in writes {
+        write_kept(&mut s, &disk, p, *off, bytes);
+    }
+    assert!(s.power_cut(&disk, &cut, seed));
+    base.iter().map(|(p, _)| (*p, disk.content(p).unwrap())).collect()
+}
+
+const BASE: [(&str, &[u8]); 2] = [("/d/f", b"0000000000"), ("/d/g", b"gggg")];
+/// Overlapping writes, an append, and two files interleaved.
+const WRITES: [(&str, u64, &[u8]); 5] = [
+    ("/d/f", 2, b"aaaa"),
+    ("/d/g", 0, b"GG"),
+    ("/d/f", 4, b"bbbb"),
+    ("/d/f", 10, b"ccc"),
+    ("/d/g", 4, b"tail"),
+];
+
+#[test]
+fn a_prefix_cut_keeps_the_changes_up_to_one_across_files() {
+    roomy(a_prefix_cut_keeps_the_changes_up_to_one_across_files_body);
+}
+
+fn a_prefix_cut_keeps_the_changes_up_to_one_across_files_body() {
+    let prefixes: Vec<_> =
+        (0..=WRITES.len()).map(|k| replayed(&BASE, &WRITES, |i| i < k)).collect();
+    let mut seen = vec![false; prefixes.len()];
+    for seed in 0..64 {
+        let cut = Cut { mode: Mode::Prefix, ..Cut::ALL };
+        let state = cut_state(&BASE, &WRITES, cut, seed);
+        let k = prefixes.iter().position(|p| *p == state);
+        let Some(k) = k else { panic!("seed {seed}: {state:?} is no prefix of the writes") };
+        seen[k] = true;
+    }
+    assert!(seen.iter().all(|s| *s), "64 seeds reach every prefix: {seen:?}");
+}
+
+#[test]
+fn an_any_cut_keeps_a_seeded_subset_the_same_for_the_same_seed() {
+    roomy(an_any_cut_keeps_a_seeded_subset_the_same_for_the_same_seed_body);
+}
+
+fn an_any_cut_keeps_a_seeded_subset_the_same_for_the_same_seed_body() {
+    let subsets: Vec<_> = (0..1u32 << WRITES.len())
+        .map(|m| replayed(&BASE, &WRITES, |i| m & (1 << i) != 0))
+        .collect();
+    let cut = Cut { mode: Mode::Any, ..Cut::ALL };
+    let mut seen = std::collections::HashSet::new();
+    for seed in 0..200 {
+        let state = cut_state(&BASE, &WRITES, cut, seed);
+        assert_eq!(state, cut_state(&BASE, &WRITES, cut, seed), "seed {seed} is not pure");
+        let m = subsets.iter().position(|s| *s == state);
+        let Some(m) = m else { panic!("seed {seed}: {state:?} keeps no subset of the writes") };
+        seen.insert(m);
+    }
+    // Subsets that differ only in writes another kept write covers look alike: count states.
+    let distinct: std::collections::HashSet<_> = subsets.iter().collect();
+    assert!(seen.len() * 4 >= distinct.len() * 3, "{} of {} states", seen.len(), distinct.len());
+}
+
+#[test]
+fn a_torn_cut_keeps_whole_sectors_of_a_long_write() {
+    roomy(a_torn_cut_keeps_whole_sectors_of_a_long_write_body);
+}
+
+fn a_torn_cut_keeps_whole_sectors_of_a_long_write_body() {
+    let old = [b'o'; 4096];
+    let new = [b'n'; 3000];
+    let base = [("/d/f", &old[..])];
+    // From the middle of sector 1 to the middle of sector 6 (512-byte sectors).
+    let writes = [("/d/f", 700u64, &new[..])];
+    let mut mixed = 0;
+    for seed in 0..64 {
+        let state = cut_state(&base, &writes, Cut { mode: Mode::Torn, ..Cut::ALL }, seed);
+        let f = &state[0].1;
+        assert_eq!(f.len(), 4096);
+        // Each piece between sector boundaries (and the write's ends) is wholly old or new.
+        let bounds = [700, 1024, 1536, 2048, 2560, 3072, 3584, 3700];
+        let kinds: Vec<u8> = bounds
+            .windows(2)
+            .map(|w| {
+                let piece = &f[w[0]..w[1]];
+                assert!(piece.iter().all(|b| *b == piece[0]), "seed {seed}: a torn sector");
+                piece[0]
+            })
+            .collect();
+        assert!(f[..700].iter().chain(&f[3700..]).all(|b| *b == b'o'));
+        mixed += usize::from(kinds.contains(&b'o') && kinds.contains(&b'n'));
+    }
+    // Half the seeds keep the write at all; nearly all of those keep only part of it.
+    assert!(mixed >= 20, "seeds that keep part of the write: {mixed} of 64");
+    let sector4k = Cut { mode: Mode::Torn, sector: 4096, ..Cut::ALL };
+    for seed in 0..16 {
+        let f = &cut_state(&base, &writes, sector4k, seed)[0].1;
+        assert!(f[700..3700] == new[..] || f[..] == old[..], "one 4 KiB sector is never torn");
+    }
+}
+
+#[test]
+fn a_synced_write_and_a_truncation_are_replayed_in_their_order() {
+    roomy(a_synced_write_and_a_truncation_are_replayed_in_their_order_body);
+}
+
+fn a_synced_write_and_a_truncation_are_replayed_in_their_order_body() {
+    for seed in 0..32 {
+        let disk = MemDisk::with_dirs(&["/d"]);
+        disk.add("/d/f", b"0123456789", false);
+        let mut s = store(1 << 16);
+        write_kept(&mut s, &disk, "/d/f", 0, b"SYNCED");
+        let st = disk.stat("/d/f");
+        s.synced(&disk, &st);
+        // Truncate to 4, then write at 6: kept in order, the file is "SYNC\0\0xy".
+        s.before_cut(&disk, &st, || disk.open("/d/f"), 4).unwrap();
+        disk.data.borrow_mut().get_mut(&st.ino).unwrap().0.truncate(4);
+        s.truncated(&disk, &disk.stat("/d/f"), 4).unwrap();
+        write_kept(&mut s, &disk, "/d/f", 6, b"xy");
+        assert!(s.power_cut(&disk, &Cut { mode: Mode::Prefix, ..Cut::ALL }, seed));
+        let f = disk.content("/d/f").unwrap();
+        assert!(
+            [&b"SYNCED6789"[..], b"SYNC", b"SYNC\0\0xy"].contains(&&f[..]),
+            "seed {seed}: {:?}",
+            String::from_utf8_lossy(&f)
+        );
+    }
 }
