@@ -22,7 +22,7 @@ fn tasks(p: &PointInfo) -> Vec<&'static str> {
         Task::Corrupt(failinject_engine::Corruption::Flip),
         Task::Full(1),
         Task::Kill(failinject_engine::Signal::KILL),
-        Task::Powercut { dirs: false },
+        Task::Powercut(failinject_engine::Cut::ALL),
         Task::Lose(failinject_engine::Errno::EIO),
         Task::Sleep(1),
         Task::Delay(1),

@@ -413,7 +413,13 @@ impl<'m> Store<'m> {
     /// changes ([`Mode::keeps_changes`]), the bytes it left are recorded (read back through
     /// the store's handle), to be made again by a cut that keeps it. Nothing for a file
     /// the store does not track.
-    pub fn wrote<D: Disk>(&mut self, disk: &D, st: &Stat, off: u64, len: u64) -> Result<(), Warning> {
+    pub fn wrote<D: Disk>(
+        &mut self,
+        disk: &D,
+        st: &Stat,
+        off: u64,
+        len: u64,
+    ) -> Result<(), Warning> {
         match self.files.find(st) {
             Some(i) if len > 0 => {
                 self.files.redo(disk, &mut self.arena, &mut self.seq, i, Redo::Write { off, len })
@@ -425,7 +431,9 @@ impl<'m> Store<'m> {
     /// The file `st` was truncated (or extended) to `len`: recorded as [`Store::wrote`] does.
     pub fn truncated<D: Disk>(&mut self, disk: &D, st: &Stat, len: u64) -> Result<(), Warning> {
         match self.files.find(st) {
-            Some(i) => self.files.redo(disk, &mut self.arena, &mut self.seq, i, Redo::Truncate { len }),
+            Some(i) => {
+                self.files.redo(disk, &mut self.arena, &mut self.seq, i, Redo::Truncate { len })
+            }
             None => Ok(()),
         }
     }

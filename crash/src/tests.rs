@@ -391,7 +391,7 @@ fn replayed<'a>(
     keep: impl Fn(usize) -> bool,
 ) -> Vec<(&'a str, Vec<u8>)> {
     let mut files: Vec<(&str, Vec<u8>)> = base.iter().map(|(p, b)| (*p, b.to_vec())).collect();
-    for (i, (path, off, bytes)) in writes.iter().enumerate().filter(|(i, _)| keep(*i)) {
+    for (_, (path, off, bytes)) in writes.iter().enumerate().filter(|(i, _)| keep(*i)) {
         let d = &mut files.iter_mut().find(|(p, _)| p == path).unwrap().1;
         let (off, end) = (*off as usize, *off as usize + bytes.len());
         if d.len() < end {

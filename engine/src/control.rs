@@ -57,11 +57,11 @@ pub enum Command {
     List,
     /// `seed`.
     Seed,
-    /// `powercut [MODE]`: the power fails now, for the process's whole run (`all`, the only
-    /// mode built yet, with `dirs` for directory entries too).
+    /// `powercut [MODE]`: the power fails now, for the process's whole run, leaving the
+    /// crash state the cut's mode chooses (seeded by the process's seed).
     Powercut {
-        /// Directory entries not yet durable are undone too.
-        dirs: bool,
+        /// The cut.
+        cut: crate::rule::Cut,
     },
     /// `wait KEY N [TIMEOUT_MS]`, the key canonical.
     Wait {
@@ -120,9 +120,9 @@ pub enum ControlError {
     /// A verb that is not a command.
     #[error("unknown command `{}`: use set, remove, clear, list, wait, seed or powercut", one_line(&.0.chars().take(40).collect::<String>()))]
     Unknown(String),
-    /// `powercut` with a mode this build does not make.
+    /// `powercut` with words that are not a cut.
     #[error("`powercut {0}`: {1}")]
-    PowercutMode(String, &'static str),
+    PowercutMode(String, String),
     /// `wait` without a key and a count.
     #[error("usage: wait KEY N [TIMEOUT_MS]")]
     WaitUsage,
@@ -163,28 +163,11 @@ pub fn parse_command(line: &str) -> Result<Command, ControlError> {
     }
 }
 
-/// `powercut [MODE]`: `all` (the default) and `dirs`, comma- or space-separated.
+/// `powercut [MODE]`: the words of a rule's `powercut(…)` (`torn dirs`, `prefix,sector=4096`).
 fn parse_powercut(args: &str) -> Result<Command, ControlError> {
-    let mut dirs = false;
-    for word in args.split([',', ' ']).map(str::trim).filter(|w| !w.is_empty()) {
-        match word {
-            "all" => {}
-            "dirs" => dirs = true,
-            "prefix" | "any" | "torn" => {
-                return Err(ControlError::PowercutMode(
-                    word.into(),
-                    "not built yet: a power cut drops every unsynced change (`all`)",
-                ));
-            }
-            _ => {
-                return Err(ControlError::PowercutMode(
-                    one_line(&word.chars().take(40).collect::<String>()),
-                    "a mode is `all`, with `dirs` for directory entries too",
-                ));
-            }
-        }
-    }
-    Ok(Command::Powercut { dirs })
+    crate::parse::cut::parse_cut(args)
+        .map(|cut| Command::Powercut { cut })
+        .map_err(|e| ControlError::PowercutMode(one_line(args[e.at].trim()), e.message))
 }
 
 /// `wait KEY N [TIMEOUT_MS]`: the key may hold spaces only inside quotes, so N and the timeout

@@ -119,10 +119,12 @@ pub enum Effect<'s> {
     Full(u64),
     /// Raise this signal before the call.
     Kill(Signal),
-    /// Roll back un-synced writes, then SIGKILL.
+    /// Roll back un-synced changes but those the cut keeps, then SIGKILL.
     Powercut {
-        /// Whether directory entries are rolled back too.
-        dirs: bool,
+        /// The cut: its mode, directory entries, sector size.
+        cut: failinject_crash::Cut,
+        /// The seed its choices are drawn from (the rule's, for this evaluation).
+        seed: u64,
     },
     /// Fail the sync with this errno and drop un-synced writes.
     Lose(Errno),
@@ -440,7 +442,7 @@ impl Snapshot {
                 Effect::Full(allowed)
             }
             Task::Kill(sig) => Effect::Kill(*sig),
-            Task::Powercut { dirs } => Effect::Powercut { dirs: *dirs },
+            Task::Powercut(cut) => Effect::Powercut { cut: *cut, seed: rand(Purpose::Powercut) },
             Task::Lose(e) => Effect::Lose(*e),
         })
     }

@@ -174,9 +174,25 @@ fn task_phrase(t: &Task, point: Option<PointId>) -> String {
             format!("let {} bytes through, then fail with ENOSPC as a full disk does", Bytes(*n))
         }
         Task::Kill(s) => format!("kill the process with SIG{s} before the call"),
-        Task::Powercut { dirs } => format!(
-            "cut the power: roll back writes not yet synced{}, then SIGKILL the process",
-            if *dirs { " and directory entries not yet synced" } else { "" }
+        Task::Powercut(cut) => format!(
+            "cut the power: {}{}, then SIGKILL every process of the run",
+            match cut.mode {
+                failinject_crash::Mode::All => "roll back every change not yet synced".to_string(),
+                failinject_crash::Mode::Prefix => {
+                    "keep a seeded prefix of the changes not yet synced, in the order they were \
+                     made, and roll back the rest"
+                        .to_string()
+                }
+                failinject_crash::Mode::Any => {
+                    "keep each change not yet synced or roll it back, seeded".to_string()
+                }
+                failinject_crash::Mode::Torn => format!(
+                    "keep each change not yet synced or roll it back, seeded, tearing long \
+                     writes into {}-byte sectors",
+                    cut.sector
+                ),
+            },
+            if cut.dirs { " (directory entries too)" } else { "" }
         ),
         Task::Lose(e) => format!("fail with {e} and drop the writes not yet synced"),
     }

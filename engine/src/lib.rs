@@ -118,6 +118,7 @@ pub use errno::{Errno, Signal};
 pub use error::{ErrorKind, ParseError, ParseErrorDetails, closest};
 pub use fit::{Misfit, filter_fits, libc_spelling_hint, task_fits};
 pub use matcher::{PathMatcher, PatternError, file_name};
+pub use parse::cut::{CutError, cut_words, parse_cut};
 pub use parse::{parse_key, parse_rule, parse_rules, parse_rules_all};
 pub use path::absolute_into;
 pub use points::{Class, PointId, PointInfo, PointSet};
@@ -127,6 +128,6 @@ pub use registry::{Registry, RuleStatus, SetOutcome};
 pub use render::Bytes;
 pub use roles::{Role, Roles};
 pub use rule::{
-    Action, Cmp, Corruption, FileKind, Filter, KindSet, Points, Rule, SysItem, SysPoints, Task,
-    When,
+    Action, Cmp, Corruption, Cut, CutMode, FileKind, Filter, KindSet, Points, Rule, SysItem,
+    SysPoints, Task, When,
 };

@@ -16,6 +16,8 @@ pub(crate) enum Purpose {
     Short,
     /// The bits `corrupt` uses.
     Corrupt,
+    /// The seed of a power cut's choices (which changes it keeps).
+    Powercut,
 }
 
 impl Purpose {
@@ -25,6 +27,7 @@ impl Purpose {
             Purpose::Errno => 1 << 32,
             Purpose::Short => 2 << 32,
             Purpose::Corrupt => 3 << 32,
+            Purpose::Powercut => 4 << 32,
         }
     }
 }

@@ -127,8 +127,8 @@ impl fmt::Display for Task {
             Task::Corrupt(c) => write!(f, "{name}({})", c.name()),
             Task::Kill(s) if *s == crate::errno::Signal::KILL => f.write_str(name),
             Task::Kill(s) => write!(f, "{name}({s})"),
-            Task::Powercut { dirs: false } => f.write_str(name),
-            Task::Powercut { dirs: true } => write!(f, "{name}(dirs)"),
+            Task::Powercut(cut) if *cut == failinject_crash::Cut::ALL => f.write_str(name),
+            Task::Powercut(cut) => write!(f, "{name}({})", crate::parse::cut::cut_words(cut)),
         }
     }
 }

@@ -7,6 +7,7 @@
 use crate::errno::{Errno, Signal};
 use crate::matcher::PathMatcher;
 use crate::points::{Class, PointId, PointSet};
+pub use failinject_crash::{Cut, Mode as CutMode};
 
 /// One rule: `point[filters]=chain`.
 #[derive(Clone, Debug)]
@@ -328,12 +329,9 @@ pub enum Task {
     Full(u64),
     /// Raise the signal before the call is made.
     Kill(Signal),
-    /// Roll back un-synced writes, then SIGKILL (`powercut(dirs)` also reverts directory
-    /// entries whose parent was not synced).
-    Powercut {
-        /// Whether directory operations are reverted too.
-        dirs: bool,
-    },
+    /// Cut the power: roll back un-synced changes but those the cut's mode keeps, then
+    /// SIGKILL (`powercut(dirs)` also reverts directory entries whose parent was not synced).
+    Powercut(Cut),
     /// Fail a sync with this errno and drop the un-synced writes.
     Lose(Errno),
 }

@@ -264,7 +264,7 @@ unsafe fn evaluate(
         }
         // The same power cut as on a libc point: every file written since its last sync goes
         // back, then SIGKILL (`crash.rs`).
-        Effect::Powercut { dirs } => crate::crash::powercut(dirs),
+        Effect::Powercut { cut, seed } => crate::crash::powercut(cut, seed),
         _ => (EVAL_NONE, None),
     };
     if !arg.is_null() {

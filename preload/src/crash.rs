@@ -38,7 +38,7 @@ use crate::sys::kfile;
 use crate::sys::raw;
 use crate::sys::shared_store::{self, SharedHeld};
 use crate::sys::spin::{Held, SpinLock};
-use failinject_crash::{Handle, Op, Stat, Store, Warning};
+use failinject_crash::{Cut, Handle, Op, Stat, Store, Warning};
 use failinject_engine::{Effect, SysCall};
 use libc::c_int;
 use std::ffi::CStr;
@@ -50,6 +50,9 @@ static ON: AtomicBool = AtomicBool::new(false);
 static SHARED: AtomicBool = AtomicBool::new(false);
 /// Journaling of directory entries (`powercut(dirs)`) is on.
 static DIRS: AtomicBool = AtomicBool::new(false);
+/// A cut may keep changes (`powercut(prefix|any|torn)`): what each write left is recorded
+/// after it.
+static KEEPS: AtomicBool = AtomicBool::new(false);
 /// Set when a power cut has begun: tracked writes no longer start.
 static CUT: AtomicBool = AtomicBool::new(false);
 /// Tracked calls between their undo record and the end of the real call.
@@ -74,30 +77,31 @@ fn dirs_on() -> bool {
     DIRS.load(Ordering::Relaxed)
 }
 
+/// Whether what each change left is recorded, for cuts that keep some.
+pub fn keeps() -> bool {
+    KEEPS.load(Ordering::Relaxed)
+}
+
 /// Turns tracking on (the configuration path, when a `powercut`/`lose` rule is published),
-/// and with `dirs` the journal of directory entries. Files are tracked from this moment:
-/// what they hold now counts as synced.
-pub fn start(dirs: bool) {
+/// with `dirs` the journal of directory entries, and with `keeps` the record of what each
+/// change left (a cut that keeps changes is armed). Files are tracked from this moment: what
+/// they hold now counts as synced. Changes made before `keeps` came on are not recorded one
+/// by one: a cut loses them whole.
+pub fn start(dirs: bool, keeps: bool) {
     let _inside = crate::sys::guard::Inside::enter();
     let mut store = STORE.lock();
     // Under `failinject run` the run has one model for all its processes: a power cut rolls
     // back every process's writes. This process's own model, untouched until now, is the
     // fresh store the shared one starts from.
-    if share(&store) {
-        ON.store(true, Ordering::Release);
-        if dirs {
-            DIRS.store(true, Ordering::Release);
-        }
-        return;
-    }
-    if let Some(mem) = kfile::reserve_arena() {
+    if !share(&store)
+        && let Some(mem) = kfile::reserve_arena()
+    {
         store.give_arena(mem);
     }
-    if store.ready() {
+    if SHARED.load(Ordering::Acquire) || store.ready() {
+        DIRS.fetch_or(dirs, Ordering::AcqRel);
+        KEEPS.fetch_or(keeps, Ordering::AcqRel);
         ON.store(true, Ordering::Release);
-        if dirs {
-            DIRS.store(true, Ordering::Release);
-        }
     } else {
         raw::diag(&[
             b"cannot reserve memory for write tracking: powercut and lose roll nothing back",
@@ -213,12 +217,30 @@ pub struct Pre {
     held: Option<Handle>,
     /// What the call may remove is a directory.
     dir: bool,
+    /// What to record once the call made its change, when cuts keep changes.
+    after: After,
+}
+
+/// A change to record after the call ([`after_change`]), for cuts that keep changes.
+#[derive(Clone, Copy)]
+enum After {
+    Nothing,
+    /// A write to the file `st` at `off` (as many bytes as the call returns).
+    Write {
+        st: Stat,
+        off: u64,
+    },
+    /// The file `st` truncated to `len` (when the call succeeds).
+    Truncate {
+        st: Stat,
+        len: u64,
+    },
 }
 
 impl Pre {
     /// Nothing to do before the call.
     pub fn none() -> Pre {
-        Pre { pending: None, creates: false, held: None, dir: false }
+        Pre { pending: None, creates: false, held: None, dir: false, after: After::Nothing }
     }
 
     fn counted() -> Pre {
@@ -245,7 +267,12 @@ fn regular(fd: c_int) -> Option<Stat> {
 /// for `O_APPEND`).
 pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
     let Some(st) = regular(fd) else { return Pre::none() };
-    let pre = Pre::counted();
+    let mut pre = Pre::counted();
+    if keeps()
+        && let Some(off) = write_offset(fd, at, &st)
+    {
+        pre.after = After::Write { st, off };
+    }
     if SHARED.load(Ordering::Relaxed) {
         // The run's model, which every process of the run waits on: its lock is held only
         // for the bookkeeping, and the facts and the old bytes are read without it (two
@@ -321,7 +348,14 @@ fn shared_write(fd: c_int, r: failinject_crash::Reserved, off: u64, count: u64) 
 
 /// Before `ftruncate(fd, len)`.
 pub fn before_truncate(fd: c_int, len: u64) -> Pre {
-    before_cut(fd, Some(len))
+    let mut pre = before_cut(fd, Some(len));
+    if keeps()
+        && pre.pending.is_some()
+        && let Some(st) = regular(fd)
+    {
+        pre.after = After::Truncate { st, len };
+    }
+    pre
 }
 
 /// Before `fallocate(fd, mode, off, …)`: punching, zeroing, collapsing or inserting a range
@@ -352,13 +386,29 @@ pub fn before_truncate_path(dirfd: c_int, path: Option<&CStr>, len: u64) -> Pre 
     let Some(st) = kfile::stat_at(dirfd, path, false).filter(Stat::regular) else {
         return Pre::none();
     };
-    let pre = Pre::counted();
+    let mut pre = Pre::counted();
     let open = || {
         let own = kfile::open_at(dirfd, path, libc::O_RDWR, 0);
         if own >= 0 { Kernel::handle(own) } else { None }
     };
     warn(store().before_cut(&Kernel, &st, open, len));
+    if keeps() {
+        pre.after = After::Truncate { st, len };
+    }
     pre
+}
+
+/// After a call that wrote or truncated returned `r` (bytes written; 0 or a descriptor for a
+/// truncation; negative on failure): with cuts that keep changes, what it left is recorded.
+pub fn after_change(pre: &Pre, r: i64) {
+    match pre.after {
+        After::Nothing => {}
+        After::Write { st, off } if r > 0 => {
+            warn(store().wrote(&Kernel, &st, off, r as u64));
+        }
+        After::Truncate { st, len } if r >= 0 => warn(store().truncated(&Kernel, &st, len)),
+        After::Write { .. } | After::Truncate { .. } => {}
+    }
 }
 
 /// Before an open of `path` with `flags`: an `O_TRUNC` of an existing file saves its synced
@@ -396,6 +446,8 @@ pub fn after_open(pre: &Pre, fd: i64, call: &SysCall<'_>) {
     if pre.creates {
         created_named(fd, call.path);
     }
+    // An `O_TRUNC` of an existing file.
+    after_change(pre, fd);
 }
 
 /// The program's `fd` (negative: nothing happened) names a file it has just created, at
@@ -551,16 +603,17 @@ pub fn lose(fd: c_int, whole_fs: bool) {
     reclaim(&mut s);
 }
 
-/// The power goes out: every tracked file goes back to its synced state (with `dirs`, the
-/// directory operations not yet made durable are undone too), then SIGKILL.
-pub fn powercut(dirs: bool) -> ! {
+/// The power goes out: every tracked file goes back to its synced state, but for the changes
+/// `cut` keeps (its choices drawn from `seed`); with `cut.dirs`, the directory operations not
+/// yet made durable are undone too. Then SIGKILL.
+pub fn powercut(cut: Cut, seed: u64) -> ! {
     CUT.store(true, Ordering::Release);
-    let dirs = dirs && dirs_on();
+    let cut = Cut { dirs: cut.dirs && dirs_on(), ..cut };
     if SHARED.load(Ordering::Acquire) {
         // The whole run: `failinject run` kills every process of it, this one included,
         // waits until all are gone, then rolls back every file (`restore_run`). Only if it
         // cannot be told, or does not come, does this process roll back what it can.
-        if !shared_store::begin_cut(dirs) || crate::sys::keeper::cut(dirs) {
+        if !shared_store::begin_cut(&cut, seed) || crate::sys::keeper::cut(cut.dirs) {
             for _ in 0..10_000 {
                 raw::sleep_ms(1);
             }
@@ -575,8 +628,10 @@ pub fn powercut(dirs: bool) -> ! {
         }
         raw::sleep_ms(1);
     }
+    // The cut that began first, when another process of the run began one.
+    let (cut, seed) = shared_store::cut().unwrap_or((cut, seed));
     let s = store();
-    if !s.power_cut(&Kernel, dirs || shared_store::cut_dirs()) {
+    if !s.power_cut(&Kernel, &cut, seed) {
         raw::diag(&[b"powercut: a file could not be rolled back completely"]);
     }
     kfile::kill_self()
@@ -600,24 +655,26 @@ fn share(fresh: &Store<'static>) -> bool {
     true
 }
 
-/// A power cut asked for over the control socket (`powercut [dirs]`), from the control
+/// A power cut asked for over the control socket (`powercut [MODE]`), from the control
 /// thread: as a `powercut` rule would.
-pub fn cut_now(dirs: bool) -> ! {
+pub fn cut_now(cut: Cut, seed: u64) -> ! {
     let _inside = crate::sys::guard::Inside::enter();
-    powercut(dirs)
+    powercut(cut, seed)
 }
 
 /// Rolls back every file of the run after its processes are gone (`failinject run` asks for
 /// it, in a process of its own, once it has killed them all): the run's shared model, whose
-/// lock a killed process may still hold. False when the model cannot be had or a file could
-/// not be rolled back completely.
+/// lock a killed process may still hold, in the crash state the cut that began chose (`dirs`:
+/// directory entries too, if no cut is recorded). False when the model cannot be had or a
+/// file could not be rolled back completely.
 pub fn restore_run(dirs: bool) -> bool {
     let _inside = crate::sys::guard::Inside::enter();
     if !share(&STORE.lock()) {
         return false;
     }
+    let (cut, seed) = shared_store::cut().unwrap_or((Cut { dirs, ..Cut::ALL }, 0));
     match SharedHeld::lock() {
-        Some(s) => s.power_cut(&Kernel, dirs),
+        Some(s) => s.power_cut(&Kernel, &cut, seed),
         None => false,
     }
 }

@@ -188,10 +188,20 @@ fn connection(conn: UnixStream) {
         let reply = match control::parse_line(&line) {
             None => continue,
             // The power fails now: the reply goes first, since nothing comes after.
-            Some(Ok(Command::Powercut { dirs })) if crate::crash::on() => {
+            Some(Ok(Command::Powercut { cut }))
+                if cut.mode.keeps_changes() && crate::crash::on() && !crate::crash::keeps() =>
+            {
+                format!(
+                    "err `powercut {}` keeps some changes, and this process records none one by \
+                     one: start it with a rule whose powercut keeps changes (prefix, any or torn)\n",
+                    cut.mode.name()
+                )
+            }
+            Some(Ok(Command::Powercut { cut })) if crate::crash::on() => {
                 let _ = out.write_all(b"ok power cut\n");
                 let _ = out.flush();
-                crate::crash::cut_now(dirs)
+                let seed = crate::state::read(|r| r.seed()).unwrap_or(0);
+                crate::crash::cut_now(cut, seed)
             }
             Some(Ok(Command::Powercut { .. })) => "err no write is tracked in this process: \
                  set a powercut or lose rule first (tracking starts with one)\n"

@@ -96,7 +96,7 @@ pub fn apply<R: Ret>(
             real()
         }
         // Every tracked file back to its synced state, then SIGKILL (`crash.rs`).
-        Effect::Powercut { dirs } => crate::crash::powercut(dirs),
+        Effect::Powercut { cut, seed } => crate::crash::powercut(cut, seed),
         // The sync fails and its file (for `syncs(fs)`, its file system) loses the writes not
         // yet synced; the sync is not made, so a retry syncs the rolled-back state.
         Effect::Lose(e) => {

@@ -114,10 +114,13 @@ fn publish(registry: &mut Registry) {
     // A `powercut`/`lose` rule turns write tracking on for good (from this moment: what files
     // hold now counts as synced), and sends every tracked point down the slow path.
     if registry.needs_tracking() {
-        let dirs = registry
-            .rules()
-            .any(|r| r.chain.iter().any(|a| matches!(a.task, Task::Powercut { dirs: true })));
-        crate::crash::start(dirs);
+        let cuts = || {
+            registry.rules().flat_map(|r| &r.chain).filter_map(|a| match a.task {
+                Task::Powercut(cut) => Some(cut),
+                _ => None,
+            })
+        };
+        crate::crash::start(cuts().any(|c| c.dirs), cuts().any(|c| c.mode.keeps_changes()));
     }
     // Once on, tracking stays on: turning it off would let the table go stale while
     // descriptor numbers are reused, and a later rule would then see wrong paths.

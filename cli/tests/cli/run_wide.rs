@@ -307,10 +307,14 @@ fn a_power_cut_sent_over_ctl_run_ends_the_whole_run() {
         assert!(Instant::now() < deadline, "the script never got ready");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // A mode this build does not make is refused before any process sees it.
+    // Words that are no cut are refused before any process sees them; a mode that keeps
+    // changes is refused by processes that record none one by one (no rule asked for it).
+    let bad = ctl_run(dir.path(), run.id(), &["powercut", "tron"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("unknown word `tron`"), "{}", text(&bad.stderr));
     let torn = ctl_run(dir.path(), run.id(), &["powercut", "torn"]);
-    assert_eq!(torn.status.code(), Some(1));
-    assert!(text(&torn.stderr).contains("not built yet"), "{}", text(&torn.stderr));
+    let said = text(&torn.stdout) + &text(&torn.stderr);
+    assert!(said.contains("records none one by one") && !said.contains("ok power cut"), "{said}");
     let cut = ctl_run(dir.path(), run.id(), &["powercut"]);
     assert!(text(&cut.stdout).contains(": ok power cut"), "{}", text(&cut.stderr));
     let out = run.finish();
@@ -318,4 +322,49 @@ fn a_power_cut_sent_over_ctl_run_ends_the_whole_run() {
     assert_eq!(out.status.code(), Some(137), "{err}");
     assert!(err.contains("failinject: power cut over the control socket;"), "{err}");
     assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "synced\n", "{err}");
+}
+
+/// A cut that keeps changes keeps them across the run: one process wrote `a` and exited,
+/// another wrote `b` and cut the power with `powercut(prefix)`; every state is a prefix of
+/// the run's writes in the order they were made, whichever process made them, and the seeds
+/// reach prefixes that end in either process.
+#[test]
+fn a_prefix_cut_keeps_a_prefix_of_every_process_writes_in_order() {
+    assert!(failinject_tests::have("python3"), "python3 is needed: apt-get install -y python3");
+    let dir = TempDir::new("run-prefix");
+    let writer = |name: &str, cut: bool| {
+        format!(
+            "import os\nfd = os.open('{name}', os.O_RDWR)\nfor i in range(3): \
+             os.pwrite(fd, b'{}' * 4, 4 * i)\n{}",
+            name.to_uppercase(),
+            if cut { "os.access('cut', 0)\n" } else { "" }
+        )
+    };
+    let script =
+        format!("python3 -c \"{}\" && python3 -c \"{}\"", writer("a", false), writer("b", true));
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 1..=12 {
+        for f in ["a", "b"] {
+            std::fs::write(dir.join(f), "000000000000").unwrap();
+        }
+        let seed_text = seed.to_string();
+        let args =
+            ["run", "-q", "--seed", &seed_text, "-r", "sys:access[path=cut]=powercut(prefix)"];
+        let mut cmd = failinject(dir.path(), &args);
+        cmd.args(["--", "sh", "-c", &script]);
+        let done = failinject_tests::bounded(cmd, LIMIT);
+        assert_eq!(done.code, Some(137), "{done:?}");
+        let (a, b) = (
+            std::fs::read_to_string(dir.join("a")).unwrap(),
+            std::fs::read_to_string(dir.join("b")).unwrap(),
+        );
+        // k writes kept: the first min(k, 3) of a's, then of b's.
+        let kept = |s: &str, c: char| s.chars().filter(|x| *x == c).count() / 4;
+        let (ka, kb) = (kept(&a, 'A'), kept(&b, 'B'));
+        assert_eq!(a, "A".repeat(4 * ka) + &"0".repeat(12 - 4 * ka), "seed {seed}");
+        assert_eq!(b, "B".repeat(4 * kb) + &"0".repeat(12 - 4 * kb), "seed {seed}");
+        assert!(kb == 0 || ka == 3, "seed {seed}: b's writes kept before all of a's: {a} {b}");
+        seen.insert(ka + kb);
+    }
+    assert!(seen.iter().any(|k| (1..3).contains(k)) && seen.iter().any(|k| *k > 3), "{seen:?}");
 }

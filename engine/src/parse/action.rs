@@ -255,15 +255,22 @@ fn parse_task(
                     .suggest(v.strip_prefix("SIG").unwrap_or(v), SIGNAL_NAMES.iter().map(|s| s.0))
             })?,
         }),
-        "powercut" => Task::Powercut {
-            dirs: match optional {
-                None => false,
-                Some("dirs") => true,
-                Some(v) => {
-                    return Err(bad(format!("`powercut` takes nothing or `dirs`, not `{v}`")));
+        "powercut" => {
+            Task::Powercut(super::cut::parse_cut(optional.unwrap_or("")).map_err(|e| {
+                // The bad word's own place, when the argument was written as it reads.
+                let quoted = arg.as_ref().is_some_and(|a| a.span.len() != a.value.len());
+                let span = if quoted {
+                    arg_span.clone()
+                } else {
+                    arg_span.start + e.at.start..arg_span.start + e.at.end
+                };
+                let p = Problem::new(ErrorKind::BadValue, span, e.message);
+                match e.suggestion {
+                    Some(s) => p.help(format!("did you mean `{s}`?")),
+                    None => p,
                 }
-            },
-        },
+            })?)
+        }
         _ => {
             return Err(Problem::new(
                 ErrorKind::UnknownTask,

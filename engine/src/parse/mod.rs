@@ -18,6 +18,7 @@ use filter::parse_filters;
 pub(crate) use lex::Spanned;
 
 mod action;
+pub(crate) mod cut;
 mod filter;
 pub(crate) mod lex;
 use crate::points::{Class, POINTS, PointId};

@@ -302,7 +302,10 @@ fn bad_actions() {
             Some("corrupt(flip), corrupt(zero)"),
             18..22,
         ),
-        bad("sys:write=powercut(x)", "`powercut` takes nothing or `dirs`, not `x`", None, 19..20),
+        bad("sys:write=powercut(x)", "unknown word `x`", None, 19..20),
+        bad("sys:write=powercut(torn,sector=1000)", "a power of two", None, 24..35),
+        bad("sys:write=powercut(any,prefix)", "a cut has one mode", None, 23..29),
+        bad("sys:write=powercut(tron)", "unknown word", Some("did you mean `torn`"), 19..23),
     ]);
 }
 

@@ -411,7 +411,20 @@ fn task(profile: Profile) -> BoxedStrategy<String> {
         Just("yield".to_owned()),
         prop::option::of(pick(SIGNALS))
             .prop_map(|s| s.map_or("kill".to_owned(), |s| format!("kill({s})"))),
-        any::<bool>().prop_map(|d| if d { "powercut(dirs)" } else { "powercut" }.to_owned()),
+        (prop::option::of(pick(&["prefix", "any", "torn"])), any::<bool>(), pick(&[512u32, 4096]))
+            .prop_map(|(mode, dirs, sector)| {
+                let words: Vec<String> = mode
+                    .map(str::to_owned)
+                    .into_iter()
+                    .chain(dirs.then(|| "dirs".to_owned()))
+                    .chain((sector != 512).then(|| format!("sector={sector}")))
+                    .collect();
+                if words.is_empty() {
+                    "powercut".into()
+                } else {
+                    format!("powercut({})", words.join(","))
+                }
+            }),
     ];
     let error = prop::option::of(pick(ERRNOS))
         .prop_map(|e| e.map_or("error".to_owned(), |e| format!("error({e})")));

@@ -20,7 +20,7 @@ mod json;
 use crate::sys::kfile;
 use crate::sys::raw;
 use crate::sys::site::{self, Frames};
-use failinject_engine::{Decision, Effect, PointId, Snapshot, SysCall};
+use failinject_engine::{Cut, Decision, Effect, PointId, Snapshot, SysCall};
 use json::Line;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -352,8 +352,10 @@ fn effect_text<'b>(e: &Effect<'_>, buf: &'b mut [u8]) -> &'b [u8] {
         Effect::Corrupt(m, _) => write!(w, "corrupt({})", m.name()),
         Effect::Full(n) => write!(w, "full({n})"),
         Effect::Kill(s) => write!(w, "kill({s})"),
-        Effect::Powercut { dirs: false } => write!(w, "powercut"),
-        Effect::Powercut { dirs: true } => write!(w, "powercut(dirs)"),
+        Effect::Powercut { cut, .. } if *cut == Cut::ALL => write!(w, "powercut"),
+        Effect::Powercut { cut, .. } => {
+            write!(w, "powercut({})", failinject_engine::cut_words(cut))
+        }
         Effect::Lose(e) => write!(w, "lose({e})"),
     };
     let n = w.len;

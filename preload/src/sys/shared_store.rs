@@ -15,7 +15,7 @@
 
 use super::kfile::{close, fstat, open_at};
 use super::raw;
-use failinject_crash::Store;
+use failinject_crash::{Cut, Mode, Store};
 use libc::c_long;
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
@@ -36,7 +36,11 @@ const TOTAL: usize = ARENA_AT + ARENA;
 const H_MAGIC: usize = 0;
 const H_STORE: usize = 8;
 const H_LOCK: usize = 16;
+/// The cut under way: 0 before; else 1, `dirs` in bit 1, the mode's index in bits 2-3 and the
+/// sector size's log2 in bits 8-15.
 const H_CUT: usize = 20;
+/// The seed of the cut's choices, written just after its cut word.
+const H_SEED: usize = 24;
 
 static BASE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 /// The file's path, NUL-terminated, set once at start-up (`configure`).
@@ -305,13 +309,18 @@ pub fn populate(range: std::ops::Range<usize>) {
     unsafe { libc::syscall(libc::SYS_madvise, base().add(start), len as c_long, POPULATE_WRITE) };
 }
 
-/// Marks the start of a run-wide power cut (`dirs` too): true for the one process that
-/// starts it.
-pub fn begin_cut(dirs: bool) -> bool {
-    mapped()
-        && u32_at(H_CUT)
-            .compare_exchange(0, 1 | (u32::from(dirs) << 1), Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+/// Marks the start of a run-wide power cut, `cut` with choices drawn from `seed`: true for
+/// the one process that starts it.
+pub fn begin_cut(cut: &Cut, seed: u64) -> bool {
+    let mode = Mode::ALL_MODES.iter().position(|m| *m == cut.mode).unwrap_or(0) as u32;
+    let word = 1 | (u32::from(cut.dirs) << 1) | (mode << 2) | (cut.sector.trailing_zeros() << 8);
+    if !mapped()
+        || u32_at(H_CUT).compare_exchange(0, word, Ordering::AcqRel, Ordering::Acquire).is_err()
+    {
+        return false;
+    }
+    u64_at(H_SEED).store(seed, Ordering::Release);
+    true
 }
 
 /// Whether a run-wide power cut has begun.
@@ -319,7 +328,16 @@ pub fn cutting() -> bool {
     mapped() && u32_at(H_CUT).load(Ordering::Acquire) != 0
 }
 
-/// Whether the cut that began asks for directory entries too.
-pub fn cut_dirs() -> bool {
-    mapped() && u32_at(H_CUT).load(Ordering::Acquire) & 2 != 0
+/// The cut that began, and its seed.
+pub fn cut() -> Option<(Cut, u64)> {
+    let word = if mapped() { u32_at(H_CUT).load(Ordering::Acquire) } else { 0 };
+    if word == 0 {
+        return None;
+    }
+    let cut = Cut {
+        mode: Mode::ALL_MODES[((word >> 2) & 3) as usize],
+        dirs: word & 2 != 0,
+        sector: 1 << ((word >> 8) & 0xff).min(31),
+    };
+    Some((cut, u64_at(H_SEED).load(Ordering::Acquire)))
 }

@@ -128,7 +128,14 @@ macro_rules! crash {
     (@post [makes () $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
         crate::crash::made(Ret::as_i64($r), &$call)
     };
-    // The data roles have nothing to do after the call.
+    // What a write or truncation left, for cuts that keep changes.
+    (@post [writes $form:tt $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
+        crate::crash::after_change(&$pre, Ret::as_i64($r))
+    };
+    (@post [truncates $form:tt $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
+        crate::crash::after_change(&$pre, Ret::as_i64($r))
+    };
+    // The other data roles have nothing to do after the call.
     (@post [$role:ident $form:tt $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
         crash!(@post [$($rest)*] $r $pre $call $t)
     };

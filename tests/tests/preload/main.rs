@@ -9,6 +9,7 @@
 
 mod control;
 mod crash;
+mod crash_modes;
 mod exports;
 mod hazards;
 mod hostile;

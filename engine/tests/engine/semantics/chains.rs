@@ -88,8 +88,9 @@ fn in_code_tasks_and_their_arguments() {
     );
     let snapshot = registry.snapshot();
     let point = snapshot.code_point("wal::append").expect("a rule names it");
-    let got: Vec<_> =
-        (0..15).map(|_| snapshot.decide_code(point, &mut NoContext).map(|d| d.effect)).collect();
+    let got: Vec<_> = (0..15)
+        .map(|_| unseeded(snapshot.decide_code(point, &mut NoContext).map(|d| d.effect)))
+        .collect();
     assert_eq!(
         got,
         [
@@ -104,7 +105,7 @@ fn in_code_tasks_and_their_arguments() {
             Some(Effect::Yield),
             Some(Effect::Kill(Signal(15))),
             Some(Effect::Kill(Signal::KILL)),
-            Some(Effect::Powercut { dirs: false }),
+            Some(Effect::Powercut { cut: Cut::ALL, seed: 0 }),
             None,
             Some(Effect::Print(None)),
             Some(Effect::Print(None)),
@@ -129,7 +130,7 @@ fn libc_tasks_and_their_effects() {
             Some(Effect::Sleep(2)),
             Some(Effect::Kill(Signal(9))),
             Some(Effect::Kill(Signal(10))),
-            Some(Effect::Powercut { dirs: true }),
+            Some(Effect::Powercut { cut: Cut { dirs: true, ..Cut::ALL }, seed: 0 }),
             Some(Effect::Short(10)),
             // At most 1 MiB of a 4 KiB write: all of it.
             Some(Effect::Short(4096)),
@@ -147,4 +148,25 @@ fn libc_tasks_and_their_effects() {
     );
     // A bare `return` on a function that returns nothing.
     assert_eq!(effect(&snapshot, &SysCall::new(point("sync"))), Some(Effect::Return(0)));
+}
+
+#[test]
+fn a_power_cut_draws_its_seed_from_the_rule() {
+    let seeds = |seed: u64| -> Vec<u64> {
+        let registry = registry(seed, "sys:write=powercut(torn,sector=4096)");
+        let snapshot = registry.snapshot();
+        (0..3)
+            .map(|_| match effect(&snapshot, &write_call()) {
+                Some(Effect::Powercut { cut, seed }) => {
+                    assert_eq!((cut.mode, cut.sector), (CutMode::Torn, 4096));
+                    seed
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(seeds(7), seeds(7), "the same seed, the same cuts");
+    assert_ne!(seeds(7), seeds(8));
+    let s = seeds(7);
+    assert!(s[0] != s[1] && s[1] != s[2], "each evaluation draws anew: {s:?}");
 }

@@ -3,8 +3,8 @@
 //! shared between threads.
 
 use failinject_engine::{
-    Context, Corruption, Effect, Errno, FileKind, NoContext, PointId, Registry, SetOutcome, Signal,
-    Snapshot, SysCall, name_hash, parse_rule,
+    Context, Corruption, Cut, CutMode, Effect, Errno, FileKind, NoContext, PointId, Registry,
+    SetOutcome, Signal, Snapshot, SysCall, name_hash, parse_rule,
 };
 use std::collections::BTreeSet;
 
@@ -40,8 +40,18 @@ fn effect<'s>(snapshot: &'s Snapshot, call: &SysCall<'_>) -> Option<Effect<'s>> 
     snapshot.decide_sys(call, &mut NoContext).map(|d| d.effect)
 }
 
+/// A power cut's seed is left out (set to 0): `a_power_cut_draws_its_seed_from_the_rule`
+/// checks it.
 fn effects<'s>(snapshot: &'s Snapshot, call: &SysCall<'_>, n: usize) -> Vec<Option<Effect<'s>>> {
-    (0..n).map(|_| effect(snapshot, call)).collect()
+    (0..n).map(|_| unseeded(effect(snapshot, call))).collect()
+}
+
+/// The effect with a power cut's seed set to 0.
+fn unseeded(e: Option<Effect<'_>>) -> Option<Effect<'_>> {
+    match e {
+        Some(Effect::Powercut { cut, .. }) => Some(Effect::Powercut { cut, seed: 0 }),
+        e => e,
+    }
 }
 
 /// Whether `rules` decide something for `call` (one evaluation on a fresh registry).

@@ -244,16 +244,22 @@ fn control_and_fit_errors_are_typed() {
     assert_eq!(err("frobnicate x"), ControlError::Unknown("frobnicate".into()));
     assert_eq!(err("list now"), ControlError::TakesNoArgument("list".into()));
     assert_eq!(err("wait"), ControlError::WaitUsage);
-    assert!(matches!(err("powercut torn"), ControlError::PowercutMode(m, _) if m == "torn"));
+    assert!(matches!(err("powercut tron"), ControlError::PowercutMode(m, _) if m == "tron"));
     assert!(matches!(err("powercut sideways"), ControlError::PowercutMode(..)));
     use failinject_engine::control::Command;
-    for (line, want) in [("powercut", false), ("powercut all", false), ("powercut all,dirs", true)]
-    {
+    for (line, dirs, mode) in [
+        ("powercut", false, CutMode::All),
+        ("powercut all", false, CutMode::All),
+        ("powercut all,dirs", true, CutMode::All),
+        ("powercut torn dirs", true, CutMode::Torn),
+        ("powercut prefix", false, CutMode::Prefix),
+    ] {
         assert!(
-            matches!(parse_command(line), Ok(Command::Powercut { dirs }) if dirs == want),
+            matches!(parse_command(line), Ok(Command::Powercut { cut }) if cut.dirs == dirs && cut.mode == mode),
             "{line}"
         );
     }
+    assert!(matches!(err("powercut torn,sector=100"), ControlError::PowercutMode(..)));
     // Only a process under the preload can cut its power: the engine alone says so.
     let mut reg = Registry::new(1);
     let reply = failinject_engine::control::respond(b"powercut", &mut reg).unwrap();

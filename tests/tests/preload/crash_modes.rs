@@ -1,0 +1,224 @@
+//! Power cuts that keep some unsynced changes (`powercut(prefix|any|torn)`, SPEC §3.5), end to
+//! end under the real `libfailinject.so`: the states are the ones the mode allows, the same
+//! for the same seed, and real programs meet them. Dropping every unsynced change (`all`)
+//! restores a state that was consistent once; these modes are the harsher truth of a disk.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use failinject_tests::{Done, Run, TempDir, have};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// A python3 program: `f` holds 16 synced `0`s, `g` four `g`s; it writes six records across
+/// both (overlapping, and one past the end of `f`), never syncs them, then calls
+/// `access("cut")`, where the rule puts the power cut.
+const WRITER: &str = r#"
+import os
+f = os.open("f", os.O_RDWR); g = os.open("g", os.O_RDWR)
+for fd, data, off in [(f, b"AAAA", 0), (g, b"GG", 1), (f, b"BBBBBB", 2), (f, b"CC", 16),
+                      (g, b"HHHH", 4), (f, b"DDDD", 10)]:
+    os.pwrite(fd, data, off)
+os.access("cut", 0)
+print("survived")
+"#;
+
+/// The writes of [`WRITER`], in order.
+const WRITES: [(&str, usize, &str); 6] = [
+    ("f", 0, "AAAA"),
+    ("g", 1, "GG"),
+    ("f", 2, "BBBBBB"),
+    ("f", 16, "CC"),
+    ("g", 4, "HHHH"),
+    ("f", 10, "DDDD"),
+];
+
+/// (f, g) after the writes `keep` keeps, made in order on the synced files.
+fn state_keeping(keep: impl Fn(usize) -> bool) -> (String, String) {
+    let mut files = [b"0000000000000000".to_vec(), b"gggg".to_vec()];
+    for (_, (name, off, data)) in WRITES.iter().enumerate().filter(|(i, _)| keep(*i)) {
+        let d = &mut files[usize::from(*name == "g")];
+        if d.len() < off + data.len() {
+            d.resize(off + data.len(), 0);
+        }
+        d[*off..off + data.len()].copy_from_slice(data.as_bytes());
+    }
+    let [f, g] = files.map(|b| String::from_utf8(b).unwrap());
+    (f, g)
+}
+
+/// Runs [`WRITER`] in a fresh `dir` with the cut `cut` and `seed`; the files it left.
+fn cut_with(dir: &Path, cut: &str, seed: u64) -> (String, String) {
+    std::fs::write(dir.join("f"), "0000000000000000").unwrap();
+    std::fs::write(dir.join("g"), "gggg").unwrap();
+    let rule = format!("sys:access[path=cut]={cut}");
+    let done: Done = Run::new(dir, &rule, "python3", &["-c", WRITER])
+        .env("FAILINJECT_SEED", seed.to_string())
+        .bounded(LIMIT);
+    assert_eq!(done.signal, Some(9), "{cut} seed {seed}: not cut: {done:?}");
+    let read = |n: &str| String::from_utf8(std::fs::read(dir.join(n)).unwrap()).unwrap();
+    (read("f"), read("g"))
+}
+
+#[test]
+fn a_prefix_cut_keeps_the_writes_up_to_one_in_the_order_they_were_made() {
+    assert!(have("python3"), "python3 is needed: apt-get install -y python3");
+    let dir = TempDir::new("crash-prefix");
+    let prefixes: Vec<_> = (0..=WRITES.len()).map(|k| state_keeping(|i| i < k)).collect();
+    let mut seen = BTreeSet::new();
+    for seed in 1..=16 {
+        let state = cut_with(dir.path(), "powercut(prefix)", seed);
+        let k = prefixes.iter().position(|p| *p == state);
+        let Some(k) = k else { panic!("seed {seed}: {state:?} is no prefix of the writes") };
+        seen.insert(k);
+        assert_eq!(cut_with(dir.path(), "powercut(prefix)", seed), state, "seed {seed} again");
+    }
+    assert!(seen.len() >= 4, "16 seeds kept only the prefixes {seen:?}");
+}
+
+#[test]
+fn an_any_cut_keeps_a_subset_that_is_not_always_a_prefix() {
+    assert!(have("python3"), "python3 is needed: apt-get install -y python3");
+    let dir = TempDir::new("crash-any");
+    let subsets: Vec<_> =
+        (0..1u32 << WRITES.len()).map(|m| (m, state_keeping(|i| m & (1 << i) != 0))).collect();
+    let mut out_of_order = 0;
+    for seed in 1..=16 {
+        let state = cut_with(dir.path(), "powercut(any)", seed);
+        let Some((m, _)) = subsets.iter().find(|(_, s)| *s == state) else {
+            panic!("seed {seed}: {state:?} keeps no subset of the writes")
+        };
+        // Not a prefix: a kept write after a lost one.
+        out_of_order += usize::from((m + 1) & m != 0);
+    }
+    assert!(out_of_order >= 4, "only {out_of_order} of 16 seeds kept writes out of order");
+    assert_eq!(cut_with(dir.path(), "powercut", 1), state_keeping(|_| false), "`all` keeps none");
+}
+
+#[test]
+fn a_torn_cut_keeps_whole_sectors_of_one_long_write() {
+    assert!(have("python3"), "python3 is needed: apt-get install -y python3");
+    let dir = TempDir::new("crash-torn");
+    let program = r#"
+import os
+fd = os.open("big", os.O_RDWR)
+os.pwrite(fd, b"n" * 65536, 0)
+os.access("cut", 0)
+"#;
+    let mut torn = 0;
+    for seed in 1..=8 {
+        std::fs::write(dir.join("big"), vec![b'o'; 65536]).unwrap();
+        let rule = "sys:access[path=cut]=powercut(torn,sector=4096)";
+        let done = Run::new(dir.path(), rule, "python3", &["-c", program])
+            .env("FAILINJECT_SEED", seed.to_string())
+            .bounded(LIMIT);
+        assert_eq!(done.signal, Some(9), "{done:?}");
+        let big = std::fs::read(dir.join("big")).unwrap();
+        assert_eq!(big.len(), 65536);
+        let sectors: Vec<u8> = big
+            .chunks(4096)
+            .map(|s| {
+                assert!(s.iter().all(|b| *b == s[0]), "seed {seed}: a sector is torn inside");
+                s[0]
+            })
+            .collect();
+        torn += usize::from(sectors.contains(&b'o') && sectors.contains(&b'n'));
+    }
+    assert!(torn >= 2, "only {torn} of 8 seeds tore the write");
+}
+
+// ---- sqlite3 ----------------------------------------------------------------------------
+
+/// `sqlite3 db sql` without the preload: (whether it succeeded, stdout and stderr).
+fn sqlite(dir: &Path, sql: &str) -> (bool, String) {
+    let out = Command::new("sqlite3")
+        .arg("t.db")
+        .arg(sql)
+        .current_dir(dir)
+        .env_remove("LD_PRELOAD")
+        .output()
+        .expect("run sqlite3");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// 2,000 rows with an index, synced; then, under the preload with `cut`, every row updated in
+/// place (which moves every index entry) with the journal and syncs off, and the power cut
+/// when the shell opens `cut.db`. Whether the database is intact afterwards, and the check.
+fn sqlite_unjournaled_update(dir: &Path, cut: &str, seed: u64) -> (bool, String) {
+    let _ = std::fs::remove_file(dir.join("t.db"));
+    let setup = "create table t(k integer primary key, v integer, pad text); \
+                 create index iv on t(v); \
+                 with recursive n(i) as (select 1 union all select i + 1 from n where i < 2000) \
+                 insert into t select i, i, hex(randomblob(40)) from n;";
+    assert!(sqlite(dir, setup).0);
+    let sql = "pragma journal_mode=off; pragma synchronous=off; \
+               update t set v = -v; attach 'cut.db' as c;";
+    let rule = format!("sys:open64[path=*/cut.db]={cut}");
+    let done = Run::new(dir, &rule, "sqlite3", &["t.db", sql])
+        .env("FAILINJECT_SEED", seed.to_string())
+        .bounded(LIMIT);
+    assert_eq!(done.signal, Some(9), "{cut}: not cut: {done:?}");
+    let (ok, check) = sqlite(dir, "pragma integrity_check; select count(*) from t;");
+    (ok && check.starts_with("ok\n2000\n"), check)
+}
+
+#[test]
+fn sqlite_without_a_journal_is_intact_after_an_all_cut_and_corrupted_by_an_any_cut() {
+    assert!(have("sqlite3"), "sqlite3 is needed: apt-get install -y sqlite3 (.ci/run installs it)");
+    let dir = TempDir::new("crash-sqlite-modes");
+    for seed in 1..=2 {
+        let (intact, check) = sqlite_unjournaled_update(dir.path(), "powercut", seed);
+        assert!(intact, "`all` restores the old, consistent file: {check}");
+    }
+    let corrupted = (1..=4)
+        .filter(|seed| !sqlite_unjournaled_update(dir.path(), "powercut(any)", *seed).0)
+        .count();
+    assert!(corrupted >= 3, "only {corrupted} `any` cuts of 4 corrupted an unjournaled update");
+}
+
+#[test]
+fn sqlite_with_its_rollback_journal_survives_torn_cuts_at_its_writes() {
+    assert!(have("sqlite3"), "sqlite3 is needed: apt-get install -y sqlite3 (.ci/run installs it)");
+    let dir = TempDir::new("crash-sqlite-torn");
+    let mut sql = String::new();
+    for i in 1..=20 {
+        sql.push_str(&format!(
+            "insert into t values({i}, hex(randomblob(3000))); select 'committed ' || {i};"
+        ));
+    }
+    let mut cuts = 0;
+    for (rule, seed) in [
+        ("sys:pwrite[path=*/t.db,when=9]=powercut(torn)", 1),
+        ("sys:pwrite[path=*/t.db,when=12]=powercut(torn)", 2),
+        ("sys:pwrite[path=*/t.db-journal,when=5]=powercut(any)", 3),
+        ("sys:fdatasync[path=*/t.db,when=4]=powercut(torn,sector=4096)", 4),
+        ("sys:pwrite[path=*/t.db,when=20]=powercut(prefix)", 5),
+    ] {
+        for f in ["t.db", "t.db-journal"] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+        assert!(sqlite(dir.path(), "create table t(k integer primary key, v text);").0);
+        let done = Run::new(dir.path(), rule, "stdbuf", &["-o0", "sqlite3", "t.db", &sql])
+            .env("FAILINJECT_SEED", seed.to_string())
+            .bounded(LIMIT);
+        cuts += usize::from(done.signal == Some(9));
+        let committed = done.stdout.lines().filter(|l| l.starts_with("committed")).count();
+        let (ok, check) = sqlite(
+            dir.path(),
+            "pragma integrity_check; select count(*), coalesce(max(k), 0) from t;",
+        );
+        assert!(ok && check.starts_with("ok\n"), "{rule}: {check}");
+        let (count, max) = check.lines().nth(1).and_then(|l| l.split_once('|')).expect("count|max");
+        let (count, max): (usize, usize) = (count.parse().unwrap(), max.parse().unwrap());
+        assert_eq!(count, max, "{rule}: the rows are not a prefix of the inserts: {check}");
+        assert!(
+            max >= committed && max <= committed + 1,
+            "{rule}: {committed} commits, {max} rows"
+        );
+    }
+    assert!(cuts >= 4, "only {cuts} of 5 runs met their power cut");
+}
