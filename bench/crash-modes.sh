@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# What a crash mode that keeps changes costs: `dd` overwriting 256 MiB of a synced file in
+# 4 KiB writes (`conv=notrunc`), and appending 256 MiB, under a bare LD_PRELOAD with a
+# `powercut` rule armed that never fires: mode `all` (undo records only) against mode `any`
+# (undo records, and each write's new bytes read back). Prints the median wall time of each
+# and the ratio any / all, rounds interleaved.
+#
+#   ROUNDS=5 bash bench/crash-modes.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-5}
+cargo build -q --release -p failinject-preload
+LIB=$PWD/target/release/libfailinject.so
+DIR=$(mktemp -d /tmp/failinject-crash-modes.XXXXXX)
+trap 'rm -rf "$DIR"' EXIT
+head -c $((256 << 20)) /dev/zero >"$DIR/big"
+sync
+OVER="dd if=/dev/zero of=$DIR/big bs=4k count=65536 conv=notrunc status=none"
+APPEND="rm -f $DIR/app; dd if=/dev/zero of=$DIR/app bs=4k count=65536 status=none"
+
+ms() {
+  local t0 t1
+  t0=$(date +%s%N)
+  "$@" >/dev/null 2>&1
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000000))
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+rule() { echo "sys:access[path=/nonexistent/cut]=$1"; }
+
+declare -A T
+for ((r = 1; r <= ROUNDS; r++)); do
+  for mode in powercut 'powercut(any)'; do
+    T[over $mode]+="$(ms env LD_PRELOAD="$LIB" FAILINJECT="$(rule "$mode")" sh -c "$OVER") "
+    T[app $mode]+="$(ms env LD_PRELOAD="$LIB" FAILINJECT="$(rule "$mode")" sh -c "$APPEND") "
+  done
+done
+m() { tr ' ' '\n' <<<"${T[$1]}" | grep . | median; }
+echo "median wall ms over $ROUNDS rounds (file system: $(stat -f -c %T "$DIR"))"
+for w in over app; do
+  a=$(m "$w powercut")
+  b=$(m "$w powercut(any)")
+  echo "$w 256 MiB: all $a  any $b  ratio $(awk "BEGIN {printf \"%.2f\", $b/$a}")"
+done
