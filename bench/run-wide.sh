@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Write tracking for a power cut: one process's model (a bare LD_PRELOAD) against the run's
-# shared model (`failinject run`), on one process overwriting 256 MiB and on four processes
-# overwriting 64 MiB each at once, all in 4 KiB `dd` writes (`conv=notrunc`) with a
-# `powercut` rule armed that never fires. Prints the median wall time of each and the ratio
-# run-wide / per-process, rounds interleaved.
+# Write tracking for a power cut: one process's model (a bare LD_PRELOAD with
+# FAILINJECT_RUN=none) against the run's shared model, under `failinject run` and under a
+# bare LD_PRELOAD tree (which founds its own run), on one process overwriting 256 MiB and on
+# four processes overwriting 64 MiB each at once, all in 4 KiB `dd` writes (`conv=notrunc`)
+# with a `powercut` rule armed that never fires. Prints the median wall time of each and the
+# ratios run-wide / per-process, rounds interleaved.
 #
 #   ROUNDS=7 bash bench/run-wide.sh
 set -euo pipefail
@@ -33,13 +34,16 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A T
 for ((r = 1; r <= ROUNDS; r++)); do
-  T[pp1]+="$(ms env LD_PRELOAD="$LIB" FAILINJECT="$RULE" sh -c "$ONE") "
+  T[pp1]+="$(ms env FAILINJECT_RUN=none LD_PRELOAD="$LIB" FAILINJECT="$RULE" sh -c "$ONE") "
+  T[bare1]+="$(ms env LD_PRELOAD="$LIB" FAILINJECT="$RULE" sh -c "$ONE") "
   T[rw1]+="$(ms "$FI" run -q -r "$RULE" -- sh -c "$ONE") "
-  T[pp4]+="$(ms env LD_PRELOAD="$LIB" FAILINJECT="$RULE" sh -c "$FOUR") "
+  T[pp4]+="$(ms env FAILINJECT_RUN=none LD_PRELOAD="$LIB" FAILINJECT="$RULE" sh -c "$FOUR") "
+  T[bare4]+="$(ms env LD_PRELOAD="$LIB" FAILINJECT="$RULE" sh -c "$FOUR") "
   T[rw4]+="$(ms "$FI" run -q -r "$RULE" -- sh -c "$FOUR") "
 done
 declare -A M
-for k in pp1 rw1 pp4 rw4; do M[$k]=$(tr ' ' '\n' <<<"${T[$k]}" | grep . | median); done
+for k in pp1 rw1 bare1 pp4 rw4 bare4; do M[$k]=$(tr ' ' '\n' <<<"${T[$k]}" | grep . | median); done
 echo "median wall ms over $ROUNDS rounds (file system: $(stat -f -c %T "$DIR"))"
-echo "one process, 256 MiB:   per-process ${M[pp1]}  run-wide ${M[rw1]}  ratio $(awk "BEGIN {printf \"%.2f\", ${M[rw1]}/${M[pp1]}}")"
-echo "four processes, 64 MiB: per-process ${M[pp4]}  run-wide ${M[rw4]}  ratio $(awk "BEGIN {printf \"%.2f\", ${M[rw4]}/${M[pp4]}}")"
+ratio() { awk "BEGIN {printf \"%.2f\", $1/$2}"; }
+echo "one process, 256 MiB:   per-process ${M[pp1]}  failinject run ${M[rw1]} ($(ratio "${M[rw1]}" "${M[pp1]}"))  bare run ${M[bare1]} ($(ratio "${M[bare1]}" "${M[pp1]}"))"
+echo "four processes, 64 MiB: per-process ${M[pp4]}  failinject run ${M[rw4]} ($(ratio "${M[rw4]}" "${M[pp4]}"))  bare run ${M[bare4]} ($(ratio "${M[bare4]}" "${M[pp4]}"))"

@@ -13,7 +13,7 @@
 
 use anyhow::{Context as _, bail};
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 /// The library this binary was built with.
@@ -101,19 +101,7 @@ fn cache_dir() -> anyhow::Result<PathBuf> {
 /// Creates `dir` (mode 0700) if needed and checks that it is a directory owned by us that
 /// nobody else can write to.
 pub fn private_dir(dir: &Path) -> anyhow::Result<PathBuf> {
-    if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
-        bail!("cannot create {}: {e}", dir.display());
-    }
-    let meta = std::fs::symlink_metadata(dir)
-        .with_context(|| format!("cannot inspect {}", dir.display()))?;
-    let me = nix::unistd::geteuid().as_raw();
-    if !meta.is_dir() || meta.uid() != me || meta.mode() & 0o022 != 0 {
-        bail!(
-            "{} is not a private directory of uid {me} (owner {}, mode {:o})",
-            dir.display(),
-            meta.uid(),
-            meta.mode() & 0o7777
-        );
-    }
+    let uid = nix::unistd::geteuid().as_raw();
+    failinject_engine::run_files::private_dir(dir, uid).map_err(anyhow::Error::msg)?;
     Ok(dir.to_path_buf())
 }

@@ -2,19 +2,17 @@
 //! share, and how `failinject ctl --run PID` finds them.
 //!
 //! It is `run-PID` in the private socket directory ([`socket_dir`]), PID being that of
-//! `failinject run`, and holds:
-//!
-//! - `state`: the shared state every preload of the run maps (`failinject_engine::run_state`):
-//!   who is a member, each member's counts, the `full` budgets;
-//! - `ctl`: the control sockets' template, when the run has them (`--ctl`);
-//! - `commands`: the rule changes sent with `ctl --run`, one a line, which a process that
-//!   starts later applies after its environment's rules.
+//! `failinject run` (or of the first process of a bare `LD_PRELOAD` tree that founded a run),
+//! laid out as `failinject_engine::run_files` says: the shared state, the crash model, the
+//! keeper's socket, the control template, and `commands`, the rule changes sent with
+//! `ctl --run`, which a process that starts later applies after its environment's rules.
 //!
 //! `failinject run` removes it when the run ends, with the control sockets of its members.
 #![forbid(unsafe_code)]
 
 use crate::library::private_dir;
 use anyhow::{Context as _, bail};
+use failinject_engine::run_files;
 use failinject_engine::run_state::{self, Member};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -22,14 +20,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The directory of the per-run sockets: `$XDG_RUNTIME_DIR/failinject`, else
-/// `$TMPDIR/failinject-UID`; private to the user.
+/// `$TMPDIR/failinject-UID`; private to the user (`failinject_engine::run_files`).
 pub fn socket_dir() -> anyhow::Result<PathBuf> {
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        Some(run) => private_dir(&PathBuf::from(run).join("failinject")),
-        None => private_dir(
-            &std::env::temp_dir().join(format!("failinject-{}", nix::unistd::geteuid())),
-        ),
-    }
+    let uid = nix::unistd::geteuid().as_raw();
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR");
+    private_dir(&run_files::socket_dir(xdg.as_deref(), &std::env::temp_dir(), uid))
 }
 
 /// The socket template `run --ctl` uses when given no path: one socket per process.
@@ -38,9 +33,7 @@ pub fn default_template() -> anyhow::Result<PathBuf> {
 }
 
 /// The template with `%p` replaced by `pid`.
-pub fn expand(template: &Path, pid: u32) -> PathBuf {
-    PathBuf::from(template.to_string_lossy().replace("%p", &pid.to_string()))
-}
+pub use run_files::expand;
 
 /// A run's directory.
 pub struct RunDir {
@@ -53,32 +46,12 @@ impl RunDir {
     /// Makes the directory of the run this process starts, with a fresh state and the
     /// control template `ctl` if the run has sockets.
     pub fn create(ctl: Option<&Path>) -> anyhow::Result<RunDir> {
-        let path = socket_dir()?.join(format!("run-{}", std::process::id()));
-        // A directory left by an earlier process with this pid is stale.
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir(&path)
+        let pid = std::process::id();
+        let path = run_files::run_dir(&socket_dir()?, pid);
+        let uid = nix::unistd::geteuid().as_raw();
+        run_files::lay_out(&path, pid, uid, ctl)
             .with_context(|| format!("cannot make the run directory {}", path.display()))?;
-        let dir = RunDir { path, owned: true };
-        // Sparse: the magic word, then zeros the file system need not store.
-        let state = dir.path.join("state");
-        let mut header = run_state::MAGIC.to_le_bytes().to_vec();
-        header.extend_from_slice(&std::process::id().to_le_bytes());
-        std::fs::File::create(&state)
-            .and_then(|mut f| f.write_all(&header).map(|()| f))
-            .and_then(|f| f.set_len(run_state::SIZE as u64))
-            .with_context(|| format!("cannot write {}", state.display()))?;
-        if let Some(t) = ctl {
-            std::fs::write(dir.path.join("ctl"), t.as_os_str().as_encoded_bytes())?;
-        }
-        // The run's crash model, laid out by the first process that tracks writes. Its undo
-        // arena takes a copy of every synced range the run overwrites: in memory (tmpfs)
-        // where there is one, not in a file the kernel would write back to disk.
-        let crash = dir.path.join("crash");
-        match memory_file() {
-            Some(mem) => std::os::unix::fs::symlink(&mem, &crash)?,
-            None => drop(std::fs::File::create(&crash)?),
-        }
-        Ok(dir)
+        Ok(RunDir { path, owned: true })
     }
 
     /// The directory of the run `failinject run` started as `pid`.
@@ -107,9 +80,7 @@ impl RunDir {
 
     /// The control sockets' template, when the run has them.
     pub fn ctl_template(&self) -> Option<PathBuf> {
-        std::fs::read(self.path.join("ctl"))
-            .ok()
-            .map(|b| PathBuf::from(String::from_utf8_lossy(&b).into_owned()))
+        run_files::ctl_template(&self.path)
     }
 
     /// Keeps `command` for the processes that start later.
@@ -160,40 +131,12 @@ impl RunDir {
     }
 }
 
-/// A new empty file of ours in `/dev/shm` (tmpfs), if the system has one.
-fn memory_file() -> Option<PathBuf> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let shm = Path::new("/dev/shm");
-    if !shm.is_dir() {
-        return None;
-    }
-    let path =
-        shm.join(format!("failinject-{}-run-{}.crash", nix::unistd::geteuid(), std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).ok()?;
-    Some(path)
-}
-
 impl Drop for RunDir {
     fn drop(&mut self) {
-        if !self.owned {
-            return;
+        if self.owned {
+            let me = std::process::id();
+            run_files::tear_down(&self.path, |pid| !of_run(pid, me));
         }
-        // The crash model's file, when it lives in memory rather than in the directory.
-        if let Ok(target) = std::fs::read_link(self.path.join("crash")) {
-            let _ = std::fs::remove_file(target);
-        }
-        // The control sockets of the members: a process killed by SIGKILL could not remove
-        // its own.
-        if let Some(t) = self.ctl_template() {
-            for m in self.members() {
-                let sock = expand(&t, m.pid);
-                if !of_run(m.pid, std::process::id()) {
-                    let _ = std::fs::remove_file(sock);
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 

@@ -108,6 +108,7 @@ mod registry;
 mod render;
 pub mod roles;
 mod rule;
+pub mod run_files;
 pub mod run_state;
 
 pub use control::{Command, ControlError};

@@ -8,7 +8,7 @@
 //! - [`MEMBERS`] member slots from [`MEMBERS_AT`], [`MEMBER`] bytes each, claimed in order
 //!   by each process (a forked child and an exec'd program claim slots of their own): its
 //!   pid (u32), its state (u32: [`RUNNING`], then [`ENDED`] once it wrote its exit record),
-//!   and up to [`RULES`] counters of its rules, each (hash of the rule's key, matches,
+//!   its start time ([`START`]), and up to [`RULES`] counters of its rules, each (hash of the rule's key, matches,
 //!   injections), kept as exact as the engine's own. A process killed by SIGKILL never
 //!   writes an exit record; its slot still has its counts.
 //! - [`BUDGETS`] budget slots from [`BUDGETS_AT`], 16 bytes each: (hash of a `full` rule's
@@ -18,7 +18,7 @@
 #![forbid(unsafe_code)]
 
 /// The first word of the file: "FIRUN" and the layout's version.
-pub const MAGIC: u64 = u64::from_le_bytes(*b"FIRUN\0\0\x02");
+pub const MAGIC: u64 = u64::from_le_bytes(*b"FIRUN\0\0\x03");
 /// Where the pid of `failinject run` is (u32): the keeper of the run's descriptors, whose
 /// socket is `$FAILINJECT_RUN/keeper`.
 pub const KEEPER: usize = 8;
@@ -31,7 +31,7 @@ pub const BUDGETS: usize = 64;
 /// Where the member slots start.
 pub const MEMBERS_AT: usize = 64;
 /// The bytes of one member slot.
-pub const MEMBER: usize = 8 + RULES * 24;
+pub const MEMBER: usize = 16 + RULES * 24;
 /// Where the budget slots start.
 pub const BUDGETS_AT: usize = MEMBERS_AT + MEMBERS * MEMBER;
 /// The size of the file.
@@ -42,8 +42,12 @@ const _: () = assert!(SIZE < 1 << 20);
 pub const PID: usize = 0;
 /// See [`PID`].
 pub const STATE: usize = 4;
+/// See [`PID`]: when the process started (u64, clock ticks after boot, field 22 of
+/// `/proc/PID/stat`), so that a pid the system gave again to another process is not taken
+/// for the member.
+pub const START: usize = 8;
 /// See [`PID`]: counter `i` is at `COUNTS + 24 * i` (key hash, matches, injections).
-pub const COUNTS: usize = 8;
+pub const COUNTS: usize = 16;
 /// A member that runs (or was killed).
 pub const RUNNING: u32 = 1;
 /// A member that wrote its exit record.

@@ -62,8 +62,22 @@ pub fn load() {
     {
         site::warm_up();
     }
-    // A run is one machine (`run.rs`): join it before any decision is made.
-    if let Some(dir) = std::env::var_os("FAILINJECT_RUN").filter(|d| !d.is_empty())
+    // A run is one machine (`run.rs`): join it before any decision is made. The first
+    // process of a bare LD_PRELOAD tree whose rules need a run founds it (`bare.rs`);
+    // `FAILINJECT_RUN=none` asks for none.
+    let dir = match std::env::var_os("FAILINJECT_RUN").filter(|d| !d.is_empty()) {
+        Some(d) if d == "none" => None,
+        Some(d) => Some(d),
+        None if crate::bare::wanted(&registry) => match crate::bare::found() {
+            Ok(d) => Some(d.into_os_string()),
+            Err(m) => {
+                raw::diag(&[m.as_bytes(), b": each process of this tree is a machine of its own"]);
+                None
+            }
+        },
+        None => None,
+    };
+    if let Some(dir) = dir
         && let Err(m) = crate::run::attach(dir.as_bytes())
     {
         raw::diag(&[m.as_bytes()]);
@@ -110,7 +124,8 @@ fn build() -> Result<Registry, Problems> {
 /// started (`$FAILINJECT_RUN/commands`, one command a line, in order): a process that starts
 /// later has the rules the run has now. `failinject ctl --run` checked each one already.
 fn run_commands(registry: &mut Registry) {
-    let Some(dir) = std::env::var_os("FAILINJECT_RUN").filter(|d| !d.is_empty()) else {
+    let Some(dir) = std::env::var_os("FAILINJECT_RUN").filter(|d| !d.is_empty() && d != "none")
+    else {
         return;
     };
     let Ok(text) = std::fs::read(std::path::Path::new(&dir).join("commands")) else { return };

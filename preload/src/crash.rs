@@ -680,6 +680,7 @@ pub fn restore_run(dirs: bool) -> bool {
 }
 
 pub fn after_fork_in_child() {
+    crate::sys::keeper::after_fork_in_child();
     STORE.reset_after_fork();
     CHUNK.reset_after_fork();
     *CHUNK.lock() = failinject_crash::Chunk::EMPTY;

@@ -24,6 +24,7 @@
 
 // The wings; a module imports only from modules below it in docs/ARCHITECTURE.md's table.
 pub mod abi; // failinject_v1_*: in-code points and configuration from the program
+mod bare; // a bare LD_PRELOAD tree as one run: founding it, its keeper
 mod config; // the configuration at start-up
 mod crash; // powercut/lose: the preload's side of the crash model
 mod ctl; // the control socket

@@ -15,11 +15,11 @@
 
 #![forbid(unsafe_code)]
 
-use crate::sys::{keeper, raw, shared, shared_store};
+use crate::sys::{keeper, kfile, raw, shared, shared_store};
 use failinject_engine::Snapshot;
 use failinject_engine::run_state::{
     BUDGETS, BUDGETS_AT, COUNTS, ENDED, KEEPER, MEMBER, MEMBERS, MEMBERS_AT, PID, RULES, RUNNING,
-    STATE,
+    START, STATE,
 };
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -71,6 +71,18 @@ pub fn shared_model(fresh: &failinject_crash::Store<'static>) -> bool {
     keeper::configured() && shared_store::map(fresh)
 }
 
+/// The members that joined so far, as (pid, start time), in the order they joined.
+pub fn members() -> impl Iterator<Item = (u32, u64)> {
+    (0..MEMBERS)
+        .map(|m| MEMBERS_AT + m * MEMBER)
+        .map(|at| {
+            let pid = shared::half(at + PID).map_or(0, |w| w.load(Ordering::Acquire));
+            let start = shared::word(at + START).map_or(0, |w| w.load(Ordering::Acquire));
+            (pid, start)
+        })
+        .take_while(|(pid, _)| *pid != 0)
+}
+
 /// Claims the first free member slot for this process.
 fn join() {
     let pid = raw::pid();
@@ -78,6 +90,10 @@ fn join() {
         let at = MEMBERS_AT + m * MEMBER;
         let Some(owner) = shared::half(at + PID) else { return };
         if owner.compare_exchange(0, pid, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            // When it started: what tells this process from a later one given its pid.
+            if let (Some(w), Some(start)) = (shared::word(at + START), kfile::start_time(pid)) {
+                w.store(start, Ordering::Release);
+            }
             if let Some(state) = shared::half(at + STATE) {
                 state.store(RUNNING, Ordering::Release);
             }

@@ -128,7 +128,8 @@ impl Run {
             .env_remove("FAILPOINTS")
             .env_remove("FAILINJECT_ON_ERROR")
             .env_remove("FAILINJECT_LOG")
-            .env_remove("FAILINJECT_CTL");
+            .env_remove("FAILINJECT_CTL")
+            .env_remove("FAILINJECT_RUN");
         Run { cmd, stdin: None }
     }
 

@@ -107,6 +107,12 @@ fn conn() -> Option<c_int> {
     Some(s)
 }
 
+/// In a forked child: a request another thread of the parent had under way is not the
+/// child's (its connection is the parent's too, and is replaced on first use).
+pub fn after_fork_in_child() {
+    BUSY.store(false, Ordering::Release);
+}
+
 /// Runs `f` with the connection, one caller of this process at a time.
 fn with_conn<T>(f: impl FnOnce(c_int) -> Option<T>) -> Option<T> {
     while BUSY.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {

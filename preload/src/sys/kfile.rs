@@ -113,21 +113,41 @@ pub fn process_alive(pid: u32) -> bool {
     {
         return false;
     }
+    // Alive unless `/proc` says it is a zombie (a `/proc` we cannot read says nothing).
+    process_state(pid).is_none_or(|(state, _)| state != b'Z')
+}
+
+/// Whether process `pid` is stopped (by a signal, or a tracer).
+pub fn stopped(pid: u32) -> bool {
+    process_state(pid).is_some_and(|(state, _)| state == b'T' || state == b't')
+}
+
+/// When process `pid` started (clock ticks after boot, field 22 of `/proc/PID/stat`); `None`
+/// when it is gone (or the file cannot be read).
+pub fn start_time(pid: u32) -> Option<u64> {
+    process_state(pid).map(|(_, start)| start)
+}
+
+/// The state letter and start time of process `pid`, from `/proc/PID/stat` ("PID (comm) S
+/// ppid …": the fields after the last ')', the state first and the start time twentieth).
+fn process_state(pid: u32) -> Option<(u8, u64)> {
     let mut path = [0u8; 64];
     let p =
         proc_path(&mut path, &[Part::Text(b"/proc/"), Part::Num(pid.into()), Part::Text(b"/stat")]);
     let fd = open_at(libc::AT_FDCWD, p, libc::O_RDONLY, 0);
     if fd < 0 {
-        return false;
+        return None;
     }
-    let mut buf = [0u8; 512];
+    let mut buf = [0u8; 1024];
     let got = pread_full(fd, &mut buf, 0);
     close(fd);
-    // "PID (comm) S …": the state follows the last ')'.
-    match buf[..got].iter().rposition(|b| *b == b')') {
-        Some(i) => buf.get(i + 2) != Some(&b'Z'),
-        None => true,
-    }
+    let i = buf[..got].iter().rposition(|b| *b == b')')?;
+    let mut fields = buf[i + 1..got].split(|b| *b == b' ').filter(|f| !f.is_empty());
+    let state = *fields.next()?.first()?;
+    let start = fields.nth(18)?.iter().try_fold(0u64, |n, d| {
+        d.is_ascii_digit().then(|| n.wrapping_mul(10).wrapping_add(u64::from(d - b'0')))
+    })?;
+    Some((state, start))
 }
 
 /// The path `fd` refers to, as `/proc/self/fd/N` reads, into `out`.

@@ -11,11 +11,14 @@
 //! - `thread`: the only way the library starts a thread (every signal blocked);
 //! - `shared`: the run's shared state file, mapped (`run.rs` above it); `shared_store`: the
 //!   crash model every process of a run shares, and `keeper`: its handles on files, held by
-//!   `failinject run`.
+//!   `failinject run`, or by `keeper_serve`, the keeper of a bare `LD_PRELOAD` run;
+//! - `env`: the one change we make to the program's environment (a bare run's directory).
 
 pub mod disk;
+pub mod env;
 pub mod guard;
 pub mod keeper;
+pub mod keeper_serve;
 pub mod kfile;
 pub mod pool;
 pub mod published;

@@ -47,6 +47,12 @@ pub fn pid() -> u32 {
     unsafe { libc::syscall(libc::SYS_getpid) as u32 }
 }
 
+/// The process's effective uid, from the kernel.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_geteuid) as u32 }
+}
+
 /// The calling thread's id, from the kernel.
 pub fn tid() -> i64 {
     // SAFETY: gettid has no arguments and cannot fail.

@@ -7,6 +7,7 @@
 //! The valgrind run is ignored without valgrind; `.ci/run` runs it with
 //! `cargo test -p failinject-tests --test preload -- --ignored valgrind::`.
 
+mod bare_run;
 mod control;
 mod crash;
 mod crash_modes;
