@@ -19,6 +19,7 @@
 //!                                        //   stream(fp) dir(dirp) paths(from, to)
 //!                                        //   at2(fromdir, from, todir, to)
 //!                                        //   symlinkat(target, dirfd, p) copy(fd_in, fd_out)
+//!                                        //   mapping(addr)
 //!     fail: neg1,                        // neg1 null eof items errno_ret void map_failed
 //!     io: write(buf, count),             // none() write(buf, count) read(buf, count)
 //!                                        //   writev(iov, iovcnt) readv(iov, iovcnt)
@@ -1503,7 +1504,7 @@ macro_rules! libc_points {
             /// Write a shared file mapping's dirty pages back to the file.
             msync {
                 classes: [mmap, sync],
-                target: none(),
+                target: mapping(addr),
                 fail: neg1,
                 io: none(),
                 errnos: [EIO, ENOSPC, EDQUOT],

@@ -136,6 +136,9 @@ pub enum Target {
     SymlinkAt,
     /// Two descriptors, data copied from the first into the second (`copy_file_range`).
     Copy,
+    /// The file mapped at an address (`msync`): its path is the mapping's, as the kernel
+    /// lists it.
+    Mapping,
 }
 
 impl Target {
@@ -153,6 +156,7 @@ impl Target {
             Target::At2 => "two dirfd + path pairs (second written)",
             Target::SymlinkAt => "link contents + dirfd + path",
             Target::Copy => "two fds (copy source and destination)",
+            Target::Mapping => "the file mapped at an address",
         }
     }
 
@@ -542,6 +546,7 @@ macro_rules! point_infos {
     (@target at2) => { Target::At2 };
     (@target symlinkat) => { Target::SymlinkAt };
     (@target copy) => { Target::Copy };
+    (@target mapping) => { Target::Mapping };
     (@fail neg1) => { Fail::Neg1 };
     (@fail null) => { Fail::Null };
     (@fail eof) => { Fail::Eof };

@@ -526,6 +526,7 @@ fn target_and_io_arguments_have_fitting_types_and_counts() {
             "at2" => (4, &["fd", "path", "fd", "path"]),
             "symlinkat" => (3, &["path", "fd", "path"]),
             "copy" => (2, &["fd", "fd"]),
+            "mapping" => (1, &["*mut c_void"]),
             other => panic!("{}: unknown target kind `{other}`", e.name),
         };
         assert_eq!(e.target_args.len(), want_target, "{}: target argument count", e.name);

@@ -430,7 +430,7 @@ pub fn discard_arena(used: usize) {
 }
 
 /// Opens a `/proc/self` file for reading; -1 on failure.
-fn open_proc(path: &CStr) -> c_int {
+pub fn open_proc(path: &CStr) -> c_int {
     open_at(libc::AT_FDCWD, path, libc::O_RDONLY, 0)
 }
 

@@ -20,6 +20,7 @@ pub mod guard;
 pub mod keeper;
 pub mod keeper_serve;
 pub mod kfile;
+pub mod maps;
 pub mod pool;
 pub mod published;
 pub mod raw;

@@ -19,6 +19,15 @@ macro_rules! facts {
 
     // ---- the facts of the call, by target kind -------------------------------------------
     (@target $p:ident $b:ident [none ()]) => {{ let _ = &$b; SysCall::new($p) }};
+    // The file of the mapping that holds the address, as `/proc/self/maps` names it.
+    (@target $p:ident $b:ident [mapping ($addr:ident)]) => {{
+        let n = crate::sys::maps::file_at($addr as usize, &mut $b.a);
+        SysCall {
+            path: n.map(|n| &$b.a[..n]),
+            kind: if n.is_some() { failinject_engine::FileKind::File } else { failinject_engine::FileKind::Unknown },
+            ..SysCall::new($p)
+        }
+    }};
     (@target $p:ident $b:ident [stdout ()]) => {{
         let n = fds::path(1, &mut $b.a);
         SysCall { fd: Some(1), kind: fd_kind(1), path: n.map(|n| &$b.a[..n]), ..SysCall::new($p) }

@@ -50,3 +50,32 @@ fn every_spelling_binds_to_the_preload_and_has_a_real_function() {
         wrong.join("\n")
     );
 }
+
+/// `msync` names no descriptor, only an address: its target is the file mapped there, so a
+/// `path=` filter matches the mapped file (`sys:msync[path=*.mdb]`), and nothing else.
+#[test]
+fn msync_is_matched_by_the_path_of_the_file_mapped_at_its_address() {
+    assert!(failinject_tests::have("python3"), "python3 is needed: apt-get install -y python3");
+    let dir = failinject_tests::TempDir::new("msync-path");
+    let program = r#"
+import mmap, os
+fd = os.open("data.mdb", os.O_RDWR | os.O_CREAT)
+os.ftruncate(fd, 8192)
+m = mmap.mmap(fd, 8192, mmap.MAP_SHARED)
+m[0:4] = b"abcd"
+try:
+    m.flush()
+    print("flush ok")
+except OSError as e:
+    print("flush", e.errno)
+"#;
+    for (rule, want) in [
+        ("sys:msync[path=*.mdb]=error(EIO)", "flush 5"),
+        ("sys:msync[path=*.other]=error(EIO)", "flush ok"),
+        ("sys:msync[kind=file]=error(EIO)", "flush 5"),
+    ] {
+        let done = failinject_tests::Run::new(dir.path(), rule, "python3", &["-c", program])
+            .bounded(std::time::Duration::from_secs(30));
+        assert_eq!(done.stdout.trim(), want, "{rule}: {done:?}");
+    }
+}
