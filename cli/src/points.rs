@@ -23,7 +23,7 @@ fn tasks(p: &PointInfo) -> Vec<&'static str> {
         Task::Full(1),
         Task::Kill(failinject_engine::Signal::KILL),
         Task::Powercut(failinject_engine::Cut::ALL),
-        Task::Lose(failinject_engine::Errno::EIO),
+        Task::Lose(failinject_engine::Errno::EIO, failinject_engine::Loss::Revert),
         Task::Sleep(1),
         Task::Delay(1),
         Task::Pause,

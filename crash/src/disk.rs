@@ -62,6 +62,8 @@ pub trait Disk {
     fn write_at(&self, h: Handle, data: &[u8], off: u64) -> bool;
     /// Sets the size of `h`.
     fn truncate(&self, h: Handle, len: u64) -> bool;
+    /// The size of `h` now.
+    fn size(&self, h: Handle) -> Option<u64>;
     /// Closes `h`: the model no longer needs it.
     fn release(&self, h: Handle);
     /// The identity of the file at `path` (symbolic links not followed).

@@ -27,6 +27,9 @@ pub(crate) const NO_REDO: u32 = 8;
 const REDO_WRITE: u64 = 1;
 /// The tag of a redo record of a truncation (its offset is the length set).
 const REDO_TRUNCATE: u64 = 2;
+/// The tag of an undo record past the synced size, in the tail a `lose(E,clean)` lost: it
+/// marks pages written again after the loss (`clean.rs`) and is never written back.
+pub(crate) const TAIL: u64 = 3;
 
 /// A change to replay after a rollback, as [`Files::redo`] records it.
 #[derive(Clone, Copy, Debug)]
@@ -54,6 +57,12 @@ pub(crate) struct Slot {
     pub flags: u32,
     /// Which registration of a slot this is: a reservation made in an earlier one is stale.
     pub epoch: u64,
+    /// After a `lose(E,clean)`: the newest change it lost (0: none). Undo records numbered up
+    /// to it stay until a power cut, whatever is synced later (`clean.rs`).
+    pub clean_seq: u64,
+    /// After a `lose(E,clean)`: where the lost tail ends (bytes appended past the synced size
+    /// before the failed sync); 0 once a later sync turned it into records of zeros.
+    pub tail_end: u64,
 }
 
 const EMPTY: Slot = Slot {
@@ -69,6 +78,8 @@ const EMPTY: Slot = Slot {
     redo_count: 0,
     flags: 0,
     epoch: 0,
+    clean_seq: 0,
+    tail_end: 0,
 };
 
 /// The table; see the module documentation.
@@ -189,9 +200,19 @@ impl Files {
         off: u64,
         len: u64,
     ) -> Result<(), Warning> {
-        let limit = st.size.min(self.slots[i.0].synced);
+        let (synced, tail_end) = (self.slots[i.0].synced, self.slots[i.0].tail_end);
+        let limit = st.size.min(synced);
         if off < limit {
             self.save(disk, arena, seq, i, off, len.min(limit - off))?;
+        }
+        // The tail a clean loss lost: what is written there again is marked (`clean.rs`).
+        let tail = synced.max(off)..st.size.min(tail_end).min(off.saturating_add(len));
+        if !tail.is_empty() {
+            let before = self.slots[i.0].head;
+            self.save(disk, arena, seq, i, tail.start, tail.end - tail.start)?;
+            if let Some(r) = self.slots[i.0].head.filter(|r| Some(*r) != before) {
+                arena.set_tag(r, TAIL);
+            }
         }
         Ok(())
     }
@@ -235,7 +256,9 @@ impl Files {
         let mut rec = s.head;
         while let Some(r) = rec {
             let record = arena.record(r);
-            whole &= disk.write_at(h, record.bytes, record.off);
+            if record.tag != TAIL {
+                whole &= disk.write_at(h, record.bytes, record.off);
+            }
             rec = record.prev;
         }
         whole && s.flags & LOSSY == 0

@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 pub mod arena;
+mod clean;
 pub mod cut;
 pub mod disk;
 mod files;
@@ -184,6 +185,11 @@ impl<'m> Store<'m> {
         len: u64,
     ) -> Result<Option<Reserved>, Warning> {
         let i = self.files.slot(disk, st, open, st.size, 0)?;
+        // After a clean loss the lost tail is marked too: saved here, under the lock.
+        if self.files.lost_clean(i) {
+            let (files, arena, seq) = (&mut self.files, &mut self.arena, &mut self.seq);
+            return files.save_clipped(disk, arena, seq, i, st, off, len).map(|()| None);
+        }
         let s = &self.files.slots[i.0];
         let limit = st.size.min(s.synced);
         if off >= limit || len == 0 {
@@ -290,43 +296,68 @@ impl<'m> Store<'m> {
 
     /// `fsync`/`fdatasync` of `st` succeeded: its synced state is what it holds now (for a
     /// directory: the journal entries that waited for it are durable).
-    pub fn synced<D: Disk>(&mut self, disk: &D, st: &Stat) {
+    pub fn synced<D: Disk>(&mut self, disk: &D, st: &Stat) -> Result<(), Warning> {
         if st.dir() {
             self.journal.synced_dir(disk, st);
         } else if let Some(i) = self.files.find(st) {
-            self.files.drop_slot(disk, &mut self.arena, i);
+            return self.synced_file(disk, i, Some(st.size));
         }
+        Ok(())
+    }
+
+    /// File `i` is synced: forgotten, or after a clean loss, only what this sync made
+    /// durable is (`size`: its size now, if known).
+    fn synced_file<D: Disk>(
+        &mut self,
+        disk: &D,
+        i: FileId,
+        size: Option<u64>,
+    ) -> Result<(), Warning> {
+        if self.files.lost_clean(i) {
+            let h = Handle(self.files.slots[i.0].handle);
+            let size = size.or_else(|| disk.size(h)).unwrap_or(self.files.slots[i.0].synced);
+            return self.files.synced_after_clean(disk, &mut self.arena, &mut self.seq, i, size);
+        }
+        self.files.drop_slot(disk, &mut self.arena, i);
+        Ok(())
     }
 
     /// `sync_file_range(off, n)` with `WAIT_AFTER` succeeded on `st`: the overwrites wholly
     /// inside the range are synced (`n` 0: to the end).
     pub fn synced_range(&mut self, st: &Stat, off: u64, n: u64) {
         let end = if n == 0 { u64::MAX } else { off.saturating_add(n) };
-        if let Some(i) = self.files.find(st) {
+        // After a clean loss only a whole-file sync is modelled: the range stays unsynced.
+        if let Some(i) = self.files.find(st).filter(|i| !self.files.lost_clean(*i)) {
             self.files.synced_range(&mut self.arena, i, off, end);
         }
     }
 
     /// `syncfs` succeeded on device `dev`: every file and directory on it is synced.
-    pub fn synced_fs<D: Disk>(&mut self, disk: &D, dev: u64) {
-        self.drop_where(disk, |s| s.dev == dev);
+    pub fn synced_fs<D: Disk>(&mut self, disk: &D, dev: u64) -> Result<(), Warning> {
         self.journal.prune(disk, |p| p.0 == dev);
+        self.synced_where(disk, |s| s.dev == dev)
     }
 
     /// `sync()` ran: everything is synced.
-    pub fn synced_all<D: Disk>(&mut self, disk: &D) {
-        self.drop_where(disk, |_| true);
+    pub fn synced_all<D: Disk>(&mut self, disk: &D) -> Result<(), Warning> {
         self.journal.prune(disk, |_| true);
+        self.synced_where(disk, |_| true)
     }
 
-    fn drop_where<D: Disk>(&mut self, disk: &D, which: impl Fn(&Stat) -> bool) {
+    fn synced_where<D: Disk>(
+        &mut self,
+        disk: &D,
+        which: impl Fn(&Stat) -> bool,
+    ) -> Result<(), Warning> {
+        let mut result = Ok(());
         for i in 0..FILES {
             let s = &self.files.slots[i];
             let st = Stat { dev: s.dev, ino: s.ino, ..Stat::default() };
             if s.used && which(&st) {
-                self.files.drop_slot(disk, &mut self.arena, FileId(i));
+                result = result.and(self.synced_file(disk, FileId(i), None));
             }
         }
+        result
     }
 
     // ---- losing data ---------------------------------------------------------------------
@@ -345,6 +376,22 @@ impl<'m> Store<'m> {
             }
         }
         whole
+    }
+
+    /// A sync of `st` failed the way ext4 and XFS fail one (`lose(E,clean)`): the kernel marked
+    /// the dirty pages clean without writing them. The file (with `whole_fs`, every file on its
+    /// device) keeps its new bytes, a retried sync succeeds, and the next power cut loses what
+    /// was not synced before this failure (see `clean.rs`).
+    pub fn lose_clean<D: Disk>(&mut self, disk: &D, st: &Stat, whole_fs: bool) {
+        for i in 0..FILES {
+            let s = &self.files.slots[i];
+            if s.used && s.dev == st.dev && (whole_fs || s.ino == st.ino) {
+                let size =
+                    if s.ino == st.ino { Some(st.size) } else { disk.size(Handle(s.handle)) };
+                let size = size.unwrap_or(s.synced);
+                self.files.lose_clean(&mut self.arena, &self.seq, FileId(i), size);
+            }
+        }
     }
 
     /// The power goes out: every file goes back to its synced state, then the changes the

@@ -83,6 +83,9 @@ impl Disk for MemDisk {
         d[off..off + bytes.len()].copy_from_slice(bytes);
         true
     }
+    fn size(&self, h: Handle) -> Option<u64> {
+        Some(self.data.borrow()[&self.ino_of(h)].0.len() as u64)
+    }
     fn truncate(&self, h: Handle, len: u64) -> bool {
         let ino = self.ino_of(h);
         self.data.borrow_mut().get_mut(&ino).unwrap().0.resize(len as usize, 0);
@@ -170,7 +173,7 @@ fn a_sync_makes_changes_durable_and_frees_the_handle_body() {
     write(&mut s, &disk, "/d/f", 0, b"bb");
     let st = disk.stat("/d/f");
     assert!(s.tracks(&st));
-    s.synced(&disk, &st);
+    s.synced(&disk, &st).unwrap();
     assert!(!s.tracks(&st));
     assert!(disk.handles.borrow().is_empty(), "the store's handle was not released");
     write(&mut s, &disk, "/d/f", 2, b"cc");
@@ -296,7 +299,7 @@ fn the_journal_undoes_unsynced_directory_changes_newest_first_body() {
     disk.remove(c"/e/gone", false);
     s.journal(&disk, Op::Removed { dir: false }, b"/e/gone", None, held).unwrap();
     // Syncing /e makes the removal durable; the rename still waits for /d.
-    s.synced(&disk, &disk.stat("/e"));
+    s.synced(&disk, &disk.stat("/e")).unwrap();
     assert_eq!(s.changes().count(), 1);
     assert!(s.power_cut(&disk, &Cut { dirs: true, ..Cut::ALL }, 0));
     assert_eq!(disk.content("/d/tmp").unwrap(), b"new");
@@ -363,7 +366,7 @@ fn a_stale_reservation_body() {
     let mut chunk = Chunk::default();
     let r = s.reserve_write(&disk, &st, || disk.open("/d/f"), &mut chunk, 0, 4).unwrap().unwrap();
     let got = s.fill(&disk, &r);
-    s.synced(&disk, &st);
+    s.synced(&disk, &st).unwrap();
     assert!(!s.commit(r, got), "the file was synced in between");
     // Saved again, as the caller does, before its write.
     write(&mut s, &disk, "/d/f", 0, b"WXYZ");
@@ -523,7 +526,7 @@ fn a_synced_write_and_a_truncation_are_replayed_in_their_order_body() {
         let mut s = store(1 << 16);
         write_kept(&mut s, &disk, "/d/f", 0, b"SYNCED");
         let st = disk.stat("/d/f");
-        s.synced(&disk, &st);
+        s.synced(&disk, &st).unwrap();
         // Truncate to 4, then write at 6: kept in order, the file is "SYNC\0\0xy".
         s.before_cut(&disk, &st, || disk.open("/d/f"), 4).unwrap();
         disk.data.borrow_mut().get_mut(&st.ino).unwrap().0.truncate(4);
@@ -537,4 +540,76 @@ fn a_synced_write_and_a_truncation_are_replayed_in_their_order_body() {
             String::from_utf8_lossy(&f)
         );
     }
+}
+
+// ---- lose(E,clean) -------------------------------------------------------------------------
+
+#[test]
+fn a_clean_loss_keeps_the_bytes_readable_until_the_power_cut() {
+    roomy(a_clean_loss_keeps_the_bytes_readable_until_the_power_cut_body);
+}
+
+fn a_clean_loss_keeps_the_bytes_readable_until_the_power_cut_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/f", &[b'o'; 8192], false);
+    let mut s = store(1 << 20);
+    write(&mut s, &disk, "/d/f", 100, b"NEW");
+    write(&mut s, &disk, "/d/f", 8192, b"APPENDED");
+    let st = disk.stat("/d/f");
+    s.lose_clean(&disk, &st, false);
+    // Still readable: nothing was rolled back.
+    assert_eq!(&disk.content("/d/f").unwrap()[100..103], b"NEW");
+    // The retried sync succeeds; the lost bytes are not durable for all that.
+    s.synced(&disk, &disk.stat("/d/f")).unwrap();
+    assert!(s.power_cut(&disk, &Cut::ALL, 0));
+    let f = disk.content("/d/f").unwrap();
+    assert_eq!(f.len(), 8200, "the size the good sync wrote stays");
+    assert!(f[..8192].iter().all(|b| *b == b'o'), "the overwrite is lost");
+    assert_eq!(&f[8192..], &[0u8; 8][..], "the appended bytes never reached the disk: zeros");
+}
+
+#[test]
+fn pages_written_after_a_clean_loss_are_durable_whole_at_the_next_sync() {
+    roomy(pages_written_after_a_clean_loss_are_durable_whole_at_the_next_sync_body);
+}
+
+fn pages_written_after_a_clean_loss_are_durable_whole_at_the_next_sync_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/f", &[b'o'; 3 * 4096], false);
+    let mut s = store(1 << 20);
+    // Lost: bytes in pages 0 and 2, and an append (page 3).
+    write(&mut s, &disk, "/d/f", 10, b"lost0");
+    write(&mut s, &disk, "/d/f", 8200, b"lost2");
+    write(&mut s, &disk, "/d/f", 12288, &[b't'; 100]);
+    s.lose_clean(&disk, &disk.stat("/d/f"), false);
+    // After the loss, page 0 and the appended page are written again, then synced.
+    write(&mut s, &disk, "/d/f", 4000, b"again");
+    write(&mut s, &disk, "/d/f", 12300, b"tail");
+    s.synced(&disk, &disk.stat("/d/f")).unwrap();
+    // Later, unsynced: a power cut rolls this back as usual.
+    write(&mut s, &disk, "/d/f", 5000, b"unsynced");
+    assert!(s.power_cut(&disk, &Cut::ALL, 0));
+    let f = disk.content("/d/f").unwrap();
+    assert_eq!(&f[10..15], b"lost0", "page 0 was written again: its lost bytes went with it");
+    assert_eq!(&f[4000..4005], b"again");
+    assert_eq!(&f[5000..5008], &[b'o'; 8][..], "the unsynced write is rolled back");
+    assert_eq!(&f[8200..8205], &[b'o'; 5][..], "page 2 was not written again: lost");
+    assert_eq!(&f[12288..12300], &[b't'; 12][..], "the appended page was written again");
+    assert_eq!(&f[12300..12304], b"tail");
+}
+
+#[test]
+fn a_revert_loss_after_a_clean_one_returns_to_what_the_disk_holds() {
+    roomy(a_revert_loss_after_a_clean_one_returns_to_what_the_disk_holds_body);
+}
+
+fn a_revert_loss_after_a_clean_one_returns_to_what_the_disk_holds_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/f", b"0123456789", false);
+    let mut s = store(1 << 20);
+    write(&mut s, &disk, "/d/f", 0, b"AB");
+    s.lose_clean(&disk, &disk.stat("/d/f"), false);
+    write(&mut s, &disk, "/d/f", 10, b"tail");
+    assert!(s.lose(&disk, &disk.stat("/d/f"), false));
+    assert_eq!(disk.content("/d/f").unwrap(), b"0123456789");
 }

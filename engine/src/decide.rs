@@ -126,8 +126,9 @@ pub enum Effect<'s> {
         /// The seed its choices are drawn from (the rule's, for this evaluation).
         seed: u64,
     },
-    /// Fail the sync with this errno and drop un-synced writes.
-    Lose(Errno),
+    /// Fail the sync with this errno; the un-synced writes are lost as the [`Loss`](crate::Loss)
+    /// says.
+    Lose(Errno, crate::rule::Loss),
 }
 
 impl Decision<'_> {
@@ -443,7 +444,7 @@ impl Snapshot {
             }
             Task::Kill(sig) => Effect::Kill(*sig),
             Task::Powercut(cut) => Effect::Powercut { cut: *cut, seed: rand(Purpose::Powercut) },
-            Task::Lose(e) => Effect::Lose(*e),
+            Task::Lose(e, how) => Effect::Lose(*e, *how),
         })
     }
 

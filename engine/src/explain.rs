@@ -194,7 +194,13 @@ fn task_phrase(t: &Task, point: Option<PointId>) -> String {
             },
             if cut.dirs { " (directory entries too)" } else { "" }
         ),
-        Task::Lose(e) => format!("fail with {e} and drop the writes not yet synced"),
+        Task::Lose(e, crate::rule::Loss::Revert) => {
+            format!("fail with {e} and drop the writes not yet synced (as Btrfs does)")
+        }
+        Task::Lose(e, crate::rule::Loss::Clean) => format!(
+            "fail with {e}; the writes not yet synced stay readable but are no longer dirty, so \
+             a retried sync succeeds and the next power cut loses them (as ext4 and XFS do)"
+        ),
     }
 }
 

@@ -89,7 +89,7 @@ fn check_code(
         let task = &a.value.task;
         if matches!(
             task,
-            Task::Error(_) | Task::Short(_) | Task::Corrupt(_) | Task::Full(_) | Task::Lose(_)
+            Task::Error(_) | Task::Short(_) | Task::Corrupt(_) | Task::Full(_) | Task::Lose(..)
         ) {
             let problem = Problem::new(
                 ErrorKind::Misfit,
@@ -188,7 +188,7 @@ pub fn task_fits(p: &PointInfo, task: &Task) -> Result<(), Misfit> {
             if p.io.has_count() { "copies inside the kernel" } else { "moves no data" },
         )),
         Task::Full(_) if !p.io.writes() => Err(Misfit::FullNeedsWrite(name)),
-        Task::Lose(_) if !(p.classes.contains(Class::Sync) && p.fail != Fail::Void) => {
+        Task::Lose(..) if !(p.classes.contains(Class::Sync) && p.fail != Fail::Void) => {
             Err(Misfit::LoseNeedsSync(name))
         }
         _ => Ok(()),

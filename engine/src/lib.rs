@@ -129,6 +129,6 @@ pub use registry::{Registry, RuleStatus, SetOutcome};
 pub use render::Bytes;
 pub use roles::{Role, Roles};
 pub use rule::{
-    Action, Cmp, Corruption, Cut, CutMode, FileKind, Filter, KindSet, Points, Rule, SysItem,
+    Action, Cmp, Corruption, Cut, CutMode, FileKind, Filter, KindSet, Loss, Points, Rule, SysItem,
     SysPoints, Task, When,
 };

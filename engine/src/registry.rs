@@ -209,7 +209,7 @@ impl Registry {
     /// Whether any rule needs write tracking (`powercut` or `lose`).
     pub fn needs_tracking(&self) -> bool {
         self.entries.iter().any(|e| {
-            e.rule.chain.iter().any(|a| matches!(a.task, Task::Powercut { .. } | Task::Lose(_)))
+            e.rule.chain.iter().any(|a| matches!(a.task, Task::Powercut { .. } | Task::Lose(..)))
         })
     }
 

@@ -121,7 +121,10 @@ impl fmt::Display for Task {
             Task::Return(v) | Task::Panic(v) | Task::Print(v) => text(f, v),
             Task::Sleep(ms) | Task::Delay(ms) => write!(f, "{name}({ms})"),
             Task::Error(None) | Task::Short(None) => f.write_str(name),
-            Task::Error(Some(e)) | Task::Lose(e) => write!(f, "{name}({e})"),
+            Task::Error(Some(e)) | Task::Lose(e, crate::rule::Loss::Revert) => {
+                write!(f, "{name}({e})")
+            }
+            Task::Lose(e, crate::rule::Loss::Clean) => write!(f, "{name}({e},clean)"),
             Task::Short(Some(n)) => write!(f, "{name}({})", Bytes(*n)),
             Task::Full(n) => write!(f, "{name}({})", Bytes(*n)),
             Task::Corrupt(c) => write!(f, "{name}({})", c.name()),

@@ -332,8 +332,19 @@ pub enum Task {
     /// Cut the power: roll back un-synced changes but those the cut's mode keeps, then
     /// SIGKILL (`powercut(dirs)` also reverts directory entries whose parent was not synced).
     Powercut(Cut),
-    /// Fail a sync with this errno and drop the un-synced writes.
-    Lose(Errno),
+    /// Fail a sync with this errno; the un-synced writes are lost as [`Loss`] says.
+    Lose(Errno, Loss),
+}
+
+/// How a failed sync loses the writes not yet synced (`lose(E,revert)`, `lose(E,clean)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Loss {
+    /// The file returns to its synced state at once (Btrfs): `lose(E)` is this.
+    #[default]
+    Revert,
+    /// The new bytes stay readable but are no longer dirty (ext4, XFS): a retried sync
+    /// succeeds without writing them, and the next power cut loses them.
+    Clean,
 }
 
 /// How `corrupt` alters data.
@@ -376,7 +387,7 @@ impl Task {
             Task::Full(_) => "full",
             Task::Kill(_) => "kill",
             Task::Powercut { .. } => "powercut",
-            Task::Lose(_) => "lose",
+            Task::Lose(..) => "lose",
         }
     }
 

@@ -112,7 +112,7 @@ pub fn start(dirs: bool, keeps: bool) {
 /// Whether the effect is one this module carries out instead of the call (no tracking of
 /// the call itself then).
 pub fn ends(e: &Effect<'_>) -> bool {
-    matches!(e, Effect::Powercut { .. } | Effect::Lose(_))
+    matches!(e, Effect::Powercut { .. } | Effect::Lose(..))
 }
 
 /// The model, locked: the run's when it shares one, else this process's.
@@ -502,7 +502,7 @@ pub fn synced(fd: c_int) {
         return;
     }
     let mut s = store();
-    s.synced(&Kernel, &st);
+    warn(s.synced(&Kernel, &st));
     reclaim(&mut s);
 }
 
@@ -522,14 +522,14 @@ pub fn synced_range(fd: c_int, off: u64, n: u64, flags: u32) {
 pub fn synced_fs(fd: c_int) {
     let Some(st) = kfile::fstat(fd) else { return };
     let mut s = store();
-    s.synced_fs(&Kernel, st.dev);
+    warn(s.synced_fs(&Kernel, st.dev));
     reclaim(&mut s);
 }
 
 /// `sync()` ran: everything is synced.
 pub fn synced_all() {
     let mut s = store();
-    s.synced_all(&Kernel);
+    warn(s.synced_all(&Kernel));
     reclaim(&mut s);
 }
 
@@ -592,12 +592,17 @@ pub fn removed(pre: &mut Pre, r: i64, call: &SysCall<'_>) {
 /// `lose(E)` on a sync of `fd` (`whole_fs` for `syncfs`): the writes not yet synced are
 /// dropped, as Linux drops dirty pages after a writeback error; the file holds its synced
 /// state again, so a retried sync succeeds over the loss.
-pub fn lose(fd: c_int, whole_fs: bool) {
+pub fn lose(fd: c_int, whole_fs: bool, how: failinject_engine::Loss) {
     if !on() {
         return;
     }
     let Some(st) = kfile::fstat(fd) else { return };
     let mut s = store();
+    if how == failinject_engine::Loss::Clean {
+        // Nothing changes now: the pages are only no longer dirty (`lose(E,clean)`).
+        s.lose_clean(&Kernel, &st, whole_fs);
+        return;
+    }
     // An incomplete rollback was already reported when the record could not be kept.
     let _complete = s.lose(&Kernel, &st, whole_fs);
     reclaim(&mut s);

@@ -99,9 +99,9 @@ pub fn apply<R: Ret>(
         Effect::Powercut { cut, seed } => crate::crash::powercut(cut, seed),
         // The sync fails and its file (for `syncs(fs)`, its file system) loses the writes not
         // yet synced; the sync is not made, so a retry syncs the rolled-back state.
-        Effect::Lose(e) => {
+        Effect::Lose(e, how) => {
             if let Some(fd) = info.fd {
-                crate::crash::lose(fd, p.syncs_many());
+                crate::crash::lose(fd, p.syncs_many(), how);
             }
             fail(info, e.0, real)
         }

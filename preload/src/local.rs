@@ -79,7 +79,7 @@ pub fn refusal(rule: &failinject_engine::Rule) -> Option<String> {
         Task::Powercut { .. } => Some("powercut"),
         Task::Kill(_) => Some("kill"),
         Task::Panic(_) => Some("panic"),
-        Task::Lose(_) => Some("lose"),
+        Task::Lose(..) => Some("lose"),
         _ => None,
     });
     whole.map(|t| {

@@ -221,10 +221,26 @@ fn parse_task(
             if name == "sleep" { Task::Sleep(ms) } else { Task::Delay(ms) }
         }
         "error" => Task::Error(optional.map(|v| parse_errno(v, &arg_span)).transpose()?),
-        "lose" => Task::Lose(match optional {
-            Some(v) => parse_errno(v, &arg_span)?,
-            None => Errno::EIO,
-        }),
+        "lose" => {
+            let (errno, how) = match optional.map(|v| v.split_once(',').unwrap_or((v, ""))) {
+                Some((e, how)) => (parse_errno(e.trim(), &arg_span)?, how.trim()),
+                None => (Errno::EIO, ""),
+            };
+            Task::Lose(
+                errno,
+                match how {
+                    "" | "revert" => crate::rule::Loss::Revert,
+                    "clean" => crate::rule::Loss::Clean,
+                    other => {
+                        return Err(bad(format!(
+                        "`lose(E,{other})`: a failed sync loses its writes `revert` (Btrfs, the \
+                         default) or `clean` (ext4, XFS)"
+                    ))
+                    .suggest(other, ["revert", "clean"]));
+                    }
+                },
+            )
+        }
         "short" => Task::Short(match optional {
             None => None,
             Some(v) => match parse_bytes(v) {

@@ -303,6 +303,7 @@ fn bad_actions() {
             18..22,
         ),
         bad("sys:write=powercut(x)", "unknown word `x`", None, 19..20),
+        bad("sys:fsync=lose(EIO,cleen)", "`lose(E,cleen)`", Some("clean"), 15..24),
         bad("sys:write=powercut(torn,sector=1000)", "a power of two", None, 24..35),
         bad("sys:write=powercut(any,prefix)", "a cut has one mode", None, 23..29),
         bad("sys:write=powercut(tron)", "unknown word", Some("did you mean `torn`"), 19..23),

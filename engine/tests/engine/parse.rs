@@ -258,6 +258,8 @@ fn tasks_print_canonically() {
         // powercut, with dirs, and on in-code points.
         ("sys:fsync=powercut", "sys:fsync=powercut"),
         ("sys:fsync=powercut(dirs)", "sys:fsync=powercut(dirs)"),
+        ("sys:fsync=lose(EIO,revert)", "sys:fsync=lose(EIO)"),
+        ("sys:fsync=lose(5, clean)", "sys:fsync=lose(EIO,clean)"),
         ("wal::append=powercut", "wal::append=powercut"),
         // lose: EIO by default.
         ("sys:fsync=lose", "sys:fsync=lose(EIO)"),

@@ -286,7 +286,7 @@ fn fault(
     let action = effect_text(&d.effect, &mut action);
     line.str("action", action);
     match d.effect {
-        Effect::Error(e) | Effect::Lose(e) => {
+        Effect::Error(e) | Effect::Lose(e, _) => {
             let mut name = [0u8; 24];
             let mut w = Fixed::new(&mut name);
             let _ = write!(w, "{e}");
@@ -356,7 +356,8 @@ fn effect_text<'b>(e: &Effect<'_>, buf: &'b mut [u8]) -> &'b [u8] {
         Effect::Powercut { cut, .. } => {
             write!(w, "powercut({})", failinject_engine::cut_words(cut))
         }
-        Effect::Lose(e) => write!(w, "lose({e})"),
+        Effect::Lose(e, failinject_engine::Loss::Revert) => write!(w, "lose({e})"),
+        Effect::Lose(e, failinject_engine::Loss::Clean) => write!(w, "lose({e},clean)"),
     };
     let n = w.len;
     &buf[..n]

@@ -53,6 +53,9 @@ impl Disk for Kernel {
     fn truncate(&self, h: Handle, len: u64) -> bool {
         ftruncate(Kernel::fd(h), len)
     }
+    fn size(&self, h: Handle) -> Option<u64> {
+        super::kfile::fstat(Kernel::fd(h)).map(|st| st.size)
+    }
     fn release(&self, h: Handle) {
         // A kept handle stays with the keeper (and its local descriptor cached) for the run.
         if !Kernel::kept() {

@@ -222,3 +222,57 @@ fn sqlite_with_its_rollback_journal_survives_torn_cuts_at_its_writes() {
     }
     assert!(cuts >= 4, "only {cuts} of 5 runs met their power cut");
 }
+
+// ---- lose(E,clean) and lose(E,revert) -----------------------------------------------------
+
+/// A python3 program: `f` holds a synced `old!`; it writes `NEW!`, its fsync fails by the
+/// rule, it reads the bytes back, (with `again`) writes them again, fsyncs again, then cuts
+/// the power at `access("cut")`.
+fn fsync_failure(dir: &Path, rule: &str, again: bool) -> (Done, String) {
+    std::fs::write(dir.join("f"), "old!").unwrap();
+    let program = format!(
+        r#"
+import os
+fd = os.open("f", os.O_RDWR)
+os.pwrite(fd, b"NEW!", 0)
+try:
+    os.fsync(fd); print("fsync ok")
+except OSError as e:
+    print("fsync", e.errno)
+print("read", os.pread(fd, 4, 0).decode())
+if {again}:
+    os.pwrite(fd, b"NEW!", 0)
+os.fsync(fd); print("retry ok")
+os.access("cut", 0)
+"#,
+        again = if again { "True" } else { "False" }
+    );
+    let rules = format!("{rule}; sys:access[path=*cut]=powercut");
+    let done = Run::new(dir, &rules, "python3", &["-c", &program]).bounded(LIMIT);
+    assert_eq!(done.signal, Some(9), "{rule}: {done:?}");
+    let f = std::fs::read_to_string(dir.join("f")).unwrap();
+    (done, f)
+}
+
+#[test]
+fn a_clean_fsync_failure_keeps_the_bytes_readable_and_the_power_cut_loses_them() {
+    assert!(have("python3"), "python3 is needed: apt-get install -y python3");
+    let dir = TempDir::new("crash-lose-clean");
+    let rule = "sys:fsync[path=*/f]=1*lose(EIO,clean)";
+    let (done, f) = fsync_failure(dir.path(), rule, false);
+    assert_eq!(done.stdout, "fsync 5\nread NEW!\nretry ok\n", "{done:?}");
+    assert_eq!(f, "old!", "the retried fsync wrote nothing: the cut loses the bytes");
+    // Written again after the failure, the page is dirty again: the retried fsync writes it.
+    let (done, f) = fsync_failure(dir.path(), rule, true);
+    assert_eq!(done.stdout, "fsync 5\nread NEW!\nretry ok\n", "{done:?}");
+    assert_eq!(f, "NEW!", "a page written after the failure is durable after the retry");
+}
+
+#[test]
+fn a_revert_fsync_failure_drops_the_bytes_at_once() {
+    assert!(have("python3"), "python3 is needed: apt-get install -y python3");
+    let dir = TempDir::new("crash-lose-revert");
+    let (done, f) = fsync_failure(dir.path(), "sys:fsync[path=*/f]=1*lose(EIO,revert)", false);
+    assert_eq!(done.stdout, "fsync 5\nread old!\nretry ok\n", "{done:?}");
+    assert_eq!(f, "old!");
+}

@@ -139,12 +139,17 @@ fn libc_tasks_and_their_effects() {
     assert!(matches!(got[8], Some(Effect::Corrupt(Corruption::Zero, _))), "{got:?}");
     assert_eq!(got[9..], [Some(Effect::Print(Some("x"))), ENOSPC, ENOSPC]);
 
-    let registry = self::registry(1, "sys:fsync=1*lose->lose(ENOSPC); sys:sync=return");
+    let registry =
+        self::registry(1, "sys:fsync=1*lose->1*lose(ENOSPC)->lose(EIO,clean); sys:sync=return");
     let snapshot = registry.snapshot();
     let fsync = file_call("fsync", b"/data/app.db");
     assert_eq!(
-        effects(&snapshot, &fsync, 2),
-        [Some(Effect::Lose(Errno::EIO)), Some(Effect::Lose(Errno::ENOSPC))]
+        effects(&snapshot, &fsync, 3),
+        [
+            Some(Effect::Lose(Errno::EIO, Loss::Revert)),
+            Some(Effect::Lose(Errno::ENOSPC, Loss::Revert)),
+            Some(Effect::Lose(Errno::EIO, Loss::Clean))
+        ]
     );
     // A bare `return` on a function that returns nothing.
     assert_eq!(effect(&snapshot, &SysCall::new(point("sync"))), Some(Effect::Return(0)));

@@ -3,7 +3,7 @@
 //! shared between threads.
 
 use failinject_engine::{
-    Context, Corruption, Cut, CutMode, Effect, Errno, FileKind, NoContext, PointId, Registry,
+    Context, Corruption, Cut, CutMode, Effect, Errno, FileKind, Loss, NoContext, PointId, Registry,
     SetOutcome, Signal, Snapshot, SysCall, name_hash, parse_rule,
 };
 use std::collections::BTreeSet;
