@@ -15,8 +15,8 @@
 //! - the records made after the loss are dropped, and the synced size is the file's size.
 
 use crate::arena::{Arena, RecordId};
-use crate::disk::{Disk, Handle};
-use crate::files::{FileId, Files, NO_REDO, TAIL};
+use crate::disk::Disk;
+use crate::files::{FileId, Files, NO_REDO};
 use crate::warning::{Seq, Warning};
 
 /// A page: the unit the kernel writes back.
@@ -51,28 +51,15 @@ impl Files {
         size: u64,
     ) -> Result<(), Warning> {
         let s = self.slots[i.0];
-        let h = Handle(s.handle);
         // 1. The lost records' bytes in pages written since the loss are durable now.
-        let mut lost = s.head;
-        while let Some(r) = lost {
-            let (off, end, prev, number, tag) = facts(arena, r);
-            lost = prev;
-            if number > s.clean_seq || tag == TAIL {
-                continue;
+        let mut newer = s.head;
+        while let Some(n) = newer {
+            let (n_off, n_end, n_prev, n_number, _) = facts(arena, n);
+            if n_number <= s.clean_seq {
+                break;
             }
-            let mut newer = s.head;
-            while let Some(n) = newer {
-                let (n_off, n_end, n_prev, n_number, _) = facts(arena, n);
-                if n_number <= s.clean_seq {
-                    break;
-                }
-                newer = n_prev;
-                let (from, to) = (off.max(page_down(n_off)), end.min(page_up(n_end)));
-                if from < to {
-                    let bytes = &mut arena.bytes_mut(r)[(from - off) as usize..(to - off) as usize];
-                    disk.read_at(h, bytes, from);
-                }
-            }
+            newer = n_prev;
+            self.refresh(disk, arena, i, (page_down(n_off), page_up(n_end)), s.clean_seq);
         }
         // 2. The lost tail, but for the pages written since the loss: zeros.
         let mut zeros: [(u64, u64); 64] = [(0, 0); 64];
@@ -128,7 +115,7 @@ impl Files {
     }
 
     /// A record of `len` zeros at `off` of `i`, linked newest.
-    fn zero_record(
+    pub(crate) fn zero_record(
         &mut self,
         arena: &mut Arena<'_>,
         seq: &mut Seq,

@@ -63,7 +63,13 @@ pub(crate) struct Slot {
     /// After a `lose(E,clean)`: where the lost tail ends (bytes appended past the synced size
     /// before the failed sync); 0 once a later sync turned it into records of zeros.
     pub tail_end: u64,
+    /// The file's ranges (offset, length) mapped shared and writable: their synced content
+    /// is kept in records, saved again at each sync (`Store::mapped`).
+    pub maps: [(u64, u64); MAPS],
 }
+
+/// How many mapped ranges of one file are kept.
+pub const MAPS: usize = 4;
 
 const EMPTY: Slot = Slot {
     used: false,
@@ -80,6 +86,7 @@ const EMPTY: Slot = Slot {
     epoch: 0,
     clean_seq: 0,
     tail_end: 0,
+    maps: [(0, 0); MAPS],
 };
 
 /// The table; see the module documentation.
@@ -237,6 +244,41 @@ impl Files {
             Some(n) => arena.set_prev(n, Some(r)),
         }
         s.count += 1;
+    }
+
+    /// Forgets `i`'s records, keeping the slot, its handle and its mapped ranges: its file is
+    /// synced, at size `size`.
+    pub(crate) fn reset_records(&mut self, arena: &mut Arena<'_>, i: FileId, size: u64) {
+        let s = &mut self.slots[i.0];
+        arena.dropped(s.count + s.redo_count);
+        (s.head, s.count, s.redo_head, s.redo_tail, s.redo_count) = (None, 0, None, None, 0);
+        s.synced = size;
+        s.flags &= !(WHOLE | LOSSY | CREATED | NO_REDO);
+    }
+
+    /// Reads again from the file the bytes in `from..to` of `i`'s undo records numbered up to
+    /// `upto`: those bytes are durable now, so a rollback must leave them as they are.
+    pub(crate) fn refresh<D: Disk>(
+        &self,
+        disk: &D,
+        arena: &mut Arena<'_>,
+        i: FileId,
+        (from, to): (u64, u64),
+        upto: u64,
+    ) {
+        let h = Handle(self.slots[i.0].handle);
+        let mut rec = self.slots[i.0].head;
+        while let Some(r) = rec {
+            let (off, end, prev, number, tag) = {
+                let x = arena.record(r);
+                (x.off, x.off + x.bytes.len() as u64, x.prev, x.seq, x.tag)
+            };
+            rec = prev;
+            let (a, b) = (off.max(from), end.min(to));
+            if number <= upto && tag != TAIL && a < b {
+                disk.read_at(h, &mut arena.bytes_mut(r)[(a - off) as usize..(b - off) as usize], a);
+            }
+        }
     }
 
     /// Forgets slot `i`: its file is in its synced state (synced, or rolled back).

@@ -613,3 +613,58 @@ fn a_revert_loss_after_a_clean_one_returns_to_what_the_disk_holds_body() {
     assert!(s.lose(&disk, &disk.stat("/d/f"), false));
     assert_eq!(disk.content("/d/f").unwrap(), b"0123456789");
 }
+
+// ---- writes through shared mappings -----------------------------------------------------
+
+#[test]
+fn writes_through_a_mapping_are_rolled_back_to_the_last_sync() {
+    roomy(writes_through_a_mapping_are_rolled_back_to_the_last_sync_body);
+}
+
+fn writes_through_a_mapping_are_rolled_back_to_the_last_sync_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/m", &[b'0'; 8192], false);
+    let mut s = store(1 << 20);
+    s.mapped(&disk, &disk.stat("/d/m"), || disk.open("/d/m"), 0, 8192).unwrap();
+    // Stores through the mapping: the store sees nothing of them. An msync of it all, then
+    // an fsync.
+    disk.program_write("/d/m", 50, b"zeroth");
+    s.synced_bytes(&disk, &disk.stat("/d/m"), 0, 8192).unwrap();
+    disk.program_write("/d/m", 100, b"first");
+    s.synced(&disk, &disk.stat("/d/m")).unwrap();
+    disk.program_write("/d/m", 200, b"second");
+    // msync of the first page only: its bytes are durable, the rest are not.
+    disk.program_write("/d/m", 5000, b"third");
+    s.synced_bytes(&disk, &disk.stat("/d/m"), 4096, 4096).unwrap();
+    disk.program_write("/d/m", 6000, b"fourth");
+    assert!(s.power_cut(&disk, &Cut::ALL, 0));
+    let m = disk.content("/d/m").unwrap();
+    assert_eq!(&m[50..56], b"zeroth", "synced by msync of the whole mapping");
+    assert_eq!(&m[100..105], b"first", "synced by fsync");
+    assert_eq!(&m[200..206], b"000000", "written after the sync: rolled back");
+    assert_eq!(&m[5000..5005], b"third", "synced by msync");
+    assert_eq!(&m[6000..6006], b"000000", "written after the msync: rolled back");
+}
+
+#[test]
+fn a_dsync_write_is_durable_with_the_size_it_reaches() {
+    roomy(a_dsync_write_is_durable_with_the_size_it_reaches_body);
+}
+
+fn a_dsync_write_is_durable_with_the_size_it_reaches_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/f", b"0123456789", false);
+    let mut s = store(1 << 16);
+    write(&mut s, &disk, "/d/f", 0, b"ab");
+    write(&mut s, &disk, "/d/f", 10, b"appended");
+    // Through an O_DSYNC descriptor: bytes 4..6, then bytes 20..22 past the append.
+    write(&mut s, &disk, "/d/f", 4, b"DS");
+    s.synced_write(&disk, &disk.stat("/d/f"), 4, 2).unwrap();
+    write(&mut s, &disk, "/d/f", 20, b"YZ");
+    s.synced_write(&disk, &disk.stat("/d/f"), 20, 2).unwrap();
+    assert!(s.power_cut(&disk, &Cut::ALL, 0));
+    let f = disk.content("/d/f").unwrap();
+    assert_eq!(&f[..10], b"0123DS6789", "the plain write is lost, the dsync one stays");
+    assert_eq!(&f[10..20], &[0u8; 10][..], "the unsynced append before it reads as zeros");
+    assert_eq!(&f[20..], b"YZ");
+}

@@ -14,6 +14,8 @@ pub enum Warning {
     TooManyEntries,
     /// A path is too long to journal.
     PathTooLong,
+    /// More than [`MAPS`](crate::files::MAPS) ranges of one file are mapped shared and writable.
+    TooManyMappings,
 }
 
 impl Warning {
@@ -25,6 +27,9 @@ impl Warning {
             Warning::ArenaFull => "the undo arena is full",
             Warning::TooManyEntries => "more than 1024 directory changes are not synced",
             Warning::PathTooLong => "a path is too long to journal",
+            Warning::TooManyMappings => {
+                "more than 4 ranges of one file are mapped shared and writable"
+            }
         }
     }
 

@@ -60,9 +60,9 @@
 //! | `flushes` | bare: a stdio buffer reaches the file | saves the stream's file |
 //! | `truncates` | `(len)` | saves what a shrink drops |
 //! | `allocates` | `(mode, off)` | saves what a hole punch drops |
-//! | `syncs` | `(file)`, `(range, off, n, flags)`, `(fs)`, `(all)` | forgets what became durable |
+//! | `syncs` | `(file)`, `(range, off, n, flags)`, `(fs)`, `(all)`, `(mapping, addr, len, flags)` (`msync`) | forgets what became durable |
 //! | `renames`, `removes`, `makes` | bare | journals the entry (`powercut(dirs)`), keeping what a rename or removal replaces |
-//! | `maps` | `(prot, flags)` | notes a writable shared mapping (writes unseen) |
+//! | `maps` | `(prot, flags, length, offset)` | notes a writable shared mapping (writes unseen), whose synced content the crash model keeps |
 //! | `execs` | bare | writes the exit record first |
 //!
 //! # The normalized form
@@ -1481,7 +1481,7 @@ macro_rules! libc_points {
                 target: fd(fd),
                 fail: map_failed,
                 io: none(),
-                does: [maps(prot, flags)],
+                does: [maps(prot, flags, length, offset)],
                 errnos: [ENOMEM, ENODEV, EACCES, EAGAIN, EPERM, ENFILE],
                 explore: [ENOMEM, ENODEV],
                 fns: {
@@ -1507,6 +1507,7 @@ macro_rules! libc_points {
                 target: mapping(addr),
                 fail: neg1,
                 io: none(),
+                does: [syncs(mapping, addr, length, flags)],
                 errnos: [EIO, ENOSPC, EDQUOT],
                 explore: [EIO],
                 fns: {

@@ -134,6 +134,7 @@ impl Roles {
         Role::Renames,
         Role::Removes,
         Role::Makes,
+        Role::Maps,
     ]);
 
     /// The set of the given roles.

@@ -225,10 +225,12 @@ pub struct Pre {
 #[derive(Clone, Copy)]
 enum After {
     Nothing,
-    /// A write to the file `st` at `off` (as many bytes as the call returns).
+    /// A write to the file `st` at `off` (as many bytes as the call returns), durable at once
+    /// with `dsync`.
     Write {
         st: Stat,
         off: u64,
+        dsync: bool,
     },
     /// The file `st` truncated to `len` (when the call succeeds).
     Truncate {
@@ -268,10 +270,13 @@ fn regular(fd: c_int) -> Option<Stat> {
 pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
     let Some(st) = regular(fd) else { return Pre::none() };
     let mut pre = Pre::counted();
-    if keeps()
+    // A descriptor opened O_DSYNC or O_SYNC makes each write durable when it returns (LMDB's
+    // meta pages, a WAL opened with open_datasync).
+    let dsync = kfile::status_flags(fd) & libc::O_DSYNC != 0;
+    if (keeps() || dsync)
         && let Some(off) = write_offset(fd, at, &st)
     {
-        pre.after = After::Write { st, off };
+        pre.after = After::Write { st, off, dsync };
     }
     if SHARED.load(Ordering::Relaxed) {
         // The run's model, which every process of the run waits on: its lock is held only
@@ -403,8 +408,14 @@ pub fn before_truncate_path(dirfd: c_int, path: Option<&CStr>, len: u64) -> Pre 
 pub fn after_change(pre: &Pre, r: i64) {
     match pre.after {
         After::Nothing => {}
-        After::Write { st, off } if r > 0 => {
-            warn(store().wrote(&Kernel, &st, off, r as u64));
+        After::Write { st, off, dsync } if r > 0 => {
+            let mut s = store();
+            if keeps() {
+                warn(s.wrote(&Kernel, &st, off, r as u64));
+            }
+            if dsync {
+                warn(s.synced_write(&Kernel, &st, off, r as u64));
+            }
         }
         After::Truncate { st, len } if r >= 0 => warn(store().truncated(&Kernel, &st, len)),
         After::Write { .. } | After::Truncate { .. } => {}
@@ -531,6 +542,56 @@ pub fn synced_all() {
     let mut s = store();
     warn(s.synced_all(&Kernel));
     reclaim(&mut s);
+}
+
+// ---- writes through shared mappings --------------------------------------------------------
+
+/// A mapping of this process, shared and writable, of a tracked file: where it is, and what it
+/// maps (for `msync`, which names only an address).
+#[derive(Clone, Copy)]
+struct Mapping {
+    start: usize,
+    len: usize,
+    dev: u64,
+    ino: u64,
+    off: u64,
+}
+
+/// This process's shared writable mappings of files (a forked child has the same ones).
+static MAPPINGS: SpinLock<[Option<Mapping>; 64]> = SpinLock::new([None; 64]);
+
+/// After `mmap` returned `addr` for `len` bytes of `fd` at `off`: a shared writable mapping
+/// of a regular file makes its writes unseen, so the crash model keeps the mapped range's
+/// synced content (`Store::mapped`).
+pub fn mapped(addr: usize, len: u64, prot: c_int, flags: c_int, fd: c_int, off: i64) {
+    let shared_write = prot & libc::PROT_WRITE != 0 && flags & libc::MAP_SHARED != 0;
+    if !on() || !shared_write || addr == usize::MAX || off < 0 {
+        return;
+    }
+    let Some(st) = regular(fd) else { return };
+    let off = off as u64;
+    warn(store().mapped(&Kernel, &st, || reopened(fd), off, len));
+    let mut table = MAPPINGS.lock();
+    let m = Mapping { start: addr, len: len as usize, dev: st.dev, ino: st.ino, off };
+    // A mapping made again at the same place replaces the old one (munmap is not watched).
+    let at = table.iter().position(|s| s.is_some_and(|old| old.start == addr));
+    if let Some(i) = at.or_else(|| table.iter().position(Option::is_none)) {
+        table[i] = Some(m);
+    }
+}
+
+/// After a successful `msync(addr, len, MS_SYNC)`: the bytes of the file mapped there are
+/// durable (`Store::synced_bytes`).
+pub fn msynced(addr: usize, len: usize) {
+    let found = {
+        let table = MAPPINGS.lock();
+        table.iter().flatten().copied().find(|m| (m.start..m.start + m.len).contains(&addr))
+    };
+    let Some(m) = found else { return };
+    let st = Stat { dev: m.dev, ino: m.ino, ..Stat::default() };
+    let from = m.off + (addr - m.start) as u64;
+    let len = len.min(m.start + m.len - addr) as u64;
+    warn(store().synced_bytes(&Kernel, &st, from, len));
 }
 
 // ---- directory entries (`powercut(dirs)`) --------------------------------------------------
@@ -686,6 +747,7 @@ pub fn restore_run(dirs: bool) -> bool {
 
 pub fn after_fork_in_child() {
     crate::sys::keeper::after_fork_in_child();
+    MAPPINGS.reset_after_fork();
     STORE.reset_after_fork();
     CHUNK.reset_after_fork();
     *CHUNK.lock() = failinject_crash::Chunk::EMPTY;

@@ -183,11 +183,16 @@ impl SharedHeld {
                 continue;
             }
             let holder = seen & !CONTENDED;
-            // A holder that died with the lock (SIGKILL) never releases it: take it over.
+            // A holder that died with the lock (SIGKILL) never releases it: take it over. So
+            // does one a power cut stopped (the founder of a bare run, `bare.rs`): it is
+            // killed without running again once the files are restored.
+            let gone = |pid| {
+                !super::kfile::process_alive(pid) || (cutting() && super::kfile::stopped(pid))
+            };
             if holder != 0
                 && holder != me
                 && spins.is_multiple_of(64)
-                && !super::kfile::process_alive(holder)
+                && gone(holder)
                 && lock.compare_exchange(seen, me, Ordering::Acquire, Ordering::Relaxed).is_ok()
             {
                 break;

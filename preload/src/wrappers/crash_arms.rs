@@ -128,6 +128,16 @@ macro_rules! crash {
     (@post [makes () $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
         crate::crash::made(Ret::as_i64($r), &$call)
     };
+    // A file mapped shared and writable: the crash model keeps its synced content.
+    (@post [maps ($prot:ident, $flags:ident, $len:ident, $off:ident) $($rest:tt)*] $r:ident $pre:ident $call:ident [fd ($fd:ident)]) => {
+        crate::crash::mapped($r as usize, $len as u64, $prot, $flags, $fd, $off as i64)
+    };
+    // `msync`: with MS_SYNC the range is durable (MS_ASYNC persists nothing on Linux).
+    (@post [syncs (mapping, $addr:ident, $len:ident, $flags:ident) $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
+        if Ret::as_i64($r) == 0 && $flags & libc::MS_SYNC != 0 {
+            crate::crash::msynced($addr as usize, $len as usize)
+        }
+    };
     // What a write or truncation left, for cuts that keep changes.
     (@post [writes $form:tt $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
         crate::crash::after_change(&$pre, Ret::as_i64($r))

@@ -5,8 +5,8 @@
 /// The facts of a call; see the module documentation.
 macro_rules! facts {
     // ---- an mmap whose writes reach the file past every wrapper (`nearmiss.rs`) ---------
-    // From the role `maps(prot, flags)`.
-    (@shared_write [maps ($prot:ident, $flags:ident) $($rest:tt)*]) => {
+    // From the role `maps(prot, flags, length, offset)`.
+    (@shared_write [maps ($prot:ident, $flags:ident, $len:ident, $off:ident) $($rest:tt)*]) => {
         $prot & libc::PROT_WRITE != 0 && $flags & libc::MAP_SHARED != 0
     };
     (@shared_write [$role:ident $form:tt $($rest:tt)*]) => { facts!(@shared_write [$($rest)*]) };

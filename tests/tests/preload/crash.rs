@@ -403,7 +403,7 @@ fn every_point_whose_role_changes_files_is_undone_by_a_power_cut() {
     // change (the test can fail).
     let before = make();
     let log = dir.join("every.log");
-    let trace = "sys:@write[kind=file]=print;sys:@open|@sync|@close|@meta|@dir=print";
+    let trace = "sys:@write[kind=file]=print;sys:@open|@sync|@close|@meta|@dir|@mmap=print";
     let done =
         Run::new(&work, trace, &exe, &[] as &[&str]).env("FAILINJECT_LOG", &log).bounded(LIMIT);
     assert_eq!(done.code, Some(0), "{done:?}");

@@ -276,3 +276,94 @@ fn a_revert_fsync_failure_drops_the_bytes_at_once() {
     assert_eq!(done.stdout, "fsync 5\nread old!\nretry ok\n", "{done:?}");
     assert_eq!(f, "old!");
 }
+
+// ---- LMDB, through write() and through a shared mapping (MDB_WRITEMAP) ---------------------
+
+/// Debian's python (`/usr/bin/python3`) with `python3-lmdb`.
+const LMDB_PYTHON: &str = "/usr/bin/python3";
+
+fn have_lmdb() -> bool {
+    Command::new(LMDB_PYTHON).args(["-c", "import lmdb"]).output().is_ok_and(|o| o.status.success())
+}
+
+/// An LMDB environment with 10 keys, synced, made without the preload; then, under `rule`,
+/// 30 more transactions of one key each (`mode`: `write` or `writemap`, and `nosync` for
+/// MDB_NOSYNC), each printing `committed N` (N counting from 11); then reads back, without the
+/// preload, how many keys survived. (the run, keys).
+fn lmdb_run(dir: &Path, mode: &str, nosync: bool, rule: &str) -> (Done, usize) {
+    let _ = std::fs::remove_dir_all(dir.join("db"));
+    let program = r#"
+import lmdb, os, sys
+env = lmdb.open("db", map_size=1 << 24, writemap=sys.argv[1] == "writemap",
+                sync=sys.argv[2] != "nosync", metasync=sys.argv[2] != "nosync")
+first, last = int(sys.argv[3]), int(sys.argv[4])
+for i in range(first, last):
+    with env.begin(write=True) as t:
+        t.put(b"k%05d" % i, b"v" * 700)
+    print("committed", i + 1, flush=True)
+if last == 40:
+    os.access("cut", 0)
+"#;
+    let setup = Command::new(LMDB_PYTHON)
+        .args(["-c", program, mode, "sync", "0", "10"])
+        .current_dir(dir)
+        .env_remove("LD_PRELOAD")
+        .output()
+        .unwrap();
+    assert!(setup.status.success(), "{setup:?}");
+    let sync = if nosync { "nosync" } else { "sync" };
+    let rules = format!("{rule}; sys:access[path=*cut]=powercut");
+    let args = ["-c", program, mode, sync, "10", "40"];
+    let done = Run::new(dir, &rules, LMDB_PYTHON, &args).bounded(LIMIT);
+    assert_eq!(done.signal, Some(9), "{mode} {rule}: not cut: {done:?}");
+    let count = Command::new(LMDB_PYTHON)
+        .args(["-c", "import lmdb; e = lmdb.open('db'); print(e.stat()['entries'])"])
+        .current_dir(dir)
+        .env_remove("LD_PRELOAD")
+        .output()
+        .unwrap();
+    assert!(count.status.success(), "{mode}: the environment does not open: {count:?}");
+    (done, String::from_utf8_lossy(&count.stdout).trim().parse().unwrap())
+}
+
+#[test]
+fn lmdb_keeps_every_committed_transaction_through_power_cuts_in_both_write_modes() {
+    assert!(
+        have_lmdb(),
+        "python3-lmdb is needed: apt-get install -y python3-lmdb (.ci/run installs it)"
+    );
+    let dir = TempDir::new("crash-lmdb");
+    for (mode, rule) in [
+        ("write", "sys:fdatasync[path=*/data.mdb,when=21]=powercut(torn)"),
+        ("write", "sys:pwrite[path=*/data.mdb,when=30]=powercut(any)"),
+        ("writemap", "sys:msync[path=*/data.mdb,when=25]=powercut"),
+        ("writemap", "sys:msync[path=*/data.mdb,when=26]=powercut"),
+    ] {
+        let (done, keys) = lmdb_run(dir.path(), mode, false, rule);
+        let committed = 10 + done.stdout.lines().filter(|l| l.starts_with("committed")).count();
+        assert!(committed < 40, "{mode} {rule}: the cut came after the last commit: {done:?}");
+        assert!(
+            keys == committed || keys == committed + 1,
+            "{mode} {rule}: {committed} commits returned, {keys} keys survived"
+        );
+    }
+    // With no cut inside, every commit survives the cut at the end.
+    for mode in ["write", "writemap"] {
+        let (_, keys) = lmdb_run(dir.path(), mode, false, "sys:fsync[path=/never]=powercut");
+        assert_eq!(keys, 40, "{mode}: a commit was lost");
+    }
+}
+
+#[test]
+fn lmdb_with_mdb_nosync_loses_committed_transactions_at_a_power_cut() {
+    assert!(
+        have_lmdb(),
+        "python3-lmdb is needed: apt-get install -y python3-lmdb (.ci/run installs it)"
+    );
+    let dir = TempDir::new("crash-lmdb-nosync");
+    for mode in ["write", "writemap"] {
+        let (done, keys) = lmdb_run(dir.path(), mode, true, "sys:fsync[path=/never]=powercut");
+        assert!(done.stdout.contains("committed 40"), "{done:?}");
+        assert_eq!(keys, 10, "{mode}: MDB_NOSYNC synced none of its 30 commits, yet kept some");
+    }
+}
