@@ -14,7 +14,7 @@ pub enum Warning {
     TooManyEntries,
     /// A path is too long to journal.
     PathTooLong,
-    /// More than [`MAPS`](crate::files::MAPS) ranges of one file are mapped shared and writable.
+    /// More than four ranges of one file are mapped shared and writable.
     TooManyMappings,
 }
 

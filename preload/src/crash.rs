@@ -270,11 +270,14 @@ fn regular(fd: c_int) -> Option<Stat> {
 pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
     let Some(st) = regular(fd) else { return Pre::none() };
     let mut pre = Pre::counted();
-    // A descriptor opened O_DSYNC or O_SYNC makes each write durable when it returns (LMDB's
-    // meta pages, a WAL opened with open_datasync).
-    let dsync = kfile::status_flags(fd) & libc::O_DSYNC != 0;
+    // One look at the descriptor's flags: O_APPEND says where the write lands, and O_DSYNC
+    // (or O_SYNC) that it is durable when it returns (LMDB's meta pages, a WAL opened with
+    // open_datasync).
+    let flags = kfile::status_flags(fd);
+    let dsync = flags & libc::O_DSYNC != 0;
+    let off = write_offset(fd, at, &st, flags);
     if (keeps() || dsync)
-        && let Some(off) = write_offset(fd, at, &st)
+        && let Some(off) = off
     {
         pre.after = After::Write { st, off, dsync };
     }
@@ -282,7 +285,7 @@ pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
         // The run's model, which every process of the run waits on: its lock is held only
         // for the bookkeeping, and the facts and the old bytes are read without it (two
         // threads writing one range at once race in the program anyway).
-        let r = match write_offset(fd, at, &st) {
+        let r = match off {
             Some(off) => {
                 // Its own statement: the lock is let go at its end, before `shared_write`
                 // takes it again (a guard made in a `match` head lives to the end of the
@@ -320,7 +323,7 @@ pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
     let mut s = store();
     // Facts read again under the lock: another thread may have changed the size meanwhile.
     if let Some(st) = regular(fd) {
-        let r = match write_offset(fd, at, &st) {
+        let r = match write_offset(fd, at, &st, flags) {
             Some(off) => s.before_write(&Kernel, &st, || reopened(fd), off, count),
             None => s.register(&Kernel, &st, || reopened(fd)),
         };
@@ -329,11 +332,12 @@ pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
     pre
 }
 
-/// Where a write to `fd` lands: `at`, else the end for `O_APPEND`, else the file offset.
-fn write_offset(fd: c_int, at: Option<u64>, st: &Stat) -> Option<u64> {
+/// Where a write to `fd` (its status `flags`) lands: `at`, else the end for `O_APPEND`, else
+/// the file offset.
+fn write_offset(fd: c_int, at: Option<u64>, st: &Stat, flags: c_int) -> Option<u64> {
     match at {
         Some(off) => Some(off),
-        None if kfile::status_flags(fd) & libc::O_APPEND != 0 => Some(st.size),
+        None if flags & libc::O_APPEND != 0 => Some(st.size),
         None => kfile::offset(fd),
     }
 }

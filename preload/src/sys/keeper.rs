@@ -66,28 +66,12 @@ fn conn() -> Option<c_int> {
         // The parent's connection, inherited by fork: not ours to speak on.
         close(fd);
     }
-    let mut addr: libc::sockaddr_un = libc::sockaddr_un { sun_family: 0, sun_path: [0; 108] };
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let mut path = [0u8; 256];
     for (i, w) in PATH.iter().enumerate() {
-        let word = w.load(Ordering::Relaxed).to_ne_bytes();
-        for (j, b) in word.iter().enumerate() {
-            if 4 * i + j < addr.sun_path.len() {
-                addr.sun_path[4 * i + j] = *b as libc::c_char;
-            }
-        }
+        path[4 * i..4 * i + 4].copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
     }
-    // SAFETY: socket has no pointer arguments.
-    let s = unsafe {
-        libc::syscall(
-            libc::SYS_socket,
-            libc::AF_UNIX as c_long,
-            (libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC) as c_long,
-            0 as c_long,
-        )
-    } as c_int;
-    if s < 0 {
-        return None;
-    }
+    let len = path.iter().position(|b| *b == 0).unwrap_or(path.len());
+    let (s, addr) = seqpacket(&path[..len])?;
     // SAFETY: `addr` is a live sockaddr_un and its size is passed with it.
     let r = unsafe {
         libc::syscall(
@@ -111,6 +95,29 @@ fn conn() -> Option<c_int> {
 /// child's (its connection is the parent's too, and is replaced on first use).
 pub fn after_fork_in_child() {
     BUSY.store(false, Ordering::Release);
+}
+
+/// A new close-on-exec `SOCK_SEQPACKET` Unix socket, and the address of `path` for it (the
+/// keeper's socket, to connect to or to listen on). `None` when `path` does not fit.
+pub fn seqpacket(path: &[u8]) -> Option<(c_int, libc::sockaddr_un)> {
+    let mut addr: libc::sockaddr_un = libc::sockaddr_un { sun_family: 0, sun_path: [0; 108] };
+    if path.len() >= addr.sun_path.len() {
+        return None;
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in addr.sun_path.iter_mut().zip(path) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: socket has no pointer arguments.
+    let s = unsafe {
+        libc::syscall(
+            libc::SYS_socket,
+            libc::AF_UNIX as c_long,
+            (libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC) as c_long,
+            0 as c_long,
+        )
+    } as c_int;
+    (s >= 0).then_some((s, addr))
 }
 
 /// Runs `f` with the connection, one caller of this process at a time.

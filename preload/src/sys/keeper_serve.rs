@@ -16,27 +16,13 @@ use std::path::Path;
 /// A listening `SOCK_SEQPACKET` socket at `path` (mode 0600 through the private directory it
 /// is in), close-on-exec.
 pub fn listen(path: &Path) -> Result<c_int, String> {
-    let bytes = path.as_os_str().as_encoded_bytes();
-    let mut addr: libc::sockaddr_un = libc::sockaddr_un { sun_family: 0, sun_path: [0; 108] };
-    if bytes.len() >= addr.sun_path.len() {
-        return Err(format!("{}: the path is too long for a socket", path.display()));
-    }
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
-        *d = *s as libc::c_char;
-    }
-    // SAFETY: socket has no pointer arguments.
-    let s = unsafe {
-        libc::syscall(
-            libc::SYS_socket,
-            libc::AF_UNIX as c_long,
-            (libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC) as c_long,
-            0 as c_long,
-        )
-    } as c_int;
-    if s < 0 {
-        return Err(format!("cannot make a socket: errno {}", super::raw::errno()));
-    }
+    let Some((s, addr)) = super::keeper::seqpacket(path.as_os_str().as_encoded_bytes()) else {
+        return Err(format!(
+            "cannot make a socket at {} (too long a path, or errno {})",
+            path.display(),
+            super::raw::errno()
+        ));
+    };
     // SAFETY: `addr` is a live sockaddr_un and its size is passed with it; listen takes none.
     let ok = unsafe {
         libc::syscall(
