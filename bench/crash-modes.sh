@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# What a crash mode that keeps changes costs: `dd` overwriting 256 MiB of a synced file in
-# 4 KiB writes (`conv=notrunc`), and appending 256 MiB, under a bare LD_PRELOAD with a
-# `powercut` rule armed that never fires: mode `all` (undo records only) against mode `any`
+# What write tracking costs: `dd` overwriting 256 MiB of a synced file in 4 KiB writes
+# (`conv=notrunc`), and appending 256 MiB, bare (no preload) and under a bare LD_PRELOAD with
+# a `powercut` rule armed that never fires: mode `all` (undo records only) and mode `any`
 # (undo records, and each write's new bytes read back). Prints the median wall time of each
-# and the ratio any / all, rounds interleaved.
+# and the ratios all / bare and any / all, rounds interleaved.
 #
 #   ROUNDS=5 bash bench/crash-modes.sh
 set -euo pipefail
@@ -30,6 +30,8 @@ rule() { echo "sys:access[path=/nonexistent/cut]=$1"; }
 
 declare -A T
 for ((r = 1; r <= ROUNDS; r++)); do
+  T[over bare]+="$(ms sh -c "$OVER") "
+  T[app bare]+="$(ms sh -c "$APPEND") "
   for mode in powercut 'powercut(any)'; do
     T[over $mode]+="$(ms env LD_PRELOAD="$LIB" FAILINJECT="$(rule "$mode")" sh -c "$OVER") "
     T[app $mode]+="$(ms env LD_PRELOAD="$LIB" FAILINJECT="$(rule "$mode")" sh -c "$APPEND") "
@@ -37,8 +39,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 m() { tr ' ' '\n' <<<"${T[$1]}" | grep . | median; }
 echo "median wall ms over $ROUNDS rounds (file system: $(stat -f -c %T "$DIR"))"
+ratio() { awk "BEGIN {printf \"%.2f\", $1/$2}"; }
 for w in over app; do
+  z=$(m "$w bare")
   a=$(m "$w powercut")
   b=$(m "$w powercut(any)")
-  echo "$w 256 MiB: all $a  any $b  ratio $(awk "BEGIN {printf \"%.2f\", $b/$a}")"
+  echo "$w 256 MiB: bare $z  all $a ($(ratio "$a" "$z") x bare)  any $b ($(ratio "$b" "$a") x all)"
 done

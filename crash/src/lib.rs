@@ -145,6 +145,14 @@ impl<'m> Store<'m> {
         self.arena.take_reset()
     }
 
+    /// The synced size of the file `st` describes, when the store tracks it and nothing but
+    /// a write below that size needs recording (no clean loss is pending on it): a write at or
+    /// past it saves nothing.
+    pub fn synced_of(&self, st: &Stat) -> Option<u64> {
+        let i = self.files.find(st)?;
+        (!self.files.lost_clean(i)).then(|| self.files.slots[i.0].synced)
+    }
+
     /// Whether the file `st` describes has unsynced changes recorded.
     pub fn tracks(&self, st: &Stat) -> bool {
         self.files.find(st).is_some()

@@ -164,6 +164,9 @@ struct Filters {
 #[derive(Debug)]
 struct Compiled {
     rule: Rule,
+    /// The classes of the rule's libc points, together (for the near misses of a call that
+    /// is none of them: `near.rs`).
+    classes: u16,
     key: String,
     /// The [`name_hash`] of `key`: the rule's name in state shared between processes.
     key_hash: u64,
@@ -224,7 +227,12 @@ impl Snapshot {
                     },
                 }
             }
+            let classes = match &e.rule.points {
+                Points::Sys(sys) => sys.set.iter().fold(0, |c, p| c | p.info().classes.bits()),
+                Points::Code(_) => 0,
+            };
             rules.push(Compiled {
+                classes,
                 id: name_hash(e.rule.to_string().as_bytes()),
                 thresholds: e.rule.chain.iter().map(|a| a.percent.and_then(threshold)).collect(),
                 rule: e.rule.clone(),

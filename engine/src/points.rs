@@ -105,6 +105,11 @@ impl ClassSet {
         self.0 & class.bit() != 0
     }
 
+    /// The set as its bit mask (one bit per class, as [`ClassSet::of`] sets them).
+    pub fn bits(self) -> u16 {
+        self.0
+    }
+
     /// The classes in the set, in [`Class::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Class> {
         Class::ALL.into_iter().filter(move |c| self.contains(*c))

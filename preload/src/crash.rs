@@ -268,13 +268,19 @@ fn regular(fd: c_int) -> Option<Stat> {
 /// Before a write of `count` bytes to `fd`, at `at` (`None`: at the file offset, or the end
 /// for `O_APPEND`).
 pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
-    let Some(st) = regular(fd) else { return Pre::none() };
+    // The descriptor's facts, cached (`fd/table.rs`): O_APPEND says where the write lands,
+    // and O_DSYNC (or O_SYNC) that it is durable when it returns (LMDB's meta pages, a WAL
+    // opened with open_datasync).
+    let Some(facts) = fds::facts(fd) else { return Pre::none() };
     let mut pre = Pre::counted();
-    // One look at the descriptor's flags: O_APPEND says where the write lands, and O_DSYNC
-    // (or O_SYNC) that it is durable when it returns (LMDB's meta pages, a WAL opened with
-    // open_datasync).
-    let flags = kfile::status_flags(fd);
+    let flags = facts.flags;
     let dsync = flags & libc::O_DSYNC != 0;
+    // Most tracked writes overwrite nothing synced (appends, a file created since its last
+    // sync): known without the file's size, and with the lock held for one lookup.
+    if !keeps() && !dsync && overwrites_nothing(fd, at, &facts) {
+        return pre;
+    }
+    let Some(st) = regular(fd) else { return pre };
     let off = write_offset(fd, at, &st, flags);
     if (keeps() || dsync)
         && let Some(off) = off
@@ -330,6 +336,17 @@ pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
         warn(r);
     }
     pre
+}
+
+/// Whether a write to `fd` at `at` (`None`: its offset, or its end) surely overwrites no
+/// synced byte of a file the model tracks: the file has none, or the write appends, or lands
+/// at or past the synced size. False for a file not tracked yet (the full path registers it).
+fn overwrites_nothing(fd: c_int, at: Option<u64>, facts: &fds::Facts) -> bool {
+    let id = Stat { dev: facts.dev, ino: facts.ino, ..Stat::default() };
+    let Some(synced) = store().synced_of(&id) else { return false };
+    synced == 0
+        || (at.is_none() && facts.flags & libc::O_APPEND != 0)
+        || at.or_else(|| kfile::offset(fd)).is_some_and(|off| off >= synced)
 }
 
 /// Where a write to `fd` (its status `flags`) lands: `at`, else the end for `O_APPEND`, else
@@ -751,6 +768,7 @@ pub fn restore_run(dirs: bool) -> bool {
 
 pub fn after_fork_in_child() {
     crate::sys::keeper::after_fork_in_child();
+    shared_store::after_fork_in_child();
     MAPPINGS.reset_after_fork();
     STORE.reset_after_fork();
     CHUNK.reset_after_fork();

@@ -93,7 +93,7 @@ impl Snapshot {
                 {
                     seen(i, NearMiss::StdStream);
                 }
-            } else if shares_class(&sys.set, call.point)
+            } else if r.classes & call.point.info().classes.bits() != 0
                 && r.filters.pass_target(call)
                 && r.rule.chain.iter().all(|a| task_fits(call.point.info(), &a.task).is_ok())
             {
@@ -107,9 +107,4 @@ impl Snapshot {
 fn writes(points: &Points) -> bool {
     let Points::Sys(sys) = points else { return false };
     sys.set.iter().any(|p| p.info().classes.contains(Class::Write))
-}
-
-fn shares_class(set: &PointSet, p: PointId) -> bool {
-    let classes = p.info().classes;
-    set.iter().any(|q| q.info().classes.iter().any(|c| classes.contains(c)))
 }

@@ -27,6 +27,12 @@ struct Slot {
     seq: AtomicU32,
     len: AtomicU32,
     kind: AtomicU8,
+    /// The file's identity and the descriptor's status flags (see [`facts`]), valid while
+    /// `facts_seq` equals `seq` plus one (0: not known).
+    dev: AtomicU64,
+    ino: AtomicU64,
+    flags: AtomicU32,
+    facts_seq: AtomicU32,
     /// Verdicts "no rule of this point can match this descriptor" (see [`rejected`]).
     rejects: [AtomicU64; 2],
     words: [AtomicU64; WORDS],
@@ -38,6 +44,10 @@ impl Slot {
             seq: AtomicU32::new(0),
             len: AtomicU32::new(UNKNOWN),
             kind: AtomicU8::new(0),
+            dev: AtomicU64::new(0),
+            ino: AtomicU64::new(0),
+            flags: AtomicU32::new(0),
+            facts_seq: AtomicU32::new(0),
             rejects: [const { AtomicU64::new(0) }; 2],
             words: [const { AtomicU64::new(0) }; WORDS],
         }
@@ -70,6 +80,7 @@ pub fn after_fork_in_child() {
         if !seq.is_multiple_of(2) {
             s.len.store(UNKNOWN, Ordering::Relaxed);
             s.kind.store(0, Ordering::Relaxed);
+            s.facts_seq.store(0, Ordering::Relaxed);
             for r in &s.rejects {
                 r.store(0, Ordering::Relaxed);
             }
@@ -110,10 +121,12 @@ fn write_slot(s: &Slot, write: impl FnOnce(&Slot)) {
             seq = s.seq.load(Ordering::Relaxed);
         }
     }
-    // Whatever the writer changes, earlier verdicts about the descriptor no longer hold.
+    // Whatever the writer changes, earlier verdicts and facts about the descriptor no longer
+    // hold.
     for r in &s.rejects {
         r.store(0, Ordering::Relaxed);
     }
+    s.facts_seq.store(0, Ordering::Release);
     write(s);
     s.seq.store(seq + 2, Ordering::Release);
 }
@@ -222,6 +235,63 @@ pub fn path(fd: i32, out: &mut [u8]) -> Option<usize> {
         record(fd, &out[..n]);
     }
     Some(n)
+}
+
+/// What the crash model needs of a descriptor of a regular file on every write: the file's
+/// device and inode, and the descriptor's status flags (`O_APPEND`, `O_DSYNC`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Facts {
+    pub dev: u64,
+    pub ino: u64,
+    pub flags: i32,
+}
+
+/// The [`Facts`] of `fd` when it is a regular file: cached after one `fstat` and one
+/// `fcntl(F_GETFL)`, until the descriptor changes (closed, reused, duplicated onto, or its
+/// flags set: [`flags_changed`]). `None` for anything but a regular file, or when the kernel
+/// cannot say.
+pub fn facts(fd: i32) -> Option<Facts> {
+    let s = slot(fd);
+    if let Some(s) = s {
+        let seq = s.seq.load(Ordering::Acquire);
+        if seq.is_multiple_of(2) && s.facts_seq.load(Ordering::Acquire) == seq.wrapping_add(1) {
+            let facts = Facts {
+                dev: s.dev.load(Ordering::Relaxed),
+                ino: s.ino.load(Ordering::Relaxed),
+                flags: s.flags.load(Ordering::Relaxed) as i32,
+            };
+            std::sync::atomic::fence(Ordering::Acquire);
+            if s.seq.load(Ordering::Relaxed) == seq
+                && s.facts_seq.load(Ordering::Relaxed) == seq + 1
+            {
+                return Some(facts);
+            }
+        }
+    }
+    let seq = s.map(|s| s.seq.load(Ordering::Acquire));
+    let st = kfile::fstat(fd).filter(failinject_crash::Stat::regular)?;
+    let facts = Facts { dev: st.dev, ino: st.ino, flags: kfile::status_flags(fd) };
+    // Kept unless the descriptor changed meanwhile (another thread closed or reused it).
+    if let (Some(s), Some(seq)) = (s, seq)
+        && seq.is_multiple_of(2)
+        && owned()
+    {
+        s.facts_seq.store(0, Ordering::Release);
+        s.dev.store(facts.dev, Ordering::Relaxed);
+        s.ino.store(facts.ino, Ordering::Relaxed);
+        s.flags.store(facts.flags as u32, Ordering::Relaxed);
+        if s.seq.load(Ordering::Acquire) == seq {
+            s.facts_seq.store(seq.wrapping_add(1), Ordering::Release);
+        }
+    }
+    Some(facts)
+}
+
+/// `fcntl(fd, F_SETFL, …)` returned: the cached flags of `fd` no longer hold.
+pub fn flags_changed(fd: i32) {
+    if let Some(s) = slot(fd) {
+        s.facts_seq.store(0, Ordering::Release);
+    }
 }
 
 /// The kind of file `fd` refers to, cached after one `fstat`.

@@ -156,6 +156,26 @@ fn map_locked(fd: libc::c_int, fresh: &Store<'static>) -> bool {
     same
 }
 
+/// This process's pid, as the lock word holds it: asked of the kernel once per process (a
+/// forked child forgets it), not at every taking of the lock.
+static ME: AtomicU32 = AtomicU32::new(0);
+
+fn lock_pid() -> u32 {
+    match ME.load(Ordering::Relaxed) {
+        0 => {
+            let pid = raw::pid();
+            ME.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
+}
+
+/// In a forked child: its pid is its own.
+pub fn after_fork_in_child() {
+    ME.store(0, Ordering::Relaxed);
+}
+
 /// The shared model, locked; released when dropped.
 pub struct SharedHeld(());
 
@@ -166,7 +186,7 @@ impl SharedHeld {
         if !mapped() {
             return None;
         }
-        let me = raw::pid();
+        let me = lock_pid();
         let lock = u32_at(H_LOCK);
         let mut spins = 0u32;
         loop {

@@ -19,9 +19,12 @@ macro_rules! book {
         book::dup($from, $r)
     };
     // `fcntl`: only its duplicating commands make a descriptor.
+    // and `F_SETFL` changes the flags the crash model caches (`O_APPEND`).
     (@book [dups ($fd:ident, $cmd:ident) $($rest:tt)*] $r:ident $call:ident) => {
         if $cmd == libc::F_DUPFD || $cmd == libc::F_DUPFD_CLOEXEC {
             book::dup($fd, $r)
+        } else if $cmd == libc::F_SETFL {
+            crate::fd::table::flags_changed($fd)
         }
     };
     (@book [closes () $($rest:tt)*] $r:ident $call:ident) => {
