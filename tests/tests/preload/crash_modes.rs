@@ -367,3 +367,27 @@ fn lmdb_with_mdb_nosync_loses_committed_transactions_at_a_power_cut() {
         assert_eq!(keys, 10, "{mode}: MDB_NOSYNC synced none of its 30 commits, yet kept some");
     }
 }
+
+/// The crash model caches a descriptor's flags (`O_APPEND`): `fcntl(F_SETFL)` must drop them,
+/// or an overwrite through a descriptor that no longer appends would be taken for an append
+/// and survive the power cut.
+#[test]
+fn an_overwrite_after_f_setfl_drops_o_append_is_rolled_back() {
+    assert!(have("python3"), "python3 is needed: apt-get install -y python3");
+    let dir = TempDir::new("crash-setfl");
+    std::fs::write(dir.join("f"), "synced\n").unwrap();
+    let program = r#"
+import fcntl, os
+fd = os.open("f", os.O_RDWR | os.O_APPEND)
+os.write(fd, b"appended\n")
+fcntl.fcntl(fd, fcntl.F_SETFL, 0)
+os.lseek(fd, 0, os.SEEK_SET)
+os.write(fd, b"ZZ")
+os.access("cut", 0)
+"#;
+    let done =
+        Run::new(dir.path(), "sys:access[path=*cut]=powercut", "python3", &["-c", program])
+            .bounded(LIMIT);
+    assert_eq!(done.signal, Some(9), "{done:?}");
+    assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "synced\n");
+}
