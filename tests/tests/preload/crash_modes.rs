@@ -385,9 +385,8 @@ os.lseek(fd, 0, os.SEEK_SET)
 os.write(fd, b"ZZ")
 os.access("cut", 0)
 "#;
-    let done =
-        Run::new(dir.path(), "sys:access[path=*cut]=powercut", "python3", &["-c", program])
-            .bounded(LIMIT);
+    let done = Run::new(dir.path(), "sys:access[path=*cut]=powercut", "python3", &["-c", program])
+        .bounded(LIMIT);
     assert_eq!(done.signal, Some(9), "{done:?}");
     assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "synced\n");
 }
