@@ -448,13 +448,22 @@ impl<'m> Store<'m> {
         result
     }
 
-    /// `sync_file_range(off, n)` with `WAIT_AFTER` succeeded on `st`: the overwrites wholly
-    /// inside the range are synced (`n` 0: to the end).
-    pub fn synced_range(&mut self, st: &Stat, off: u64, n: u64) {
-        let end = if n == 0 { u64::MAX } else { off.saturating_add(n) };
+    /// `sync_file_range(off, n)` with `WAIT_AFTER` succeeded on `st`: the pages of the range
+    /// are written (`n` 0: to the end), whole. Records wholly inside are dropped, and the part
+    /// of a record that straddles the range's edge is read again from the file (durable now),
+    /// so a rollback leaves it as it is. The size is never synced this way.
+    pub fn synced_range<D: Disk>(&mut self, disk: &D, st: &Stat, off: u64, n: u64) {
+        const PAGE: u64 = 4096;
+        let from = off / PAGE * PAGE;
+        let end = if n == 0 {
+            u64::MAX
+        } else {
+            off.saturating_add(n).div_ceil(PAGE).saturating_mul(PAGE)
+        };
         // After a clean loss only a whole-file sync is modelled: the range stays unsynced.
         if let Some(i) = self.files.find(st).filter(|i| !self.files.lost_clean(*i)) {
-            self.files.synced_range(&mut self.arena, i, off, end);
+            self.files.refresh(disk, &mut self.arena, i, (from, end), u64::MAX);
+            self.files.synced_range(&mut self.arena, i, from, end);
         }
     }
 

@@ -226,13 +226,19 @@ fn a_synced_range_keeps_the_rest_pending() {
 
 fn a_synced_range_keeps_the_rest_pending_body() {
     let disk = MemDisk::with_dirs(&["/d"]);
-    disk.add("/d/f", b"0123456789", false);
+    disk.add("/d/f", &[b'0'; 3 * 4096], false);
     let mut s = store(1 << 16);
     write(&mut s, &disk, "/d/f", 0, b"AA");
-    write(&mut s, &disk, "/d/f", 6, b"BB");
-    s.synced_range(&disk.stat("/d/f"), 0, 4);
+    // Straddles the end of page 0: its first half is written with the page.
+    write(&mut s, &disk, "/d/f", 4090, b"SSSSSSSSSSSS");
+    write(&mut s, &disk, "/d/f", 8192, b"BB");
+    // Bytes 0..4 ask for page 0, whole.
+    s.synced_range(&disk, &disk.stat("/d/f"), 0, 4);
     assert!(s.power_cut(&disk, &Cut::ALL, 0));
-    assert_eq!(disk.content("/d/f").unwrap(), b"AA23456789");
+    let f = disk.content("/d/f").unwrap();
+    assert_eq!(&f[..2], b"AA");
+    assert_eq!(&f[4090..4102], b"SSSSSS000000", "the part in page 0 is durable, the rest not");
+    assert_eq!(&f[8192..8194], b"00", "page 2 was not synced");
 }
 
 #[test]

@@ -546,7 +546,7 @@ pub fn synced_range(fd: c_int, off: u64, n: u64, flags: u32) {
     }
     let Some(st) = kfile::fstat(fd) else { return };
     let mut s = store();
-    s.synced_range(&st, off, n);
+    s.synced_range(&Kernel, &st, off, n);
     reclaim(&mut s);
 }
 
