@@ -16,7 +16,10 @@ trap 'rm -rf "$DIR"' EXIT
 head -c $((256 << 20)) /dev/zero >"$DIR/big"
 sync
 OVER="dd if=/dev/zero of=$DIR/big bs=4k count=65536 conv=notrunc status=none"
-APPEND="rm -f $DIR/app; dd if=/dev/zero of=$DIR/app bs=4k count=65536 status=none"
+# Appends go to a file removed before the clock starts (removing 256 MiB is not the write's
+# cost, and a run's keeper may still hold the file an earlier round wrote).
+APPEND="dd if=/dev/zero of=$DIR/app bs=4k count=65536 status=none"
+fresh() { rm -f "$DIR/app"; sync; sleep 0.2; }
 
 ms() {
   local t0 t1
@@ -31,9 +34,11 @@ rule() { echo "sys:access[path=/nonexistent/cut]=$1"; }
 declare -A T
 for ((r = 1; r <= ROUNDS; r++)); do
   T[over bare]+="$(ms sh -c "$OVER") "
+  fresh
   T[app bare]+="$(ms sh -c "$APPEND") "
   for mode in powercut 'powercut(any)'; do
     T[over $mode]+="$(ms env LD_PRELOAD="$LIB" FAILINJECT="$(rule "$mode")" sh -c "$OVER") "
+    fresh
     T[app $mode]+="$(ms env LD_PRELOAD="$LIB" FAILINJECT="$(rule "$mode")" sh -c "$APPEND") "
   done
 done
