@@ -112,6 +112,7 @@ fn tasks_that_do_not_fit_their_point() {
         bad("sys:write=return", "needs the value to return", None, 10..16),
         bad("sys:write=2*off->return", "`return` on `write` needs the value", None, 17..23),
         bad("sys:write=lose", "`lose` needs a sync call", None, 10..14),
+        bad("sys:write=lose(EIO,clean)", "`lose` needs a sync call", None, 10..25),
         bad("sys:sync=error", "`sync` returns nothing and cannot fail", None, 9..14),
         bad("sys:fsync=full(1M)", "`full` needs a call that writes", None, 10..18),
         bad("sys:fsync=corrupt", "`corrupt` needs a call that passes data", None, 10..17),
