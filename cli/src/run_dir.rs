@@ -168,6 +168,10 @@ pub fn of_run(pid: u32, root: u32) -> bool {
     if !alive(pid) {
         return false;
     }
+    // The founder of a bare LD_PRELOAD run is one of its members (`failinject run` never is).
+    if pid == root {
+        return true;
+    }
     let mut p = pid;
     for _ in 0..256 {
         match proc_stat(p) {

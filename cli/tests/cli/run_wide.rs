@@ -368,3 +368,36 @@ fn a_prefix_cut_keeps_a_prefix_of_every_process_writes_in_order() {
     }
     assert!(seen.iter().any(|k| (1..3).contains(k)) && seen.iter().any(|k| *k > 3), "{seen:?}");
 }
+
+/// A bare `LD_PRELOAD` tree is a run too: `ctl --run` with its founder's pid reaches the
+/// founder and the process it started, each under its own control socket.
+#[test]
+fn ctl_run_reaches_a_bare_preload_tree_by_its_founders_pid() {
+    let dir = TempDir::new("run-ctl-bare");
+    let template = dir.join("%p.sock");
+    let mut tree = std::process::Command::new("sh");
+    tree.args(["-c", "sleep 30 & touch ready; wait"])
+        .current_dir(dir.path())
+        .env("LD_PRELOAD", failinject_tests::preload())
+        .env("FAILINJECT", "sys:access[path=/nonexistent]=powercut")
+        .env("FAILINJECT_CTL", &template)
+        .env("XDG_RUNTIME_DIR", cache())
+        .env_remove("FAILINJECT_RUN");
+    let run = Running(Some(tree.spawn().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dir.join("ready").exists() {
+        assert!(Instant::now() < deadline, "the tree never got ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let founder = run.id();
+    let mut out = ctl_run(dir.path(), founder, &["list"]);
+    // The sleeper may not have made its socket yet: ask again for a while.
+    while !text(&out.stdout).contains("sleep") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        out = ctl_run(dir.path(), founder, &["list"]);
+    }
+    let said = text(&out.stdout);
+    assert!(said.contains(&format!("{founder} sh")), "the founder did not answer: {said}");
+    assert!(said.contains(" sleep 30: ok 1 rules"), "the child did not answer: {said}");
+    drop(run);
+}
