@@ -21,14 +21,7 @@ OVER="dd if=/dev/zero of=$DIR/big bs=4k count=65536 conv=notrunc status=none"
 APPEND="dd if=/dev/zero of=$DIR/app bs=4k count=65536 status=none"
 fresh() { rm -f "$DIR/app"; sync; sleep 0.2; }
 
-ms() {
-  local t0 t1
-  t0=$(date +%s%N)
-  "$@" >/dev/null 2>&1
-  t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000000))
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. bench/timing.sh
 rule() { echo "sys:access[path=/nonexistent/cut]=$1"; }
 
 declare -A T
@@ -44,7 +37,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 m() { tr ' ' '\n' <<<"${T[$1]}" | grep . | median; }
 echo "median wall ms over $ROUNDS rounds (file system: $(stat -f -c %T "$DIR"))"
-ratio() { awk "BEGIN {printf \"%.2f\", $1/$2}"; }
 for w in over app; do
   z=$(m "$w bare")
   a=$(m "$w powercut")

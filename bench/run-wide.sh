@@ -22,15 +22,7 @@ RULE='sys:access[path=/nonexistent/cut]=powercut'
 ONE="dd if=/dev/zero of=$DIR/big bs=4k count=65536 conv=notrunc status=none"
 FOUR="for i in 0 1 2 3; do dd if=/dev/zero of=$DIR/f\$i bs=4k count=16384 conv=notrunc status=none & done; wait"
 
-# Milliseconds one command takes.
-ms() {
-  local t0 t1
-  t0=$(date +%s%N)
-  "$@" >/dev/null 2>&1
-  t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000000))
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. bench/timing.sh
 
 declare -A T
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -44,6 +36,5 @@ done
 declare -A M
 for k in pp1 rw1 bare1 pp4 rw4 bare4; do M[$k]=$(tr ' ' '\n' <<<"${T[$k]}" | grep . | median); done
 echo "median wall ms over $ROUNDS rounds (file system: $(stat -f -c %T "$DIR"))"
-ratio() { awk "BEGIN {printf \"%.2f\", $1/$2}"; }
 echo "one process, 256 MiB:   per-process ${M[pp1]}  failinject run ${M[rw1]} ($(ratio "${M[rw1]}" "${M[pp1]}"))  bare run ${M[bare1]} ($(ratio "${M[bare1]}" "${M[pp1]}"))"
 echo "four processes, 64 MiB: per-process ${M[pp4]}  failinject run ${M[rw4]} ($(ratio "${M[rw4]}" "${M[pp4]}"))  bare run ${M[bare4]} ($(ratio "${M[bare4]}" "${M[pp4]}"))"

@@ -209,32 +209,38 @@ fn sqlite_in_wal_mode_with_full_sync_stays_intact_in_every_mode() {
             // Each seed cuts at another write to the log.
             let rule =
                 format!("sys:pwrite[path=*/t.db-wal,when={}]=powercut({mode})", 3 + seed % 9);
-            let done = Run::new(dir.path(), &rule, "stdbuf", &["-o0", "sqlite3", "t.db", &sql])
-                .env("FAILINJECT_SEED", seed.to_string())
-                .bounded(LIMIT);
-            cuts += usize::from(done.signal == Some(9));
-            let committed = done.stdout.lines().filter(|l| l.starts_with("committed")).count();
-            let (ok, check) = sqlite(
-                dir.path(),
-                "pragma integrity_check; select count(*), coalesce(max(k), 0) from t;",
-            );
-            assert!(ok && check.starts_with("ok\n"), "{rule} seed {seed}: {check}");
-            let (count, max) =
-                check.lines().nth(1).and_then(|l| l.split_once('|')).expect("count|max");
-            let (count, max): (usize, usize) = (count.parse().unwrap(), max.parse().unwrap());
-            assert_eq!(count, max, "{rule} seed {seed}: the rows are not a prefix: {check}");
-            assert!(
-                max >= committed && max <= committed + 1,
-                "{rule} seed {seed}: {committed} commits returned, {max} rows survived"
-            );
+            cuts += usize::from(committed_rows_survive(dir.path(), &rule, seed, &sql));
         }
     }
     assert!(cuts >= 50, "only {cuts} of 60 runs met their power cut");
 }
 
+/// Runs `sql` (inserts of key N, each followed by `select 'committed N'`) with the sqlite3
+/// shell on `t.db` in `dir`, unbuffered, under `rule` with `seed`; then checks that the
+/// database is intact and that its rows are a prefix of the inserts holding every commit
+/// that returned, and at most the one under way besides. Whether the run met its power cut.
+fn committed_rows_survive(dir: &Path, rule: &str, seed: u64, sql: &str) -> bool {
+    let done = Run::new(dir, rule, "stdbuf", &["-o0", "sqlite3", "t.db", sql])
+        .env("FAILINJECT_SEED", seed.to_string())
+        .bounded(LIMIT);
+    let committed = done.stdout.lines().filter(|l| l.starts_with("committed")).count();
+    let (ok, check) =
+        sqlite(dir, "pragma integrity_check; select count(*), coalesce(max(k), 0) from t;");
+    assert!(ok && check.starts_with("ok\n"), "{rule} seed {seed}: {check}");
+    let (count, max) = check.lines().nth(1).and_then(|l| l.split_once('|')).expect("count|max");
+    let (count, max): (usize, usize) = (count.parse().unwrap(), max.parse().unwrap());
+    assert_eq!(count, max, "{rule} seed {seed}: the rows are not a prefix: {check}");
+    assert!(
+        max >= committed && max <= committed + 1,
+        "{rule} seed {seed}: {committed} commits returned, {max} rows survived"
+    );
+    done.signal == Some(9)
+}
+
 #[test]
 fn sqlite_with_its_rollback_journal_survives_torn_cuts_at_its_writes() {
     assert!(have("sqlite3"), "sqlite3 is needed: apt-get install -y sqlite3 (.ci/run installs it)");
+    assert!(have("stdbuf"), "stdbuf is needed: apt-get install -y coreutils");
     let dir = TempDir::new("crash-sqlite-torn");
     let mut sql = String::new();
     for i in 1..=20 {
@@ -254,23 +260,7 @@ fn sqlite_with_its_rollback_journal_survives_torn_cuts_at_its_writes() {
             let _ = std::fs::remove_file(dir.join(f));
         }
         assert!(sqlite(dir.path(), "create table t(k integer primary key, v text);").0);
-        let done = Run::new(dir.path(), rule, "stdbuf", &["-o0", "sqlite3", "t.db", &sql])
-            .env("FAILINJECT_SEED", seed.to_string())
-            .bounded(LIMIT);
-        cuts += usize::from(done.signal == Some(9));
-        let committed = done.stdout.lines().filter(|l| l.starts_with("committed")).count();
-        let (ok, check) = sqlite(
-            dir.path(),
-            "pragma integrity_check; select count(*), coalesce(max(k), 0) from t;",
-        );
-        assert!(ok && check.starts_with("ok\n"), "{rule}: {check}");
-        let (count, max) = check.lines().nth(1).and_then(|l| l.split_once('|')).expect("count|max");
-        let (count, max): (usize, usize) = (count.parse().unwrap(), max.parse().unwrap());
-        assert_eq!(count, max, "{rule}: the rows are not a prefix of the inserts: {check}");
-        assert!(
-            max >= committed && max <= committed + 1,
-            "{rule}: {committed} commits, {max} rows"
-        );
+        cuts += usize::from(committed_rows_survive(dir.path(), rule, seed, &sql));
     }
     assert!(cuts >= 4, "only {cuts} of 5 runs met their power cut");
 }
