@@ -182,6 +182,8 @@ impl Server {
                     unsafe { libc::send(p.fd, reply.as_ptr().cast(), 4, libc::MSG_NOSIGNAL) };
                 }
                 Some((b'C', dirs, _)) => return Request::Cut { dirs: dirs != 0 },
+                // A descriptor sent with anything but a registration is not kept.
+                Some((_, _, Some(fd))) => close(fd),
                 Some(_) => {}
                 None => closed.push(p.fd),
             }
