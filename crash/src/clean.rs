@@ -31,8 +31,7 @@ impl Files {
         s.tail_end = s.tail_end.max(size.max(s.synced));
         // What a cut keeps of these changes would have to come from the lost pages.
         s.flags |= NO_REDO;
-        arena.dropped(s.redo_count);
-        (s.redo_head, s.redo_tail, s.redo_count) = (None, None, 0);
+        self.drop_redo(arena, i);
     }
 
     /// Whether `i` lost changes the clean way.

@@ -77,4 +77,24 @@ pub trait Disk {
     /// Makes a file at `path` (replacing what is there) with the contents and permissions of
     /// `from`: how a removed or replaced file comes back.
     fn write_back(&self, from: Handle, path: &CStr) -> bool;
+
+    /// Which pages of a shared writable mapping were written since it was last asked: of the
+    /// bytes `map` (offset, length) of `file` that process `owner` mapped, those in `range`
+    /// (start, end; file offsets). Calls `each(off, len)` for every written extent, in file
+    /// offsets, and from then on counts them as not written. Returns false when it cannot
+    /// tell (another process's mapping, a kernel without write-protect tracking, a mapping
+    /// no longer where it was): then every byte of the range counts as written.
+    ///
+    /// The default cannot tell: a sync then reads the whole mapped range again.
+    fn written(
+        &self,
+        file: &Stat,
+        owner: u32,
+        map: (u64, u64),
+        range: (u64, u64),
+        each: &mut dyn FnMut(u64, u64),
+    ) -> bool {
+        let _ = (file, owner, map, range, each);
+        false
+    }
 }

@@ -30,6 +30,9 @@ const REDO_TRUNCATE: u64 = 2;
 /// The tag of an undo record past the synced size, in the tail a `lose(E,clean)` lost: it
 /// marks pages written again after the loss (`clean.rs`) and is never written back.
 pub(crate) const TAIL: u64 = 3;
+/// The tag of an undo record of a mapped range's synced content (`mapped.rs`): read again at a
+/// sync only where the mapping was written.
+pub(crate) const MAPPED: u64 = 4;
 
 /// A change to replay after a rollback, as [`Files::redo`] records it.
 #[derive(Clone, Copy, Debug)]
@@ -63,9 +66,30 @@ pub(crate) struct Slot {
     /// After a `lose(E,clean)`: where the lost tail ends (bytes appended past the synced size
     /// before the failed sync); 0 once a later sync turned it into records of zeros.
     pub tail_end: u64,
-    /// The file's ranges (offset, length) mapped shared and writable: their synced content
-    /// is kept in records, saved again at each sync (`Store::mapped`).
-    pub maps: [(u64, u64); MAPS],
+    /// The file's ranges mapped shared and writable: their synced content is kept in records
+    /// (`Store::mapped`).
+    pub maps: [Map; MAPS],
+}
+
+/// A range of a file mapped shared and writable, and who can tell which of its pages were
+/// written ([`crate::Disk::written`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Map {
+    pub off: u64,
+    /// 0: a free entry.
+    pub len: u64,
+    /// The process that mapped it, if only one did and it watches its pages; 0: nobody.
+    pub owner: u32,
+}
+
+impl Map {
+    pub(crate) const NONE: Map = Map { off: 0, len: 0, owner: 0 };
+
+    /// The part of `from..to` it covers, if any.
+    pub(crate) fn overlap(&self, (from, to): (u64, u64)) -> Option<(u64, u64)> {
+        let (a, b) = (self.off.max(from), self.off.saturating_add(self.len).min(to));
+        (self.len != 0 && a < b).then_some((a, b))
+    }
 }
 
 /// How many mapped ranges of one file are kept.
@@ -86,7 +110,7 @@ const EMPTY: Slot = Slot {
     epoch: 0,
     clean_seq: 0,
     tail_end: 0,
-    maps: [(0, 0); MAPS],
+    maps: [Map::NONE; MAPS],
 };
 
 /// The table; see the module documentation.
@@ -263,21 +287,35 @@ impl Files {
         disk: &D,
         arena: &mut Arena<'_>,
         i: FileId,
-        (from, to): (u64, u64),
+        range: (u64, u64),
         upto: u64,
     ) {
-        let h = Handle(self.slots[i.0].handle);
         let mut rec = self.slots[i.0].head;
         while let Some(r) = rec {
-            let (off, end, prev, number, tag) = {
-                let x = arena.record(r);
-                (x.off, x.off + x.bytes.len() as u64, x.prev, x.seq, x.tag)
-            };
+            let x = arena.record(r);
+            let (prev, number, tag) = (x.prev, x.seq, x.tag);
             rec = prev;
-            let (a, b) = (off.max(from), end.min(to));
-            if number <= upto && tag != TAIL && a < b {
-                disk.read_at(h, &mut arena.bytes_mut(r)[(a - off) as usize..(b - off) as usize], a);
+            if number <= upto && tag != TAIL {
+                self.refresh_record(disk, arena, i, r, range);
             }
+        }
+    }
+
+    /// Reads again from the file the bytes of `i`'s record `r` that lie in `from..to`.
+    pub(crate) fn refresh_record<D: Disk>(
+        &self,
+        disk: &D,
+        arena: &mut Arena<'_>,
+        i: FileId,
+        r: RecordId,
+        (from, to): (u64, u64),
+    ) {
+        let x = arena.record(r);
+        let (off, end) = (x.off, x.off + x.bytes.len() as u64);
+        let (a, b) = (off.max(from), end.min(to));
+        if a < b {
+            let h = Handle(self.slots[i.0].handle);
+            disk.read_at(h, &mut arena.bytes_mut(r)[(a - off) as usize..(b - off) as usize], a);
         }
     }
 
@@ -309,25 +347,42 @@ impl Files {
     /// Drops the records of `i` that lie wholly inside `off..end`: those overwrites are
     /// synced (`sync_file_range` with `WAIT_AFTER`); the size never is.
     pub(crate) fn synced_range(&mut self, arena: &mut Arena<'_>, i: FileId, off: u64, end: u64) {
+        self.retain(arena, i, |r| r.off < off || r.off + r.bytes.len() as u64 > end);
+        self.synced_redo(arena, i, off, end);
+    }
+
+    /// Keeps the undo records of `i` that `keep` says to, and drops the others.
+    pub(crate) fn retain(
+        &mut self,
+        arena: &mut Arena<'_>,
+        i: FileId,
+        keep: impl Fn(&crate::arena::Record<'_>) -> bool,
+    ) {
         let s = &mut self.slots[i.0];
         let (mut newer, mut rec, mut gone) = (None, s.head, 0);
         while let Some(r) = rec {
             let record = arena.record(r);
-            let (r_off, len, prev) = (record.off, record.bytes.len() as u64, record.prev);
-            if r_off >= off && r_off + len <= end {
+            let (kept, prev) = (keep(&record), record.prev);
+            if kept {
+                newer = Some(r);
+            } else {
                 match newer {
                     None => s.head = prev,
                     Some(n) => arena.set_prev(n, prev),
                 }
                 gone += 1;
-            } else {
-                newer = Some(r);
             }
             rec = prev;
         }
         s.count -= gone;
         arena.dropped(gone);
-        self.synced_redo(arena, i, off, end);
+    }
+
+    /// Forgets `i`'s redo records: its changes so far are synced.
+    pub(crate) fn drop_redo(&mut self, arena: &mut Arena<'_>, i: FileId) {
+        let s = &mut self.slots[i.0];
+        arena.dropped(s.redo_count);
+        (s.redo_head, s.redo_tail, s.redo_count) = (None, None, 0);
     }
 
     /// Drops the redo records of writes wholly inside `off..end` (synced: a rollback no
@@ -401,10 +456,8 @@ impl Files {
 
     /// Forgets `i`'s redo records for good (until its next sync).
     fn give_up_redo(&mut self, arena: &mut Arena<'_>, i: FileId) {
-        let s = &mut self.slots[i.0];
-        s.flags |= NO_REDO;
-        arena.dropped(s.redo_count);
-        (s.redo_head, s.redo_tail, s.redo_count) = (None, None, 0);
+        self.slots[i.0].flags |= NO_REDO;
+        self.drop_redo(arena, i);
     }
 
     /// The numbers of `i`'s redo records, oldest first.

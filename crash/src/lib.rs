@@ -32,6 +32,7 @@ pub mod cut;
 pub mod disk;
 mod files;
 pub mod journal;
+mod mapped;
 mod warning;
 
 pub use arena::{Arena, Chunk, Record, RecordId};
@@ -314,8 +315,8 @@ impl<'m> Store<'m> {
     }
 
     /// File `i` is synced: forgotten, or after a clean loss, only what this sync made
-    /// durable is; a file mapped shared and writable has its mapped ranges saved again (`size`:
-    /// its size now, if known).
+    /// durable is; a file mapped shared and writable keeps its mapped ranges' synced content
+    /// (`mapped.rs`; `size`: its size now, if known).
     fn synced_file<D: Disk>(
         &mut self,
         disk: &D,
@@ -327,55 +328,11 @@ impl<'m> Store<'m> {
         if self.files.lost_clean(i) {
             return self.files.synced_after_clean(disk, &mut self.arena, &mut self.seq, i, size);
         }
-        let maps = self.files.slots[i.0].maps;
-        if maps.iter().all(|m| m.1 == 0) {
+        if self.files.slots[i.0].maps.iter().all(|m| m.len == 0) {
             self.files.drop_slot(disk, &mut self.arena, i);
             return Ok(());
         }
-        self.files.reset_records(&mut self.arena, i, size);
-        let st = Stat { size, ..Stat::default() };
-        let mut result = Ok(());
-        for (off, len) in maps.into_iter().filter(|m| m.1 != 0) {
-            result = result.and(self.save_mapped(disk, i, &st, off, len));
-        }
-        result
-    }
-
-    fn save_mapped<D: Disk>(
-        &mut self,
-        disk: &D,
-        i: FileId,
-        st: &Stat,
-        off: u64,
-        len: u64,
-    ) -> Result<(), Warning> {
-        let (files, arena, seq) = (&mut self.files, &mut self.arena, &mut self.seq);
-        files.save_clipped(disk, arena, seq, i, st, off, len)
-    }
-
-    // ---- writes through shared mappings ------------------------------------------------------
-
-    /// `len` bytes of the file `st` at `off` were mapped shared and writable: stores through
-    /// the mapping reach the file unseen, so their synced content is saved now, and again at
-    /// each sync of the file, for a power cut to put back.
-    pub fn mapped<D: Disk>(
-        &mut self,
-        disk: &D,
-        st: &Stat,
-        open: impl FnOnce() -> Option<Handle>,
-        off: u64,
-        len: u64,
-    ) -> Result<(), Warning> {
-        let i = self.files.slot(disk, st, open, st.size, 0)?;
-        let maps = &mut self.files.slots[i.0].maps;
-        if !maps.contains(&(off, len)) {
-            let Some(free) = maps.iter_mut().find(|m| m.1 == 0) else {
-                self.files.slots[i.0].flags |= files::LOSSY;
-                return Err(Warning::TooManyMappings);
-            };
-            *free = (off, len);
-        }
-        self.save_mapped(disk, i, st, off, len)
+        self.synced_mapped_file(disk, i, size)
     }
 
     /// A write of `len` bytes at `off` to the file `st` through a descriptor opened `O_DSYNC`
@@ -396,56 +353,6 @@ impl<'m> Store<'m> {
         self.files.refresh(disk, &mut self.arena, i, (off, end), u64::MAX);
         self.files.synced_range(&mut self.arena, i, off, end);
         self.grow_synced(disk, i, off, end)
-    }
-
-    /// `msync(MS_SYNC)` made `len` bytes of the file `st` at `off` durable (with the size that
-    /// reaches them, as `fdatasync` does): whatever the records hold of them is read again
-    /// from the file, so a rollback leaves them as they are now. The records stay: they are
-    /// the mapping's synced content for the stores that come next.
-    pub fn synced_bytes<D: Disk>(
-        &mut self,
-        disk: &D,
-        st: &Stat,
-        off: u64,
-        len: u64,
-    ) -> Result<(), Warning> {
-        let Some(i) = self.files.find(st).filter(|i| !self.files.lost_clean(*i)) else {
-            return Ok(());
-        };
-        let s = &self.files.slots[i.0];
-        let size = disk.size(Handle(s.handle)).unwrap_or(s.synced);
-        let end = off.saturating_add(len).min(size);
-        self.files.refresh(disk, &mut self.arena, i, (off, end), u64::MAX);
-        self.grow_synced(disk, i, off, end)
-    }
-
-    /// The synced size of `i` reaches `end`, durable bytes from `off` on: the bytes between the
-    /// old synced size and `off` read as zeros after a power cut, and the mapped ranges now
-    /// below the synced size have their synced content saved.
-    fn grow_synced<D: Disk>(
-        &mut self,
-        disk: &D,
-        i: FileId,
-        off: u64,
-        end: u64,
-    ) -> Result<(), Warning> {
-        let old = self.files.slots[i.0].synced;
-        if end <= old {
-            return Ok(());
-        }
-        self.files.slots[i.0].synced = end;
-        let mut result = Ok(());
-        if off > old {
-            result = self.files.zero_record(&mut self.arena, &mut self.seq, i, old, off - old);
-        }
-        let st = Stat { size: end, ..Stat::default() };
-        for (m_off, m_len) in self.files.slots[i.0].maps {
-            let (a, b) = (m_off.max(old), m_off.saturating_add(m_len).min(end));
-            if m_len != 0 && a < b {
-                result = result.and(self.save_mapped(disk, i, &st, a, b - a));
-            }
-        }
-        result
     }
 
     /// `sync_file_range(off, n)` with `WAIT_AFTER` succeeded on `st`: the pages of the range

@@ -12,6 +12,11 @@ struct MemDisk {
     names: RefCell<HashMap<Vec<u8>, u64>>,
     handles: RefCell<HashMap<i32, u64>>,
     next: RefCell<i32>,
+    /// Pages written through a mapping and not yet told (file offsets), when the disk tells
+    /// them ([`Disk::written`]); `None`: it cannot tell.
+    pages: RefCell<Option<Vec<u64>>>,
+    /// Bytes read from files so far.
+    read: RefCell<u64>,
 }
 
 impl MemDisk {
@@ -58,6 +63,16 @@ impl MemDisk {
         d[off..off + bytes.len()].copy_from_slice(bytes);
     }
 
+    /// A store through a shared mapping of `path`: the bytes change, and their pages count as
+    /// written for [`Disk::written`].
+    fn map_write(&self, path: &str, off: usize, bytes: &[u8]) {
+        self.program_write(path, off, bytes);
+        if let Some(pages) = self.pages.borrow_mut().as_mut() {
+            let first = off as u64 / 4096;
+            pages.extend((first..=(off + bytes.len() - 1) as u64 / 4096).map(|p| p * 4096));
+        }
+    }
+
     fn ino_of(&self, h: Handle) -> u64 {
         self.handles.borrow()[&h.0]
     }
@@ -70,6 +85,7 @@ impl Disk for MemDisk {
         let off = (off as usize).min(d.len());
         let n = buf.len().min(d.len() - off);
         buf[..n].copy_from_slice(&d[off..off + n]);
+        *self.read.borrow_mut() += n as u64;
         n
     }
     fn write_at(&self, h: Handle, bytes: &[u8], off: u64) -> bool {
@@ -121,7 +137,30 @@ impl Disk for MemDisk {
         self.add(path.to_str().unwrap(), &content, false);
         true
     }
+    fn written(
+        &self,
+        _file: &Stat,
+        owner: u32,
+        _map: (u64, u64),
+        (from, to): (u64, u64),
+        each: &mut dyn FnMut(u64, u64),
+    ) -> bool {
+        assert_eq!(owner, OWNER, "asked about the mapping of the process that made it");
+        let mut pages = self.pages.borrow_mut();
+        let Some(pages) = pages.as_mut() else { return false };
+        pages.retain(|&p| {
+            let inside = p + 4096 > from && p < to;
+            if inside {
+                each(p.max(from), (p + 4096).min(to) - p.max(from));
+            }
+            !inside
+        });
+        true
+    }
 }
+
+/// The process that maps files in these tests.
+const OWNER: u32 = 42;
 
 /// A store with an arena of `size` bytes (leaked: the store borrows it for the test).
 /// The store is over a megabyte, made on the stack before it is boxed in a debug build:
@@ -628,28 +667,116 @@ fn writes_through_a_mapping_are_rolled_back_to_the_last_sync() {
 }
 
 fn writes_through_a_mapping_are_rolled_back_to_the_last_sync_body() {
+    // Whether or not the disk tells which pages were written, the outcome is the same.
+    for tells in [false, true] {
+        let disk = MemDisk::with_dirs(&["/d"]);
+        *disk.pages.borrow_mut() = tells.then(Vec::new);
+        disk.add("/d/m", &[b'0'; 8192], false);
+        let mut s = store(1 << 20);
+        s.mapped(&disk, &disk.stat("/d/m"), || disk.open("/d/m"), (0, 8192), OWNER).unwrap();
+        // Stores through the mapping: the store sees nothing of them. An msync of it all,
+        // then an fsync.
+        disk.map_write("/d/m", 50, b"zeroth");
+        s.synced_bytes(&disk, &disk.stat("/d/m"), 0, 8192).unwrap();
+        disk.map_write("/d/m", 100, b"first");
+        s.synced(&disk, &disk.stat("/d/m")).unwrap();
+        disk.map_write("/d/m", 200, b"second");
+        // msync of the second page only: its bytes are durable, the rest are not.
+        disk.map_write("/d/m", 5000, b"third");
+        s.synced_bytes(&disk, &disk.stat("/d/m"), 4096, 4096).unwrap();
+        disk.map_write("/d/m", 6000, b"fourth");
+        assert!(s.power_cut(&disk, &Cut::ALL, 0));
+        let m = disk.content("/d/m").unwrap();
+        assert_eq!(&m[50..56], b"zeroth", "synced by msync of the whole mapping ({tells})");
+        assert_eq!(&m[100..105], b"first", "synced by fsync ({tells})");
+        assert_eq!(&m[200..206], b"000000", "written after the sync: rolled back ({tells})");
+        assert_eq!(&m[5000..5005], b"third", "synced by msync ({tells})");
+        assert_eq!(&m[6000..6006], b"000000", "written after the msync: rolled back ({tells})");
+    }
+}
+
+#[test]
+fn a_sync_reads_again_only_the_pages_written_through_the_mapping() {
+    roomy(a_sync_reads_again_only_the_pages_written_body);
+}
+
+fn a_sync_reads_again_only_the_pages_written_body() {
+    const MAP: usize = 1 << 20;
+    for tells in [false, true] {
+        let disk = MemDisk::with_dirs(&["/d"]);
+        *disk.pages.borrow_mut() = tells.then(Vec::new);
+        disk.add("/d/m", &vec![b'0'; MAP], false);
+        let mut s = store(4 << 20);
+        s.mapped(&disk, &disk.stat("/d/m"), || disk.open("/d/m"), (0, MAP as u64), OWNER).unwrap();
+        let mut read = Vec::new();
+        for (k, sync) in ["msync", "fsync", "msync"].into_iter().enumerate() {
+            disk.map_write("/d/m", 8192 * (k + 1) + 10, b"commit");
+            let before = *disk.read.borrow();
+            match sync {
+                "msync" => s.synced_bytes(&disk, &disk.stat("/d/m"), 0, MAP as u64).unwrap(),
+                _ => s.synced(&disk, &disk.stat("/d/m")).unwrap(),
+            }
+            read.push(*disk.read.borrow() - before);
+        }
+        let expected = if tells { vec![4096; 3] } else { vec![MAP as u64; 3] };
+        assert_eq!(read, expected, "bytes read at each sync, when the disk tells: {tells}");
+        disk.map_write("/d/m", 0, b"lost");
+        assert!(s.power_cut(&disk, &Cut::ALL, 0));
+        let m = disk.content("/d/m").unwrap();
+        assert_eq!(&m[..4], b"0000");
+        for k in 1..=3 {
+            assert_eq!(&m[8192 * k + 10..8192 * k + 16], b"commit", "commit {k} ({tells})");
+        }
+    }
+}
+
+#[test]
+fn a_write_under_a_mapping_is_durable_at_the_sync_though_no_page_was_stored_to() {
+    roomy(a_write_under_a_mapping_body);
+}
+
+fn a_write_under_a_mapping_body() {
+    for sync in ["msync", "fsync"] {
+        let disk = MemDisk::with_dirs(&["/d"]);
+        *disk.pages.borrow_mut() = Some(Vec::new());
+        disk.add("/d/m", &[b'0'; 16384], false);
+        let mut s = store(1 << 20);
+        s.mapped(&disk, &disk.stat("/d/m"), || disk.open("/d/m"), (0, 16384), OWNER).unwrap();
+        // A pwrite through a descriptor lands under the mapping, which saw no store.
+        write(&mut s, &disk, "/d/m", 9000, b"pwritten");
+        match sync {
+            "msync" => s.synced_bytes(&disk, &disk.stat("/d/m"), 0, 16384).unwrap(),
+            _ => s.synced(&disk, &disk.stat("/d/m")).unwrap(),
+        }
+        write(&mut s, &disk, "/d/m", 12000, b"after");
+        assert!(s.power_cut(&disk, &Cut::ALL, 0));
+        let m = disk.content("/d/m").unwrap();
+        assert_eq!(&m[9000..9008], b"pwritten", "synced by the {sync}");
+        assert_eq!(&m[12000..12005], b"00000", "written after the {sync}");
+    }
+}
+
+#[test]
+fn a_range_mapped_twice_is_read_again_whole() {
+    roomy(a_range_mapped_twice_body);
+}
+
+fn a_range_mapped_twice_body() {
     let disk = MemDisk::with_dirs(&["/d"]);
+    *disk.pages.borrow_mut() = Some(Vec::new());
     disk.add("/d/m", &[b'0'; 8192], false);
     let mut s = store(1 << 20);
-    s.mapped(&disk, &disk.stat("/d/m"), || disk.open("/d/m"), 0, 8192).unwrap();
-    // Stores through the mapping: the store sees nothing of them. An msync of it all, then
-    // an fsync.
-    disk.program_write("/d/m", 50, b"zeroth");
-    s.synced_bytes(&disk, &disk.stat("/d/m"), 0, 8192).unwrap();
-    disk.program_write("/d/m", 100, b"first");
-    s.synced(&disk, &disk.stat("/d/m")).unwrap();
-    disk.program_write("/d/m", 200, b"second");
-    // msync of the first page only: its bytes are durable, the rest are not.
-    disk.program_write("/d/m", 5000, b"third");
-    s.synced_bytes(&disk, &disk.stat("/d/m"), 4096, 4096).unwrap();
-    disk.program_write("/d/m", 6000, b"fourth");
+    let st = disk.stat("/d/m");
+    s.mapped(&disk, &st, || disk.open("/d/m"), (0, 8192), OWNER).unwrap();
+    // Another process maps the same range: its stores are not among this one's pages.
+    s.mapped(&disk, &st, || disk.open("/d/m"), (0, 8192), 43).unwrap();
+    disk.program_write("/d/m", 5000, b"other");
+    s.synced_bytes(&disk, &st, 0, 8192).unwrap();
+    disk.map_write("/d/m", 100, b"lost");
     assert!(s.power_cut(&disk, &Cut::ALL, 0));
     let m = disk.content("/d/m").unwrap();
-    assert_eq!(&m[50..56], b"zeroth", "synced by msync of the whole mapping");
-    assert_eq!(&m[100..105], b"first", "synced by fsync");
-    assert_eq!(&m[200..206], b"000000", "written after the sync: rolled back");
-    assert_eq!(&m[5000..5005], b"third", "synced by msync");
-    assert_eq!(&m[6000..6006], b"000000", "written after the msync: rolled back");
+    assert_eq!(&m[5000..5005], b"other", "the other process's store was synced");
+    assert_eq!(&m[100..104], b"0000");
 }
 
 #[test]

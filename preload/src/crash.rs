@@ -38,6 +38,7 @@ use crate::sys::kfile;
 use crate::sys::raw;
 use crate::sys::shared_store::{self, SharedHeld};
 use crate::sys::spin::{Held, SpinLock};
+use crate::sys::write_watch;
 use failinject_crash::{Cut, Handle, Op, Stat, Store, Warning};
 use failinject_engine::{Effect, SysCall};
 use libc::c_int;
@@ -567,23 +568,10 @@ pub fn synced_all() {
 
 // ---- writes through shared mappings --------------------------------------------------------
 
-/// A mapping of this process, shared and writable, of a tracked file: where it is, and what it
-/// maps (for `msync`, which names only an address).
-#[derive(Clone, Copy)]
-struct Mapping {
-    start: usize,
-    len: usize,
-    dev: u64,
-    ino: u64,
-    off: u64,
-}
-
-/// This process's shared writable mappings of files (a forked child has the same ones).
-static MAPPINGS: SpinLock<[Option<Mapping>; 64]> = SpinLock::new([None; 64]);
-
 /// After `mmap` returned `addr` for `len` bytes of `fd` at `off`: a shared writable mapping
 /// of a regular file makes its writes unseen, so the crash model keeps the mapped range's
-/// synced content (`Store::mapped`).
+/// synced content (`Store::mapped`), and the kernel watches which pages are written
+/// (`write_watch.rs`) so that a sync reads again only those.
 pub fn mapped(addr: usize, len: u64, prot: c_int, flags: c_int, fd: c_int, off: i64) {
     let shared_write = prot & libc::PROT_WRITE != 0 && flags & libc::MAP_SHARED != 0;
     if !on() || !shared_write || addr == usize::MAX || off < 0 {
@@ -591,24 +579,15 @@ pub fn mapped(addr: usize, len: u64, prot: c_int, flags: c_int, fd: c_int, off: 
     }
     let Some(st) = regular(fd) else { return };
     let off = off as u64;
-    warn(store().mapped(&Kernel, &st, || reopened(fd), off, len));
-    let mut table = MAPPINGS.lock();
-    let m = Mapping { start: addr, len: len as usize, dev: st.dev, ino: st.ino, off };
-    // A mapping made again at the same place replaces the old one (munmap is not watched).
-    let at = table.iter().position(|s| s.is_some_and(|old| old.start == addr));
-    if let Some(i) = at.or_else(|| table.iter().position(Option::is_none)) {
-        table[i] = Some(m);
-    }
+    // Watched first: a store after the copy below must not go unseen.
+    let owner = write_watch::mapped(addr, len as usize, &st, off);
+    warn(store().mapped(&Kernel, &st, || reopened(fd), (off, len), owner));
 }
 
 /// After a successful `msync(addr, len, MS_SYNC)`: the bytes of the file mapped there are
 /// durable (`Store::synced_bytes`).
 pub fn msynced(addr: usize, len: usize) {
-    let found = {
-        let table = MAPPINGS.lock();
-        table.iter().flatten().copied().find(|m| (m.start..m.start + m.len).contains(&addr))
-    };
-    let Some(m) = found else { return };
+    let Some(m) = write_watch::at(addr) else { return };
     let st = Stat { dev: m.dev, ino: m.ino, ..Stat::default() };
     let from = m.off + (addr - m.start) as u64;
     let len = len.min(m.start + m.len - addr) as u64;
@@ -769,7 +748,7 @@ pub fn restore_run(dirs: bool) -> bool {
 pub fn after_fork_in_child() {
     crate::sys::keeper::after_fork_in_child();
     shared_store::after_fork_in_child();
-    MAPPINGS.reset_after_fork();
+    write_watch::after_fork_in_child();
     STORE.reset_after_fork();
     CHUNK.reset_after_fork();
     *CHUNK.lock() = failinject_crash::Chunk::EMPTY;

@@ -56,9 +56,9 @@ fn init() {
     if log::enabled() {
         wrappers::signals::install();
     }
-    // SAFETY: registering a plain function pointer; the child handler resets our tables and
-    // reopens a per-pid log with raw system calls.
-    unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
+    // SAFETY: registering plain function pointers; the parent handler bumps a counter, the
+    // child handler resets our tables and reopens a per-pid log with raw system calls.
+    unsafe { libc::pthread_atfork(None, Some(after_fork_parent), Some(after_fork_child)) };
     unsafe extern "C" {
         fn on_exit(
             f: extern "C" fn(libc::c_int, *mut libc::c_void),
@@ -78,6 +78,13 @@ extern "C" fn at_exit(status: libc::c_int, _arg: *mut libc::c_void) {
         log::exit(status, state::snapshot());
     }
     ctl::stop();
+}
+
+/// In the parent after a `fork`: the shared mappings made so far are shared with the child,
+/// whose stores to them no write-protect bit of ours sees (`sys/write_watch.rs`). One atomic
+/// add: other threads may hold any lock.
+extern "C" fn after_fork_parent() {
+    sys::write_watch::after_fork_in_parent();
 }
 
 /// In a forked child, every part that keeps per-process state repairs it: only the forking

@@ -77,4 +77,14 @@ impl Disk for Kernel {
     fn write_back(&self, from: Handle, path: &CStr) -> bool {
         write_back(Kernel::fd(from), path)
     }
+    fn written(
+        &self,
+        file: &Stat,
+        owner: u32,
+        map: (u64, u64),
+        range: (u64, u64),
+        each: &mut dyn FnMut(u64, u64),
+    ) -> bool {
+        super::write_watch::written(file, owner, map, range, each)
+    }
 }

@@ -12,7 +12,9 @@
 //! - `shared`: the run's shared state file, mapped (`run.rs` above it); `shared_store`: the
 //!   crash model every process of a run shares, and `keeper`: its handles on files, held by
 //!   `failinject run`, or by `keeper_serve`, the keeper of a bare `LD_PRELOAD` run;
-//! - `env`: the one change we make to the program's environment (a bare run's directory).
+//! - `env`: the one change we make to the program's environment (a bare run's directory);
+//! - `write_watch`: this process's shared writable file mappings, and which of their pages
+//!   were written (the kernel's write-protect bits).
 
 pub mod disk;
 pub mod env;
@@ -31,3 +33,4 @@ pub mod shared_store;
 pub mod site;
 pub mod spin;
 pub mod thread;
+pub mod write_watch;
