@@ -122,7 +122,7 @@ Every finding comes with the `failinject run` line that reproduces it.
 
 Exit status: 0 when every run was handled, 1 when there are findings, 2 on bad usage or when
 the command fails without any fault.")]
-    Explore(explore::Args),
+    Explore(Box<explore::Args>),
     /// Combine the reports of the shards of one exploration.
     #[command(subcommand)]
     Report(ReportCommand),

@@ -79,22 +79,24 @@ pub trait Disk {
     fn write_back(&self, from: Handle, path: &CStr) -> bool;
 
     /// Which pages of a shared writable mapping were written since it was last asked: of the
-    /// bytes `map` (offset, length) of `file` that process `owner` mapped, those in `range`
-    /// (start, end; file offsets). Calls `each(off, len)` for every written extent, in file
-    /// offsets, and from then on counts them as not written. Returns false when it cannot
-    /// tell (another process's mapping, a kernel without write-protect tracking, a mapping
-    /// no longer where it was): then every byte of the range counts as written.
+    /// bytes `map` (offset, length) of `file` (the model's handle `h` on it) that process
+    /// `owner` mapped (0: a process that cannot tell, or several), those in `range` (start,
+    /// end; file offsets). Calls `each(off, len)` for every written extent, in file offsets,
+    /// and from then on counts them as not written. Returns false when it cannot tell (another
+    /// process's mapping, a kernel without write-protect tracking, a mapping no longer where
+    /// it was): then every byte of the range counts as written.
     ///
     /// The default cannot tell: a sync then reads the whole mapped range again.
     fn written(
         &self,
         file: &Stat,
+        h: Handle,
         owner: u32,
         map: (u64, u64),
         range: (u64, u64),
         each: &mut dyn FnMut(u64, u64),
     ) -> bool {
-        let _ = (file, owner, map, range, each);
+        let _ = (file, h, owner, map, range, each);
         false
     }
 }

@@ -154,6 +154,11 @@ impl<'m> Store<'m> {
         (!self.files.lost_clean(i)).then(|| self.files.slots[i.0].synced)
     }
 
+    /// The store's handle on the file `st` describes, while it tracks the file.
+    pub fn handle_of(&self, st: &Stat) -> Option<Handle> {
+        self.files.find(st).map(|i| Handle(self.files.slots[i.0].handle))
+    }
+
     /// Whether the file `st` describes has unsynced changes recorded.
     pub fn tracks(&self, st: &Stat) -> bool {
         self.files.find(st).is_some()

@@ -210,11 +210,11 @@ impl Store<'_> {
         }
         // 2. Pages written through the mappings.
         let s = &files.slots[i.0];
-        let st = Stat { dev: s.dev, ino: s.ino, ..Stat::default() };
+        let (st, h) = (Stat { dev: s.dev, ino: s.ino, ..Stat::default() }, Handle(s.handle));
         for m in s.maps {
             let Some(range) = m.overlap((from, to)) else { continue };
             let mut each = |off: u64, len: u64| refresh_mapped(arena, (off, off + len));
-            let told = m.owner != 0 && disk.written(&st, m.owner, (m.off, m.len), range, &mut each);
+            let told = disk.written(&st, h, m.owner, (m.off, m.len), range, &mut each);
             if !told {
                 refresh_mapped(arena, range);
             }

@@ -140,11 +140,15 @@ impl Disk for MemDisk {
     fn written(
         &self,
         _file: &Stat,
+        _h: Handle,
         owner: u32,
         _map: (u64, u64),
         (from, to): (u64, u64),
         each: &mut dyn FnMut(u64, u64),
     ) -> bool {
+        if owner == 0 {
+            return false;
+        }
         assert_eq!(owner, OWNER, "asked about the mapping of the process that made it");
         let mut pages = self.pages.borrow_mut();
         let Some(pages) = pages.as_mut() else { return false };

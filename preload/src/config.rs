@@ -54,6 +54,13 @@ pub fn load() {
             raw::diag(&[m.as_bytes()]);
         }
     }
+    // explore's crash search records every change (`changes.rs`); write tracking, turned on
+    // when the registry is published, sees them.
+    if let Some(dir) = std::env::var_os("FAILINJECT_CHANGES").filter(|d| !d.is_empty())
+        && let Err(m) = crate::changes::start(dir.as_bytes())
+    {
+        raw::diag(&[m.as_bytes()]);
+    }
     if std::env::var_os("FAILINJECT_TRACE_CODE").is_some_and(|v| v == "1") {
         log::trace_code_points();
     }

@@ -32,6 +32,7 @@
 
 #![forbid(unsafe_code)]
 
+use crate::changes;
 use crate::fd::table as fds;
 use crate::sys::disk::Kernel;
 use crate::sys::kfile;
@@ -226,16 +227,19 @@ pub struct Pre {
 #[derive(Clone, Copy)]
 enum After {
     Nothing,
-    /// A write to the file `st` at `off` (as many bytes as the call returns), durable at once
-    /// with `dsync`.
+    /// A write to the file `st` (the program's `fd`) at `off` (as many bytes as the call
+    /// returns), durable at once with `dsync`.
     Write {
         st: Stat,
+        fd: c_int,
         off: u64,
         dsync: bool,
     },
-    /// The file `st` truncated to `len` (when the call succeeds).
+    /// The file `st` (the program's `fd`, or -1 for a path) truncated to `len` (when the call
+    /// succeeds).
     Truncate {
         st: Stat,
+        fd: c_int,
         len: u64,
     },
 }
@@ -286,7 +290,7 @@ pub fn before_write(fd: c_int, at: Option<u64>, count: u64) -> Pre {
     if (keeps() || dsync)
         && let Some(off) = off
     {
-        pre.after = After::Write { st, off, dsync };
+        pre.after = After::Write { st, fd, off, dsync };
     }
     if SHARED.load(Ordering::Relaxed) {
         // The run's model, which every process of the run waits on: its lock is held only
@@ -380,7 +384,7 @@ pub fn before_truncate(fd: c_int, len: u64) -> Pre {
         && pre.pending.is_some()
         && let Some(st) = regular(fd)
     {
-        pre.after = After::Truncate { st, len };
+        pre.after = After::Truncate { st, fd, len };
     }
     pre
 }
@@ -420,26 +424,36 @@ pub fn before_truncate_path(dirfd: c_int, path: Option<&CStr>, len: u64) -> Pre 
     };
     warn(store().before_cut(&Kernel, &st, open, len));
     if keeps() {
-        pre.after = After::Truncate { st, len };
+        pre.after = After::Truncate { st, fd: -1, len };
     }
     pre
 }
 
 /// After a call that wrote or truncated returned `r` (bytes written; 0 or a descriptor for a
-/// truncation; negative on failure): with cuts that keep changes, what it left is recorded.
+/// truncation; negative on failure): with cuts that keep changes, what it left is recorded,
+/// and so is the change itself when explore records changes (`changes.rs`).
 pub fn after_change(pre: &Pre, r: i64) {
     match pre.after {
         After::Nothing => {}
-        After::Write { st, off, dsync } if r > 0 => {
-            let mut s = store();
-            if keeps() {
-                warn(s.wrote(&Kernel, &st, off, r as u64));
-            }
-            if dsync {
-                warn(s.synced_write(&Kernel, &st, off, r as u64));
+        After::Write { st, fd, off, dsync } if r > 0 => {
+            let handle = {
+                let mut s = store();
+                if keeps() {
+                    warn(s.wrote(&Kernel, &st, off, r as u64));
+                }
+                if dsync {
+                    warn(s.synced_write(&Kernel, &st, off, r as u64));
+                }
+                s.handle_of(&st)
+            };
+            if let Some(h) = handle.filter(|_| changes::on()) {
+                changes::write(&st, fd, Kernel::fd(h), (off, r as u64), dsync, false);
             }
         }
-        After::Truncate { st, len } if r >= 0 => warn(store().truncated(&Kernel, &st, len)),
+        After::Truncate { st, fd, len } if r >= 0 => {
+            warn(store().truncated(&Kernel, &st, len));
+            changes::truncate(&st, fd, None, len);
+        }
         After::Write { .. } | After::Truncate { .. } => {}
     }
 }
@@ -490,18 +504,17 @@ pub fn created_named(fd: i64, path: Option<&[u8]>) {
     if fd < 0 {
         return;
     }
-    if let Some(st) = regular(fd) {
+    let st = regular(fd);
+    if let Some(st) = st {
         warn(store().created(&Kernel, &st, || reopened(fd)));
     }
     if dirs_on() {
-        match path {
-            Some(p) => journal(Op::Created, p, None, None),
-            None => {
-                let mut buf = [0u8; failinject_crash::PATH];
-                if let Some(n) = fds::path(fd, &mut buf[..failinject_crash::PATH - 1]) {
-                    journal(Op::Created, &buf[..n], None, None);
-                }
-            }
+        let mut buf = [0u8; failinject_crash::PATH];
+        let path = path
+            .or_else(|| fds::path(fd, &mut buf[..failinject_crash::PATH - 1]).map(|n| &buf[..n]));
+        if let Some(p) = path {
+            journal(Op::Created, p, None, None);
+            changes::entry(b"create", p, None, st.as_ref(), false);
         }
     }
 }
@@ -535,8 +548,10 @@ pub fn synced(fd: c_int) {
         return;
     }
     let mut s = store();
-    warn(s.synced(&Kernel, &st));
+    warn(s.synced(&Recorded, &st));
     reclaim(&mut s);
+    drop(s);
+    changes::synced(b"fsync", Some(&st), fd, None);
 }
 
 /// `sync_file_range(fd, off, n, flags)` succeeded. With `SYNC_FILE_RANGE_WAIT_AFTER` the
@@ -549,21 +564,27 @@ pub fn synced_range(fd: c_int, off: u64, n: u64, flags: u32) {
     let mut s = store();
     s.synced_range(&Kernel, &st, off, n);
     reclaim(&mut s);
+    drop(s);
+    changes::synced(b"sync_range", Some(&st), fd, Some((off, n)));
 }
 
 /// `syncfs(fd)` succeeded: every file on its file system is synced.
 pub fn synced_fs(fd: c_int) {
     let Some(st) = kfile::fstat(fd) else { return };
     let mut s = store();
-    warn(s.synced_fs(&Kernel, st.dev));
+    warn(s.synced_fs(&Recorded, st.dev));
     reclaim(&mut s);
+    drop(s);
+    changes::synced(b"syncfs", Some(&st), -1, None);
 }
 
 /// `sync()` ran: everything is synced.
 pub fn synced_all() {
     let mut s = store();
-    warn(s.synced_all(&Kernel));
+    warn(s.synced_all(&Recorded));
     reclaim(&mut s);
+    drop(s);
+    changes::synced(b"sync", None, -1, None);
 }
 
 // ---- writes through shared mappings --------------------------------------------------------
@@ -591,7 +612,67 @@ pub fn msynced(addr: usize, len: usize) {
     let st = Stat { dev: m.dev, ino: m.ino, ..Stat::default() };
     let from = m.off + (addr - m.start) as u64;
     let len = len.min(m.start + m.len - addr) as u64;
-    warn(store().synced_bytes(&Kernel, &st, from, len));
+    warn(store().synced_bytes(&Recorded, &st, from, len));
+    changes::synced(b"msync", Some(&st), -1, Some((from, len)));
+}
+
+/// [`Kernel`], but the pages a sync finds written through a shared mapping are also
+/// recorded for explore (`changes.rs`): with what they hold now, all of the range when the
+/// kernel cannot tell which. Used for syncs; a no-op addition when nothing is recorded.
+struct Recorded;
+
+impl failinject_crash::Disk for Recorded {
+    fn read_at(&self, h: Handle, buf: &mut [u8], off: u64) -> usize {
+        Kernel.read_at(h, buf, off)
+    }
+    fn write_at(&self, h: Handle, data: &[u8], off: u64) -> bool {
+        Kernel.write_at(h, data, off)
+    }
+    fn truncate(&self, h: Handle, len: u64) -> bool {
+        Kernel.truncate(h, len)
+    }
+    fn size(&self, h: Handle) -> Option<u64> {
+        Kernel.size(h)
+    }
+    fn release(&self, h: Handle) {
+        Kernel.release(h)
+    }
+    fn stat_path(&self, path: &CStr) -> Option<Stat> {
+        Kernel.stat_path(path)
+    }
+    fn remove(&self, path: &CStr, dir: bool) -> bool {
+        Kernel.remove(path, dir)
+    }
+    fn rename(&self, from: &CStr, to: &CStr) -> bool {
+        Kernel.rename(from, to)
+    }
+    fn make_dir(&self, path: &CStr) -> bool {
+        Kernel.make_dir(path)
+    }
+    fn write_back(&self, from: Handle, path: &CStr) -> bool {
+        Kernel.write_back(from, path)
+    }
+    fn written(
+        &self,
+        file: &Stat,
+        h: Handle,
+        owner: u32,
+        map: (u64, u64),
+        range: (u64, u64),
+        each: &mut dyn FnMut(u64, u64),
+    ) -> bool {
+        let record = |(off, len): (u64, u64)| {
+            changes::write(file, -1, Kernel::fd(h), (off, len), false, true);
+        };
+        let told = Kernel.written(file, h, owner, map, range, &mut |off, len| {
+            record((off, len));
+            each(off, len);
+        });
+        if !told {
+            record((range.0, range.1 - range.0));
+        }
+        told
+    }
 }
 
 // ---- directory entries (`powercut(dirs)`) --------------------------------------------------
@@ -625,7 +706,28 @@ pub fn made(r: i64, call: &SysCall<'_>) {
         && let Some(p) = call.path
     {
         journal(Op::Created, p, None, None);
+        if changes::on() {
+            let name = call.point.info().name;
+            let op: &[u8] = if name.contains("symlink") {
+                b"symlink"
+            } else if name.contains("link") {
+                b"link"
+            } else {
+                b"create"
+            };
+            let st = path_stat(p);
+            let dir = st.is_some_and(|st| st.dir());
+            changes::entry(op, p, None, st.as_ref().filter(|st| !st.dir()), dir);
+        }
     }
+}
+
+/// The facts of the file at `path` (not following a last symbolic link).
+fn path_stat(path: &[u8]) -> Option<Stat> {
+    let mut buf = [0u8; failinject_crash::PATH + 1];
+    buf.get_mut(..path.len())?.copy_from_slice(path);
+    let c = CStr::from_bytes_until_nul(&buf[..=path.len()]).ok()?;
+    kfile::stat_at(libc::AT_FDCWD, c, true)
 }
 
 /// After a rename returned `r`: the call's `path2` is the old name, `path` the new one.
@@ -635,6 +737,10 @@ pub fn renamed(pre: &mut Pre, r: i64, call: &SysCall<'_>) {
         && let (Some(to), Some(from)) = (call.path, call.path2)
     {
         journal(Op::Renamed, from, Some(to), pre.held.take());
+        if changes::on() {
+            let st = path_stat(to);
+            changes::entry(b"rename", from, Some(to), st.as_ref(), st.is_some_and(|s| s.dir()));
+        }
     }
 }
 
@@ -645,6 +751,7 @@ pub fn removed(pre: &mut Pre, r: i64, call: &SysCall<'_>) {
         && let Some(p) = call.path
     {
         journal(Op::Removed { dir: pre.dir }, p, None, pre.held.take());
+        changes::entry(b"unlink", p, None, None, pre.dir);
     }
 }
 

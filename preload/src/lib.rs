@@ -25,6 +25,7 @@
 // The wings; a module imports only from modules below it in docs/ARCHITECTURE.md's table.
 pub mod abi; // failinject_v1_*: in-code points and configuration from the program
 mod bare; // a bare LD_PRELOAD tree as one run: founding it, its keeper
+mod changes; // the record of changes for explore's crash search (FAILINJECT_CHANGES)
 mod config; // the configuration at start-up
 mod crash; // powercut/lose: the preload's side of the crash model
 mod ctl; // the control socket
@@ -97,6 +98,7 @@ extern "C" fn after_fork_child() {
     // program's rules.
     let _inside = sys::guard::Inside::enter();
     crash::after_fork_in_child();
+    changes::after_fork_in_child();
     run::after_fork_in_child();
     fd::table::after_fork_in_child();
     sys::pool::after_fork_in_child();

@@ -113,14 +113,20 @@ pub fn read<T>(f: impl FnOnce(&Registry) -> T) -> Option<T> {
 fn publish(registry: &mut Registry) {
     // A `powercut`/`lose` rule turns write tracking on for good (from this moment: what files
     // hold now counts as synced), and sends every tracked point down the slow path.
-    if registry.needs_tracking() {
+    // Recording changes for explore (`changes.rs`) needs every hook: directories, and what
+    // each write left.
+    if registry.needs_tracking() || crate::changes::on() {
         let cuts = || {
             registry.rules().flat_map(|r| &r.chain).filter_map(|a| match a.task {
                 Task::Powercut(cut) => Some(cut),
                 _ => None,
             })
         };
-        crate::crash::start(cuts().any(|c| c.dirs), cuts().any(|c| c.mode.keeps_changes()));
+        let recording = crate::changes::on();
+        crate::crash::start(
+            recording || cuts().any(|c| c.dirs),
+            recording || cuts().any(|c| c.mode.keeps_changes()),
+        );
     }
     // Once on, tracking stays on: turning it off would let the table go stale while
     // descriptor numbers are reused, and a later rule would then see wrong paths.
@@ -154,7 +160,7 @@ fn store(snapshot: Snapshot, sys: bool) {
     for (a, w) in ACTIVE.iter().zip(words) {
         a.store(w, Ordering::Release);
     }
-    if sys {
+    if sys || crate::changes::on() {
         TRACKING.store(true, Ordering::Release);
     }
 }

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod classify;
+pub mod crash;
 mod depth;
 mod html;
 pub mod merge;
@@ -58,9 +59,27 @@ pub struct Args {
     /// as a broken disk stays broken.
     #[arg(long)]
     transient: bool,
-    /// Also cut the power at each write and sync site (then run the oracle).
-    #[arg(long)]
-    crash: bool,
+    /// Also search the crash states a power cut can leave: `search` (the default) builds them
+    /// from one recording of every change and judges each with the oracle; `rerun` cuts the
+    /// power live at each write and sync site, one run each.
+    #[arg(long, value_name = "HOW", num_args = 0..=1, default_missing_value = "search")]
+    crash: Option<CrashHow>,
+    /// With --crash=search: a crash point after every change (`each`) or after every sync.
+    #[arg(long, value_name = "WHICH", default_value = "each")]
+    crash_points: CrashPoints,
+    /// With --crash=search: states per crash point, all of them up to N, else a seeded sample.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    crash_states: usize,
+    /// With --crash=search: how unsynced changes survive: a prefix, any subset, or any subset
+    /// with multi-sector writes torn.
+    #[arg(long, value_name = "MODE", default_value = "torn")]
+    crash_mode: crash::model::Mode,
+    /// With --crash=search: the sector, in bytes, a torn write keeps or loses whole.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    sector: u64,
+    /// With --crash=search: check only the crash state ID (from a finding).
+    #[arg(long, value_name = "ID")]
+    crash_state: Option<String>,
     /// A shell command run in the run's directory afterwards; failing means `corrupted`.
     #[arg(long, value_name = "CMD")]
     oracle: Option<String>,
@@ -109,6 +128,20 @@ pub struct Args {
     command: Vec<OsString>,
 }
 
+/// How `--crash` searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CrashHow {
+    Search,
+    Rerun,
+}
+
+/// Where `--crash=search` puts crash points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CrashPoints {
+    Each,
+    Sync,
+}
+
 /// The checked options.
 struct Campaign {
     setup: Setup,
@@ -125,6 +158,8 @@ struct Campaign {
     shard: Option<(usize, usize)>,
     jobs: usize,
     max_runs: Option<usize>,
+    /// `--crash=search`.
+    search: Option<crash::Options>,
 }
 
 fn check(args: &Args) -> anyhow::Result<Campaign> {
@@ -160,7 +195,9 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
         bail!("--timeout must be a positive number of seconds, not {}", args.timeout);
     }
-    if code.is_some() && (args.depth != 1 || args.crash || args.every || args.random.is_some()) {
+    if code.is_some()
+        && (args.depth != 1 || args.crash.is_some() || args.every || args.random.is_some())
+    {
         bail!("--depth, --crash, --every and --random explore libc points: not with `{scope}`");
     }
     match args.depth {
@@ -214,10 +251,32 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
         errnos,
         every: args.every,
         transient: args.transient,
-        crash: args.crash,
+        crash: args.crash == Some(CrashHow::Rerun),
         random: args.random,
         seed,
         filters,
+    };
+    let search = match args.crash {
+        Some(CrashHow::Search) => {
+            if args.crash_states == 0 {
+                bail!("--crash-states 0 would check no state: give at least 1");
+            }
+            if args.sector < 512 || !args.sector.is_power_of_two() {
+                bail!("--sector {} must be a power of two of at least 512", args.sector);
+            }
+            if args.oracle.is_none() {
+                bail!("--crash=search judges each crash state with --oracle: give one");
+            }
+            Some(crash::Options {
+                mode: args.crash_mode,
+                sector: args.sector,
+                states: args.crash_states,
+                syncs_only: args.crash_points == CrashPoints::Sync,
+                only: args.crash_state.clone(),
+            })
+        }
+        _ if args.crash_state.is_some() => bail!("--crash-state belongs to --crash=search"),
+        _ => None,
     };
     let ignore = ignore_rules(&args.ignore, std::path::Path::new(IGNORE_FILE))?;
     Ok(Campaign {
@@ -231,6 +290,7 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
         shard,
         jobs,
         max_runs: args.max_runs,
+        search,
     })
 }
 
@@ -315,9 +375,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 
     // 1. The recording run: the scope, and every other file call for the stakes; for
     // in-code points, the first call of each (the preload traces them).
-    let out = match &c.code {
-        None => runner::execute(&c.setup, &recording_rules(&c.scope)),
-        Some(_) => runner::execute_with(&c.setup, "", &[("FAILINJECT_TRACE_CODE", "1")]),
+    // With --crash=search it records every change too (`crash.rs`).
+    let mut recording = None;
+    let out = match (&c.code, &c.search) {
+        (None, Some(_)) => crash::record(&c.setup, &recording_rules(&c.scope)).map(|(out, rec)| {
+            recording = Some(rec);
+            out
+        }),
+        (None, None) => runner::execute(&c.setup, &recording_rules(&c.scope)),
+        (Some(_), _) => runner::execute_with(&c.setup, "", &[("FAILINJECT_TRACE_CODE", "1")]),
     }
     .context("the recording run failed")?;
     if out.ending != Ending::Exited(0) || out.oracle.as_ref().is_some_and(|(ok, _)| !ok) {
@@ -354,6 +420,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         for faults in depth::lost_syncs(&sites, &c.options) {
             planned.push(Planned { index: planned.len(), faults, after: None });
         }
+    }
+    // One crash state named: nothing but it is checked.
+    if c.search.as_ref().is_some_and(|o| o.only.is_some()) {
+        planned.clear();
     }
     let total = planned.len();
     if let Some((i, n)) = c.shard {
@@ -409,6 +479,36 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     mark_ignored(&mut results, &sites, &c.ignore);
 
+    // 5. The crash states, from the recording.
+    let mut searched = None;
+    if let (Some(rec), Some(options)) = (&recording, &c.search) {
+        let campaign = crash::Campaign {
+            setup: &c.setup,
+            options,
+            jobs: c.jobs,
+            max: c.max_runs,
+            shard: c.shard,
+            random: c.options.random,
+            first_index: total + results.len(),
+            repro: crash_repro(args),
+        };
+        eprintln!(
+            "failinject: crash search over {} recorded changes{}",
+            rec.trace.changes.len(),
+            if rec.trace.outside.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} outside the run's directory, not laid out)", rec.trace.outside.len())
+            }
+        );
+        let mut s = crash::search(rec, &campaign)?;
+        for f in &mut s.findings {
+            f.frames = f.frames.iter().map(|x| symbolizer.frame(x)).collect();
+        }
+        results.append(&mut s.findings);
+        searched = Some(s);
+    }
+
     let mut report = Report {
         version: report::VERSION,
         command: command_text,
@@ -426,7 +526,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             "sites"
         }
         .into(),
-        crash: c.options.crash,
+        crash: c.options.crash || c.search.is_some(),
         shards: c.shard.map(|(i, n)| vec![format!("{i}/{n}")]).unwrap_or_default(),
         runs: 0,
         outcomes: Default::default(),
@@ -438,6 +538,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         findings: Vec::new(),
         seconds: started.elapsed().as_secs_f64(),
         seconds_recording,
+        crash_points: searched.as_ref().map_or(0, |s| s.points),
+        crash_states: searched.as_ref().map_or(0, |s| s.checked),
+        crash_outside: searched.map(|s| s.outside).unwrap_or_default(),
     };
     report.tally();
     eprint!("{}", summary_text(&report, args.max_findings));
@@ -594,8 +697,66 @@ fn one(
         rules,
         ignored: false,
         after: p.after,
+        crash: None,
     };
     Ok((report, log))
+}
+
+/// What a rejected crash state lost, in one line: the counts and the smallest set of lost
+/// changes found that still breaks the oracle.
+fn crash_line(c: &crash::CrashFinding) -> String {
+    let name = |x: &crash::ChangeRef| {
+        let mut t = format!("#{} {}", x.index, x.op);
+        if let Some(p) = &x.path {
+            let _ = write!(t, " {p}");
+        }
+        if let (Some(off), Some(len)) = (x.off, x.len) {
+            let _ = write!(t, " @{off}+{len}");
+        }
+        t
+    };
+    let mut line = format!(
+        "power cut after #{} ({}): {} unsynced changes kept, {} lost, {} torn",
+        c.point.index,
+        c.point.op,
+        c.kept.len(),
+        c.lost.len(),
+        c.torn.len()
+    );
+    if !c.minimal.is_empty() {
+        let shown: Vec<String> = c.minimal.iter().take(3).map(name).collect();
+        let more = c.minimal.len().saturating_sub(3);
+        let _ = write!(
+            line,
+            "; {} by losing only {}{}",
+            if c.minimal_proven { "still broken" } else { "broken too" },
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
+    line
+}
+
+/// The `failinject explore` line that checks one crash state again (its `--crash-state ID`
+/// follows): the campaign's own options, the recording made again.
+fn crash_repro(args: &Args) -> (String, String) {
+    let mut words = vec!["failinject".to_string(), "explore".into(), "--crash".into()];
+    let mut opt = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            words.push(k.into());
+            words.push(v);
+        }
+    };
+    opt("--crash-mode", Some(format!("{:?}", args.crash_mode).to_lowercase()));
+    opt("--sector", Some(args.sector.to_string()));
+    opt("--scope", args.scope.clone());
+    opt("--setup", args.setup.clone());
+    opt("--copy", args.copy.as_ref().map(|p| p.display().to_string()));
+    opt("--oracle", args.oracle.clone());
+    opt("--seed", args.seed.map(|s| s.to_string()));
+    let mut command = vec!["--".to_string()];
+    command.extend(args.command.iter().map(|a| a.to_string_lossy().into_owned()));
+    (shell::join(words.iter().map(String::as_str)), shell::join(command.iter().map(String::as_str)))
 }
 
 /// The one command line that repeats a run: a fresh directory, prepared as the runs were,
@@ -710,6 +871,23 @@ pub fn summary_text(r: &Report, max: Option<usize>) -> String {
         let _ = write!(extra, ", skipped {} (nothing to lose)", r.skipped);
     }
     let _ = writeln!(out, "  {}   ({extra})", counts.join("   "));
+    if r.crash_points > 0 {
+        let rejected = r.results.iter().filter(|x| x.crash.is_some()).count();
+        let _ = writeln!(
+            out,
+            "  crash search: {} crash points, {} distinct crash states checked, {rejected} rejected{}",
+            r.crash_points,
+            r.crash_states,
+            if r.crash_outside.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} changes outside the run's directory not laid out",
+                    r.crash_outside.len()
+                )
+            }
+        );
+    }
     if r.findings.is_empty() {
         let why = if r.ignored > 0 {
             "every fault that was reached was handled, or was at a site judged benign"
@@ -744,6 +922,9 @@ pub fn summary_text(r: &Report, max: Option<usize>) -> String {
             f.path.as_deref().unwrap_or("-"),
             symbols::top_frame(&f.frames).unwrap_or("?"),
         );
+        if let Some(c) = &f.crash {
+            let _ = writeln!(out, "      {}", crash_line(c));
+        }
         let _ = writeln!(out, "      {}", f.repro);
     }
     if groups.len() > shown {

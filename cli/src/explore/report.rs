@@ -60,6 +60,15 @@ pub struct Report {
     /// Of that, the recording run and the planning (summed over shards when merged).
     #[serde(default)]
     pub seconds_recording: f64,
+    /// `--crash=search`: the crash points searched and the distinct crash states checked
+    /// (each a run of the oracle; those it rejected are findings, the rest count as handled).
+    #[serde(default)]
+    pub crash_points: usize,
+    #[serde(default)]
+    pub crash_states: usize,
+    /// Changes the program made outside the run's directory: listed, not laid out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crash_outside: Vec<String>,
 }
 
 fn one() -> u8 {
@@ -101,6 +110,10 @@ pub struct RunReport {
     /// (second) fault is on; the fields above describe that second fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<usize>,
+    /// A crash state the oracle rejected (`--crash=search`); the fields above describe the
+    /// change after which the power failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash: Option<super::crash::CrashFinding>,
 }
 
 /// Findings of one site with one outcome.
@@ -117,7 +130,11 @@ pub struct Group<'a> {
 pub fn groups(findings: &[RunReport]) -> Vec<Group<'_>> {
     let mut out: Vec<Group<'_>> = Vec::new();
     for f in findings {
-        let fault = f.errno.clone().unwrap_or_else(|| f.task.clone());
+        // Crash states are many per site: counted, the first one's repro shown.
+        let fault = match &f.crash {
+            Some(_) => "crash states".to_string(),
+            None => f.errno.clone().unwrap_or_else(|| f.task.clone()),
+        };
         match out.iter_mut().find(|g| {
             g.first.point == f.point && g.first.site == f.site && g.first.outcome == f.outcome
         }) {
@@ -148,6 +165,12 @@ impl Report {
                 None => self.unreached += 1,
             }
         }
+        // Crash states the oracle accepted are runs too, handled; only the rejected ones are
+        // kept as results.
+        let rejected = self.results.iter().filter(|r| r.crash.is_some()).count();
+        let accepted = self.crash_states.saturating_sub(rejected);
+        self.runs += accepted;
+        *self.outcomes.entry(Outcome::Handled.name().to_string()).or_default() += accepted;
         self.findings = self
             .results
             .iter()
@@ -202,6 +225,8 @@ pub fn merge(reports: Vec<Report>) -> anyhow::Result<Report> {
             }
         }
         merged.shards.extend(r.shards);
+        merged.crash_points += r.crash_points;
+        merged.crash_states += r.crash_states;
         merged.seconds += r.seconds;
         merged.seconds_recording += r.seconds_recording;
     }

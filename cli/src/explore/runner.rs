@@ -56,6 +56,17 @@ pub fn execute(setup: &Setup, rules: &str) -> anyhow::Result<Output> {
 
 /// [`execute`] with more environment for the preload (`FAILINJECT_TRACE_CODE`).
 pub fn execute_with(setup: &Setup, rules: &str, env: &[(&str, &str)]) -> anyhow::Result<Output> {
+    execute_seeing(setup, rules, env, &mut |_| Ok(()))
+}
+
+/// [`execute_with`], calling `before` with the run's directory once `--setup` made it and
+/// before the command starts (the crash search copies it there).
+pub fn execute_seeing(
+    setup: &Setup,
+    rules: &str,
+    env: &[(&str, &str)],
+    before: &mut dyn FnMut(&std::path::Path) -> anyhow::Result<()>,
+) -> anyhow::Result<Output> {
     let scratch = Scratch::new("explore")?;
     let work = scratch.path().join("work");
     std::fs::create_dir(&work)?;
@@ -77,6 +88,7 @@ pub fn execute_with(setup: &Setup, rules: &str, env: &[(&str, &str)]) -> anyhow:
         }
     }
 
+    before(&work)?;
     let log = scratch.path().join("log.jsonl");
     let stderr_path = scratch.path().join("stderr");
     let mut cmd = Command::new(&setup.command[0]);
@@ -115,6 +127,15 @@ pub fn execute_with(setup: &Setup, rules: &str, env: &[(&str, &str)]) -> anyhow:
         oracle,
         log: std::fs::read_to_string(&log).unwrap_or_default(),
     })
+}
+
+/// `--oracle` in `dir` (a crash state laid out there): whether it passed, and what it printed.
+pub fn oracle_in(setup: &Setup, dir: &std::path::Path) -> anyhow::Result<(bool, String)> {
+    let Some(cmd) = &setup.oracle else { bail!("no --oracle to judge a crash state") };
+    let out = dir.with_extension("oracle.out");
+    let (status, text) = shell(cmd, dir, setup.timeout, &out)?;
+    let _ = std::fs::remove_file(&out);
+    Ok((status == Ending::Exited(0), text))
 }
 
 /// `sh -c cmd` in `dir`, without the preload, its output kept in `out`.

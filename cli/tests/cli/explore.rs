@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The C fixtures, compiled once with debug info (so findings name file:line).
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     static DIR: OnceLock<TempDir> = OnceLock::new();
     let dir = DIR.get_or_init(|| TempDir::new("explore-fixtures"));
     let bin = dir.join(name);
@@ -43,7 +43,7 @@ fn example(name: &str) -> PathBuf {
 
 /// `failinject explore ARGS` in a fresh directory, with a report; returns the output and
 /// the parsed report.json.
-fn explore(args: &[&str]) -> (std::process::Output, Value, TempDir) {
+pub(crate) fn explore(args: &[&str]) -> (std::process::Output, Value, TempDir) {
     let dir = TempDir::new("explore");
     let report = dir.join("report");
     let mut all = vec!["explore", "--report", report.to_str().unwrap()];
@@ -55,11 +55,11 @@ fn explore(args: &[&str]) -> (std::process::Output, Value, TempDir) {
     (out, json, dir)
 }
 
-fn findings(report: &Value) -> Vec<&Value> {
+pub(crate) fn findings(report: &Value) -> Vec<&Value> {
     report["findings"].as_array().expect("findings").iter().collect()
 }
 
-fn count(report: &Value, outcome: &str) -> u64 {
+pub(crate) fn count(report: &Value, outcome: &str) -> u64 {
     report["outcomes"][outcome].as_u64().unwrap()
 }
 
@@ -396,7 +396,7 @@ fn power_cuts_find_a_save_without_fsync_and_spare_one_with() {
     let bin = fixture("lazy_save");
     let args = |sync: bool| {
         let mut a = vec![
-            "--crash".to_string(),
+            "--crash=rerun".to_string(),
             "--setup".into(),
             "echo 'version 1' > data.txt".into(),
             "--oracle".into(),
@@ -426,7 +426,7 @@ fn power_cuts_find_a_save_without_fsync_and_spare_one_with() {
 #[test]
 fn sqlite_survives_power_cuts() {
     let (out, report) = explore_sqlite(
-        &["--crash", "--errno", "EIO"],
+        &["--crash=rerun", "--errno", "EIO"],
         // Intact, and the row inserted before the run is still there.
         "sqlite3 t.db 'pragma integrity_check; select count(*) from t where x = 0' | tr '\\n' ' ' | grep -qx 'ok 1 '",
         "insert into t values (1); insert into t values (2);",

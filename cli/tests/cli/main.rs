@@ -8,6 +8,7 @@
 
 mod check;
 mod common;
+mod crash_search;
 mod ctl;
 mod examples;
 mod explore;

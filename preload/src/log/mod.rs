@@ -15,7 +15,7 @@
 
 #![forbid(unsafe_code)]
 
-mod json;
+pub(crate) mod json;
 
 use crate::sys::kfile;
 use crate::sys::raw;
@@ -306,13 +306,18 @@ fn fault(
 }
 
 /// `"site":"…","frames":[…]`: the call site's id (hex) and its frames.
-fn site_and_frames(line: &mut Line<'_>, frames_of: &Frames) {
+pub(crate) fn site_and_frames(line: &mut Line<'_>, frames_of: &Frames) {
+    site_only(line, frames_of);
+    frames(line, frames_of);
+}
+
+/// `"site":"hex"`.
+pub(crate) fn site_only(line: &mut Line<'_>, frames_of: &Frames) {
     let mut hex = [0u8; 20];
     let mut w = Fixed::new(&mut hex);
     let _ = write!(w, "{:x}", frames_of.id());
     let n = w.len;
     line.str("site", &hex[..n]);
-    frames(line, frames_of);
 }
 
 /// `"frames":["libc.so.6+0x2a1c0 write", …]`.

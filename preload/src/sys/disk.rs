@@ -80,11 +80,12 @@ impl Disk for Kernel {
     fn written(
         &self,
         file: &Stat,
+        _h: Handle,
         owner: u32,
         map: (u64, u64),
         range: (u64, u64),
         each: &mut dyn FnMut(u64, u64),
     ) -> bool {
-        super::write_watch::written(file, owner, map, range, each)
+        owner != 0 && super::write_watch::written(file, owner, map, range, each)
     }
 }

@@ -1,0 +1,471 @@
+//! The persistence model: which changes of a trace a power cut may have kept, and the crash
+//! states that follows from it (SPEC §8.1, after ALICE, OSDI '14).
+//!
+//! A change is *durable* once a later sync covers it: a write or truncation by an `fsync` or
+//! `fdatasync` of its file, a `syncfs` of its file system or a `sync`; a write also by a
+//! `sync_file_range` or `msync` that covers it, or at once when its descriptor is `O_DSYNC`;
+//! a directory entry (creation, link, rename, removal) by an `fsync` of its parent directory
+//! (both parents for a rename), `syncfs` or `sync`. An `fsync` of a new file does not make its
+//! name durable: POSIX does not promise it, and ext4 keeps it only as a side effect of its
+//! journal.
+//!
+//! At a *crash point* (after change `k`), the durable changes are kept, and of the others:
+//!
+//! | mode | kept |
+//! |---|---|
+//! | `prefix` | a prefix of them, in the order they were made |
+//! | `any` | any subset of the data changes, and a prefix of the directory entries |
+//! | `torn` | as `any`, and a kept write that spans several sectors keeps any subset of them |
+//!
+//! Directory entries are kept as a prefix in every mode: a journaling file system commits
+//! them in order (as `powercut(dirs)` does live). A file whose creation is lost loses its data
+//! with it.
+#![forbid(unsafe_code)]
+
+use super::trace::{Change, Op};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How the changes not yet durable may survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    Prefix,
+    Any,
+    Torn,
+}
+
+/// One crash state: at crash point `point` (after the change of that index), which of the
+/// changes not yet durable survive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct State {
+    pub point: usize,
+    /// The data changes not yet durable that survive, whole or torn.
+    pub kept: BTreeSet<usize>,
+    /// How many of the directory entries not yet durable survive (a prefix).
+    pub entries: usize,
+    /// Kept writes torn: which of their sectors survive (one flag per sector, in order).
+    pub torn: BTreeMap<usize, Vec<bool>>,
+}
+
+/// The changes at a crash point that may be lost: data changes and directory entries, each in
+/// trace order.
+#[derive(Debug, Default, PartialEq)]
+pub struct Pending {
+    pub data: Vec<usize>,
+    pub entries: Vec<usize>,
+}
+
+/// For each change, the index of the change that made it durable (`None`: never, in the
+/// trace). A change durable at once names itself.
+pub fn durable_at(changes: &[Change]) -> Vec<Option<usize>> {
+    let mut out = vec![None; changes.len()];
+    for (i, c) in changes.iter().enumerate() {
+        if let Op::Write { dsync: true, .. } = c.op {
+            out[i] = Some(i);
+            continue;
+        }
+        let parents = parents_of(c);
+        let mut need = parents.len();
+        let mut seen = [false; 2];
+        for (j, s) in changes.iter().enumerate().skip(i + 1) {
+            let done = if c.op.is_data() {
+                covers_data(&c.op, &s.op)
+            } else if c.op.is_entry() {
+                match &s.op {
+                    Op::Sync | Op::SyncFs { .. } => {
+                        need = 0;
+                        true
+                    }
+                    Op::Fsync { dir: true, path: Some(p), .. } => {
+                        for (k, parent) in parents.iter().enumerate() {
+                            if parent == p && !seen[k] {
+                                seen[k] = true;
+                                need -= 1;
+                            }
+                        }
+                        need == 0
+                    }
+                    _ => false,
+                }
+            } else {
+                false
+            };
+            if done {
+                out[i] = Some(j);
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The parent directories of an entry change (relative paths; `""` is the run's directory).
+fn parents_of(c: &Change) -> Vec<String> {
+    let parent = |p: &str| p.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
+    match &c.op {
+        Op::Create { path, .. } | Op::Link { path, .. } | Op::Unlink { path, .. } => {
+            vec![parent(path)]
+        }
+        Op::Rename { from, to } => {
+            let (a, b) = (parent(from), parent(to));
+            if a == b { vec![a] } else { vec![a, b] }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether sync `s` makes data change `c` durable.
+fn covers_data(c: &Op, s: &Op) -> bool {
+    let (file, range) = match c {
+        Op::Write { file, off, len, .. } => (file, Some((*off, off + len))),
+        Op::Truncate { file, .. } => (file, None),
+        _ => return false,
+    };
+    match s {
+        Op::Sync => true,
+        Op::SyncFs { dev } => *dev == file.dev,
+        Op::Fsync { file: Some(f), dir: false, .. } => f == file,
+        // A range sync writes whole pages, never the size.
+        Op::SyncRange { file: f, off, len } => {
+            const PAGE: u64 = 4096;
+            let (from, to) = (
+                off / PAGE * PAGE,
+                if *len == 0 { u64::MAX } else { (off + len).div_ceil(PAGE) * PAGE },
+            );
+            f == file && range.is_some_and(|(a, b)| a >= from && b <= to)
+        }
+        _ => false,
+    }
+}
+
+/// The crash points: after every change, or (`syncs_only`) after every sync, and always after
+/// the last change.
+pub fn points(changes: &[Change], syncs_only: bool) -> Vec<usize> {
+    let is_sync = |c: &Change| {
+        matches!(c.op, Op::Fsync { .. } | Op::SyncRange { .. } | Op::SyncFs { .. } | Op::Sync)
+    };
+    let mut out: Vec<usize> =
+        (0..changes.len()).filter(|&i| !syncs_only || is_sync(&changes[i])).collect();
+    if let Some(last) = changes.len().checked_sub(1)
+        && out.last() != Some(&last)
+    {
+        out.push(last);
+    }
+    out
+}
+
+/// The changes up to `point` not yet durable there.
+pub fn pending(changes: &[Change], durable: &[Option<usize>], point: usize) -> Pending {
+    let mut p = Pending::default();
+    for i in 0..=point.min(changes.len().saturating_sub(1)) {
+        if durable[i].is_some_and(|j| j <= point) {
+            continue;
+        }
+        if changes[i].op.is_data() {
+            p.data.push(i);
+        } else if changes[i].op.is_entry() {
+            p.entries.push(i);
+        }
+    }
+    p
+}
+
+/// How many sectors of `sector` bytes a change touches (1 for anything but a write).
+pub fn sectors(op: &Op, sector: u64) -> usize {
+    match op {
+        Op::Write { off, len, .. } if *len > 0 => {
+            ((off + len - 1) / sector - off / sector + 1) as usize
+        }
+        _ => 1,
+    }
+}
+
+/// The crash states at `point`, at most `max`: all of them when there are no more, else the
+/// two extremes (everything kept, as a process crash leaves it; nothing kept) and a sample
+/// drawn from `seed`. Pure: the same arguments give the same states.
+pub fn states(
+    changes: &[Change],
+    pending: &Pending,
+    point: usize,
+    (mode, sector): (Mode, u64),
+    max: usize,
+    seed: u64,
+) -> Vec<State> {
+    let state = |kept: BTreeSet<usize>, entries: usize, torn: BTreeMap<usize, Vec<bool>>| State {
+        point,
+        kept,
+        entries,
+        torn,
+    };
+    let e = pending.entries.len();
+    if mode == Mode::Prefix {
+        // The changes in order, data and entries alike: a prefix of length n.
+        let mut order: Vec<usize> = pending.data.iter().chain(&pending.entries).copied().collect();
+        order.sort_unstable();
+        let count = order.len() + 1;
+        let lengths: Vec<usize> = if count <= max {
+            (0..count).rev().collect()
+        } else {
+            let mut rng = Rng::new(seed ^ point as u64);
+            let mut l = vec![order.len(), 0];
+            l.extend((2..max).map(|_| rng.below(count as u64) as usize));
+            l
+        };
+        return lengths
+            .into_iter()
+            .map(|n| {
+                let kept =
+                    order[..n].iter().copied().filter(|i| changes[*i].op.is_data()).collect();
+                let entries = order[..n].iter().filter(|i| changes[**i].op.is_entry()).count();
+                state(kept, entries, BTreeMap::new())
+            })
+            .collect();
+    }
+    let tears = |i: usize| if mode == Mode::Torn { sectors(&changes[i].op, sector) } else { 1 };
+    // Each data change: lost, or kept with one of 2^s - 1 non-empty sets of its s sectors.
+    let mut total: u128 = (e as u128) + 1;
+    for &i in &pending.data {
+        total = total.saturating_mul(1u128 << tears(i).min(100));
+        if total > max as u128 {
+            break;
+        }
+    }
+    let mut out = Vec::new();
+    if total <= max as u128 {
+        // Every state, counting in a mixed radix over (entries prefix, each change's choice).
+        for n in 0..total as u64 {
+            let mut rest = n;
+            let entries = e - (rest % (e as u64 + 1)) as usize;
+            rest /= e as u64 + 1;
+            let (mut kept, mut torn) = (BTreeSet::new(), BTreeMap::new());
+            for &i in &pending.data {
+                let s = tears(i);
+                let choices = 1u64 << s;
+                let c = rest % choices;
+                rest /= choices;
+                // 0: kept whole; choices-1: lost; otherwise a torn subset.
+                if c == 0 {
+                    kept.insert(i);
+                } else if c != choices - 1 {
+                    kept.insert(i);
+                    torn.insert(i, (0..s).map(|b| c >> b & 1 == 0).collect());
+                }
+            }
+            out.push(state(kept, entries, torn));
+        }
+        return out;
+    }
+    out.push(state(pending.data.iter().copied().collect(), e, BTreeMap::new()));
+    out.push(state(BTreeSet::new(), 0, BTreeMap::new()));
+    let mut rng = Rng::new(seed ^ (point as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    while out.len() < max {
+        let entries = rng.below(e as u64 + 1) as usize;
+        let (mut kept, mut torn) = (BTreeSet::new(), BTreeMap::new());
+        for &i in &pending.data {
+            if rng.below(2) == 0 {
+                continue;
+            }
+            kept.insert(i);
+            let s = tears(i);
+            if s > 1 && rng.below(2) == 0 {
+                let mut mask: Vec<bool> = (0..s).map(|_| rng.below(2) == 0).collect();
+                if mask.iter().all(|b| !b) {
+                    mask[0] = true;
+                }
+                if mask.iter().any(|b| !b) {
+                    torn.insert(i, mask);
+                }
+            }
+        }
+        out.push(state(kept, entries, torn));
+    }
+    out
+}
+
+/// A small seeded generator (splitmix64): states are pure functions of the seed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number below `n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+impl State {
+    /// Its name, as `powercut(keep=ID)` and the report give it: the crash point, the kept data
+    /// changes, the kept prefix of directory entries and the torn writes' kept sectors, by
+    /// their order in the trace: `P42.k3-7,9.e2.t9:0-1,3`.
+    pub fn id(&self) -> String {
+        let mut s =
+            format!("P{}.k{}.e{}", self.point, ranges(self.kept.iter().copied()), self.entries);
+        for (i, mask) in &self.torn {
+            let on = mask.iter().enumerate().filter(|(_, b)| **b).map(|(k, _)| k);
+            s.push_str(&format!(".t{i}:{}", ranges(on)));
+        }
+        s
+    }
+
+    /// The state an [`State::id`] names; `None` for text that is not one.
+    pub fn parse(id: &str) -> Option<State> {
+        let mut parts = id.split('.');
+        let point = parts.next()?.strip_prefix('P')?.parse().ok()?;
+        let kept = parse_ranges(parts.next()?.strip_prefix('k')?)?.into_iter().collect();
+        let entries = parts.next()?.strip_prefix('e')?.parse().ok()?;
+        let mut torn = BTreeMap::new();
+        for t in parts {
+            let (i, on) = t.strip_prefix('t')?.split_once(':')?;
+            let on = parse_ranges(on)?;
+            let len = on.iter().max().map_or(0, |m| m + 1);
+            let mut mask = vec![false; len];
+            for k in on {
+                mask[k] = true;
+            }
+            torn.insert(i.parse().ok()?, mask);
+        }
+        Some(State { point, kept, entries, torn })
+    }
+}
+
+/// The numbers `3-7,9` lists (`-`: none).
+fn parse_ranges(text: &str) -> Option<Vec<usize>> {
+    if text == "-" {
+        return Some(Vec::new());
+    }
+    let mut out = Vec::new();
+    for piece in text.split(',') {
+        match piece.split_once('-') {
+            Some((a, b)) => out.extend(a.parse::<usize>().ok()?..=b.parse().ok()?),
+            None => out.push(piece.parse().ok()?),
+        }
+    }
+    Some(out)
+}
+
+/// `3-7,9` for 3,4,5,6,7,9; `-` for none.
+fn ranges(items: impl Iterator<Item = usize>) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut run: Option<(usize, usize)> = None;
+    for i in items {
+        run = match run {
+            Some((a, b)) if i == b + 1 => Some((a, i)),
+            Some((a, b)) => {
+                out.push(if a == b { a.to_string() } else { format!("{a}-{b}") });
+                Some((i, i))
+            }
+            None => Some((i, i)),
+        };
+    }
+    if let Some((a, b)) = run {
+        out.push(if a == b { a.to_string() } else { format!("{a}-{b}") });
+    }
+    if out.is_empty() { "-".into() } else { out.join(",") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::trace::FileId;
+    use super::*;
+
+    const F: FileId = FileId { dev: 1, ino: 10 };
+
+    fn change(op: Op) -> Change {
+        Change { op, pid: 1, path: None, site: String::new(), frames: Vec::new() }
+    }
+
+    fn write(off: u64, len: u64) -> Change {
+        change(Op::Write { file: F, off, len, at: 0, dsync: false, mmap: false })
+    }
+
+    fn dir_sync(path: &str) -> Change {
+        change(Op::Fsync { file: None, path: Some(path.into()), dir: true })
+    }
+
+    #[test]
+    fn a_sync_makes_what_came_before_durable_and_nothing_after() {
+        let changes = vec![
+            write(0, 10),
+            change(Op::Create { file: None, path: "d/new".into(), dir: false }),
+            change(Op::Fsync { file: Some(F), path: None, dir: false }),
+            write(10, 10),
+            change(Op::Rename { from: "d/new".into(), to: "e/x".into() }),
+            dir_sync("d"),
+            dir_sync("e"),
+            change(Op::SyncRange { file: F, off: 8192, len: 4096 }),
+            write(8200, 10),
+            change(Op::SyncRange { file: F, off: 8192, len: 4096 }),
+        ];
+        let d = durable_at(&changes);
+        assert_eq!(d[0], Some(2), "the file's fsync");
+        assert_eq!(d[1], Some(5), "its parent's fsync, not the file's");
+        assert_eq!(d[3], None, "a range sync elsewhere does not cover it");
+        assert_eq!(d[4], Some(6), "a rename needs both parents synced");
+        assert_eq!(d[8], Some(9), "a range sync over its page");
+        let p = pending(&changes, &d, 4);
+        assert_eq!(p, Pending { data: vec![3], entries: vec![1, 4] });
+        assert_eq!(pending(&changes, &d, 6), Pending { data: vec![3], entries: vec![] });
+    }
+
+    #[test]
+    fn small_sets_are_enumerated_whole_and_large_ones_sampled_the_same_way_each_time() {
+        let changes: Vec<Change> = (0..3).map(|k| write(k * 512, 512)).collect();
+        let p = Pending { data: vec![0, 1, 2], entries: vec![] };
+        let all = states(&changes, &p, 2, (Mode::Any, 512), 64, 1);
+        assert_eq!(all.len(), 8, "2^3 subsets");
+        let distinct: std::collections::HashSet<_> = all.iter().map(State::id).collect();
+        assert_eq!(distinct.len(), 8);
+        let prefix = states(&changes, &p, 2, (Mode::Prefix, 512), 64, 1);
+        assert_eq!(prefix.iter().map(|s| s.kept.len()).collect::<Vec<_>>(), [3, 2, 1, 0]);
+        // One write of 4 sectors: lost, whole, or 14 torn subsets.
+        let long = vec![write(0, 2048)];
+        let torn =
+            states(&long, &Pending { data: vec![0], entries: vec![] }, 0, (Mode::Torn, 512), 64, 1);
+        assert_eq!(torn.len(), 16);
+        assert_eq!(torn.iter().filter(|s| s.torn.contains_key(&0)).count(), 14);
+        // Many writes: sampled, the extremes first, and pure.
+        let many: Vec<Change> = (0..40).map(|k| write(k * 4096, 4096)).collect();
+        let p = Pending { data: (0..40).collect(), entries: vec![] };
+        let a = states(&many, &p, 39, (Mode::Torn, 512), 64, 7);
+        assert_eq!(a.len(), 64);
+        assert_eq!(a[0].kept.len(), 40);
+        assert!(a[1].kept.is_empty());
+        assert_eq!(
+            a,
+            states(&many, &p, 39, (Mode::Torn, 512), 64, 7),
+            "the same seed, the same states"
+        );
+        assert_ne!(a, states(&many, &p, 39, (Mode::Torn, 512), 64, 8));
+    }
+
+    #[test]
+    fn an_id_names_the_point_the_kept_changes_and_the_torn_sectors() {
+        let s = State {
+            point: 42,
+            kept: [3, 4, 5, 9].into_iter().collect(),
+            entries: 2,
+            torn: [(9, vec![true, true, false, true])].into_iter().collect(),
+        };
+        assert_eq!(s.id(), "P42.k3-5,9.e2.t9:0-1,3");
+        let none = State { point: 0, kept: BTreeSet::new(), entries: 0, torn: BTreeMap::new() };
+        assert_eq!(none.id(), "P0.k-.e0");
+        // A torn mask read back ends at its last kept sector: the same layout.
+        let back = State::parse(&s.id()).unwrap();
+        assert_eq!((back.point, &back.kept, back.entries), (42, &s.kept, 2));
+        assert_eq!(back.torn[&9], [true, true, false, true]);
+        assert_eq!(State::parse("P0.k-.e0"), Some(none));
+        for bad in ["", "P", "Px.k-.e0", "P1.k3-x.e0", "P1.k-.e0.t2", "P1.e0.k-"] {
+            assert_eq!(State::parse(bad), None, "{bad}");
+        }
+    }
+}
