@@ -489,7 +489,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             max: c.max_runs,
             shard: c.shard,
             random: c.options.random,
-            first_index: total + results.len(),
+            first_index: crash::FIRST_INDEX,
             repro: crash_repro(args),
         };
         eprintln!(

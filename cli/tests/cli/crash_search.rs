@@ -139,3 +139,65 @@ fn bad_crash_search_options_exit_2_with_a_reason() {
         assert!(stderr.contains(want), "{args:?}: want {want:?} in {stderr}");
     }
 }
+
+/// Shards split the crash points; merged, they reject the same states (by what the states
+/// hold) as the whole campaign, and count every state they checked. `--random N` checks N.
+#[test]
+fn crash_states_shard_merge_and_sample_like_fault_runs() {
+    assert!(have("sqlite3"), "sqlite3 is needed: apt-get install -y sqlite3 (.ci/run installs it)");
+    let small = "sqlite3 db \"CREATE TABLE t(id INTEGER PRIMARY KEY, v); WITH RECURSIVE c(x) AS \
+        (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<300) INSERT INTO t SELECT x, x FROM c; \
+        CREATE INDEX tv ON t(v);\"";
+    let sql = format!("PRAGMA journal_mode=off; PRAGMA synchronous=off; {UPDATE}");
+    let sql = sql.replace(", w = hex(randomblob(20))", "");
+    let campaign = |more: &[&str], report: &std::path::Path| {
+        let mut args = vec!["explore", "--crash", "--crash-states", "8", "--scope", "sys:fsync"];
+        args.extend_from_slice(more);
+        args.extend(["--report", report.to_str().unwrap(), "--setup", small, "--oracle", INTACT]);
+        args.extend(["--", "sqlite3", "db", &sql]);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let dir = TempDir::new("crash-shards");
+    let run = |more: &[&str], name: &str| -> Value {
+        let report = dir.join(name);
+        let args = campaign(more, &report);
+        let out =
+            output(failinject(dir.path(), &args.iter().map(String::as_str).collect::<Vec<_>>()));
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap()).unwrap()
+    };
+    let hashes = |r: &Value| -> std::collections::BTreeSet<String> {
+        crash_findings(r)
+            .iter()
+            .map(|f| f["crash"]["state"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let whole = run(&[], "whole");
+    assert!(!hashes(&whole).is_empty(), "no state rejected: {whole:.300}");
+    let (a, b) = (run(&["--shard", "0/2"], "s0"), run(&["--shard", "1/2"], "s1"));
+    let merged = dir.join("merged");
+    let out = output(failinject(
+        dir.path(),
+        &[
+            "report",
+            "merge",
+            &dir.join("s0").display().to_string(),
+            &dir.join("s1").display().to_string(),
+            "--out",
+            merged.to_str().unwrap(),
+        ],
+    ));
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(merged.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(hashes(&m), hashes(&whole));
+    assert_eq!(m["crash_points"], whole["crash_points"]);
+    let states = |r: &Value| r["crash_states"].as_u64().unwrap();
+    assert_eq!(states(&m), states(&a) + states(&b));
+    assert!(states(&m) >= states(&whole), "each shard checks its own states");
+    assert_eq!(crash_findings(&m).len(), crash_findings(&a).len() + crash_findings(&b).len());
+
+    let sampled = run(&["--random", "5", "--seed", "3"], "random");
+    assert!(states(&sampled) <= 5 && states(&sampled) >= 1, "{sampled:.300}");
+}

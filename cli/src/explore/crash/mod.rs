@@ -82,6 +82,9 @@ pub struct ChangeRef {
 pub struct CrashFinding {
     /// Its name (`powercut(keep=ID)`, `--crash-state ID`).
     pub id: String,
+    /// A hash of the files it lays out: two states that make the same bytes are one.
+    #[serde(default)]
+    pub state: String,
     /// The change after which the power failed.
     pub point: ChangeRef,
     /// The changes not durable at that point that the state keeps, whole or torn.
@@ -109,6 +112,9 @@ pub struct Searched {
     /// Changes outside the run's directory (listed, not laid out).
     pub outside: Vec<String>,
 }
+
+/// Where crash states' report indexes start: above any fault run's.
+pub const FIRST_INDEX: usize = 1 << 40;
 
 /// How many findings get a search for the minimal set of lost changes.
 const MINIMIZED: usize = 8;
@@ -152,21 +158,21 @@ pub fn search(rec: &Recording, c: &Campaign<'_>) -> anyhow::Result<Searched> {
         (pending, states)
     };
     // The work: points, each with its states, or states named one by one.
-    let named: Option<Vec<State>> = if let Some(id) = &o.only {
+    let named: Option<Vec<(State, usize)>> = if let Some(id) = &o.only {
         let s = State::parse(id).with_context(|| format!("--crash-state {id} names no state"))?;
         anyhow::ensure!(
             s.point < changes.len(),
             "--crash-state {id}: the trace has {} changes",
             changes.len()
         );
-        Some(vec![s])
+        Some(vec![(s, 0)])
     } else if let Some(n) = c.random {
         let mut rng = model::Rng::new(c.setup.seed);
         let picks = (0..n).filter_map(|_| {
             let p = *points.get(rng.below(points.len() as u64) as usize)?;
             let (_, states) = states_at(p);
             let k = rng.below(states.len() as u64) as usize;
-            states.into_iter().nth(k)
+            states.into_iter().nth(k).map(|s| (s, k))
         });
         Some(picks.collect())
     } else {
@@ -183,7 +189,7 @@ pub fn search(rec: &Recording, c: &Campaign<'_>) -> anyhow::Result<Searched> {
     let units = named.as_ref().map_or(points.len(), Vec::len);
     let seen: Mutex<HashSet<u64>> = Mutex::new(HashSet::new());
     let (next, checked) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    let rejected: Mutex<Vec<(State, String)>> = Mutex::new(Vec::new());
+    let rejected: Mutex<Vec<(State, String, usize, u64)>> = Mutex::new(Vec::new());
     let bar = indicatif::ProgressBar::new(units as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -192,24 +198,27 @@ pub fn search(rec: &Recording, c: &Campaign<'_>) -> anyhow::Result<Searched> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let scratch = Scratch::new("states")?;
-    let check = |s: &State, pending: &Pending| -> anyhow::Result<()> {
+    // A state's report index, the same in every shard: its point, and its place among the
+    // point's states.
+    let index_of = |s: &State, r: usize| c.first_index + s.point * (o.states + 1) + r;
+    let check = |s: &State, r: usize, pending: &Pending| -> anyhow::Result<()> {
         if c.max.is_some_and(|m| checked.load(Ordering::Relaxed) >= m) {
             return Ok(());
         }
         let dir = scratch.path().join(format!("s{}", next_name()));
         layout::lay_out(&rec.trace, &rec.base, (&durable, pending), s, &dir, o.sector)?;
-        let fresh =
-            seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.insert(layout::hash(&dir)?);
+        let hash = layout::hash(&dir)?;
+        let fresh = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.insert(hash);
         if fresh {
             checked.fetch_add(1, Ordering::Relaxed);
             let (passed, said) = runner::oracle_in(c.setup, &dir)?;
             if !passed {
-                let mut r = rejected.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-                r.push((s.clone(), said));
+                let mut list = rejected.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+                list.push((s.clone(), said, index_of(s, r), hash));
                 bar.set_message(format!(
                     "{} states checked, {} rejected",
                     checked.load(Ordering::Relaxed),
-                    r.len()
+                    list.len()
                 ));
             }
         }
@@ -228,13 +237,13 @@ pub fn search(rec: &Recording, c: &Campaign<'_>) -> anyhow::Result<Searched> {
                         }
                         match &named {
                             Some(list) => {
-                                let s = &list[k];
-                                check(s, &model::pending(changes, &durable, s.point))?;
+                                let (s, r) = &list[k];
+                                check(s, *r, &model::pending(changes, &durable, s.point))?;
                             }
                             None => {
                                 let (pending, states) = states_at(points[k]);
-                                for s in &states {
-                                    check(s, &pending)?;
+                                for (r, s) in states.iter().enumerate() {
+                                    check(s, r, &pending)?;
                                 }
                             }
                         }
@@ -251,22 +260,26 @@ pub fn search(rec: &Recording, c: &Campaign<'_>) -> anyhow::Result<Searched> {
     bar.finish_and_clear();
     result?;
     let mut rejected = rejected.into_inner().map_err(|_| anyhow::anyhow!("poisoned"))?;
-    rejected.sort_by_key(|(s, _)| (s.point, s.id()));
+    rejected.sort_by_key(|(_, _, index, _)| *index);
     let mut findings = Vec::new();
-    for (n, (s, said)) in rejected.into_iter().enumerate() {
+    for (n, (s, said, index, hash)) in rejected.into_iter().enumerate() {
         let pending = model::pending(changes, &durable, s.point);
         let (minimal, proven) = if n < MINIMIZED {
             minimize(rec, c, &durable, &s, &pending, &scratch)?
         } else {
             (Vec::new(), false)
         };
-        findings.push(finding(rec, c, &s, &pending, (minimal, proven), said, c.first_index + n));
+        let mut f = finding(rec, c, &s, &pending, (minimal, proven), said, index);
+        if let Some(crash) = &mut f.crash {
+            crash.state = format!("{hash:016x}");
+        }
+        findings.push(f);
     }
     Ok(Searched {
         findings,
         points: named
             .as_ref()
-            .map_or(points.len(), |l| l.iter().map(|s| s.point).collect::<HashSet<_>>().len()),
+            .map_or(points.len(), |l| l.iter().map(|(s, _)| s.point).collect::<HashSet<_>>().len()),
         checked: checked.into_inner(),
         outside: rec.trace.outside.clone(),
     })
@@ -403,6 +416,7 @@ fn finding(
     let id = s.id();
     let crash = CrashFinding {
         id: id.clone(),
+        state: String::new(),
         point: change_ref(rec, s.point),
         kept: refs(&mut kept.into_iter()),
         lost: refs(&mut lost.into_iter()),
