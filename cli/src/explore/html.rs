@@ -30,6 +30,10 @@ table.grid { border-collapse: collapse; background: #fff; }
 .retried-sync { background: #ad1457; } .hung { background: #6a1b9a; } .corrupted { background: #4e0d0d; } .unreached { background: #9e9e9e; }
 .none { color: #bbb; }
 .legend span { display: inline-block; padding: 1px 8px; margin-right: 6px; border-radius: 4px; color: #fff; }
+.timeline { border-collapse: collapse; margin: 4px 0; }
+.timeline td { padding: 1px 8px; border-bottom: 1px solid #eee; font-family: monospace; }
+.kept { color: #1b5e20; } .lost { color: #b71c1c; text-decoration: line-through; }
+.torn { color: #e65100; } .point { font-weight: 700; }
 .finding { background: #fff; border: 1px solid #ddd; border-left: 6px solid #999; padding: 8px 12px; margin: 8px 0; border-radius: 4px; }
 "#;
 
@@ -79,6 +83,9 @@ fn details(out: &mut String, r: &RunReport) {
         esc(&r.status),
         esc(r.path.as_deref().unwrap_or("(no path)"))
     );
+    if let Some(c) = &r.crash {
+        timeline(out, c);
+    }
     let _ = write!(out, "<div>Reproduce:</div><pre>{}</pre>", esc(&r.repro));
     let _ = write!(out, "<div>Call stack:</div><pre>{}</pre>", esc(&r.frames.join("\n")));
     if !r.stderr.trim().is_empty() {
@@ -87,6 +94,58 @@ fn details(out: &mut String, r: &RunReport) {
     if let Some(o) = &r.oracle_output {
         let _ = write!(out, "<div>The oracle said:</div><pre>{}</pre>", esc(o.trim()));
     }
+}
+
+/// A rejected crash state's timeline: the changes not yet durable at its crash point, in
+/// the order they were made, each marked kept, lost or torn (those in the smallest set found
+/// to break the oracle starred), then the change after which the power failed.
+fn timeline(out: &mut String, c: &super::crash::CrashFinding) {
+    let mut rows: Vec<(&super::crash::ChangeRef, &str)> = Vec::new();
+    rows.extend(c.kept.iter().map(|x| (x, "kept")));
+    rows.extend(c.lost.iter().map(|x| (x, "lost")));
+    rows.extend(c.torn.iter().map(|x| (x, "torn")));
+    rows.sort_by_key(|(x, _)| x.index);
+    let _ = write!(
+        out,
+        "<div>Crash state <code>{}</code>: {} unsynced changes kept, {} lost, {} torn{}:</div>\
+         <table class=\"timeline\">",
+        esc(&c.id),
+        c.kept.len(),
+        c.lost.len(),
+        c.torn.len(),
+        if c.minimal.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; losing only the {} starred breaks it{}",
+                c.minimal.len(),
+                if c.minimal_proven { " (minimal)" } else { "" }
+            )
+        }
+    );
+    let row = |out: &mut String, x: &super::crash::ChangeRef, class: &str, mark: &str| {
+        let star = if c.minimal.iter().any(|m| m.index == x.index) { "*" } else { "" };
+        let range = match (x.off, x.len) {
+            (Some(o), Some(l)) => format!("@{o}+{l}"),
+            (None, Some(l)) => format!("to {l}"),
+            _ => String::new(),
+        };
+        let _ = write!(
+            out,
+            "<tr class=\"{class}\"><td>#{}{star}</td><td>{mark}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>site {}</td></tr>",
+            x.index,
+            esc(&x.op),
+            esc(x.path.as_deref().unwrap_or("")),
+            esc(&range),
+            esc(&x.site)
+        );
+    };
+    for (x, class) in rows {
+        row(out, x, class, class);
+    }
+    row(out, &c.point, "point", "power cut after");
+    out.push_str("</table>");
 }
 
 /// The whole page.

@@ -69,6 +69,14 @@ fn a_rename_without_fsync_is_found_from_one_recording_and_a_synced_save_is_not()
     assert_eq!(json["crash_states"], 1);
     assert_eq!(crash_findings(&json)[0]["crash"]["id"], id);
 
+    // The HTML report shows the state's timeline, the lost write struck through.
+    let html = std::fs::read_to_string(_dir.join("report/report.html")).unwrap();
+    assert!(html.contains(&format!("Crash state <code>{id}</code>")), "{html:.400}");
+    assert!(
+        html.contains("<tr class=\"lost\"><td>#1*</td><td>lost</td><td>write</td><td>data.tmp"),
+        "{html}"
+    );
+
     let (out, report, _dir) = lazy_save(true);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(crash_findings(&report).is_empty());
