@@ -8,6 +8,7 @@
 //! `cargo test -p failinject-tests --test preload -- --ignored valgrind::`.
 
 mod bare_run;
+mod changes;
 mod control;
 mod crash;
 mod crash_modes;
