@@ -491,6 +491,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             random: c.options.random,
             first_index: crash::FIRST_INDEX,
             repro: crash_repro(args),
+            started,
         };
         eprintln!(
             "failinject: crash search over {} recorded changes{}",
@@ -540,6 +541,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         seconds_recording,
         crash_points: searched.as_ref().map_or(0, |s| s.points),
         crash_states: searched.as_ref().map_or(0, |s| s.checked),
+        crash_first_rejected: searched.as_ref().and_then(|s| s.first_rejected),
         crash_outside: searched.map(|s| s.outside).unwrap_or_default(),
     };
     report.tally();

@@ -66,6 +66,9 @@ pub struct Report {
     pub crash_points: usize,
     #[serde(default)]
     pub crash_states: usize,
+    /// Seconds from the campaign's start to the first crash state rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash_first_rejected: Option<f64>,
     /// Changes the program made outside the run's directory: listed, not laid out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub crash_outside: Vec<String>,

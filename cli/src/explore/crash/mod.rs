@@ -111,6 +111,8 @@ pub struct Searched {
     pub checked: usize,
     /// Changes outside the run's directory (listed, not laid out).
     pub outside: Vec<String>,
+    /// Seconds from the campaign's start to the first rejected state.
+    pub first_rejected: Option<f64>,
 }
 
 /// Where crash states' report indexes start: above any fault run's.
@@ -136,6 +138,8 @@ pub struct Campaign<'a> {
     /// The command line that re-checks one state: the options, then (after `--crash-state
     /// ID`) the command.
     pub repro: (String, String),
+    /// When the campaign started.
+    pub started: std::time::Instant,
 }
 
 /// Searches the crash states of `rec`.
@@ -184,12 +188,14 @@ pub fn search(rec: &Recording, c: &Campaign<'_>) -> anyhow::Result<Searched> {
             points: 0,
             checked: 0,
             outside: rec.trace.outside.clone(),
+            first_rejected: None,
         });
     }
     let units = named.as_ref().map_or(points.len(), Vec::len);
     let seen: Mutex<HashSet<u64>> = Mutex::new(HashSet::new());
     let (next, checked) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let rejected: Mutex<Vec<(State, String, usize, u64)>> = Mutex::new(Vec::new());
+    let first_rejected: Mutex<Option<f64>> = Mutex::new(None);
     let bar = indicatif::ProgressBar::new(units as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -215,6 +221,9 @@ pub fn search(rec: &Recording, c: &Campaign<'_>) -> anyhow::Result<Searched> {
             if !passed {
                 let mut list = rejected.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
                 list.push((s.clone(), said, index_of(s, r), hash));
+                if let Ok(mut first) = first_rejected.lock() {
+                    first.get_or_insert(c.started.elapsed().as_secs_f64());
+                }
                 bar.set_message(format!(
                     "{} states checked, {} rejected",
                     checked.load(Ordering::Relaxed),
@@ -282,6 +291,7 @@ pub fn search(rec: &Recording, c: &Campaign<'_>) -> anyhow::Result<Searched> {
             .map_or(points.len(), |l| l.iter().map(|(s, _)| s.point).collect::<HashSet<_>>().len()),
         checked: checked.into_inner(),
         outside: rec.trace.outside.clone(),
+        first_rejected: first_rejected.into_inner().ok().flatten(),
     })
 }
 

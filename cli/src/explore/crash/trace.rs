@@ -155,7 +155,12 @@ impl Trace {
                     file: file.context("a truncation without its file")?,
                     len: num("len"),
                 },
-                Some("create") | Some("symlink") => {
+                // A symbolic link's target is not recorded: listed, not laid out.
+                Some("symlink") => {
+                    outside.push(format!("symlink {}", abs.unwrap_or_default()));
+                    continue;
+                }
+                Some("create") => {
                     Op::Create { file, path: path.clone().unwrap_or_default(), dir: flag("dir") }
                 }
                 Some("link") => Op::Link { file, path: path.clone().unwrap_or_default() },
