@@ -30,6 +30,12 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     #[allow(clippy::option_option)] // absent / present without a path / with a path
     ctl: Option<Option<PathBuf>>,
+    /// Compare what the current directory holds when the run ends with the crash state
+    /// `explore --crash` checked (the hash its finding gives), and say whether they are the
+    /// same: a replay with `powercut(keep=ID)` is exact only if the program makes the same
+    /// changes again.
+    #[arg(long, value_name = "HASH")]
+    expect_state: Option<String>,
     /// No summary at the end.
     #[arg(short, long)]
     quiet: bool,
@@ -137,6 +143,22 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("failinject: warning: power cut: {why}");
     }
     reap_adopted();
+    if let Some(want) = &args.expect_state {
+        let here = std::env::current_dir()?;
+        let made = crate::explore::crash::layout::hash(&here)
+            .with_context(|| format!("cannot read {} to compare it", here.display()))?;
+        let made = format!("{made:016x}");
+        if made == *want {
+            eprintln!(
+                "failinject: the state left here is the crash state explore checked ({want})"
+            );
+        } else {
+            eprintln!(
+                "failinject: the state left here ({made}) is not the crash state explore checked \
+                 ({want}): the program did not make the same changes as in the recording"
+            );
+        }
+    }
     if !args.quiet && matches!(ended, Ended::Ran(_)) {
         let given: Vec<(String, String)> = rules.iter().map(|r| (r.key(), r.to_string())).collect();
         let mut text = read_logs(&log, started)?;

@@ -26,6 +26,9 @@ pub enum Mode {
     /// As `Any`, and a surviving write that spans several sectors keeps a seeded subset of
     /// them, each wholly old or wholly new.
     Torn,
+    /// Exactly the changes a crash state of `explore --crash` names (`powercut(keep=ID)`,
+    /// [`crate::Keep`]): marked on the records by [`crate::Store::mark_kept`] before the cut.
+    Keep,
 }
 
 impl Mode {
@@ -36,11 +39,14 @@ impl Mode {
             Mode::Prefix => "prefix",
             Mode::Any => "any",
             Mode::Torn => "torn",
+            Mode::Keep => "keep",
         }
     }
 
-    /// Every mode, in the order the documentation lists them.
+    /// Every mode a word names, in the order the documentation lists them.
     pub const ALL_MODES: [Mode; 4] = [Mode::All, Mode::Prefix, Mode::Any, Mode::Torn];
+    /// Every mode, `keep` included (its number in a run's shared state is its place here).
+    pub const EVERY: [Mode; 5] = [Mode::All, Mode::Prefix, Mode::Any, Mode::Torn, Mode::Keep];
 
     /// Whether the mode keeps some unsynced changes, which the store must then record as
     /// they are made (what each write left, not only what it overwrote).
@@ -59,6 +65,8 @@ pub struct Cut {
     pub dirs: bool,
     /// The unit a `torn` write survives in: a power of two, at least [`Cut::MIN_SECTOR`].
     pub sector: u32,
+    /// With [`Mode::Keep`], the crash state to make (the rule's; never freed).
+    pub keep: Option<&'static crate::Keep>,
 }
 
 impl Cut {
@@ -67,7 +75,7 @@ impl Cut {
     /// The smallest sector size.
     pub const MIN_SECTOR: u32 = 512;
     /// `powercut`: every unsynced change lost, directory entries left as they are.
-    pub const ALL: Cut = Cut { mode: Mode::All, dirs: false, sector: Cut::SECTOR };
+    pub const ALL: Cut = Cut { mode: Mode::All, dirs: false, sector: Cut::SECTOR, keep: None };
 }
 
 impl Default for Cut {

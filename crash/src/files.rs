@@ -27,6 +27,16 @@ pub(crate) const NO_REDO: u32 = 8;
 const REDO_WRITE: u64 = 1;
 /// The tag of a redo record of a truncation (its offset is the length set).
 const REDO_TRUNCATE: u64 = 2;
+/// The part of a redo record's tag that says its kind (the rest: [`KEPT`], [`TORN`] and the
+/// kept sectors, marked for a `keep` cut).
+pub(crate) const KIND: u64 = 0xff;
+/// A redo record a `keep` cut makes again ([`crate::Store::mark_kept`]).
+pub(crate) const KEPT: u64 = 1 << 8;
+/// ... with only the sectors whose bits (from [`SECTOR_BITS`] up) are set.
+pub(crate) const TORN: u64 = 1 << 9;
+/// Where the kept sectors' bits of a torn record start, and how many there are.
+pub(crate) const SECTOR_BITS: u32 = 16;
+pub(crate) const SECTORS_MARKED: usize = 48;
 /// The tag of an undo record past the synced size, in the tail a `lose(E,clean)` lost: it
 /// marks pages written again after the loss (`clean.rs`) and is never written back.
 pub(crate) const TAIL: u64 = 3;
@@ -393,7 +403,7 @@ impl Files {
         while let Some(r) = rec {
             let record = arena.record(r);
             let (r_off, len, next) = (record.off, record.bytes.len() as u64, record.prev);
-            if record.tag == REDO_WRITE && r_off >= off && r_off + len <= end {
+            if record.tag & KIND == REDO_WRITE && r_off >= off && r_off + len <= end {
                 match older {
                     None => s.redo_head = next,
                     Some(o) => arena.set_prev(o, next),
@@ -454,6 +464,42 @@ impl Files {
         Ok(())
     }
 
+    /// Marks each redo record of `i` with what a `keep` cut does with it: `fate(seq)` says
+    /// lost (`None`), kept whole (`Some(None)`) or torn (`Some(Some(sectors))`). False when a
+    /// torn write has more sectors than a mark holds (it is then kept whole).
+    pub(crate) fn mark_kept<'k>(
+        &self,
+        arena: &mut Arena<'_>,
+        i: FileId,
+        fate: &dyn Fn(u64) -> Option<Option<&'k [bool]>>,
+    ) -> bool {
+        let mut exact = true;
+        let mut rec = self.slots[i.0].redo_head;
+        while let Some(r) = rec {
+            let record = arena.record(r);
+            let (seq, kind) = (record.seq, record.tag & KIND);
+            rec = record.prev;
+            let tag = match fate(seq) {
+                None => kind,
+                Some(None) => kind | KEPT,
+                Some(Some(sectors)) if sectors.len() > SECTORS_MARKED => {
+                    exact = false;
+                    kind | KEPT
+                }
+                Some(Some(sectors)) => {
+                    let bits = sectors
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, on)| **on)
+                        .fold(0u64, |m, (k, _)| m | 1 << (SECTOR_BITS as usize + k));
+                    kind | KEPT | TORN | bits
+                }
+            };
+            arena.set_tag(r, tag);
+        }
+        exact
+    }
+
     /// Forgets `i`'s redo records for good (until its next sync).
     fn give_up_redo(&mut self, arena: &mut Arena<'_>, i: FileId) {
         self.slots[i.0].flags |= NO_REDO;
@@ -474,14 +520,15 @@ impl Files {
     /// Makes again, on `i`'s file in its synced state, the changes `keep` keeps, oldest first:
     /// `keep(seq, None)` says whether change `seq` survives, and for a surviving write that
     /// covers several `sector`-byte pieces of the file, `keep(seq, Some(part))` whether its
-    /// piece `part` (0 first) does. False when a change could not be made.
+    /// piece `part` (0 first) does; each time with the record's tag (marks of a `keep` cut).
+    /// False when a change could not be made.
     pub(crate) fn replay<D: Disk>(
         &self,
         disk: &D,
         arena: &Arena<'_>,
         i: FileId,
         sector: u64,
-        keep: impl Fn(u64, Option<u64>) -> bool,
+        keep: impl Fn(u64, u64, Option<u64>) -> bool,
     ) -> bool {
         let s = &self.slots[i.0];
         let h = Handle(s.handle);
@@ -490,10 +537,10 @@ impl Files {
         while let Some(r) = rec {
             let record = arena.record(r);
             rec = record.prev;
-            if !keep(record.seq, None) {
+            if !keep(record.seq, record.tag, None) {
                 continue;
             }
-            if record.tag == REDO_TRUNCATE {
+            if record.tag & KIND == REDO_TRUNCATE {
                 whole &= disk.truncate(h, record.off);
                 continue;
             }
@@ -505,7 +552,7 @@ impl Files {
             let mut part = 0;
             while at < end {
                 let piece_end = ((at / sector) + 1).saturating_mul(sector).min(end);
-                if !torn || keep(record.seq, Some(part)) {
+                if !torn || keep(record.seq, record.tag, Some(part)) {
                     let from = (at - record.off) as usize;
                     let to = (piece_end - record.off) as usize;
                     whole &= disk.write_at(h, &record.bytes[from..to], at);

@@ -32,6 +32,7 @@ pub mod cut;
 pub mod disk;
 mod files;
 pub mod journal;
+pub mod keep;
 mod mapped;
 mod warning;
 
@@ -40,6 +41,7 @@ pub use cut::{Cut, Mode};
 pub use disk::{Disk, Handle, Kind, Stat};
 pub use files::{FILES, FileId};
 pub use journal::{ENTRIES, Op, PATH};
+pub use keep::Keep;
 use warning::Seq;
 pub use warning::Warning;
 
@@ -466,6 +468,8 @@ impl<'m> Store<'m> {
         // The last change kept, for the prefix modes; the last directory entry kept.
         let (data_end, entries_end) = match cut.mode {
             Mode::All => (0, 0),
+            // The records are marked (`mark_kept`); the seed is the last entry kept.
+            Mode::Keep => (max, seed),
             Mode::Prefix => {
                 let n = data(max) + if cut.dirs { entries(max) } else { 0 };
                 let k = cut::draw(seed, cut::PREFIX_SALT, 0) % (n + 1);
@@ -483,10 +487,16 @@ impl<'m> Store<'m> {
         };
         if cut.mode != Mode::All {
             let sector = u64::from(cut.sector.max(Cut::MIN_SECTOR));
-            let keep = |seq: u64, part: Option<u64>| match (cut.mode, part) {
+            let keep = |seq: u64, tag: u64, part: Option<u64>| match (cut.mode, part) {
                 (Mode::Prefix, None) => seq <= data_end,
                 (Mode::Any | Mode::Torn, None) => cut::coin(seed, seq, 0),
                 (Mode::Torn, Some(p)) => cut::coin(seed, seq, p + 1),
+                (Mode::Keep, None) => tag & files::KEPT != 0,
+                (Mode::Keep, Some(p)) => {
+                    tag & files::TORN == 0
+                        || (p < files::SECTORS_MARKED as u64
+                            && tag >> (files::SECTOR_BITS as u64 + p) & 1 != 0)
+                }
                 _ => true,
             };
             for (i, s) in self.files.used() {
@@ -499,6 +509,34 @@ impl<'m> Store<'m> {
             self.journal.undo(disk, entries_end);
         }
         whole
+    }
+
+    /// Before a `keep` cut ([`Mode::Keep`]): marks every redo record with what the cut does
+    /// with it, `fate(seq)` saying lost, kept whole or torn (see [`crate::Keep::fate`]), and
+    /// returns the number of the last directory entry kept when `entries` of those not yet
+    /// durable survive (the cut's seed). The bool is false when a torn write has more sectors
+    /// than a mark holds (kept whole instead).
+    pub fn mark_kept<'k>(
+        &mut self,
+        fate: &dyn Fn(u64) -> Option<Option<&'k [bool]>>,
+        entries: u64,
+    ) -> (u64, bool) {
+        let mut exact = true;
+        for i in 0..FILES {
+            if self.files.slots[i].used {
+                exact &= self.files.mark_kept(&mut self.arena, FileId(i), fate);
+            }
+        }
+        // The entries are numbered in the order they were made; the first `entries` live ones
+        // survive.
+        let last = match entries.checked_sub(1) {
+            None => 0,
+            Some(n) => usize::try_from(n)
+                .ok()
+                .and_then(|n| self.journal.live().nth(n))
+                .map_or(u64::MAX, |e| e.seq),
+        };
+        (last, exact)
     }
 
     // ---- changes kept by a power cut -----------------------------------------------------

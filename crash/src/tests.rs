@@ -805,3 +805,43 @@ fn a_dsync_write_is_durable_with_the_size_it_reaches_body() {
     assert_eq!(&f[10..20], &[0u8; 10][..], "the unsynced append before it reads as zeros");
     assert_eq!(&f[20..], b"YZ");
 }
+
+// ---- a named crash state (`powercut(keep=ID)`) -------------------------------------------
+
+#[test]
+fn a_keep_cut_makes_exactly_the_changes_its_marks_name() {
+    roomy(a_keep_cut_body);
+}
+
+fn a_keep_cut_body() {
+    let disk = MemDisk::with_dirs(&["/d"]);
+    disk.add("/d/f", &[b'o'; 2048], false);
+    let mut s = store(1 << 20);
+    // Three writes: the first lost, the second kept whole, the third (sectors 2 and 3) torn
+    // to keep only its sector 3.
+    write_kept(&mut s, &disk, "/d/f", 0, &[b'a'; 100]);
+    let first = s.seq();
+    write_kept(&mut s, &disk, "/d/f", 200, &[b'b'; 100]);
+    let second = s.seq();
+    write_kept(&mut s, &disk, "/d/f", 1024, &[b'c'; 1024]);
+    let third = s.seq();
+    let sectors = [false, true];
+    let fate = |seq: u64| match seq {
+        x if x == second => Some(None),
+        x if x == third => Some(Some(&sectors[..])),
+        x => {
+            assert_eq!(x, first, "only the three writes' records are asked about");
+            None
+        }
+    };
+    let (last_entry, exact) = s.mark_kept(&fate, 0);
+    assert!(exact);
+    assert_eq!(last_entry, 0, "no directory entry kept");
+    let cut = Cut { mode: Mode::Keep, ..Cut::ALL };
+    assert!(s.power_cut(&disk, &cut, last_entry));
+    let f = disk.content("/d/f").unwrap();
+    assert!(f[..100].iter().all(|b| *b == b'o'), "the first write is lost");
+    assert!(f[200..300].iter().all(|b| *b == b'b'), "the second is kept");
+    assert!(f[1024..1536].iter().all(|b| *b == b'o'), "the third's sector 2 is lost");
+    assert!(f[1536..2048].iter().all(|b| *b == b'c'), "and its sector 3 kept");
+}

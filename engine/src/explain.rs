@@ -191,6 +191,11 @@ fn task_phrase(t: &Task, point: Option<PointId>) -> String {
                      writes into {}-byte sectors",
                     cut.sector
                 ),
+                failinject_crash::Mode::Keep => format!(
+                    "right after the call, make the crash state {} of `explore --crash` (the \
+                     changes it names kept, the rest rolled back)",
+                    cut.keep.map(ToString::to_string).unwrap_or_default()
+                ),
             },
             if cut.dirs { " (directory entries too)" } else { "" }
         ),

@@ -29,10 +29,18 @@ use crate::sys::spin::SpinLock;
 use failinject_crash::Stat;
 use libc::{c_int, c_long};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Whether changes are recorded.
 static ON: AtomicBool = AtomicBool::new(false);
+/// Whether a crash state is to be made live (`powercut(keep=ID)`): changes are counted as the
+/// recording counts them, without files.
+static ARMED: AtomicBool = AtomicBool::new(false);
+/// This process's changes so far.
+static COUNT: AtomicU64 = AtomicU64::new(0);
+/// For a live replay, each change's number in the crash model, up to the crash point: a
+/// change that has none repeats the one before, so the table never decreases.
+static SEQS: OnceLock<&'static [AtomicU64]> = OnceLock::new();
 /// The directory the files go into (set once, before `main`).
 static DIR: OnceLock<Vec<u8>> = OnceLock::new();
 /// This process's files.
@@ -79,6 +87,65 @@ pub fn on() -> bool {
     ON.load(Ordering::Relaxed)
 }
 
+/// Whether changes are counted: recorded, or counted for a live replay.
+#[inline]
+fn counting() -> bool {
+    ON.load(Ordering::Relaxed) || ARMED.load(Ordering::Relaxed)
+}
+
+/// Counts changes from now on for a live replay of a crash state whose crash point is change
+/// `point` (from the configuration path, which may allocate: the table is made here, once).
+pub fn arm(point: u64) {
+    let len = usize::try_from(point).unwrap_or(usize::MAX).saturating_add(1).min(1 << 24);
+    let _ = SEQS
+        .set(Box::leak((0..len).map(|_| AtomicU64::new(0)).collect::<Vec<_>>().into_boxed_slice()));
+    ARMED.store(true, Ordering::Release);
+}
+
+/// Counts one change whose number in the crash model is `seq` (0: none); its index.
+fn counted(seq: u64) -> u64 {
+    let i = COUNT.fetch_add(1, Ordering::AcqRel);
+    if let Some(table) = SEQS.get()
+        && let Some(slot) = table.get(i as usize)
+    {
+        let before = i
+            .checked_sub(1)
+            .and_then(|j| table.get(j as usize))
+            .map_or(0, |t| t.load(Ordering::Acquire));
+        slot.store(seq.max(before), Ordering::Release);
+    }
+    i
+}
+
+/// Whether a live replay of a crash state counts changes.
+#[inline]
+pub fn armed() -> bool {
+    ARMED.load(Ordering::Relaxed)
+}
+
+/// How many changes this process made.
+pub fn count() -> u64 {
+    COUNT.load(Ordering::Acquire)
+}
+
+/// Whether change `i` has a number of its own in the crash model (a record to make again): a
+/// store through a mapping, or a sync, has none.
+pub fn has_record(i: u64) -> bool {
+    let Some(table) = SEQS.get() else { return false };
+    let at = |j: u64| table.get(j as usize).map_or(0, |t| t.load(Ordering::Acquire));
+    let before = i.checked_sub(1).map_or(0, at);
+    at(i) > before
+}
+
+/// The index of the change whose number in the crash model is `seq`, among those counted.
+pub fn index_of(seq: u64) -> Option<u64> {
+    let table = SEQS.get()?;
+    let n = (count() as usize).min(table.len());
+    let seqs = &table[..n];
+    let i = seqs.partition_point(|t| t.load(Ordering::Acquire) < seq);
+    (seqs.get(i)?.load(Ordering::Acquire) == seq && seq != 0).then_some(i as u64)
+}
+
 /// Starts recording into `dir` (from the constructor, before `main`). An error names the file
 /// that could not be opened.
 pub fn start(dir: &[u8]) -> Result<(), String> {
@@ -95,6 +162,8 @@ pub fn start(dir: &[u8]) -> Result<(), String> {
 /// In a forked child: its own files, opened at its first change (the parent's stay the
 /// parent's).
 pub fn after_fork_in_child() {
+    // The child's changes are its own, counted from 0 (as its records are).
+    COUNT.store(0, Ordering::Release);
     WRITER.reset_after_fork();
     let mut w = WRITER.lock();
     // Not closed: they are the parent's too, and close-on-exec.
@@ -185,9 +254,22 @@ fn fd_path(fd: c_int, buf: &mut [u8]) -> Option<&[u8]> {
 
 /// `len` bytes written at `off` of the file `st` (the program's descriptor `fd`, -1 if none),
 /// read back through `from`, a descriptor of ours that reads the file. `dsync`: durable when
-/// the write returned; `mmap`: pages written through a shared mapping, found at a sync.
-pub fn write(st: &Stat, fd: c_int, from: c_int, (off, len): (u64, u64), dsync: bool, mmap: bool) {
-    if !on() || len == 0 {
+/// the write returned; `mmap`: pages written through a shared mapping, found at a sync;
+/// `seq`: its number in the crash model (0: none).
+#[allow(clippy::too_many_arguments)]
+pub fn write(
+    st: &Stat,
+    fd: c_int,
+    from: c_int,
+    (off, len): (u64, u64),
+    (dsync, mmap): (bool, bool),
+    seq: u64,
+) {
+    if !counting() || len == 0 {
+        return;
+    }
+    counted(seq);
+    if !on() {
         return;
     }
     let frames = site::capture();
@@ -211,8 +293,12 @@ pub fn write(st: &Stat, fd: c_int, from: c_int, (off, len): (u64, u64), dsync: b
 }
 
 /// The file `st` (the program's `fd`, -1 if none, or its `path`) was truncated or extended
-/// to `len`.
-pub fn truncate(st: &Stat, fd: c_int, path: Option<&[u8]>, len: u64) {
+/// to `len` (`seq`: its number in the crash model, 0: none).
+pub fn truncate(st: &Stat, fd: c_int, path: Option<&[u8]>, len: u64, seq: u64) {
+    if !counting() {
+        return;
+    }
+    counted(seq);
     if !on() {
         return;
     }
@@ -229,8 +315,18 @@ pub fn truncate(st: &Stat, fd: c_int, path: Option<&[u8]>, len: u64) {
 
 /// A directory entry changed: `op` is `create`, `link`, `symlink`, `rename` (from `path` to
 /// `to`) or `unlink`; `file` the file it names (after a creation or rename), `dir` whether it
-/// is a directory.
-pub fn entry(op: &[u8], path: &[u8], to: Option<&[u8]>, file: Option<&Stat>, dir: bool) {
+/// is a directory; `seq` its number in the crash model's journal (0: none).
+pub fn entry(
+    op: &[u8],
+    (path, to): (&[u8], Option<&[u8]>),
+    file: Option<&Stat>,
+    dir: bool,
+    seq: u64,
+) {
+    if !counting() {
+        return;
+    }
+    counted(seq);
     if !on() {
         return;
     }
@@ -252,6 +348,10 @@ pub fn entry(op: &[u8], path: &[u8], to: Option<&[u8]>, file: Option<&Stat>, dir
 /// of its bytes `range` (length 0: to the end), `syncfs` of its file system, or `sync`
 /// (`st` `None`).
 pub fn synced(op: &[u8], st: Option<&Stat>, fd: c_int, range: Option<(u64, u64)>) {
+    if !counting() {
+        return;
+    }
+    counted(0);
     if !on() {
         return;
     }

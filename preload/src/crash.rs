@@ -40,7 +40,7 @@ use crate::sys::raw;
 use crate::sys::shared_store::{self, SharedHeld};
 use crate::sys::spin::{Held, SpinLock};
 use crate::sys::write_watch;
-use failinject_crash::{Cut, Handle, Op, Stat, Store, Warning};
+use failinject_crash::{Cut, Handle, Mode, Op, Stat, Store, Warning};
 use failinject_engine::{Effect, SysCall};
 use libc::c_int;
 use std::ffi::CStr;
@@ -112,9 +112,34 @@ pub fn start(dirs: bool, keeps: bool) {
 }
 
 /// Whether the effect is one this module carries out instead of the call (no tracking of
-/// the call itself then).
+/// the call itself then). A `powercut(keep=ID)` comes after the call, which is tracked.
 pub fn ends(e: &Effect<'_>) -> bool {
-    matches!(e, Effect::Powercut { .. } | Effect::Lose(..))
+    match e {
+        Effect::Powercut { cut, .. } => cut.mode != Mode::Keep,
+        Effect::Lose(..) => true,
+        _ => false,
+    }
+}
+
+/// A `powercut(keep=ID)` decided for the call under way, made once its change is recorded
+/// ([`cut_pending`]): the mode's marks need the call's own change.
+static PENDING: SpinLock<Option<(Cut, u64)>> = SpinLock::new(None);
+
+/// Notes a `powercut(keep=ID)` for the end of the call under way.
+pub fn pend(cut: Cut, seed: u64) {
+    *PENDING.lock() = Some((cut, seed));
+}
+
+/// After a call's tracking: the power cut it was decided to end with, if any.
+#[inline]
+pub fn cut_pending() {
+    if !changes::armed() {
+        return;
+    }
+    let pending = PENDING.lock().take();
+    if let Some((cut, seed)) = pending {
+        powercut(cut, seed);
+    }
 }
 
 /// The model, locked: the run's when it shares one, else this process's.
@@ -436,23 +461,29 @@ pub fn after_change(pre: &Pre, r: i64) {
     match pre.after {
         After::Nothing => {}
         After::Write { st, fd, off, dsync } if r > 0 => {
-            let handle = {
+            let (handle, seq) = {
                 let mut s = store();
-                if keeps() {
+                let seq = if keeps() {
                     warn(s.wrote(&Kernel, &st, off, r as u64));
-                }
+                    s.seq()
+                } else {
+                    0
+                };
                 if dsync {
                     warn(s.synced_write(&Kernel, &st, off, r as u64));
                 }
-                s.handle_of(&st)
+                (s.handle_of(&st), seq)
             };
-            if let Some(h) = handle.filter(|_| changes::on()) {
-                changes::write(&st, fd, Kernel::fd(h), (off, r as u64), dsync, false);
-            }
+            let from = handle.map_or(-1, Kernel::fd);
+            changes::write(&st, fd, from, (off, r as u64), (dsync, false), seq);
         }
         After::Truncate { st, fd, len } if r >= 0 => {
-            warn(store().truncated(&Kernel, &st, len));
-            changes::truncate(&st, fd, None, len);
+            let seq = {
+                let mut s = store();
+                warn(s.truncated(&Kernel, &st, len));
+                s.seq()
+            };
+            changes::truncate(&st, fd, None, len, seq);
         }
         After::Write { .. } | After::Truncate { .. } => {}
     }
@@ -513,8 +544,8 @@ pub fn created_named(fd: i64, path: Option<&[u8]>) {
         let path = path
             .or_else(|| fds::path(fd, &mut buf[..failinject_crash::PATH - 1]).map(|n| &buf[..n]));
         if let Some(p) = path {
-            journal(Op::Created, p, None, None);
-            changes::entry(b"create", p, None, st.as_ref(), false);
+            let seq = journal(Op::Created, p, None, None);
+            changes::entry(b"create", (p, None), st.as_ref(), false, seq);
         }
     }
 }
@@ -662,7 +693,7 @@ impl failinject_crash::Disk for Recorded {
         each: &mut dyn FnMut(u64, u64),
     ) -> bool {
         let record = |(off, len): (u64, u64)| {
-            changes::write(file, -1, Kernel::fd(h), (off, len), false, true);
+            changes::write(file, -1, Kernel::fd(h), (off, len), (false, true), 0);
         };
         let told = Kernel.written(file, h, owner, map, range, &mut |off, len| {
             record((off, len));
@@ -677,8 +708,11 @@ impl failinject_crash::Disk for Recorded {
 
 // ---- directory entries (`powercut(dirs)`) --------------------------------------------------
 
-fn journal(op: Op, path: &[u8], to: Option<&[u8]>, held: Option<Handle>) {
-    warn(store().journal(&Kernel, op, path, to, held));
+/// Journals a directory entry change; its number in the model.
+fn journal(op: Op, path: &[u8], to: Option<&[u8]>, held: Option<Handle>) -> u64 {
+    let mut s = store();
+    warn(s.journal(&Kernel, op, path, to, held));
+    s.seq()
 }
 
 /// Before a call that may remove or replace the file at `path`: keeps a handle on it
@@ -705,8 +739,8 @@ pub fn made(r: i64, call: &SysCall<'_>) {
         && r == 0
         && let Some(p) = call.path
     {
-        journal(Op::Created, p, None, None);
-        if changes::on() {
+        let seq = journal(Op::Created, p, None, None);
+        if changes::on() || changes::armed() {
             let name = call.point.info().name;
             let op: &[u8] = if name.contains("symlink") {
                 b"symlink"
@@ -717,7 +751,7 @@ pub fn made(r: i64, call: &SysCall<'_>) {
             };
             let st = path_stat(p);
             let dir = st.is_some_and(|st| st.dir());
-            changes::entry(op, p, None, st.as_ref().filter(|st| !st.dir()), dir);
+            changes::entry(op, (p, None), st.as_ref().filter(|st| !st.dir()), dir, seq);
         }
     }
 }
@@ -736,10 +770,11 @@ pub fn renamed(pre: &mut Pre, r: i64, call: &SysCall<'_>) {
         && r == 0
         && let (Some(to), Some(from)) = (call.path, call.path2)
     {
-        journal(Op::Renamed, from, Some(to), pre.held.take());
-        if changes::on() {
+        let seq = journal(Op::Renamed, from, Some(to), pre.held.take());
+        if changes::on() || changes::armed() {
             let st = path_stat(to);
-            changes::entry(b"rename", from, Some(to), st.as_ref(), st.is_some_and(|s| s.dir()));
+            let dir = st.is_some_and(|s| s.dir());
+            changes::entry(b"rename", (from, Some(to)), st.as_ref(), dir, seq);
         }
     }
 }
@@ -750,8 +785,8 @@ pub fn removed(pre: &mut Pre, r: i64, call: &SysCall<'_>) {
         && r == 0
         && let Some(p) = call.path
     {
-        journal(Op::Removed { dir: pre.dir }, p, None, pre.held.take());
-        changes::entry(b"unlink", p, None, None, pre.dir);
+        let seq = journal(Op::Removed { dir: pre.dir }, p, None, pre.held.take());
+        changes::entry(b"unlink", (p, None), None, pre.dir, seq);
     }
 }
 
@@ -782,6 +817,10 @@ pub fn lose(fd: c_int, whole_fs: bool, how: failinject_engine::Loss) {
 pub fn powercut(cut: Cut, seed: u64) -> ! {
     CUT.store(true, Ordering::Release);
     let cut = Cut { dirs: cut.dirs && dirs_on(), ..cut };
+    let seed = match cut.keep {
+        Some(keep) => mark_kept(keep),
+        None => seed,
+    };
     if SHARED.load(Ordering::Acquire) {
         // The whole run: `failinject run` kills every process of it, this one included,
         // waits until all are gone, then rolls back every file (`restore_run`). Only if it
@@ -830,6 +869,31 @@ fn share(fresh: &Store<'static>) -> bool {
 
 /// A power cut asked for over the control socket (`powercut [MODE]`), from the control
 /// thread: as a `powercut` rule would.
+/// Before a `powercut(keep=ID)`: every record of the model marked with what the crash state
+/// `keep` does with its change, found by the change's index in this process's count
+/// (`changes.rs`); returns the cut's seed, the number of the last directory entry kept. Says
+/// so when the program made other changes than the recording, or a torn write is too long
+/// to tear live.
+fn mark_kept(keep: &failinject_crash::Keep) -> u64 {
+    if changes::count() != keep.point + 1 {
+        raw::diag(&[b"powercut(keep=...): the program made other changes than explore recorded \
+            before this cut; the state made differs from the one explore checked"]);
+    }
+    let (last, exact) = {
+        let mut s = store();
+        s.mark_kept(&|seq| changes::index_of(seq).and_then(|i| keep.fate(i)), keep.entries)
+    };
+    if !exact {
+        raw::diag(&[b"powercut(keep=...): a torn write of more than 48 sectors is kept whole"]);
+    }
+    if keep.kept.iter().any(|i| *i <= keep.point && !changes::has_record(*i)) {
+        raw::diag(&[b"powercut(keep=...): a kept change has no record to make again (a store \
+            through a shared mapping, or a write the model could not record): it is rolled \
+            back, and the state differs from the one explore checked"]);
+    }
+    last
+}
+
 pub fn cut_now(cut: Cut, seed: u64) -> ! {
     let _inside = crate::sys::guard::Inside::enter();
     powercut(cut, seed)

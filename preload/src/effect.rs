@@ -95,6 +95,12 @@ pub fn apply<R: Ret>(
             unsafe { libc::raise(sig.0) };
             real()
         }
+        // A crash state of explore's: the call is made and tracked first, the power fails
+        // at the end of the wrapper (`crash::cut_pending`).
+        Effect::Powercut { cut, seed } if cut.keep.is_some() => {
+            crate::crash::pend(cut, seed);
+            real()
+        }
         // Every tracked file back to its synced state, then SIGKILL (`crash.rs`).
         Effect::Powercut { cut, seed } => crate::crash::powercut(cut, seed),
         // The sync fails and its file (for `syncs(fs)`, its file system) loses the writes not

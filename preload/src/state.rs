@@ -122,6 +122,10 @@ fn publish(registry: &mut Registry) {
                 _ => None,
             })
         };
+        // A live replay of a crash state counts the changes as explore's recording did.
+        if let Some(keep) = cuts().find_map(|c| c.keep) {
+            crate::changes::arm(keep.point);
+        }
         let recording = crate::changes::on();
         crate::crash::start(
             recording || cuts().any(|c| c.dirs),

@@ -491,6 +491,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             random: c.options.random,
             first_index: crash::FIRST_INDEX,
             repro: crash_repro(args),
+            live: &|rule: &str, hash: &str| {
+                repro_with(&c.setup, &[rule.to_string()], &command_text, &["--expect-state", hash])
+            },
             started,
         };
         eprintln!(
@@ -730,7 +733,7 @@ fn crash_line(c: &crash::CrashFinding) -> String {
         let more = c.minimal.len().saturating_sub(3);
         let _ = write!(
             line,
-            "; {} by losing only {}{}",
+            "; {} with only {}{} lost or torn",
             if c.minimal_proven { "still broken" } else { "broken too" },
             shown.join(", "),
             if more > 0 { format!(" and {more} more") } else { String::new() }
@@ -764,8 +767,14 @@ fn crash_repro(args: &Args) -> (String, String) {
 /// The one command line that repeats a run: a fresh directory, prepared as the runs were,
 /// the command under `failinject run`, then the oracle.
 fn repro(setup: &Setup, rules: &[String], command: &[String]) -> String {
+    repro_with(setup, rules, command, &[])
+}
+
+/// [`repro`] with more options for `failinject run` (`--expect-state HASH`).
+fn repro_with(setup: &Setup, rules: &[String], command: &[String], options: &[&str]) -> String {
     let mut words =
         vec!["failinject".to_string(), "run".into(), "--seed".into(), setup.seed.to_string()];
+    words.extend(options.iter().map(|o| o.to_string()));
     for r in rules {
         words.push("-r".into());
         words.push(r.clone());

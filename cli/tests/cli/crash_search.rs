@@ -48,14 +48,33 @@ fn a_rename_without_fsync_is_found_from_one_recording_and_a_synced_save_is_not()
     assert!(ops("kept").iter().any(|c| c.starts_with(r#""rename""#)), "{f}");
     assert_eq!(f["minimal_proven"], true, "{f}");
     assert_eq!(f["minimal"].as_array().unwrap().len(), 1, "losing the write alone breaks it: {f}");
-    assert!(stderr.contains("by losing only #"), "{stderr}");
+    assert!(stderr.contains("still broken with only #1 write data.tmp"), "{stderr}");
     assert!(f["point"]["site"].as_str().is_some_and(|s| !s.is_empty()), "{f}");
 
-    // Its repro line checks that one state again, and finds it again.
+    // Its repro line makes the state live with `powercut(keep=ID)`, and says the state it
+    // left is the one explore checked; the oracle rejects it again.
     let id = f["id"].as_str().unwrap();
     let repro = found[0]["repro"].as_str().unwrap();
-    assert!(repro.contains(&format!("--crash-state {id} ")), "{repro}");
-    let line = repro.split("   #").next().unwrap().replacen(
+    assert!(repro.contains(&format!("=powercut(keep={id})")), "{repro}");
+    let live = repro.split("   #").next().unwrap().replacen(
+        "failinject run ",
+        &format!("{} run ", env!("CARGO_BIN_EXE_failinject")),
+        1,
+    );
+    let replay = output(shell(TempDir::new("crash-live").path(), &live));
+    let said = text(&replay.stderr);
+    assert_eq!(replay.status.code(), Some(1), "the oracle fails: {said}");
+    assert!(said.contains("is the crash state explore checked"), "{said}");
+    assert!(said.contains("power cut by rule 1"), "{said}");
+    // Made where the program does something else first, the state differs, and it says so.
+    let other = live.replacen("&& sh -c", "&& echo extra > extra.txt && sh -c", 1);
+    let said = text(&output(shell(TempDir::new("crash-live2").path(), &other)).stderr);
+    assert!(said.contains("is not the crash state explore checked"), "{said}");
+
+    // Its recheck line checks that one state again through explore, and finds it again.
+    let recheck = f["recheck"].as_str().unwrap();
+    assert!(recheck.contains(&format!("--crash-state {id} ")), "{recheck}");
+    let line = recheck.replacen(
         "failinject explore ",
         &format!("{} explore --report again ", env!("CARGO_BIN_EXE_failinject")),
         1,

@@ -26,12 +26,25 @@ pub fn parse_cut(text: &str) -> Result<Cut, CutError> {
     let mut cut = Cut::ALL;
     let (mut mode_seen, mut sector_seen) = (false, false);
     let mut at = 0;
-    for word in text.split([',', ' ']) {
-        let span = at..at + word.len();
+    let mut words = text.split([',', ' ']).peekable();
+    while let Some(word) = words.next() {
+        let mut span = at..at + word.len();
         at += word.len() + 1;
-        let trimmed = word.trim();
+        let mut trimmed = word.trim();
         if trimmed.is_empty() {
             continue;
+        }
+        // A crash state's ID lists changes with commas (`keep=P4.k0,2-4.e0`): the words that
+        // go on with a digit are its own.
+        if trimmed.starts_with("keep=") {
+            while let Some(next) =
+                words.peek().filter(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+            {
+                at += next.len() + 1;
+                span.end = span.start + (at - 1 - span.start);
+                words.next();
+            }
+            trimmed = text[span.clone()].trim();
         }
         let bad = |message: String| CutError { at: span.clone(), message, suggestion: None };
         if let Some(n) = trimmed.strip_prefix("sector=") {
@@ -48,12 +61,22 @@ pub fn parse_cut(text: &str) -> Result<Cut, CutError> {
                     )));
                 }
             };
-        } else if trimmed.starts_with("keep=") {
-            return Err(bad(
-                "`keep=ID` names a crash state of `explore --crash`'s search, which is not built \
-                 yet: give a mode (prefix, any, torn) instead"
-                    .into(),
-            ));
+        } else if let Some(id) = trimmed.strip_prefix("keep=") {
+            if std::mem::replace(&mut mode_seen, true) {
+                return Err(bad("`keep=` names the whole crash state: no mode beside it".into()));
+            }
+            let Some(keep) = failinject_crash::Keep::parse(id) else {
+                return Err(bad(format!(
+                    "`keep={}`: not a crash state's ID as `explore --crash` prints it \
+                     (P42.k3-7,9.e2)",
+                    id.chars().take(40).collect::<String>()
+                )));
+            };
+            // A rule's crash state lives as long as the program: the preload never frees
+            // published rules either.
+            cut.keep = Some(Box::leak(Box::new(keep)));
+            cut.mode = Mode::Keep;
+            cut.dirs = true;
         } else if trimmed == "dirs" {
             cut.dirs = true;
         } else if let Some(mode) = Mode::ALL_MODES.into_iter().find(|m| m.name() == trimmed) {
@@ -88,11 +111,15 @@ impl std::fmt::Display for CutWords<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let cut = self.0;
         let mut sep = "";
-        if cut.mode != Mode::All {
+        if let Some(keep) = cut.keep {
+            write!(f, "keep={keep}")?;
+            sep = ",";
+        } else if cut.mode != Mode::All {
             f.write_str(cut.mode.name())?;
             sep = ",";
         }
-        if cut.dirs {
+        // `keep=` implies the directory entries.
+        if cut.dirs && cut.keep.is_none() {
             write!(f, "{sep}dirs")?;
             sep = ",";
         }
@@ -106,6 +133,22 @@ impl std::fmt::Display for CutWords<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crash_state_reads_back_with_its_commas() {
+        let cut = parse_cut("keep=P4.k0,2-4.e1.t2:0-1,3,sector=4096").unwrap();
+        assert_eq!(cut.mode, Mode::Keep);
+        assert!(cut.dirs, "keep implies the directory entries");
+        let keep = cut.keep.unwrap();
+        assert_eq!((keep.point, &keep.kept[..], keep.entries), (4, &[0, 2, 3, 4][..], 1));
+        assert_eq!(cut.sector, 4096);
+        assert_eq!(cut_words(&cut).to_string(), "keep=P4.k0,2-4.e1.t2:0-1,3,sector=4096");
+        let e = parse_cut("keep=P4.kx.e0").unwrap_err();
+        assert!(e.message.contains("not a crash state's ID"), "{e:?}");
+        assert_eq!(e.at, 0..13);
+        let e = parse_cut("torn,keep=P4.k-.e0").unwrap_err();
+        assert!(e.message.contains("no mode beside it"), "{e:?}");
+    }
 
     #[test]
     fn words_read_back_as_they_were_given() {

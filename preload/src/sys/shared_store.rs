@@ -337,7 +337,7 @@ pub fn populate(range: std::ops::Range<usize>) {
 /// Marks the start of a run-wide power cut, `cut` with choices drawn from `seed`: true for
 /// the one process that starts it.
 pub fn begin_cut(cut: &Cut, seed: u64) -> bool {
-    let mode = Mode::ALL_MODES.iter().position(|m| *m == cut.mode).unwrap_or(0) as u32;
+    let mode = Mode::EVERY.iter().position(|m| *m == cut.mode).unwrap_or(0) as u32;
     let word = 1 | (u32::from(cut.dirs) << 1) | (mode << 2) | (cut.sector.trailing_zeros() << 8);
     if !mapped()
         || u32_at(H_CUT).compare_exchange(0, word, Ordering::AcqRel, Ordering::Acquire).is_err()
@@ -360,9 +360,11 @@ pub fn cut() -> Option<(Cut, u64)> {
         return None;
     }
     let cut = Cut {
-        mode: Mode::ALL_MODES[((word >> 2) & 3) as usize],
+        mode: Mode::EVERY.get(((word >> 2) & 7) as usize).copied().unwrap_or_default(),
         dirs: word & 2 != 0,
         sector: 1 << ((word >> 8) & 0xff).min(31),
+        // A `keep` cut's records are marked in the shared model already.
+        keep: None,
     };
     Some((cut, u64_at(H_SEED).load(Ordering::Acquire)))
 }

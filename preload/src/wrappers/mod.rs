@@ -312,6 +312,8 @@ macro_rules! wrappers {
                         crash!(@post $does result pre call $target);
                     }
                     drop(pre);
+                    // A `powercut(keep=ID)` decided for this call, once its change is tracked.
+                    crate::crash::cut_pending();
                     book!(@book $does result call);
                     result
                 }

@@ -85,6 +85,9 @@ pub struct CrashFinding {
     /// A hash of the files it lays out: two states that make the same bytes are one.
     #[serde(default)]
     pub state: String,
+    /// The `explore` line that checks this one state again, from a new recording.
+    #[serde(default)]
+    pub recheck: String,
     /// The change after which the power failed.
     pub point: ChangeRef,
     /// The changes not durable at that point that the state keeps, whole or torn.
@@ -138,6 +141,8 @@ pub struct Campaign<'a> {
     /// The command line that re-checks one state: the options, then (after `--crash-state
     /// ID`) the command.
     pub repro: (String, String),
+    /// The `failinject run` line that makes a state live: from the rule and the state's hash.
+    pub live: &'a (dyn Fn(&str, &str) -> String + Sync),
     /// When the campaign started.
     pub started: std::time::Instant,
 }
@@ -279,8 +284,14 @@ pub fn search(rec: &Recording, c: &Campaign<'_>) -> anyhow::Result<Searched> {
             (Vec::new(), false)
         };
         let mut f = finding(rec, c, &s, &pending, (minimal, proven), said, index);
+        let hash = format!("{hash:016x}");
+        f.repro = format!(
+            "{}   # a live replay: exact only if the program makes the same changes again",
+            (c.live)(&live_rule(rec, &s), &hash)
+        );
+        f.rules = vec![live_rule(rec, &s)];
         if let Some(crash) = &mut f.crash {
-            crash.state = format!("{hash:016x}");
+            crash.state = hash;
         }
         findings.push(f);
     }
@@ -386,6 +397,27 @@ fn minimize(
     Ok((m, proven))
 }
 
+/// The rule that makes state `s` live: `powercut(keep=ID)` at the call that made the change
+/// after which the power fails, by its site and its place among that site's changes.
+fn live_rule(rec: &Recording, s: &State) -> String {
+    let changes = &rec.trace.changes;
+    let c = &changes[s.point];
+    let nth = changes[..=s.point].iter().filter(|x| x.site == c.site).count();
+    // The classes of the calls that make such a change (`failinject points`).
+    let classes = match c.op {
+        trace::Op::Write { mmap: true, .. }
+        | trace::Op::Fsync { .. }
+        | trace::Op::SyncRange { .. }
+        | trace::Op::SyncFs { .. }
+        | trace::Op::Sync => "@sync",
+        trace::Op::Write { .. } => "@write",
+        trace::Op::Truncate { .. } => "@write|@meta|@open",
+        trace::Op::Create { .. } => "@open|@meta",
+        trace::Op::Link { .. } | trace::Op::Rename { .. } | trace::Op::Unlink { .. } => "@meta",
+    };
+    format!("sys:{classes}[site={},when={nth}]=powercut(keep={})", c.site, s.id())
+}
+
 fn change_ref(rec: &Recording, i: usize) -> ChangeRef {
     let c = &rec.trace.changes[i];
     let (off, len) = match c.op {
@@ -427,6 +459,7 @@ fn finding(
     let crash = CrashFinding {
         id: id.clone(),
         state: String::new(),
+        recheck: format!("{} --crash-state {id} {}", c.repro.0, c.repro.1),
         point: change_ref(rec, s.point),
         kept: refs(&mut kept.into_iter()),
         lost: refs(&mut lost.into_iter()),
@@ -449,10 +482,7 @@ fn finding(
         status: runner::describe(&Ending::Signaled(9)),
         stderr: String::new(),
         oracle_output: Some(said),
-        repro: format!(
-            "{} --crash-state {id} {}   # exact only if the program makes the same changes again",
-            c.repro.0, c.repro.1
-        ),
+        repro: String::new(),
         ignored: false,
         after: None,
         crash: Some(crash),

@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 use super::trace::{Change, Op};
+use failinject_crash::Keep;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How the changes not yet durable may survive.
@@ -304,73 +305,31 @@ impl Rng {
 }
 
 impl State {
+    /// The state as the crash model names it (`failinject_crash::Keep`).
+    pub fn keep(&self) -> Keep {
+        let torn = self.torn.iter().map(|(i, m)| (*i as u64, m.clone())).collect();
+        let kept = self.kept.iter().map(|i| *i as u64).collect();
+        Keep { point: self.point as u64, kept, entries: self.entries as u64, torn }
+    }
+
     /// Its name, as `powercut(keep=ID)` and the report give it: the crash point, the kept data
     /// changes, the kept prefix of directory entries and the torn writes' kept sectors, by
     /// their order in the trace: `P42.k3-7,9.e2.t9:0-1,3`.
     pub fn id(&self) -> String {
-        let mut s =
-            format!("P{}.k{}.e{}", self.point, ranges(self.kept.iter().copied()), self.entries);
-        for (i, mask) in &self.torn {
-            let on = mask.iter().enumerate().filter(|(_, b)| **b).map(|(k, _)| k);
-            s.push_str(&format!(".t{i}:{}", ranges(on)));
-        }
-        s
+        self.keep().to_string()
     }
 
     /// The state an [`State::id`] names; `None` for text that is not one.
     pub fn parse(id: &str) -> Option<State> {
-        let mut parts = id.split('.');
-        let point = parts.next()?.strip_prefix('P')?.parse().ok()?;
-        let kept = parse_ranges(parts.next()?.strip_prefix('k')?)?.into_iter().collect();
-        let entries = parts.next()?.strip_prefix('e')?.parse().ok()?;
-        let mut torn = BTreeMap::new();
-        for t in parts {
-            let (i, on) = t.strip_prefix('t')?.split_once(':')?;
-            let on = parse_ranges(on)?;
-            let len = on.iter().max().map_or(0, |m| m + 1);
-            let mut mask = vec![false; len];
-            for k in on {
-                mask[k] = true;
-            }
-            torn.insert(i.parse().ok()?, mask);
-        }
-        Some(State { point, kept, entries, torn })
+        let k = Keep::parse(id)?;
+        let n = |x: u64| usize::try_from(x).ok();
+        Some(State {
+            point: n(k.point)?,
+            kept: k.kept.iter().map(|i| n(*i)).collect::<Option<_>>()?,
+            entries: n(k.entries)?,
+            torn: k.torn.into_iter().map(|(i, m)| Some((n(i)?, m))).collect::<Option<_>>()?,
+        })
     }
-}
-
-/// The numbers `3-7,9` lists (`-`: none).
-fn parse_ranges(text: &str) -> Option<Vec<usize>> {
-    if text == "-" {
-        return Some(Vec::new());
-    }
-    let mut out = Vec::new();
-    for piece in text.split(',') {
-        match piece.split_once('-') {
-            Some((a, b)) => out.extend(a.parse::<usize>().ok()?..=b.parse().ok()?),
-            None => out.push(piece.parse().ok()?),
-        }
-    }
-    Some(out)
-}
-
-/// `3-7,9` for 3,4,5,6,7,9; `-` for none.
-fn ranges(items: impl Iterator<Item = usize>) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut run: Option<(usize, usize)> = None;
-    for i in items {
-        run = match run {
-            Some((a, b)) if i == b + 1 => Some((a, i)),
-            Some((a, b)) => {
-                out.push(if a == b { a.to_string() } else { format!("{a}-{b}") });
-                Some((i, i))
-            }
-            None => Some((i, i)),
-        };
-    }
-    if let Some((a, b)) = run {
-        out.push(if a == b { a.to_string() } else { format!("{a}-{b}") });
-    }
-    if out.is_empty() { "-".into() } else { out.join(",") }
 }
 
 #[cfg(test)]
