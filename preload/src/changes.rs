@@ -243,7 +243,26 @@ fn record(
     }
 }
 
-fn emit(w: &Writer, line: &mut Line<'_>) {
+/// Counts a change whose number in the crash model is `seq`; whether it is to be recorded.
+fn counts(seq: u64) -> bool {
+    if !counting() {
+        return false;
+    }
+    counted(seq);
+    on()
+}
+
+/// Writes the record of a change: what every record holds, then `more`.
+fn emit(
+    w: &mut Writer,
+    (op, file, path): (&[u8], Option<&Stat>, Option<&[u8]>),
+    frames: &site::Frames,
+    more: impl FnOnce(&mut Line<'_>),
+) {
+    let mut buf = [0u8; 4096];
+    let mut line = Line::new(&mut buf);
+    record(w, &mut line, op, file, path, frames);
+    more(&mut line);
     raw::write_all(w.changes, line.finish());
 }
 
@@ -256,7 +275,6 @@ fn fd_path(fd: c_int, buf: &mut [u8]) -> Option<&[u8]> {
 /// read back through `from`, a descriptor of ours that reads the file. `dsync`: durable when
 /// the write returned; `mmap`: pages written through a shared mapping, found at a sync;
 /// `seq`: its number in the crash model (0: none).
-#[allow(clippy::too_many_arguments)]
 pub fn write(
     st: &Stat,
     fd: c_int,
@@ -265,11 +283,7 @@ pub fn write(
     (dsync, mmap): (bool, bool),
     seq: u64,
 ) {
-    if !counting() || len == 0 {
-        return;
-    }
-    counted(seq);
-    if !on() {
+    if len == 0 || !counts(seq) {
         return;
     }
     let frames = site::capture();
@@ -279,38 +293,30 @@ pub fn write(
     let at = w.data_at;
     let copied = copy(from, off, w.data, at, len);
     w.data_at += copied;
-    let mut buf = [0u8; 4096];
-    let mut line = Line::new(&mut buf);
-    record(&mut w, &mut line, b"write", Some(st), path, &frames);
-    line.num("off", off as i64).num("len", copied as i64).num("at", at as i64);
-    if dsync {
-        line.raw("dsync", b"true");
-    }
-    if mmap {
-        line.str("via", b"mmap");
-    }
-    emit(&w, &mut line);
+    emit(&mut w, (b"write", Some(st), path), &frames, |line| {
+        line.num("off", off as i64).num("len", copied as i64).num("at", at as i64);
+        if dsync {
+            line.raw("dsync", b"true");
+        }
+        if mmap {
+            line.str("via", b"mmap");
+        }
+    });
 }
 
 /// The file `st` (the program's `fd`, -1 if none, or its `path`) was truncated or extended
 /// to `len` (`seq`: its number in the crash model, 0: none).
 pub fn truncate(st: &Stat, fd: c_int, path: Option<&[u8]>, len: u64, seq: u64) {
-    if !counting() {
-        return;
-    }
-    counted(seq);
-    if !on() {
+    if !counts(seq) {
         return;
     }
     let frames = site::capture();
     let mut buf = [0u8; 1024];
     let path = path.or_else(|| fd_path(fd, &mut buf));
     let Some(mut w) = writer() else { return };
-    let mut buf = [0u8; 4096];
-    let mut line = Line::new(&mut buf);
-    record(&mut w, &mut line, b"truncate", Some(st), path, &frames);
-    line.num("len", len as i64);
-    emit(&w, &mut line);
+    emit(&mut w, (b"truncate", Some(st), path), &frames, |line| {
+        line.num("len", len as i64);
+    });
 }
 
 /// A directory entry changed: `op` is `create`, `link`, `symlink`, `rename` (from `path` to
@@ -323,52 +329,40 @@ pub fn entry(
     dir: bool,
     seq: u64,
 ) {
-    if !counting() {
-        return;
-    }
-    counted(seq);
-    if !on() {
+    if !counts(seq) {
         return;
     }
     let frames = site::capture();
     let Some(mut w) = writer() else { return };
-    let mut buf = [0u8; 4096];
-    let mut line = Line::new(&mut buf);
-    record(&mut w, &mut line, op, file, Some(path), &frames);
-    if let Some(to) = to {
-        line.str("to", to);
-    }
-    if dir {
-        line.raw("dir", b"true");
-    }
-    emit(&w, &mut line);
+    emit(&mut w, (op, file, Some(path)), &frames, |line| {
+        if let Some(to) = to {
+            line.str("to", to);
+        }
+        if dir {
+            line.raw("dir", b"true");
+        }
+    });
 }
 
 /// A sync succeeded: `fsync` of the file or directory `st` (the program's `fd`), `sync_range`
 /// of its bytes `range` (length 0: to the end), `syncfs` of its file system, or `sync`
 /// (`st` `None`).
 pub fn synced(op: &[u8], st: Option<&Stat>, fd: c_int, range: Option<(u64, u64)>) {
-    if !counting() {
-        return;
-    }
-    counted(0);
-    if !on() {
+    if !counts(0) {
         return;
     }
     let frames = site::capture();
     let mut buf = [0u8; 1024];
     let path = if fd >= 0 { fd_path(fd, &mut buf) } else { None };
     let Some(mut w) = writer() else { return };
-    let mut buf = [0u8; 4096];
-    let mut line = Line::new(&mut buf);
-    record(&mut w, &mut line, op, st, path, &frames);
-    if st.is_some_and(Stat::dir) {
-        line.raw("dir", b"true");
-    }
-    if let Some((off, len)) = range {
-        line.num("off", off as i64).num("len", len as i64);
-    }
-    emit(&w, &mut line);
+    emit(&mut w, (op, st, path), &frames, |line| {
+        if st.is_some_and(Stat::dir) {
+            line.raw("dir", b"true");
+        }
+        if let Some((off, len)) = range {
+            line.num("off", off as i64).num("len", len as i64);
+        }
+    });
 }
 
 /// Copies `len` bytes of `from` at `off` into `to` at `at`, in the kernel where it can;
