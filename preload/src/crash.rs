@@ -267,6 +267,14 @@ enum After {
         fd: c_int,
         len: u64,
     },
+    /// `fallocate` on the file `st` (the program's `fd`): its size may change, and with `from`
+    /// its bytes from there on (a hole punched, a range zeroed, collapsed or inserted). Only
+    /// for the record of changes (`changes.rs`).
+    Allocate {
+        st: Stat,
+        fd: c_int,
+        from: Option<u64>,
+    },
 }
 
 impl Pre {
@@ -417,7 +425,15 @@ pub fn before_truncate(fd: c_int, len: u64) -> Pre {
 /// Before `fallocate(fd, mode, off, …)`: punching, zeroing, collapsing or inserting a range
 /// changes the bytes from `off` on; plain allocation only the size.
 pub fn before_allocate(fd: c_int, mode: c_int, off: u64) -> Pre {
-    before_cut(fd, (mode & !libc::FALLOC_FL_KEEP_SIZE != 0).then_some(off))
+    let from = (mode & !libc::FALLOC_FL_KEEP_SIZE != 0).then_some(off);
+    let mut pre = before_cut(fd, from);
+    if (changes::on() || changes::armed())
+        && pre.pending.is_some()
+        && let Some(st) = regular(fd)
+    {
+        pre.after = After::Allocate { st, fd, from };
+    }
+    pre
 }
 
 /// Before a call that loses the bytes of `fd` from `from` on (`None`: only its size changes).
@@ -485,7 +501,20 @@ pub fn after_change(pre: &Pre, r: i64) {
             };
             changes::truncate(&st, fd, None, len, seq);
         }
-        After::Write { .. } | After::Truncate { .. } => {}
+        // The record of changes sees an allocation as what it left: the bytes from where it
+        // changed them to the end, and the size.
+        After::Allocate { st, fd, from } if r >= 0 => {
+            let size = kfile::fstat(fd).map_or(st.size, |now| now.size);
+            if let Some(off) = from.filter(|off| *off < size) {
+                let handle = store().handle_of(&st);
+                let read = handle.map_or(-1, Kernel::fd);
+                changes::write(&st, fd, read, (off, size - off), (false, false), 0);
+            }
+            if size != st.size || from.is_some() {
+                changes::truncate(&st, fd, None, size, 0);
+            }
+        }
+        After::Write { .. } | After::Truncate { .. } | After::Allocate { .. } => {}
     }
 }
 

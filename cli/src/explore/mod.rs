@@ -551,6 +551,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     eprint!("{}", summary_text(&report, args.max_findings));
     if let Some(dir) = &args.report {
         html::write(&report, dir)?;
+        // The crash search's trace, with the report that names its changes by their order.
+        if let Some(rec) = &recording {
+            rec.keep_trace(&dir.join("trace"))?;
+        }
         eprintln!("failinject: report written to {}/report.html and report.json", dir.display());
     }
     Ok(report.exit_code())

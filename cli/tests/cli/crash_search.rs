@@ -37,6 +37,9 @@ fn a_rename_without_fsync_is_found_from_one_recording_and_a_synced_save_is_not()
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(report["crash_states"].as_u64().unwrap() >= 2, "{report}");
+    // The trace is in the report's directory.
+    let trace = std::fs::read_dir(_dir.join("report/trace")).unwrap().count();
+    assert!(trace >= 2, "changes.PID.jsonl and data.PID: {trace} files");
     let found = crash_findings(&report);
     assert!(!found.is_empty(), "{stderr}");
     // The state: the rename and the file's creation kept, its write lost.

@@ -145,6 +145,10 @@ macro_rules! crash {
     (@post [truncates $form:tt $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
         crate::crash::after_change(&$pre, Ret::as_i64($r))
     };
+    // What an allocation left, for the record of changes.
+    (@post [allocates $form:tt $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
+        crate::crash::after_change(&$pre, Ret::as_i64($r))
+    };
     // The other data roles have nothing to do after the call.
     (@post [$role:ident $form:tt $($rest:tt)*] $r:ident $pre:ident $call:ident $t:tt) => {
         crash!(@post [$($rest)*] $r $pre $call $t)

@@ -31,6 +31,9 @@ if pid == 0:
     os.write(c, b"from the child")
     os._exit(0)
 os.waitpid(pid, 0)
+a = os.open("a", os.O_RDWR | os.O_CREAT, 0o644)
+os.write(a, b"x" * 8192)
+os.posix_fallocate(a, 0, 20000)
 "#;
 
 #[test]
@@ -95,7 +98,10 @@ fn every_change_is_recorded_in_order_with_its_bytes_and_site() {
             "create",
             "write(dsync)",
             "create",
-            "write"
+            "write",
+            "create",
+            "write",
+            "truncate"
         ],
         "{records:#?}"
     );
@@ -112,6 +118,8 @@ fn every_change_is_recorded_in_order_with_its_bytes_and_site() {
     assert_eq!(&page[5000 - 4096..5004 - 4096], b"mmap");
     assert_eq!(records[8].0["to"].as_str().map(|t| t.ends_with("/d/g")), Some(true));
     assert_eq!(bytes(&records[14]), b"from the child");
+    // An allocation is the size it leaves.
+    assert_eq!(records[17].0["len"], 20000, "{:?}", records[17]);
     assert_ne!(records[14].0["pid"], records[0].0["pid"]);
     // Every record names its call site, and a site's frames come with its first record.
     assert!(records.iter().all(|(r, _)| r["site"].as_str().is_some_and(|s| !s.is_empty())));

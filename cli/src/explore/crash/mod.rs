@@ -44,6 +44,21 @@ pub struct Recording {
     _dir: Scratch,
 }
 
+impl Recording {
+    /// Copies the trace (each process's `changes.PID.jsonl` and `data.PID`) into `dir`.
+    pub fn keep_trace(&self, dir: &std::path::Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        for entry in std::fs::read_dir(self._dir.path().join("trace"))? {
+            let from = entry?.path();
+            if let Some(name) = from.file_name() {
+                std::fs::copy(&from, dir.join(name))
+                    .with_context(|| format!("cannot copy {} into the report", from.display()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The recording run with changes recorded (`FAILINJECT_CHANGES`).
 pub fn record(setup: &Setup, rules: &str) -> anyhow::Result<(Output, Recording)> {
     let dir = Scratch::new("crash")?;
