@@ -133,12 +133,12 @@ fn timeline(out: &mut String, c: &super::crash::CrashFinding) {
         let _ = write!(
             out,
             "<tr class=\"{class}\"><td>#{}{star}</td><td>{mark}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>site {}</td></tr>",
+             <td>{}</td><td>{}</td></tr>",
             x.index,
             esc(&x.op),
             esc(x.path.as_deref().unwrap_or("")),
             esc(&range),
-            esc(&x.site)
+            esc(x.frame.as_deref().unwrap_or(&x.site))
         );
     };
     for (x, class) in rows {

@@ -508,6 +508,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let mut s = crash::search(rec, &campaign)?;
         for f in &mut s.findings {
             f.frames = f.frames.iter().map(|x| symbolizer.frame(x)).collect();
+            for r in f.crash.iter_mut().flat_map(crash::CrashFinding::refs_mut) {
+                r.frame = r.frame.as_deref().map(|x| symbolizer.frame(x));
+            }
         }
         results.append(&mut s.findings);
         searched = Some(s);

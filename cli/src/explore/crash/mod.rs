@@ -44,6 +44,17 @@ pub struct Recording {
     _dir: Scratch,
 }
 
+impl CrashFinding {
+    /// Every change it names, for a caller that rewrites them (symbolizing frames).
+    pub fn refs_mut(&mut self) -> impl Iterator<Item = &mut ChangeRef> {
+        std::iter::once(&mut self.point)
+            .chain(&mut self.kept)
+            .chain(&mut self.lost)
+            .chain(&mut self.torn)
+            .chain(&mut self.minimal)
+    }
+}
+
 impl Recording {
     /// Copies the trace (each process's `changes.PID.jsonl` and `data.PID`) into `dir`.
     pub fn keep_trace(&self, dir: &std::path::Path) -> anyhow::Result<()> {
@@ -90,6 +101,9 @@ pub struct ChangeRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub len: Option<u64>,
     pub site: String,
+    /// The call site's top frame in the program, symbolized where possible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<String>,
 }
 
 /// A crash state the oracle rejected.
@@ -447,7 +461,8 @@ fn change_ref(rec: &Recording, i: usize) -> ChangeRef {
         trace::Op::Rename { from, to } => Some(format!("{from} -> {to}")),
         _ => c.path.clone(),
     };
-    ChangeRef { index: i, op: c.op.name().to_string(), path, off, len, site: c.site.clone() }
+    let frame = c.frames.first().cloned();
+    ChangeRef { index: i, op: c.op.name().to_string(), path, off, len, site: c.site.clone(), frame }
 }
 
 fn finding(
