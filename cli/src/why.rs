@@ -3,7 +3,8 @@
 //!
 //! The preload writes them (`preload/src/nearmiss.rs`): in each rule's entry of the `exit`
 //! record, its first near miss (`near`: a call of its own function on fd 0–2, another
-//! function of its class on a file it accepts, or a shared writable mapping of such a file);
+//! function of its class on a file it accepts, or a shared writable mapping of such a file:
+//! a write through another function wins, then a mapping, then any other function);
 //! in the record, `unseen` (an io_uring ring or
 //! an AIO context, I/O no wrapper sees); and `exec`/`spawn` records naming the programs a
 //! process started, so that one that never wrote a `start` record is known to be out of the
@@ -106,12 +107,19 @@ impl Clues {
             path: s("near_path"),
             pid,
         };
-        let rank = |cause: &str| match cause {
-            "sibling" => 2,
-            "sharedmap" => 1,
+        // A write through another function names the fix; a shared writable mapping of the
+        // file says where the writes went (fio's `mmap` engine stats its file first: the
+        // mapping, not the `stat`, is why a write rule saw nothing).
+        let writes = |point: &str| {
+            PointId::from_name(point).is_some_and(|p| p.info().classes.contains(Class::Write))
+        };
+        let rank = |n: &Near| match n.cause.as_str() {
+            "sibling" if writes(&n.point) => 3,
+            "sharedmap" => 2,
+            "sibling" => 1,
             _ => 0,
         };
-        let keep = self.near.get(&row).is_none_or(|old| rank(&old.cause) < rank(cause));
+        let keep = self.near.get(&row).is_none_or(|old| rank(old) < rank(&near));
         if keep {
             self.near.insert(row, near);
         }

@@ -20,7 +20,7 @@
 
 #![forbid(unsafe_code)]
 
-use failinject_engine::points::POINTS;
+use failinject_engine::points::{Class, POINTS};
 use failinject_engine::{NearMiss, Role, Snapshot, SysCall};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
@@ -123,17 +123,26 @@ fn note(snap: &Snapshot, call: &SysCall<'_>, shared_write: bool) {
         {
             let _ = slot.state.compare_exchange(2, 0, Ordering::AcqRel, Ordering::Relaxed);
         }
-        if slot.state.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+        let cause = match why {
+            NearMiss::StdStream => 1,
+            NearMiss::Sibling => 2,
+            NearMiss::SharedMapping => 3,
+        };
+        // A stronger clue takes the slot over (fio's `mmap` engine stats its file, then
+        // writes through memory: the mapping is what a write rule must hear of).
+        let stronger = slot.state.load(Ordering::Acquire) == 2
+            && rank(cause, u32::from(call.point.0))
+                > rank(slot.cause.load(Ordering::Relaxed), slot.point.load(Ordering::Relaxed));
+        let claimed = slot
+            .state
+            .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+            || (stronger
+                && slot.state.compare_exchange(2, 1, Ordering::AcqRel, Ordering::Relaxed).is_ok());
+        if claimed {
             slot.generation.store(generation, Ordering::Relaxed);
             slot.calls.store(0, Ordering::Relaxed);
-            slot.cause.store(
-                match why {
-                    NearMiss::StdStream => 1,
-                    NearMiss::Sibling => 2,
-                    NearMiss::SharedMapping => 3,
-                },
-                Ordering::Relaxed,
-            );
+            slot.cause.store(cause, Ordering::Relaxed);
             slot.point.store(u32::from(call.point.0), Ordering::Relaxed);
             slot.fd.store(call.fd.unwrap_or(-1), Ordering::Relaxed);
             let path = call.path.unwrap_or(b"");
@@ -152,6 +161,19 @@ fn note(snap: &Snapshot, call: &SysCall<'_>, shared_write: bool) {
         snap.mapping_near_misses(call, record);
     } else if !call.point.info().roles.contains(Role::Maps) {
         snap.near_misses(call, record);
+    }
+}
+
+/// How telling a near miss is: a write through another function (it names the fix), then a
+/// shared writable mapping (where the writes went), then any other function, then a standard
+/// stream.
+fn rank(cause: u8, point: u32) -> u8 {
+    let writes = POINTS.get(point as usize).is_some_and(|p| p.classes.contains(Class::Write));
+    match cause {
+        2 if writes => 3,
+        3 => 2,
+        2 => 1,
+        _ => 0,
     }
 }
 

@@ -246,3 +246,17 @@ fn writes_through_a_shared_mapping_are_named() {
     assert!(line.contains("data.db shared and writable (mmap)"), "{all}");
     assert_eq!(&std::fs::read(dir.join("data.db")).unwrap()[..5], b"hello");
 }
+
+/// fio's `mmap` engine stats its file before it maps it: the mapping, not the `stat`, is why
+/// a write rule saw nothing, and the line says so (a write through another function would
+/// still come first: it names the fix).
+#[test]
+fn a_mapping_is_named_before_a_stat_of_the_same_file() {
+    let dir = TempDir::new("why-mmap-stat");
+    std::fs::write(dir.join("data.db"), vec![0u8; 4096]).unwrap();
+    let program = "import mmap, os\nos.stat('data.db')\nf = open('data.db', 'r+b')\n\
+                   m = mmap.mmap(f.fileno(), 4096)\nm[0:5] = b'hello'\nm.flush()\n";
+    let (line, all) =
+        why(dir.path(), "sys:@write[path=*/data.db]=error(EIO)", &["python3", "-c", program]);
+    assert!(line.contains("data.db shared and writable (mmap)"), "{all}");
+}
