@@ -1,9 +1,10 @@
 //! The directory journal of `powercut(dirs)`: creations, renames and removals, each undone
-//! by a power cut unless every directory it changed was synced after it.
+//! by a power cut unless a directory it changed, or one a later entry changed, was synced
+//! after it (a journaling file system commits entries in order, a rename whole).
 //!
 //! Each entry keeps the absolute path(s) it changed (at most [`PATH`] bytes each, NUL
-//! included; longer ones are not journaled), the parent directories (device and inode) that
-//! must be synced for it to be durable, and for a removed or replaced regular file a handle
+//! included; longer ones are not journaled), the parent directories (device and inode) whose
+//! sync makes it durable, and for a removed or replaced regular file a handle
 //! on it, so that its contents can be written back under its old name.
 
 use crate::disk::{Disk, Handle, Stat};
@@ -135,19 +136,20 @@ impl Journal {
         Ok(())
     }
 
-    /// Frees the entries whose directories were all synced, by `synced`.
+    /// Frees the entries made durable by the sync of the directories `synced` accepts. A
+    /// journaling file system commits directory entries in order, each change whole: an entry
+    /// is durable once a directory it changes is synced (for a rename, either one: the
+    /// journal commits the rename as one), and with it every entry made before it.
     pub(crate) fn prune<D: Disk>(&mut self, disk: &D, synced: impl Fn((u64, u64)) -> bool) {
-        for e in self.e[..self.n].iter_mut().filter(|e| e.live) {
-            for p in &mut e.parents {
-                if p.is_some_and(&synced) {
-                    *p = None;
-                }
-            }
-            if e.parents == [None; 2] {
-                e.live = false;
-                if let Some(h) = e.held.take() {
-                    disk.release(h);
-                }
+        let newest = self.e[..self.n]
+            .iter()
+            .rposition(|e| e.live && e.parents.iter().flatten().any(|p| synced(*p)));
+        let Some(newest) = newest else { return };
+        for e in self.e[..=newest].iter_mut().filter(|e| e.live) {
+            e.live = false;
+            e.parents = [None; 2];
+            if let Some(h) = e.held.take() {
+                disk.release(h);
             }
         }
         while self.n > 0 && !self.e[self.n - 1].live {

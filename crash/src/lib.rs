@@ -3,8 +3,8 @@
 //! A [`Store`] remembers every change made to files and directories since they were last
 //! synced, well enough to undo it: for data, the bytes a write, truncation or hole punch is
 //! about to overwrite (kept in an [`Arena`]), and each file's synced size; for directories
-//! (`powercut(dirs)`), a [`journal`] of creations, renames and removals, each waiting for
-//! its parent directories to be synced. A successful sync forgets what it made durable. A
+//! (`powercut(dirs)`), a [`journal`] of creations, renames and removals, each waiting for a
+//! directory it changed to be synced (and committed in order, as a journal commits them). A successful sync forgets what it made durable. A
 //! power cut puts every file back into its synced state and undoes the journal.
 //!
 //! ```text

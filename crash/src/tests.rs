@@ -340,20 +340,44 @@ fn the_journal_undoes_unsynced_directory_changes_newest_first_body() {
     disk.add("/d/target", b"old", false);
     disk.add("/e/gone", b"removed", false);
     let mut s = store(1 << 16);
-    // write tmp, rename it over target (keeping the replaced file), remove /e/gone.
-    let held = disk.open("/d/target");
-    disk.rename(c"/d/tmp", c"/d/target");
-    s.journal(&disk, Op::Renamed, b"/d/tmp", Some(b"/d/target"), held).unwrap();
+    // Remove /e/gone, then write tmp and rename it over target (keeping the replaced file).
     let held = disk.open("/e/gone");
     disk.remove(c"/e/gone", false);
     s.journal(&disk, Op::Removed { dir: false }, b"/e/gone", None, held).unwrap();
-    // Syncing /e makes the removal durable; the rename still waits for /d.
+    let held = disk.open("/d/target");
+    disk.rename(c"/d/tmp", c"/d/target");
+    s.journal(&disk, Op::Renamed, b"/d/tmp", Some(b"/d/target"), held).unwrap();
+    // Syncing /e makes the removal durable; the rename, made after it, still waits for /d.
     s.synced(&disk, &disk.stat("/e")).unwrap();
     assert_eq!(s.changes().count(), 1);
     assert!(s.power_cut(&disk, &Cut { dirs: true, ..Cut::ALL }, 0));
     assert_eq!(disk.content("/d/tmp").unwrap(), b"new");
     assert_eq!(disk.content("/d/target").unwrap(), b"old");
     assert_eq!(disk.content("/e/gone"), None, "a durable removal stays");
+}
+
+#[test]
+fn a_directory_sync_commits_the_entries_made_before_in_order() {
+    roomy(a_directory_sync_commits_the_entries_made_before_body);
+}
+
+fn a_directory_sync_commits_the_entries_made_before_body() {
+    let disk = MemDisk::with_dirs(&["/d", "/e"]);
+    disk.add("/d/tmp", b"new", false);
+    disk.add("/e/gone", b"removed", false);
+    let mut s = store(1 << 16);
+    // A rename in /d, then a removal in /e: syncing /e commits the journal up to the removal,
+    // the older rename with it, as a journaling file system does.
+    disk.rename(c"/d/tmp", c"/d/target");
+    s.journal(&disk, Op::Renamed, b"/d/tmp", Some(b"/d/target"), None).unwrap();
+    let held = disk.open("/e/gone");
+    disk.remove(c"/e/gone", false);
+    s.journal(&disk, Op::Removed { dir: false }, b"/e/gone", None, held).unwrap();
+    s.synced(&disk, &disk.stat("/e")).unwrap();
+    assert_eq!(s.changes().count(), 0, "both durable");
+    assert!(s.power_cut(&disk, &Cut { dirs: true, ..Cut::ALL }, 0));
+    assert_eq!(disk.content("/d/target").unwrap(), b"new");
+    assert_eq!(disk.content("/e/gone"), None);
 }
 
 #[test]

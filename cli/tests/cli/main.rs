@@ -12,6 +12,7 @@ mod crash_search;
 mod ctl;
 mod examples;
 mod explore;
+mod gallery;
 mod install;
 mod postgres;
 mod redis;

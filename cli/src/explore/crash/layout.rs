@@ -95,7 +95,11 @@ pub fn lay_out(
             Op::Write { file, off, len, at: data_at, .. } => {
                 let Some(rel) = at.get(file) else { continue };
                 let bytes = trace.data(c.pid, *data_at, *len)?;
-                let f = std::fs::OpenOptions::new().write(true).open(full(rel))?;
+                // A file whose name this state lost along the way (its directory's entry not
+                // kept) loses its writes.
+                let Ok(f) = std::fs::OpenOptions::new().write(true).open(full(rel)) else {
+                    continue;
+                };
                 match s.torn.get(&i) {
                     None => f.write_all_at(&bytes, *off)?,
                     Some(mask) => {
@@ -114,18 +118,20 @@ pub fn lay_out(
                 }
             }
             Op::Truncate { file, len } => {
-                if let Some(rel) = at.get(file) {
-                    std::fs::OpenOptions::new().write(true).open(full(rel))?.set_len(*len)?;
+                if let Some(rel) = at.get(file)
+                    && let Ok(f) = std::fs::OpenOptions::new().write(true).open(full(rel))
+                {
+                    f.set_len(*len)?;
                 }
             }
             Op::Create { file, path, dir: is_dir } => {
                 if *is_dir {
                     let _ = std::fs::create_dir(full(path));
-                } else {
-                    std::fs::File::create(full(path))?;
-                    if let Some(f) = file {
-                        at.insert(*f, path.clone());
-                    }
+                } else if std::fs::File::create(full(path)).is_ok()
+                    && let Some(f) = file
+                {
+                    // (No file when its directory's creation was lost.)
+                    at.insert(*f, path.clone());
                 }
             }
             Op::Link { file, path } => {

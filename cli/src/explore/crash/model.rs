@@ -5,7 +5,8 @@
 //! `fdatasync` of its file, a `syncfs` of its file system or a `sync`; a write also by a
 //! `sync_file_range` or `msync` that covers it, or at once when its descriptor is `O_DSYNC`;
 //! a directory entry (creation, link, rename, removal) by an `fsync` of its parent directory
-//! (both parents for a rename), `syncfs` or `sync`. An `fsync` of a new file does not make its
+//! (either one for a rename, which a journal commits whole), `syncfs` or `sync`, and with it
+//! every entry made before it (a journal commits in order). An `fsync` of a new file does not make its
 //! name durable: POSIX does not promise it, and ext4 keeps it only as a side effect of its
 //! journal.
 //!
@@ -56,43 +57,47 @@ pub struct Pending {
 }
 
 /// For each change, the index of the change that made it durable (`None`: never, in the
-/// trace). A change durable at once names itself.
+/// trace). A change durable at once names itself. Directory entries are committed in order
+/// (a journal): an entry is durable once a directory it changes is synced (a rename: either
+/// of its two), and so is every entry made before it.
 pub fn durable_at(changes: &[Change]) -> Vec<Option<usize>> {
-    let mut out = vec![None; changes.len()];
+    let mut out = entries_durable_at(changes);
     for (i, c) in changes.iter().enumerate() {
         if let Op::Write { dsync: true, .. } = c.op {
             out[i] = Some(i);
             continue;
         }
-        let parents = parents_of(c);
-        let mut need = parents.len();
-        let mut seen = [false; 2];
-        for (j, s) in changes.iter().enumerate().skip(i + 1) {
-            let done = if c.op.is_data() {
-                covers_data(&c.op, &s.op)
-            } else if c.op.is_entry() {
-                match &s.op {
-                    Op::Sync | Op::SyncFs { .. } => {
-                        need = 0;
-                        true
-                    }
-                    Op::Fsync { dir: true, path: Some(p), .. } => {
-                        for (k, parent) in parents.iter().enumerate() {
-                            if parent == p && !seen[k] {
-                                seen[k] = true;
-                                need -= 1;
-                            }
-                        }
-                        need == 0
-                    }
-                    _ => false,
-                }
-            } else {
-                false
-            };
-            if done {
+        if !c.op.is_data() {
+            continue;
+        }
+        if let Some(j) = changes.iter().skip(i + 1).position(|s| covers_data(&c.op, &s.op)) {
+            out[i] = Some(i + 1 + j);
+        }
+    }
+    out
+}
+
+/// When each directory entry became durable (in order: see [`durable_at`]); `None` for the
+/// other changes.
+fn entries_durable_at(changes: &[Change]) -> Vec<Option<usize>> {
+    let mut out = vec![None; changes.len()];
+    // The entries not yet durable, oldest first.
+    let mut waiting: Vec<usize> = Vec::new();
+    for (j, s) in changes.iter().enumerate() {
+        if s.op.is_entry() {
+            waiting.push(j);
+            continue;
+        }
+        let newest = match &s.op {
+            Op::Sync | Op::SyncFs { .. } => waiting.len().checked_sub(1),
+            Op::Fsync { dir: true, path: Some(p), .. } => {
+                waiting.iter().rposition(|&i| parents_of(&changes[i]).contains(p))
+            }
+            _ => None,
+        };
+        if let Some(k) = newest {
+            for i in waiting.drain(..=k) {
                 out[i] = Some(j);
-                break;
             }
         }
     }
@@ -221,65 +226,130 @@ pub fn states(
             })
             .collect();
     }
-    let tears = |i: usize| if mode == Mode::Torn { sectors(&changes[i].op, sector) } else { 1 };
-    // Each data change: lost, or kept with one of 2^s - 1 non-empty sets of its s sectors.
+    let torn_mode = mode == Mode::Torn;
+    let pages = Pages::of(changes, &pending.data, sector);
+    let truncations: Vec<usize> = pending
+        .data
+        .iter()
+        .copied()
+        .filter(|i| matches!(changes[*i].op, Op::Truncate { .. }))
+        .collect();
+    // Every choice: a prefix of each page's writes, each truncation kept or not, a prefix of
+    // the entries; a torn write also loses some sectors of the pages it survives on.
     let mut total: u128 = (e as u128) + 1;
-    for &i in &pending.data {
-        total = total.saturating_mul(1u128 << tears(i).min(100));
-        if total > max as u128 {
-            break;
-        }
+    for list in pages.writes.values() {
+        total = total.saturating_mul(list.len() as u128 + 1);
     }
+    total = total.saturating_mul(1u128 << truncations.len().min(100));
+    let untearable = pending.data.iter().all(|&i| sectors(&changes[i].op, sector) == 1);
     let mut out = Vec::new();
-    if total <= max as u128 {
-        // Every state, counting in a mixed radix over (entries prefix, each change's choice).
+    if total <= max as u128 && (!torn_mode || untearable) {
+        // Every state, counting in a mixed radix.
         for n in 0..total as u64 {
             let mut rest = n;
             let entries = e - (rest % (e as u64 + 1)) as usize;
             rest /= e as u64 + 1;
-            let (mut kept, mut torn) = (BTreeSet::new(), BTreeMap::new());
-            for &i in &pending.data {
-                let s = tears(i);
-                let choices = 1u64 << s;
-                let c = rest % choices;
-                rest /= choices;
-                // 0: kept whole; choices-1: lost; otherwise a torn subset.
-                if c == 0 {
-                    kept.insert(i);
-                } else if c != choices - 1 {
-                    kept.insert(i);
-                    torn.insert(i, (0..s).map(|b| c >> b & 1 == 0).collect());
-                }
+            let mut prefix = Vec::with_capacity(pages.writes.len());
+            for list in pages.writes.values() {
+                let k = list.len() as u64 + 1;
+                prefix.push(list.len() - (rest % k) as usize);
+                rest /= k;
             }
+            let kept_truncations = truncations.iter().filter(|_| {
+                let keep = rest & 1 == 0;
+                rest >>= 1;
+                keep
+            });
+            let (kept, torn) = pages.state(&prefix, kept_truncations.copied());
             out.push(state(kept, entries, torn));
         }
         return out;
     }
-    out.push(state(pending.data.iter().copied().collect(), e, BTreeMap::new()));
+    let full: Vec<usize> = pages.writes.values().map(Vec::len).collect();
+    let (kept, torn) = pages.state(&full, truncations.iter().copied());
+    out.push(state(kept, e, torn));
     out.push(state(BTreeSet::new(), 0, BTreeMap::new()));
     let mut rng = Rng::new(seed ^ (point as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     while out.len() < max {
         let entries = rng.below(e as u64 + 1) as usize;
-        let (mut kept, mut torn) = (BTreeSet::new(), BTreeMap::new());
-        for &i in &pending.data {
-            if rng.below(2) == 0 {
-                continue;
-            }
-            kept.insert(i);
-            let s = tears(i);
-            if s > 1 && rng.below(2) == 0 {
-                let mut mask: Vec<bool> = (0..s).map(|_| rng.below(2) == 0).collect();
-                if mask.iter().all(|b| !b) {
-                    mask[0] = true;
+        let prefix: Vec<usize> =
+            pages.writes.values().map(|l| rng.below(l.len() as u64 + 1) as usize).collect();
+        let kept_truncations: Vec<usize> =
+            truncations.iter().copied().filter(|_| rng.below(2) == 0).collect();
+        let (kept, mut torn) = pages.state(&prefix, kept_truncations.into_iter());
+        if torn_mode {
+            // A write the device tears keeps a seeded subset of its sectors.
+            for &i in &kept {
+                let s = sectors(&changes[i].op, sector);
+                if s > 1 && rng.below(2) == 0 {
+                    let mask = torn.entry(i).or_insert_with(|| vec![true; s]);
+                    for bit in mask.iter_mut() {
+                        *bit &= rng.below(2) == 0;
+                    }
                 }
-                if mask.iter().any(|b| !b) {
-                    torn.insert(i, mask);
-                }
             }
+            // A write that lost every sector is lost, not kept.
+            torn.retain(|_, m| m.iter().any(|b| *b));
         }
+        let kept =
+            kept.into_iter().filter(|i| torn.get(i).is_none_or(|m| m.iter().any(|b| *b))).collect();
         out.push(state(kept, entries, torn));
     }
     out
+}
+
+/// The pages the pending writes fall on: the page cache writes a page back whole, as it is at
+/// that moment, so of the writes to one page not yet durable a prefix survives, in the order
+/// they were made, whatever survives of the other pages; a write over several pages survives
+/// page by page. (A page is 4 KiB, or the sector when that is larger.)
+struct Pages {
+    /// Each page's writes, in order: (file, page number) to change indices.
+    writes: BTreeMap<(super::trace::FileId, u64), Vec<usize>>,
+    /// Each write's sectors: the page each falls on.
+    sectors: BTreeMap<usize, Vec<(super::trace::FileId, u64)>>,
+}
+
+impl Pages {
+    fn of(changes: &[Change], data: &[usize], sector: u64) -> Pages {
+        let unit = sector.max(4096);
+        let mut writes: BTreeMap<_, Vec<usize>> = BTreeMap::new();
+        let mut sectors = BTreeMap::new();
+        for &i in data {
+            let Op::Write { file, off, .. } = changes[i].op else { continue };
+            let n = self::sectors(&changes[i].op, sector);
+            let pages: Vec<_> = (0..n as u64)
+                .map(|k| (file, ((off / sector + k) * sector).max(off) / unit))
+                .collect();
+            for p in pages.iter().copied().collect::<BTreeSet<_>>() {
+                writes.entry(p).or_default().push(i);
+            }
+            sectors.insert(i, pages);
+        }
+        Pages { writes, sectors }
+    }
+
+    /// The state where page `k` (in order) keeps its first `prefix[k]` writes, and the
+    /// truncations `truncations` survive: the kept changes, and the writes kept on some of
+    /// their pages only, with the sectors they keep.
+    fn state(
+        &self,
+        prefix: &[usize],
+        truncations: impl Iterator<Item = usize>,
+    ) -> (BTreeSet<usize>, BTreeMap<usize, Vec<bool>>) {
+        let kept_on: BTreeMap<_, &[usize]> =
+            self.writes.iter().zip(prefix).map(|((p, l), n)| (*p, &l[..*n])).collect();
+        let (mut kept, mut torn): (BTreeSet<usize>, _) = (truncations.collect(), BTreeMap::new());
+        for (&i, pages) in &self.sectors {
+            let mask: Vec<bool> = pages.iter().map(|p| kept_on[p].contains(&i)).collect();
+            if mask.iter().all(|b| *b) {
+                kept.insert(i);
+            } else if mask.iter().any(|b| *b) {
+                kept.insert(i);
+                torn.insert(i, mask);
+            }
+        }
+        (kept, torn)
+    }
 }
 
 /// A small seeded generator (splitmix64): states are pure functions of the seed.
@@ -369,29 +439,53 @@ mod tests {
         assert_eq!(d[0], Some(2), "the file's fsync");
         assert_eq!(d[1], Some(5), "its parent's fsync, not the file's");
         assert_eq!(d[3], None, "a range sync elsewhere does not cover it");
-        assert_eq!(d[4], Some(6), "a rename needs both parents synced");
+        assert_eq!(d[4], Some(5), "a rename is durable with either of its directories");
         assert_eq!(d[8], Some(9), "a range sync over its page");
         let p = pending(&changes, &d, 4);
         assert_eq!(p, Pending { data: vec![3], entries: vec![1, 4] });
         assert_eq!(pending(&changes, &d, 6), Pending { data: vec![3], entries: vec![] });
+        // Entries are committed in order: a sync of one's directory commits the older ones.
+        let ordered = vec![
+            change(Op::Create { file: None, path: "a/x".into(), dir: false }),
+            change(Op::Create { file: None, path: "b/y".into(), dir: false }),
+            dir_sync("b"),
+        ];
+        assert_eq!(durable_at(&ordered)[..2], [Some(2), Some(2)]);
     }
 
     #[test]
     fn small_sets_are_enumerated_whole_and_large_ones_sampled_the_same_way_each_time() {
-        let changes: Vec<Change> = (0..3).map(|k| write(k * 512, 512)).collect();
+        // Three writes to three pages: any subset survives.
+        let apart: Vec<Change> = (0..3).map(|k| write(k * 4096, 512)).collect();
         let p = Pending { data: vec![0, 1, 2], entries: vec![] };
-        let all = states(&changes, &p, 2, (Mode::Any, 512), 64, 1);
+        let all = states(&apart, &p, 2, (Mode::Any, 512), 64, 1);
         assert_eq!(all.len(), 8, "2^3 subsets");
         let distinct: std::collections::HashSet<_> = all.iter().map(State::id).collect();
         assert_eq!(distinct.len(), 8);
-        let prefix = states(&changes, &p, 2, (Mode::Prefix, 512), 64, 1);
+        // Three writes to one page: the page is written back as it was at some moment, so
+        // only a prefix of them survives.
+        let one_page: Vec<Change> = (0..3).map(|k| write(k * 512, 512)).collect();
+        let same = states(&one_page, &p, 2, (Mode::Any, 512), 64, 1);
+        let kept: Vec<Vec<usize>> = same.iter().map(|s| s.kept.iter().copied().collect()).collect();
+        assert_eq!(kept, [vec![0, 1, 2], vec![0, 1], vec![0], vec![]]);
+        let prefix = states(&apart, &p, 2, (Mode::Prefix, 512), 64, 1);
         assert_eq!(prefix.iter().map(|s| s.kept.len()).collect::<Vec<_>>(), [3, 2, 1, 0]);
-        // One write of 4 sectors: lost, whole, or 14 torn subsets.
+        // A write over two pages survives page by page: kept on one page only is torn there.
+        let wide = vec![write(4096 - 512, 1024)];
+        let by_page =
+            states(&wide, &Pending { data: vec![0], entries: vec![] }, 0, (Mode::Any, 512), 64, 1);
+        let masks: std::collections::BTreeSet<Vec<bool>> =
+            by_page.iter().filter_map(|s| s.torn.get(&0).cloned()).collect();
+        assert_eq!(masks, [vec![false, true], vec![true, false]].into_iter().collect());
+        // One write of 4 sectors in torn mode: sampled, some torn at sector boundaries.
         let long = vec![write(0, 2048)];
         let torn =
             states(&long, &Pending { data: vec![0], entries: vec![] }, 0, (Mode::Torn, 512), 64, 1);
-        assert_eq!(torn.len(), 16);
-        assert_eq!(torn.iter().filter(|s| s.torn.contains_key(&0)).count(), 14);
+        assert_eq!(torn.len(), 64);
+        assert!(
+            torn.iter()
+                .any(|s| s.torn.get(&0).is_some_and(|m| m.len() == 4 && m.iter().any(|b| !b)))
+        );
         // Many writes: sampled, the extremes first, and pure.
         let many: Vec<Change> = (0..40).map(|k| write(k * 4096, 4096)).collect();
         let p = Pending { data: (0..40).collect(), entries: vec![] };

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The gallery: which of fio's I/O engines a fault reaches (docs/GALLERY.md). Needs Debian's
+# fio (apt-get install fio); installs nothing.
+#
+# The same rule, an EIO on every write to the job's file, under each engine. `psync` writes
+# with pwrite(): the rule fires and fio reports the error. `libaio`, `io_uring` and `mmap`
+# write past every libc function (io_submit, a ring, stores to memory): the rule never fires,
+# and the summary says why, naming the path the writes took.
+#
+#   bash examples/gallery/fio.sh           (FAILINJECT=path/to/failinject to pick the binary)
+set -euo pipefail
+fi=${FAILINJECT:-failinject}
+if ! command -v fio > /dev/null; then
+  echo "fio.sh needs fio: apt-get install fio" >&2
+  exit 2
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+failed=0
+for engine in psync libaio io_uring mmap; do
+  # Laid out beforehand, so that every write of the job is its engine's.
+  head -c 262144 /dev/zero > ff
+  set +e
+  "$fi" run -r 'sys:@write[path=*/ff]=error(EIO)' -- fio --name=job --ioengine="$engine" \
+    --rw=write --bs=4k --size=256k --filename=ff --minimal > /dev/null 2> out
+  status=$?
+  set -e
+  injected=$(awk '/=error\(EIO\)$/ { print $2; exit }' out)
+  echo "== $engine: injected ${injected:-?}, fio's status $status"
+  grep -E '^    why:|^fio: io_u error' out | head -2 | sed 's/^/  /'
+  case "$engine" in
+    psync) [ "${injected:-0}" -gt 0 ] && [ "$status" -ne 0 ] || failed=1 ;;
+    libaio) grep -q 'Linux AIO (io_submit)' out || failed=1 ;;
+    io_uring) grep -q 'through io_uring' out || failed=1 ;;
+    mmap) grep -q 'shared and writable (mmap)' out || failed=1 ;;
+  esac
+done
+[ "$failed" -eq 0 ] || echo "UNEXPECTED: an engine was reached otherwise than the gallery says"
+exit $failed
