@@ -21,7 +21,9 @@ pub enum Mode {
     /// A seeded prefix of the changes, in the order they were made, across files (an
     /// in-order device).
     Prefix,
-    /// Each change independently, seeded (the page cache and the disk reorder writes).
+    /// Each page independently, seeded: the page cache writes a page back whole, as it is at
+    /// that moment, and pages in any order, so of one page's writes those made up to a
+    /// seeded moment survive; a write over several pages survives page by page.
     Any,
     /// As `Any`, and a surviving write that spans several sectors keeps a seeded subset of
     /// them, each wholly old or wholly new.
@@ -106,6 +108,8 @@ pub(crate) fn coin(seed: u64, what: u64, part: u64) -> bool {
 pub(crate) const PREFIX_SALT: u64 = u64::MAX;
 /// See [`PREFIX_SALT`]: where the directory entries stop in an `any` or `torn` cut.
 pub(crate) const ENTRIES_SALT: u64 = u64::MAX - 1;
+/// The salt of a page's moment of writeback (mixed with the file's identity).
+pub(crate) const PAGE_SALT: u64 = 0x5041_4745;
 
 /// The number of the last change a prefix of `k` changes keeps, given the numbers of all
 /// changes (each at most `max`): the smallest `s` with at least `k` changes numbered `s` or

@@ -26,7 +26,7 @@ pub(crate) const NO_REDO: u32 = 8;
 /// The tag of a redo record of a write (its bytes are what the write left at its offset).
 const REDO_WRITE: u64 = 1;
 /// The tag of a redo record of a truncation (its offset is the length set).
-const REDO_TRUNCATE: u64 = 2;
+pub(crate) const REDO_TRUNCATE: u64 = 2;
 /// The part of a redo record's tag that says its kind (the rest: [`KEPT`], [`TORN`] and the
 /// kept sectors, marked for a `keep` cut).
 pub(crate) const KIND: u64 = 0xff;
@@ -43,6 +43,17 @@ pub(crate) const TAIL: u64 = 3;
 /// The tag of an undo record of a mapped range's synced content (`mapped.rs`): read again at a
 /// sync only where the mapping was written.
 pub(crate) const MAPPED: u64 = 4;
+
+/// One piece of a write between sector boundaries, as a cut decides whether it survives.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Piece {
+    /// Its place in the write (0 first).
+    pub part: u64,
+    /// Where it is in the file.
+    pub off: u64,
+    /// Whether the write spans several sectors (only such a write can be torn).
+    pub multi: bool,
+}
 
 /// A change to replay after a rollback, as [`Files::redo`] records it.
 #[derive(Clone, Copy, Debug)]
@@ -519,16 +530,16 @@ impl Files {
 
     /// Makes again, on `i`'s file in its synced state, the changes `keep` keeps, oldest first:
     /// `keep(seq, None)` says whether change `seq` survives, and for a surviving write that
-    /// covers several `sector`-byte pieces of the file, `keep(seq, Some(part))` whether its
-    /// piece `part` (0 first) does; each time with the record's tag (marks of a `keep` cut).
-    /// False when a change could not be made.
+    /// and for each of its pieces between `sector` boundaries of the file, `keep(seq,
+    /// Some(piece))` whether that piece does; each time with the record's tag (marks of a
+    /// `keep` cut). False when a change could not be made.
     pub(crate) fn replay<D: Disk>(
         &self,
         disk: &D,
         arena: &Arena<'_>,
         i: FileId,
         sector: u64,
-        keep: impl Fn(u64, u64, Option<u64>) -> bool,
+        keep: impl Fn(u64, u64, Option<Piece>) -> bool,
     ) -> bool {
         let s = &self.slots[i.0];
         let h = Handle(s.handle);
@@ -548,11 +559,11 @@ impl Files {
             // (a write inside one sector is never torn).
             let mut at = record.off;
             let end = record.off + record.bytes.len() as u64;
-            let torn = end > at && (end - 1) / sector > at / sector;
+            let multi = end > at && (end - 1) / sector > at / sector;
             let mut part = 0;
             while at < end {
                 let piece_end = ((at / sector) + 1).saturating_mul(sector).min(end);
-                if !torn || keep(record.seq, record.tag, Some(part)) {
+                if keep(record.seq, record.tag, Some(Piece { part, off: at, multi })) {
                     let from = (at - record.off) as usize;
                     let to = (piece_end - record.off) as usize;
                     whole &= disk.write_at(h, &record.bytes[from..to], at);

@@ -487,19 +487,31 @@ impl<'m> Store<'m> {
         };
         if cut.mode != Mode::All {
             let sector = u64::from(cut.sector.max(Cut::MIN_SECTOR));
-            let keep = |seq: u64, tag: u64, part: Option<u64>| match (cut.mode, part) {
-                (Mode::Prefix, None) => seq <= data_end,
-                (Mode::Any | Mode::Torn, None) => cut::coin(seed, seq, 0),
-                (Mode::Torn, Some(p)) => cut::coin(seed, seq, p + 1),
-                (Mode::Keep, None) => tag & files::KEPT != 0,
-                (Mode::Keep, Some(p)) => {
-                    tag & files::TORN == 0
-                        || (p < files::SECTORS_MARKED as u64
-                            && tag >> (files::SECTOR_BITS as u64 + p) & 1 != 0)
-                }
-                _ => true,
-            };
+            // The page cache writes a page back whole, as it is at that moment: of one page's
+            // writes, those made up to a seeded moment survive (a prefix), page by page.
+            let page = sector.max(4096);
             for (i, s) in self.files.used() {
+                let file = cut::draw(s.dev, s.ino, 0);
+                let until =
+                    |off: u64| cut::draw(seed, cut::PAGE_SALT ^ file, off / page) % (max + 1);
+                let keep = |seq: u64, tag: u64, piece: Option<files::Piece>| match (cut.mode, piece)
+                {
+                    (Mode::Prefix, None) => seq <= data_end,
+                    (Mode::Any | Mode::Torn, None) => {
+                        tag & files::KIND != files::REDO_TRUNCATE || cut::coin(seed, seq, 0)
+                    }
+                    (Mode::Any, Some(p)) => seq <= until(p.off),
+                    (Mode::Torn, Some(p)) => {
+                        seq <= until(p.off) && (!p.multi || cut::coin(seed, seq, p.part + 1))
+                    }
+                    (Mode::Keep, None) => tag & files::KEPT != 0,
+                    (Mode::Keep, Some(p)) => {
+                        tag & files::TORN == 0
+                            || (p.part < files::SECTORS_MARKED as u64
+                                && tag >> (files::SECTOR_BITS as u64 + p.part) & 1 != 0)
+                    }
+                    _ => true,
+                };
                 if s.flags & files::NO_REDO == 0 {
                     whole &= self.files.replay(disk, &self.arena, i, sector, keep);
                 }

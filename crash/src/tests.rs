@@ -532,21 +532,48 @@ fn an_any_cut_keeps_a_seeded_subset_the_same_for_the_same_seed() {
 }
 
 fn an_any_cut_keeps_a_seeded_subset_the_same_for_the_same_seed_body() {
-    let subsets: Vec<_> = (0..1u32 << WRITES.len())
-        .map(|m| replayed(&BASE, &WRITES, |i| m & (1 << i) != 0))
-        .collect();
+    // Each file is one page here: of its writes, a prefix survives (the page as it was at
+    // some moment), whatever survives of the other file's.
+    let f: Vec<usize> = (0..WRITES.len()).filter(|i| WRITES[*i].0 == "/d/f").collect();
+    let g: Vec<usize> = (0..WRITES.len()).filter(|i| WRITES[*i].0 == "/d/g").collect();
+    let mut allowed = Vec::new();
+    for a in 0..=f.len() {
+        for b in 0..=g.len() {
+            allowed.push(replayed(&BASE, &WRITES, |i| f[..a].contains(&i) || g[..b].contains(&i)));
+        }
+    }
     let cut = Cut { mode: Mode::Any, ..Cut::ALL };
     let mut seen = std::collections::HashSet::new();
     for seed in 0..200 {
         let state = cut_state(&BASE, &WRITES, cut, seed);
         assert_eq!(state, cut_state(&BASE, &WRITES, cut, seed), "seed {seed} is not pure");
-        let m = subsets.iter().position(|s| *s == state);
-        let Some(m) = m else { panic!("seed {seed}: {state:?} keeps no subset of the writes") };
+        let m = allowed.iter().position(|s| *s == state);
+        let Some(m) = m else { panic!("seed {seed}: {state:?} keeps no prefix of each page") };
         seen.insert(m);
     }
-    // Subsets that differ only in writes another kept write covers look alike: count states.
-    let distinct: std::collections::HashSet<_> = subsets.iter().collect();
-    assert!(seen.len() * 4 >= distinct.len() * 3, "{} of {} states", seen.len(), distinct.len());
+    assert_eq!(seen.len(), allowed.len(), "200 seeds reach every combination of page prefixes");
+}
+
+#[test]
+fn an_any_cut_keeps_pages_independently_and_never_a_later_write_without_an_earlier() {
+    roomy(an_any_cut_keeps_pages_independently_body);
+}
+
+fn an_any_cut_keeps_pages_independently_body() {
+    // Two writes to page 0, then one to page 1: page 1 may survive without page 0, but the
+    // second write to page 0 never without the first.
+    let base = [("/d/f", &[b'o'; 8192][..])];
+    let writes: [(&str, u64, &[u8]); 3] =
+        [("/d/f", 0, b"first"), ("/d/f", 100, b"second"), ("/d/f", 4096, b"page1")];
+    let cut = Cut { mode: Mode::Any, ..Cut::ALL };
+    let mut page1_alone = false;
+    for seed in 0..100 {
+        let f = &cut_state(&base, &writes, cut, seed)[0].1;
+        let (first, second) = (&f[..5] == b"first", &f[100..106] == b"second");
+        assert!(first || !second, "seed {seed}: a later write kept without an earlier");
+        page1_alone |= &f[4096..4101] == b"page1" && !first;
+    }
+    assert!(page1_alone, "page 1 survives without page 0 for some seed");
 }
 
 #[test]

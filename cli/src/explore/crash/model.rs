@@ -15,7 +15,8 @@
 //! | mode | kept |
 //! |---|---|
 //! | `prefix` | a prefix of them, in the order they were made |
-//! | `any` | any subset of the data changes, and a prefix of the directory entries |
+//! | `any` | a prefix of each page's writes, pages independently (a page is written back whole,
+//! as it is at that moment), each truncation independently |
 //! | `torn` | as `any`, and a kept write that spans several sectors keeps any subset of them |
 //!
 //! Directory entries are kept as a prefix in every mode: a journaling file system commits
