@@ -42,7 +42,8 @@ for mode in write writemap; do
 import json, sys
 r = json.load(open(sys.argv[1] + "/report.json"))
 f = next(x for x in r["findings"] if x.get("crash"))
-print("  first rejected state", f["crash"]["id"][:40], "->", (f["oracle_output"] or "").strip())
+said = (f["oracle_output"] or "").strip().splitlines()
+print("  first rejected state", f["crash"]["id"][:40], "->", said[-1] if said else "")
 PY
 done
 exit $failed

@@ -44,10 +44,14 @@ def main():
             acked = [int(x) for x in open("acked").read().split()]
         except FileNotFoundError:
             acked = []
-        env = lmdb.open("db", map_size=1 << 22, readonly=True, lock=False)
-        with env.begin() as t:
-            lost = [i for i in range(SETUP_KEYS) if t.get(key(i)) is None]
-            lost += [i for i in acked if t.get(key(i)) is None]
+        try:
+            env = lmdb.open("db", map_size=1 << 22, readonly=True, lock=False)
+            with env.begin() as t:
+                lost = [i for i in range(SETUP_KEYS) if t.get(key(i)) is None]
+                lost += [i for i in acked if t.get(key(i)) is None]
+        except lmdb.Error as e:
+            print("LMDB finds the environment corrupted:", e)
+            return 1
         if lost:
             print("acknowledged transactions lost:", " ".join(str(i) for i in lost))
             return 1
