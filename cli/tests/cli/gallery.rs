@@ -76,3 +76,27 @@ fn redis_acknowledges_nothing_it_can_lose_with_always_and_loses_up_to_a_second_w
     let always = said.split("== appendfsync always, every crash state ==").nth(1).unwrap();
     assert!(always.lines().nth(1).is_some_and(|l| l.ends_with(", 0 rejected")), "{said}");
 }
+
+#[test]
+fn postgres_panics_on_a_failed_fsync_loses_rows_to_fsyncgate_and_recovers_from_a_full_wal() {
+    let pg = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.path().join("bin/postgres").is_file());
+    assert!(pg, "PostgreSQL is needed: apt-get install -y postgresql (.ci/run installs it)");
+    let (status, said) = entry("postgres");
+    assert_eq!(status, Some(0), "{said}");
+    for line in [
+        "PANIC:  could not fsync file",
+        "was terminated by signal 6: Aborted",
+        "after recovery: 2000 of 2000 committed rows",
+        "one postmaster throughout",
+        "second checkpoint: succeeded, over the lost pages",
+        "of the 1000 rows committed after the failed fsync are lost",
+        "No space left on device",
+        "with room again: 1000 rows",
+    ] {
+        assert!(said.contains(line), "{line:?} missing: {said}");
+    }
+}

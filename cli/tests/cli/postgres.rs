@@ -1,6 +1,7 @@
 //! PostgreSQL under `failinject run --ctl`, steered with `ctl --run` (issue 19): a server is
 //! a postmaster and a process per duty (checkpointer, WAL writer, one backend per session),
-//! all one run.
+//! all one run. The fsync PANIC, "fsyncgate" and the full WAL disk are the gallery's
+//! (`examples/gallery/postgres.sh`, run by `gallery.rs`): one code path for readers and CI.
 //!
 //! The server runs as an unprivileged user the test creates when it runs as root (PostgreSQL
 //! refuses root), with `failinject` itself, its library cache and its control sockets owned
@@ -192,47 +193,6 @@ impl Server {
             .ok()
     }
 
-    /// Waits (30 s at most) for `failinject run` to end by itself; its exit status.
-    fn ended(&mut self) -> std::process::ExitStatus {
-        let run = self.run.as_mut().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = run.try_wait().unwrap() {
-                self.run = None;
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the run did not end");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The data directory started again by `postgres` alone (no failinject), as after a
-    /// reboot; the server is killed when the guard is dropped.
-    fn restart_plain(&self) -> Plain {
-        let bin = pg_bin();
-        let data = self.dir.join("data");
-        let child = as_user(
-            &bin.join("postgres"),
-            &[
-                "-D",
-                &data.to_string_lossy(),
-                "-k",
-                &self.dir.path().to_string_lossy(),
-                "-c",
-                "listen_addresses=",
-                "-c",
-                "dynamic_shared_memory_type=mmap",
-            ],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-        let plain = Plain(child);
-        self.until("the data directory did not start again", 60, |s| s.sql("select 1").is_ok());
-        plain
-    }
-
     /// Stops the server (fast shutdown) and returns `failinject run`'s summary.
     fn stop(mut self) -> String {
         if let Some(pm) = self.postmaster() {
@@ -266,59 +226,10 @@ impl Drop for Server {
     }
 }
 
-/// A `postgres` started without failinject, killed when dropped.
-struct Plain(Child);
-
-impl Drop for Plain {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The environment of the server's user: `failinject`'s cache and sockets in a directory of
 /// its own.
 fn user_env(home: &Path) -> Vec<(&'static str, PathBuf)> {
     vec![("HOME", home.into()), ("XDG_CACHE_HOME", home.into()), ("XDG_RUNTIME_DIR", home.into())]
-}
-
-/// A failed fsync of a data file makes PostgreSQL PANIC (`data_sync_retry=off`, the default):
-/// the rule is set on the checkpointer alone, over `ctl --run`, while the server runs. The
-/// postmaster survives, restarts the others, recovers from the WAL, and every committed row is
-/// there.
-#[test]
-fn an_fsync_error_on_a_data_file_panics_and_recovery_keeps_every_committed_row() {
-    let server = Server::start("pg-fsync");
-    server.sql("create table t(i int); insert into t select generate_series(1, 1000)").unwrap();
-    let before = server.processes();
-    assert!(before.iter().any(|(_, t)| t.starts_with("postgres: checkpointer")), "{before:?}");
-
-    let rule = r#"sys:fsync|fdatasync[path=*/base/*,proc="postgres: checkpointer*"]=error(EIO)"#;
-    let set = server.ctl(&["set", rule]);
-    let replies = text(&set.stdout);
-    assert!(set.status.success(), "{replies}{}", text(&set.stderr));
-    assert!(replies.lines().any(|l| l.contains("postgres: checkpointer: ok ")), "{replies}");
-
-    // Committed (acknowledged) before the failed checkpoint: they must survive it.
-    server.sql("insert into t select generate_series(1001, 2000)").unwrap();
-    let _ = server.sql("checkpoint");
-    server.until("no PANIC", 30, |s| s.log().contains("PANIC:  could not fsync file \"base/"));
-    let clear = server.ctl(&["clear"]);
-    assert!(clear.status.success(), "{}", text(&clear.stderr));
-
-    server.until("the server did not recover", 60, |s| s.sql("select 1").is_ok());
-    assert_eq!(server.sql("select count(*), sum(i) from t").unwrap(), "2000|2001000");
-    let log = server.log();
-    assert!(log.contains("checkpointer process (PID"), "{log}");
-    assert!(log.contains("was terminated by signal 6: Aborted"), "{log}");
-    assert!(log.contains("all server processes terminated; reinitializing"), "{log}");
-    // One postmaster throughout: the same pid, alive.
-    assert_eq!(server.processes().first(), before.first(), "the postmaster changed");
-
-    let summary = server.stop();
-    let row = summary.lines().find(|l| l.contains("proc=")).unwrap_or_else(|| panic!("{summary}"));
-    let injected: u64 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert!(injected >= 1, "{summary}");
 }
 
 /// The checkpointer is killed (SIGKILL, a `kill` rule set over `ctl --run` on its title) eight
@@ -386,50 +297,4 @@ fn eight_crash_restarts_of_the_checkpointer_leave_one_postmaster_and_every_commi
     assert_eq!(log.matches("database system was interrupted").count(), crashes, "{log}");
     let summary = server.stop();
     assert!(summary.contains("their counts come from the run's shared state"), "{summary}");
-}
-
-/// PostgreSQL's "fsyncgate": with `data_sync_retry=on`, a checkpoint whose fsync of a data
-/// file failed and dropped the dirty pages (`lose(EIO)`, as Linux does after a writeback
-/// error) is retried, the retried fsync "succeeds" over the loss, the checkpoint completes,
-/// and after a power cut of the whole run the WAL no longer holds the rows: committed rows
-/// are lost. With the default (`data_sync_retry=off`) the first failure PANICs instead, and
-/// recovery keeps every row (the test above).
-#[test]
-fn fsyncgate_a_lost_fsync_retried_with_success_then_a_power_cut_loses_committed_rows() {
-    let mut server = Server::start_with("pg-fsyncgate", &["-c", "data_sync_retry=on"]);
-    server
-        .sql("create table t(i int); insert into t select generate_series(1, 1000); checkpoint")
-        .unwrap();
-    // The checkpointer's first fsync of the table's file fails and loses its writes; a
-    // backend that opens `trigger-cut` cuts the power of the whole run.
-    let file = server.sql("select pg_relation_filepath('t')").unwrap();
-    let lose =
-        format!(r#"sys:fsync[path=*/{file},proc="postgres: checkpointer*",when=1]=lose(EIO)"#);
-    let trigger = server.dir.join("trigger-cut");
-    std::fs::write(&trigger, "").unwrap();
-    let cut = format!("sys:@open[path={}]=powercut", trigger.display());
-    for rule in [lose.as_str(), cut.as_str()] {
-        let set = server.ctl(&["set", rule]);
-        assert!(set.status.success(), "{}", text(&set.stderr));
-    }
-    // Committed, acknowledged rows.
-    server.sql("insert into t select generate_series(1001, 2000)").unwrap();
-    let first = server.sql("checkpoint").unwrap_err();
-    assert!(first.contains("checkpoint request failed"), "{first}");
-    // The retry "succeeds": the checkpoint completes over the lost pages.
-    server.sql("checkpoint").unwrap();
-    let _ = server.sql(&format!("select pg_read_file('{}')", trigger.display()));
-    // `failinject run` ends as its command did: SIGKILL, 128 + 9.
-    assert_eq!(server.ended().code(), Some(137), "not a power cut: {}", server.log());
-
-    let _plain = server.restart_plain();
-    let rows = server.sql("select count(*) from t where i > 1000").unwrap();
-    let kept = server.sql("select count(*) from t where i <= 1000").unwrap();
-    assert_eq!(kept, "1000", "the rows synced before the rules were lost");
-    let survived: u32 = rows.parse().unwrap();
-    assert!(survived < 1000, "every committed row survived: fsyncgate not reproduced");
-    eprintln!(
-        "fsyncgate: {} of the 1000 rows committed after the rules were lost",
-        1000 - survived
-    );
 }
