@@ -10,6 +10,7 @@
 mod check;
 mod child;
 mod ctl;
+mod dir_tree;
 mod docs;
 mod explore;
 mod keeper;

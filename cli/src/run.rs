@@ -145,7 +145,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     reap_adopted();
     if let Some(want) = &args.expect_state {
         let here = std::env::current_dir()?;
-        let made = crate::explore::crash::layout::hash(&here)
+        let made = crate::dir_tree::hash(&here)
             .with_context(|| format!("cannot read {} to compare it", here.display()))?;
         let made = format!("{made:016x}");
         if made == *want {

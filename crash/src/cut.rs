@@ -29,7 +29,7 @@ pub enum Mode {
     /// them, each wholly old or wholly new.
     Torn,
     /// Exactly the changes a crash state of `explore --crash` names (`powercut(keep=ID)`,
-    /// [`crate::Keep`]): marked on the records by [`crate::Store::mark_kept`] before the cut.
+    /// [`crate::keep::Keep`]): marked on the records by [`crate::Store::mark_kept`] before the cut.
     Keep,
 }
 
@@ -68,7 +68,7 @@ pub struct Cut {
     /// The unit a `torn` write survives in: a power of two, at least [`Cut::MIN_SECTOR`].
     pub sector: u32,
     /// With [`Mode::Keep`], the crash state to make (the rule's; never freed).
-    pub keep: Option<&'static crate::Keep>,
+    pub keep: Option<&'static crate::keep::Keep>,
 }
 
 impl Cut {

@@ -116,7 +116,7 @@ pub struct RunReport {
     /// A crash state the oracle rejected (`--crash=search`); the fields above describe the
     /// change after which the power failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crash: Option<super::crash::CrashFinding>,
+    pub crash: Option<CrashFinding>,
 }
 
 /// Findings of one site with one outcome.
@@ -254,6 +254,64 @@ pub fn missing_shards(shards: &[String]) -> anyhow::Result<Vec<String>> {
     }
     let n = total.unwrap_or(0);
     Ok((0..n).filter(|i| !have.contains(i)).map(|i| format!("{i}/{n}")).collect())
+}
+
+// ---- a rejected crash state (`--crash=search`) ------------------------------------------
+
+/// One change, as a finding names it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChangeRef {
+    /// Its place in the trace.
+    pub index: usize,
+    pub op: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub len: Option<u64>,
+    pub site: String,
+    /// The call site's top frame in the program, symbolized where possible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<String>,
+}
+
+/// A crash state the oracle rejected.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CrashFinding {
+    /// Its name (`powercut(keep=ID)`, `--crash-state ID`).
+    pub id: String,
+    /// A hash of the files it lays out: two states that make the same bytes are one.
+    #[serde(default)]
+    pub state: String,
+    /// The `explore` line that checks this one state again, from a new recording.
+    #[serde(default)]
+    pub recheck: String,
+    /// The change after which the power failed.
+    pub point: ChangeRef,
+    /// The changes not durable at that point that the state keeps, whole or torn.
+    pub kept: Vec<ChangeRef>,
+    /// Those it loses.
+    pub lost: Vec<ChangeRef>,
+    /// The kept writes that keep only some of their sectors.
+    pub torn: Vec<ChangeRef>,
+    /// A smallest set of lost (or torn) changes found that still breaks the oracle when every
+    /// other change is kept, and whether it is minimal (losing any one fewer passes).
+    #[serde(default)]
+    pub minimal: Vec<ChangeRef>,
+    #[serde(default)]
+    pub minimal_proven: bool,
+}
+
+impl CrashFinding {
+    /// Every change it names, for a caller that rewrites them (symbolizing frames).
+    pub fn refs_mut(&mut self) -> impl Iterator<Item = &mut ChangeRef> {
+        std::iter::once(&mut self.point)
+            .chain(&mut self.kept)
+            .chain(&mut self.lost)
+            .chain(&mut self.torn)
+            .chain(&mut self.minimal)
+    }
 }
 
 #[cfg(test)]

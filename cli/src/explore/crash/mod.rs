@@ -10,12 +10,12 @@ pub mod trace;
 
 use super::classify::{Ending, Outcome};
 use super::report::RunReport;
+pub use super::report::{ChangeRef, CrashFinding};
 use super::runner::{self, Output, Setup};
 use crate::scratch::Scratch;
 use anyhow::Context as _;
 use layout::Base;
 use model::{Mode, Pending, State};
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -42,17 +42,6 @@ pub struct Recording {
     pub trace: Trace,
     pub base: Base,
     _dir: Scratch,
-}
-
-impl CrashFinding {
-    /// Every change it names, for a caller that rewrites them (symbolizing frames).
-    pub fn refs_mut(&mut self) -> impl Iterator<Item = &mut ChangeRef> {
-        std::iter::once(&mut self.point)
-            .chain(&mut self.kept)
-            .chain(&mut self.lost)
-            .chain(&mut self.torn)
-            .chain(&mut self.minimal)
-    }
 }
 
 impl Recording {
@@ -86,51 +75,6 @@ pub fn record(setup: &Setup, rules: &str) -> anyhow::Result<(Output, Recording)>
     let trace = Trace::read(&changes, &work).context("cannot read the recorded changes")?;
     let base = base.context("the recording run made no directory")?;
     Ok((out, Recording { trace, base, _dir: dir }))
-}
-
-/// One change, as a finding names it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ChangeRef {
-    /// Its place in the trace.
-    pub index: usize,
-    pub op: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub off: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub len: Option<u64>,
-    pub site: String,
-    /// The call site's top frame in the program, symbolized where possible.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub frame: Option<String>,
-}
-
-/// A crash state the oracle rejected.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct CrashFinding {
-    /// Its name (`powercut(keep=ID)`, `--crash-state ID`).
-    pub id: String,
-    /// A hash of the files it lays out: two states that make the same bytes are one.
-    #[serde(default)]
-    pub state: String,
-    /// The `explore` line that checks this one state again, from a new recording.
-    #[serde(default)]
-    pub recheck: String,
-    /// The change after which the power failed.
-    pub point: ChangeRef,
-    /// The changes not durable at that point that the state keeps, whole or torn.
-    pub kept: Vec<ChangeRef>,
-    /// Those it loses.
-    pub lost: Vec<ChangeRef>,
-    /// The kept writes that keep only some of their sectors.
-    pub torn: Vec<ChangeRef>,
-    /// A smallest set of lost (or torn) changes found that still breaks the oracle when every
-    /// other change is kept, and whether it is minimal (losing any one fewer passes).
-    #[serde(default)]
-    pub minimal: Vec<ChangeRef>,
-    #[serde(default)]
-    pub minimal_proven: bool,
 }
 
 /// What the search did.
@@ -247,7 +191,7 @@ pub fn search(rec: &Recording, c: &Campaign<'_>) -> anyhow::Result<Searched> {
         }
         let dir = scratch.path().join(format!("s{}", next_name()));
         layout::lay_out(&rec.trace, &rec.base, (&durable, pending), s, &dir, o.sector)?;
-        let hash = layout::hash(&dir)?;
+        let hash = crate::dir_tree::hash(&dir)?;
         let fresh = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.insert(hash);
         if fresh {
             checked.fetch_add(1, Ordering::Relaxed);
