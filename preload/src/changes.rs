@@ -14,7 +14,8 @@
 //!   writes overwrite the file): a write's record says where they are (`at`).
 //!
 //! The ops: `write` (`via` `mmap` for pages written through a shared mapping, recorded at the
-//! sync that found them; `dsync` for a write durable when it returned), `truncate`, `create`
+//! sync that found them, or at exit for those never synced; `dsync` for a write durable when
+//! it returned), `truncate`, `create`
 //! (`dir` for mkdir), `link`, `symlink`, `rename` (`path` to `to`), `unlink` (`dir` for rmdir),
 //! `fsync` (of a file or `dir`ectory; `fdatasync` too), `sync_range`, `syncfs`, `sync`.
 //!

@@ -665,6 +665,29 @@ pub fn mapped(addr: usize, len: u64, prot: c_int, flags: c_int, fd: c_int, off: 
     warn(store().mapped(&Kernel, &st, || reopened(fd), (off, len), owner));
 }
 
+/// At exit, when explore records changes (`changes.rs`): the pages stored through this
+/// process's shared mappings since their last sync are changes too, never synced, so that a
+/// crash state may keep or lose them (LMDB with `MDB_NOSYNC` never syncs its map). All of a
+/// mapping when the kernel cannot tell which (it was unmapped already, say).
+pub fn record_unsynced_mappings() {
+    if !changes::on() {
+        return;
+    }
+    for m in write_watch::all().into_iter().flatten() {
+        let st = Stat { dev: m.dev, ino: m.ino, ..Stat::default() };
+        let Some(h) = store().handle_of(&st) else { continue };
+        let fd = Kernel::fd(h);
+        let (off, len) = (m.off, m.len as u64);
+        let mut record = |at: u64, n: u64| changes::write(&st, -1, fd, (at, n), (false, true), 0);
+        if !write_watch::written(&st, m.owner(), (off, len), (off, off + len), &mut record) {
+            let size = kfile::fstat(fd).map_or(0, |now| now.size);
+            if size > off {
+                record(off, len.min(size - off));
+            }
+        }
+    }
+}
+
 /// After a successful `msync(addr, len, MS_SYNC)`: the bytes of the file mapped there are
 /// durable (`Store::synced_bytes`).
 pub fn msynced(addr: usize, len: usize) {

@@ -74,6 +74,8 @@ fn init() {
 /// At `exit()`: the log's exit record, and the control socket's file removed.
 extern "C" fn at_exit(status: libc::c_int, _arg: *mut libc::c_void) {
     let Some(_inside) = sys::guard::Inside::enter() else { return };
+    // The stores through shared mappings never synced, for explore's record of changes.
+    crash::record_unsynced_mappings();
     // One exit record per process, however it ends (`_exit` may follow this handler).
     if log::claim_exit_record() {
         log::exit(status, state::snapshot());

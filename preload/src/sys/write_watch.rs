@@ -79,6 +79,18 @@ pub fn mapped(start: usize, len: usize, st: &Stat, off: u64) -> u32 {
     }
 }
 
+/// Every mapping this process made (a copy of the table).
+pub fn all() -> [Option<Mapping>; 64] {
+    *MAPPINGS.lock()
+}
+
+impl Mapping {
+    /// The process whose bits watch it; 0: none.
+    pub fn owner(&self) -> u32 {
+        self.owner
+    }
+}
+
 /// The mapping that holds `addr`, if this process made one there.
 pub fn at(addr: usize) -> Option<Mapping> {
     let table = MAPPINGS.lock();

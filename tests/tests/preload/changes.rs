@@ -101,7 +101,10 @@ fn every_change_is_recorded_in_order_with_its_bytes_and_site() {
             "write",
             "create",
             "write",
-            "truncate"
+            "truncate",
+            // At exit: the mapping's stores since its msync (none here; it was unmapped
+            // first, so the kernel cannot tell, and all of it is recorded).
+            "write(mmap)"
         ],
         "{records:#?}"
     );
@@ -124,4 +127,43 @@ fn every_change_is_recorded_in_order_with_its_bytes_and_site() {
     // Every record names its call site, and a site's frames come with its first record.
     assert!(records.iter().all(|(r, _)| r["site"].as_str().is_some_and(|s| !s.is_empty())));
     assert!(records[0].0["frames"].as_array().is_some_and(|f| !f.is_empty()), "{:?}", records[0]);
+}
+
+/// Pages stored through a shared mapping and never synced are recorded at exit: a crash state
+/// may keep or lose them (LMDB with `MDB_NOSYNC` never syncs its map).
+#[test]
+fn stores_through_a_mapping_never_synced_are_recorded_at_exit() {
+    assert!(have("python3"), "python3 is needed: apt-get install -y python3");
+    let dir = TempDir::new("changes-map-exit");
+    let rec = TempDir::new("changes-map-exit-rec");
+    std::fs::write(dir.join("m"), vec![b'0'; 16384]).unwrap();
+    let program = "import mmap, os\nfd = os.open('m', os.O_RDWR)\n\
+                   m = mmap.mmap(fd, 16384, mmap.MAP_SHARED)\nm[9000:9005] = b'never'\n";
+    let done = Run::new(dir.path(), "", "python3", &["-c", program])
+        .env("FAILINJECT_CHANGES", rec.path())
+        .bounded(Duration::from_secs(30));
+    assert_eq!(done.code, Some(0), "{done:?}");
+    let records: Vec<Value> = std::fs::read_dir(rec.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".jsonl"))
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<Value>>()
+        })
+        .collect();
+    let stores: Vec<&Value> = records.iter().filter(|r| r["via"] == "mmap").collect();
+    assert_eq!(stores.len(), 1, "{records:?}");
+    // Python unmaps it before exit, so the kernel cannot tell which page: all of it, as the
+    // file holds it now.
+    let (off, len) = (stores[0]["off"].as_u64().unwrap(), stores[0]["len"].as_u64().unwrap());
+    assert!(off <= 9000 && 9005 <= off + len, "{:?}", stores[0]);
+    let pid = stores[0]["pid"].as_u64().unwrap();
+    let data = std::fs::read(rec.join(&format!("data.{pid}"))).unwrap();
+    let at = stores[0]["at"].as_u64().unwrap() as usize;
+    let page = &data[at..at + len as usize];
+    assert_eq!(&page[(9000 - off) as usize..(9005 - off) as usize], b"never");
 }
