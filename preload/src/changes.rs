@@ -90,7 +90,7 @@ pub fn on() -> bool {
 
 /// Whether changes are counted: recorded, or counted for a live replay.
 #[inline]
-fn counting() -> bool {
+pub fn counting() -> bool {
     ON.load(Ordering::Relaxed) || ARMED.load(Ordering::Relaxed)
 }
 

@@ -488,10 +488,14 @@ pub fn after_change(pre: &Pre, r: i64) {
                 if dsync {
                     warn(s.synced_write(&Kernel, &st, off, r as u64));
                 }
-                (s.handle_of(&st), seq)
+                (changes::counting().then(|| s.handle_of(&st)).flatten(), seq)
             };
-            let from = handle.map_or(-1, Kernel::fd);
-            changes::write(&st, fd, from, (off, r as u64), (dsync, false), seq);
+            // Only when changes are recorded or counted: a kept handle's descriptor may
+            // take a request to the run's keeper.
+            if changes::counting() {
+                let from = handle.map_or(-1, Kernel::fd);
+                changes::write(&st, fd, from, (off, r as u64), (dsync, false), seq);
+            }
         }
         After::Truncate { st, fd, len } if r >= 0 => {
             let seq = {
@@ -505,7 +509,7 @@ pub fn after_change(pre: &Pre, r: i64) {
         // changed them to the end, and the size.
         After::Allocate { st, fd, from } if r >= 0 => {
             let size = kfile::fstat(fd).map_or(st.size, |now| now.size);
-            if let Some(off) = from.filter(|off| *off < size) {
+            if let Some(off) = from.filter(|off| *off < size && changes::counting()) {
                 let handle = store().handle_of(&st);
                 let read = handle.map_or(-1, Kernel::fd);
                 changes::write(&st, fd, read, (off, size - off), (false, false), 0);
