@@ -8,14 +8,8 @@
 # and the summary says why, naming the path the writes took.
 #
 #   bash examples/gallery/fio.sh           (FAILINJECT=path/to/failinject to pick the binary)
-set -euo pipefail
-fi=${FAILINJECT:-failinject}
-if ! command -v fio > /dev/null; then
-  echo "fio.sh needs fio: apt-get install fio" >&2
-  exit 2
-fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/lib.sh"
+need fio command -v fio
 cd "$work"
 failed=0
 for engine in psync libaio io_uring mmap; do

@@ -8,16 +8,10 @@
 # write() and through a shared mapping (MDB_WRITEMAP): none is lost. With MDB_NOSYNC: lost.
 #
 #   bash examples/gallery/lmdb.sh          (FAILINJECT=path/to/failinject to pick the binary)
-set -euo pipefail
-fi=${FAILINJECT:-failinject}
+source "$(dirname "$0")/lib.sh"
 py=/usr/bin/python3
-if ! "$py" -c 'import lmdb' 2> /dev/null; then
-  echo "lmdb.sh needs python3-lmdb: apt-get install python3-lmdb" >&2
-  exit 2
-fi
-txns=$(cd "$(dirname "$0")" && pwd)/lmdb_txns.py
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+need python3-lmdb "$py" -c 'import lmdb'
+txns=$gallery/lmdb_txns.py
 cd "$work"
 campaign() { # MODE...: the explore campaign's summary lines; its status in $status
   set +e

@@ -6,24 +6,16 @@
 # socket there (no TCP), with trust authentication.
 #
 #   bash examples/gallery/postgres.sh      (FAILINJECT=path/to/failinject to pick the binary)
-set -euo pipefail
-fi=$(command -v "${FAILINJECT:-failinject}" || true)
+source "$(dirname "$0")/lib.sh"
 bin=$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | tail -1)
-if [ -z "$bin" ] || [ ! -x "$bin/postgres" ]; then
-  echo "postgres.sh needs PostgreSQL: apt-get install postgresql" >&2
-  exit 2
-fi
-[ -n "$fi" ] || { echo "postgres.sh needs failinject on PATH or FAILINJECT" >&2; exit 2; }
+need postgresql test -x "$bin/postgres"
 user=failinject-pg
-work=$(mktemp -d)
 chmod 755 "$work"
 runs=()
-cleanup() {
+on_exit() {
   for p in "${runs[@]}"; do kill -9 "$p" 2> /dev/null || true; done
   pkill -9 -f "postgres -D $work" 2> /dev/null || true
-  rm -rf "$work"
 }
-trap cleanup EXIT
 if [ "$(id -u)" -eq 0 ]; then
   id "$user" > /dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
   # failinject itself where the user can run it (its library is cached under its HOME).

@@ -5,17 +5,9 @@
 # directory only; each write is acknowledged (to a file written O_DSYNC) once Redis said OK.
 #
 #   bash examples/gallery/redis.sh         (FAILINJECT=path/to/failinject to pick the binary)
-set -euo pipefail
-fi=${FAILINJECT:-failinject}
-for tool in redis-server redis-cli redis-check-aof; do
-  if ! command -v "$tool" > /dev/null; then
-    echo "redis.sh needs $tool: apt-get install redis-server" >&2
-    exit 2
-  fi
-done
-acked=$(cd "$(dirname "$0")" && pwd)/redis_acked.sh
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/lib.sh"
+need redis-server command -v redis-server redis-cli redis-check-aof
+acked=$gallery/redis_acked.sh
 failed=0
 fresh() { rm -rf "$work/$1"; mkdir "$work/$1"; cd "$work/$1"; }
 search() { # WRITE-ARGS...: explore --crash over the acknowledged writes; its status in $status

@@ -10,14 +10,8 @@
 # makes it live.
 #
 #   bash examples/gallery/sqlite.sh        (FAILINJECT=path/to/failinject to pick the binary)
-set -euo pipefail
-fi=${FAILINJECT:-failinject}
-if ! command -v sqlite3 > /dev/null; then
-  echo "sqlite.sh needs sqlite3: apt-get install sqlite3" >&2
-  exit 2
-fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/lib.sh"
+need sqlite3 command -v sqlite3
 cd "$work"
 table="sqlite3 db \"CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER, w TEXT); CREATE INDEX tv ON t(v); CREATE INDEX tw ON t(w); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<1500) INSERT INTO t SELECT x, x, printf('%040d', x) FROM c;\""
 oracle='test "$(sqlite3 db "PRAGMA integrity_check; SELECT count(*) FROM t")" = "$(printf "ok\n1500")"'
