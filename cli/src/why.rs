@@ -14,7 +14,7 @@
 #![forbid(unsafe_code)]
 
 use failinject_engine::points::{Class, PointId};
-use failinject_engine::{Points, parse_rule};
+use failinject_engine::{NearMiss, Points, parse_rule};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -107,17 +107,10 @@ impl Clues {
             path: s("near_path"),
             pid,
         };
-        // A write through another function names the fix; a shared writable mapping of the
-        // file says where the writes went (fio's `mmap` engine stats its file first: the
-        // mapping, not the `stat`, is why a write rule saw nothing).
-        let writes = |point: &str| {
-            PointId::from_name(point).is_some_and(|p| p.info().classes.contains(Class::Write))
-        };
-        let rank = |n: &Near| match n.cause.as_str() {
-            "sibling" if writes(&n.point) => 3,
-            "sharedmap" => 2,
-            "sibling" => 1,
-            _ => 0,
+        // The most telling one (`NearMiss::rank`), as the preload keeps it.
+        let rank = |n: &Near| {
+            let point = PointId::from_name(&n.point);
+            NearMiss::from_name(&n.cause).zip(point).map_or(0, |(n, p)| n.rank(p))
         };
         let keep = self.near.get(&row).is_none_or(|old| rank(old) < rank(&near));
         if keep {

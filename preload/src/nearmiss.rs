@@ -20,7 +20,7 @@
 
 #![forbid(unsafe_code)]
 
-use failinject_engine::points::{Class, POINTS};
+use failinject_engine::points::{POINTS, PointId};
 use failinject_engine::{NearMiss, Role, Snapshot, SysCall};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
@@ -123,16 +123,11 @@ fn note(snap: &Snapshot, call: &SysCall<'_>, shared_write: bool) {
         {
             let _ = slot.state.compare_exchange(2, 0, Ordering::AcqRel, Ordering::Relaxed);
         }
-        let cause = match why {
-            NearMiss::StdStream => 1,
-            NearMiss::Sibling => 2,
-            NearMiss::SharedMapping => 3,
-        };
-        // A stronger clue takes the slot over (fio's `mmap` engine stats its file, then
-        // writes through memory: the mapping is what a write rule must hear of).
+        let cause = code(why);
+        // A more telling clue takes the slot over (`NearMiss::rank`: fio's `mmap` engine
+        // stats its file, then writes through memory).
         let stronger = slot.state.load(Ordering::Acquire) == 2
-            && rank(cause, u32::from(call.point.0))
-                > rank(slot.cause.load(Ordering::Relaxed), slot.point.load(Ordering::Relaxed));
+            && kept(slot).is_some_and(|(old, point)| why.rank(call.point) > old.rank(point));
         let claimed = slot
             .state
             .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
@@ -164,17 +159,25 @@ fn note(snap: &Snapshot, call: &SysCall<'_>, shared_write: bool) {
     }
 }
 
-/// How telling a near miss is: a write through another function (it names the fix), then a
-/// shared writable mapping (where the writes went), then any other function, then a standard
-/// stream.
-fn rank(cause: u8, point: u32) -> u8 {
-    let writes = POINTS.get(point as usize).is_some_and(|p| p.classes.contains(Class::Write));
-    match cause {
-        2 if writes => 3,
-        3 => 2,
-        2 => 1,
-        _ => 0,
+/// A near miss's number in a slot (0: none).
+fn code(n: NearMiss) -> u8 {
+    match n {
+        NearMiss::StdStream => 1,
+        NearMiss::Sibling => 2,
+        NearMiss::SharedMapping => 3,
     }
+}
+
+/// The near miss a written slot holds, and the point it was seen at.
+fn kept(slot: &Slot) -> Option<(NearMiss, PointId)> {
+    let n = match slot.cause.load(Ordering::Relaxed) {
+        1 => NearMiss::StdStream,
+        2 => NearMiss::Sibling,
+        3 => NearMiss::SharedMapping,
+        _ => return None,
+    };
+    let point = u16::try_from(slot.point.load(Ordering::Relaxed)).ok()?;
+    (usize::from(point) < POINTS.len()).then_some((n, PointId(point)))
 }
 
 /// The first near miss of rule `index` of `snap`, for the exit record (`log/mod.rs`).
@@ -206,11 +209,7 @@ pub fn first(snap: &Snapshot, index: usize) -> Option<Near> {
     {
         return None;
     }
-    let cause: &'static [u8] = match slot.cause.load(Ordering::Relaxed) {
-        1 => b"stdstream",
-        3 => b"sharedmap",
-        _ => b"sibling",
-    };
+    let cause = kept(slot).map_or("sibling", |(n, _)| n.name()).as_bytes();
     let point = POINTS.get(slot.point.load(Ordering::Relaxed) as usize).map_or("", |p| p.name);
     let mut path = [0u8; PATH_KEPT];
     let n = (slot.path_len.load(Ordering::Relaxed) as usize).min(PATH_KEPT);

@@ -31,6 +31,37 @@ pub enum NearMiss {
     SharedMapping,
 }
 
+impl NearMiss {
+    /// How telling it is, seen at a call of `point`: a write through another function names
+    /// the fix (3), a shared writable mapping says where the writes went (2: fio's `mmap`
+    /// engine stats its file before it maps it), any other function (1), a standard stream
+    /// (0). The preload keeps the most telling near miss of each rule, and the summary too.
+    pub fn rank(self, point: PointId) -> u8 {
+        match self {
+            NearMiss::Sibling if point.info().classes.contains(Class::Write) => 3,
+            NearMiss::SharedMapping => 2,
+            NearMiss::Sibling => 1,
+            NearMiss::StdStream => 0,
+        }
+    }
+
+    /// Its name in the log's exit record: `stdstream`, `sibling`, `sharedmap`.
+    pub fn name(self) -> &'static str {
+        match self {
+            NearMiss::StdStream => "stdstream",
+            NearMiss::Sibling => "sibling",
+            NearMiss::SharedMapping => "sharedmap",
+        }
+    }
+
+    /// The near miss a log names.
+    pub fn from_name(name: &str) -> Option<NearMiss> {
+        [NearMiss::StdStream, NearMiss::Sibling, NearMiss::SharedMapping]
+            .into_iter()
+            .find(|n| n.name() == name)
+    }
+}
+
 impl Snapshot {
     /// The points no rule names that share a class with a libc rule's points: calls to them
     /// may be near misses of that rule.
@@ -107,4 +138,20 @@ impl Snapshot {
 fn writes(points: &Points) -> bool {
     let Points::Sys(sys) = points else { return false };
     sys.set.iter().any(|p| p.info().classes.contains(Class::Write))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_elsewhere_outranks_a_mapping_which_outranks_a_stat() {
+        let p = |name| PointId::from_name(name).unwrap();
+        assert!(NearMiss::Sibling.rank(p("pwrite")) > NearMiss::SharedMapping.rank(p("mmap")));
+        assert!(NearMiss::SharedMapping.rank(p("mmap")) > NearMiss::Sibling.rank(p("stat")));
+        assert!(NearMiss::Sibling.rank(p("stat")) > NearMiss::StdStream.rank(p("write")));
+        for n in [NearMiss::StdStream, NearMiss::Sibling, NearMiss::SharedMapping] {
+            assert_eq!(NearMiss::from_name(n.name()), Some(n));
+        }
+    }
 }
