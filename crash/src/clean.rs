@@ -34,6 +34,12 @@ impl Files {
         self.drop_redo(arena, i);
     }
 
+    /// The slot of the file `st` describes, unless a clean loss is pending on it (then only a
+    /// whole-file sync is modelled, `clean.rs`).
+    pub(crate) fn find_unlost(&self, st: &crate::Stat) -> Option<FileId> {
+        self.find(st).filter(|i| !self.lost_clean(*i))
+    }
+
     /// Whether `i` lost changes the clean way.
     pub(crate) fn lost_clean(&self, i: FileId) -> bool {
         self.slots[i.0].clean_seq != 0

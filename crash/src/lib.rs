@@ -152,8 +152,7 @@ impl<'m> Store<'m> {
     /// a write below that size needs recording (no clean loss is pending on it): a write at or
     /// past it saves nothing.
     pub fn synced_of(&self, st: &Stat) -> Option<u64> {
-        let i = self.files.find(st)?;
-        (!self.files.lost_clean(i)).then(|| self.files.slots[i.0].synced)
+        self.files.find_unlost(st).map(|i| self.files.slots[i.0].synced)
     }
 
     /// The store's handle on the file `st` describes, while it tracks the file.
@@ -353,7 +352,7 @@ impl<'m> Store<'m> {
         off: u64,
         len: u64,
     ) -> Result<(), Warning> {
-        let Some(i) = self.files.find(st).filter(|i| !self.files.lost_clean(*i)) else {
+        let Some(i) = self.files.find_unlost(st) else {
             return Ok(());
         };
         let end = off.saturating_add(len);
@@ -375,7 +374,7 @@ impl<'m> Store<'m> {
             off.saturating_add(n).div_ceil(PAGE).saturating_mul(PAGE)
         };
         // After a clean loss only a whole-file sync is modelled: the range stays unsynced.
-        if let Some(i) = self.files.find(st).filter(|i| !self.files.lost_clean(*i)) {
+        if let Some(i) = self.files.find_unlost(st) {
             self.files.refresh(disk, &mut self.arena, i, (from, end), u64::MAX);
             self.files.synced_range(&mut self.arena, i, from, end);
         }

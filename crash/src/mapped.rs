@@ -70,7 +70,7 @@ impl Store<'_> {
         off: u64,
         len: u64,
     ) -> Result<(), Warning> {
-        let Some(i) = self.files.find(st).filter(|i| !self.files.lost_clean(*i)) else {
+        let Some(i) = self.files.find_unlost(st) else {
             return Ok(());
         };
         let s = &self.files.slots[i.0];

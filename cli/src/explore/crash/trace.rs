@@ -6,7 +6,7 @@
 use anyhow::Context as _;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A file, as the recording run knew it: device and inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -92,8 +92,8 @@ pub struct Trace {
     pub changes: Vec<Change>,
     /// How many changes were made outside it (listed, not laid out).
     pub outside: Vec<String>,
-    /// The directory the data files are in.
-    dir: PathBuf,
+    /// Each process's data file, open once for every state laid out.
+    data: HashMap<u32, std::fs::File>,
 }
 
 impl Trace {
@@ -186,19 +186,27 @@ impl Trace {
             };
             changes.push(Change { op, pid, path, site, frames: Vec::new() });
         }
+        let mut data = HashMap::new();
         for c in &mut changes {
             c.frames = frames_of.get(&c.site).cloned().unwrap_or_default();
+            if let Op::Write { .. } = c.op
+                && let std::collections::hash_map::Entry::Vacant(e) = data.entry(c.pid)
+            {
+                let path = dir.join(format!("data.{}", c.pid));
+                e.insert(
+                    std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?,
+                );
+            }
         }
-        Ok(Trace { changes, outside, dir: dir.to_path_buf() })
+        Ok(Trace { changes, outside, data })
     }
 
     /// The bytes of a write: `len` bytes at `at` of the data file of `pid`.
     pub fn data(&self, pid: u32, at: u64, len: u64) -> anyhow::Result<Vec<u8>> {
         use std::os::unix::fs::FileExt as _;
-        let path = self.dir.join(format!("data.{pid}"));
-        let file = std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
+        let file = self.data.get(&pid).with_context(|| format!("no data file of process {pid}"))?;
         let mut buf = vec![0u8; usize::try_from(len)?];
-        file.read_exact_at(&mut buf, at).with_context(|| format!("{}", path.display()))?;
+        file.read_exact_at(&mut buf, at).with_context(|| format!("data.{pid} at {at}"))?;
         Ok(buf)
     }
 }
