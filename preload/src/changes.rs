@@ -171,8 +171,9 @@ pub fn after_fork_in_child() {
     *w = Writer::CLOSED;
 }
 
-/// This process's files, opened at its first change: a process that changes nothing (a
-/// shell that only forks) leaves none.
+/// This process's files, opened at a forked child's first change: a child that changes
+/// nothing (a shell that only forks) leaves none. (The first process opens them at start,
+/// to say at once when the directory cannot take them.)
 fn writer() -> Option<crate::sys::spin::Held<'static, Writer>> {
     let mut w = WRITER.lock();
     if w.changes < 0 && open_files(&mut w).is_err() {
