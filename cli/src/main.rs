@@ -22,6 +22,7 @@ mod rules;
 mod run;
 mod run_dir;
 mod scratch;
+mod seccomp;
 mod shell;
 mod summary;
 mod why;

@@ -36,6 +36,11 @@ pub fn unreachable_reason(path: &Path) -> Option<String> {
     }
 }
 
+/// Whether the program at `path` is a 64-bit ELF program with no dynamic loader.
+pub fn is_static(path: &Path) -> bool {
+    read_head(path).and_then(|h| elf_kind(&h)) == Some(Elf::Static)
+}
+
 /// Whether the program at `path` is a Go program (its build info, `\xff Go buildinf:`, is in
 /// the file): the Go runtime makes its system calls itself, so even a dynamically linked (cgo)
 /// Go program loads the preload but shows it only the calls of its C code.

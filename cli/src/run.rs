@@ -6,6 +6,7 @@ use crate::keeper::{Cut, Keeper};
 use crate::rules::{RuleArgs, to_env};
 use crate::run_dir::RunDir;
 use crate::scratch::Scratch;
+use crate::seccomp::{self, Backend};
 use crate::summary::Summary;
 use crate::{library, reach};
 use anyhow::Context as _;
@@ -36,6 +37,19 @@ pub struct Args {
     /// changes again.
     #[arg(long, value_name = "HASH")]
     expect_state: Option<String>,
+    /// How faults reach the program: `preload` (libfailinject.so, in the process), `seccomp`
+    /// (a seccomp filter: static binaries, Go programs, raw system calls), or `auto`: the
+    /// preload for dynamically linked programs, seccomp for static and Go ones.
+    #[arg(long, value_enum, default_value_t, value_name = "BACKEND")]
+    backend: Backend,
+    /// Under the seccomp backend, let `io_uring_setup` through (by default it fails with
+    /// ENOSYS, so that programs fall back to calls the rules see).
+    #[arg(long)]
+    allow_io_uring: bool,
+    /// Under the seccomp backend, let `io_setup` (Linux AIO) through (by default it fails
+    /// with ENOSYS, as `io_uring_setup` does).
+    #[arg(long)]
+    allow_aio: bool,
     /// No summary at the end.
     #[arg(short, long)]
     quiet: bool,
@@ -46,24 +60,15 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let rules = args.rules.load()?;
-    let lib = library::find()?;
     let program = PathBuf::from(&args.command[0]);
-    if let Some(path) = reach::resolve(&program) {
-        if let Some(why) = reach::unreachable_reason(&path) {
-            eprintln!(
-                "failinject: warning: {} cannot be reached: {why}; no fault will be injected \
-                 into it",
-                path.display()
-            );
-        } else if reach::is_go(&path) {
-            eprintln!(
-                "failinject: warning: {} is a Go program: its runtime makes system calls \
-                 itself, so only the calls of its C code (cgo) can be failed",
-                path.display()
-            );
-        }
-    }
-
+    let resolved = reach::resolve(&program);
+    let Some(backend) = choose_backend(args, resolved.as_deref(), &rules)? else {
+        return Ok(ExitCode::from(2));
+    };
+    let lib = match backend {
+        Chosen::Preload => Some(library::find()?),
+        Chosen::Seccomp(..) => None,
+    };
     let seed = args.seed.unwrap_or_else(random_seed);
     // The summary needs a log: a temporary one when the user keeps none. With `%p` in the
     // user's path there are several files; the summary reads each.
@@ -88,25 +93,43 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
 
     // What the run's processes share: counts, budgets, rule changes (`run_dir.rs`). Without
     // it the run still runs, each process counting and spending for itself.
-    let run_dir = RunDir::create(ctl_template.as_deref())
-        .map_err(|e| eprintln!("failinject: warning: {e:#}; processes count for themselves"))
-        .ok();
+    // Under seccomp the supervisor keeps every count itself.
+    let run_dir = match backend {
+        Chosen::Preload => RunDir::create(ctl_template.as_deref())
+            .map_err(|e| eprintln!("failinject: warning: {e:#}; processes count for themselves"))
+            .ok(),
+        Chosen::Seccomp(..) => None,
+    };
 
     let mut cmd = Command::new(&args.command[0]);
     cmd.args(&args.command[1..]);
-    cmd.env("LD_PRELOAD", preload_list(&lib, std::env::var_os("LD_PRELOAD").as_deref())?);
-    cmd.env("FAILINJECT", to_env(&rules));
     cmd.env_remove("FAILINJECT_FILE");
-    cmd.env("FAILINJECT_SEED", seed.to_string());
-    cmd.env("FAILINJECT_LOG", &log);
-    match &run_dir {
-        Some(d) => cmd.env("FAILINJECT_RUN", d.path()),
-        None => cmd.env_remove("FAILINJECT_RUN"),
+    // Under seccomp the supervisor decides; the program gets no rules of its own.
+    let (supervisor, mut child_end) = match &backend {
+        Chosen::Seccomp(plan, abilities) => {
+            for v in ["FAILINJECT", "FAILINJECT_SEED", "FAILINJECT_LOG", "FAILINJECT_RUN"] {
+                cmd.env_remove(v);
+            }
+            let sup = seccomp::Supervisor::new(plan.rules.clone(), seed, log.clone());
+            let end = seccomp::prepare(&mut cmd, plan, *abilities, &sup)?;
+            (Some(sup), Some(end))
+        }
+        Chosen::Preload => (None, None),
     };
-    match &ctl_template {
-        Some(t) => cmd.env("FAILINJECT_CTL", t),
-        None => cmd.env_remove("FAILINJECT_CTL"),
-    };
+    if let Some(lib) = &lib {
+        cmd.env("LD_PRELOAD", preload_list(lib, std::env::var_os("LD_PRELOAD").as_deref())?);
+        cmd.env("FAILINJECT", to_env(&rules));
+        cmd.env("FAILINJECT_SEED", seed.to_string());
+        cmd.env("FAILINJECT_LOG", &log);
+        match &run_dir {
+            Some(d) => cmd.env("FAILINJECT_RUN", d.path()),
+            None => cmd.env_remove("FAILINJECT_RUN"),
+        };
+        match &ctl_template {
+            Some(t) => cmd.env("FAILINJECT_CTL", t),
+            None => cmd.env_remove("FAILINJECT_CTL"),
+        };
+    }
 
     // Orphans of the run (a daemon's double fork) are re-parented to us, not to init, so that
     // the summary can name what was left running.
@@ -114,15 +137,17 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     child::block_forwarded()?;
     // A power cut of the whole run: carried out by the keeper (`keeper.rs`), whose threads
     // start after the forwarded signals are blocked, so that they never take one.
-    let keeper = match &run_dir {
-        Some(d) => Keeper::start(d, &lib)
+    let keeper = match (&run_dir, &lib) {
+        (Some(d), Some(lib)) => Keeper::start(d, lib)
             .map_err(|e| eprintln!("failinject: warning: {e:#}; a power cut stays in its process"))
             .ok(),
-        None => None,
+        _ => None,
     };
     let mut top_pid = None;
     let ended = child::run(cmd, |pid| {
         top_pid = Some(i64::from(pid));
+        // The child has its listener (or failed): our copy of its socket end goes.
+        drop(child_end.take());
         if keeper.is_some() {
             crate::keeper::raise_descriptor_limit();
         }
@@ -143,6 +168,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("failinject: warning: power cut: {why}");
     }
     reap_adopted();
+    if let Some(sup) = &supervisor {
+        sup.finish();
+    }
     if let Some(want) = &args.expect_state {
         let here = std::env::current_dir()?;
         let made = crate::dir_tree::hash(&here)
@@ -177,8 +205,98 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             Ended::NotStarted { .. } => None,
         };
         eprint!("{}", summary.render(seed, ending.as_deref()));
+        if let Some(sup) = &supervisor {
+            eprint!("{}", sup.stats.render());
+        }
     }
     Ok(ExitCode::from(ended.code()))
+}
+
+/// The backend a run uses, with what it needs.
+enum Chosen {
+    Preload,
+    Seccomp(seccomp::plan::Plan, seccomp::Abilities),
+}
+
+/// Picks the backend (`auto`: by the program), checks that this machine allows it and that
+/// it can carry out the rules. `None` when the run must not start (exit status 2): the
+/// reason has been printed.
+fn choose_backend(
+    args: &Args,
+    program: Option<&Path>,
+    rules: &[failinject_engine::Rule],
+) -> anyhow::Result<Option<Chosen>> {
+    let why_seccomp = program.and_then(seccomp::wants_seccomp);
+    let want = match args.backend {
+        Backend::Auto if why_seccomp.is_some() => Backend::Seccomp,
+        Backend::Auto => Backend::Preload,
+        b => b,
+    };
+    if want == Backend::Preload {
+        if let Some(path) = program {
+            preload_reach_warnings(path);
+        }
+        return Ok(Some(Chosen::Preload));
+    }
+    let abilities = match seccomp::probe() {
+        Ok(a) => a,
+        Err(denied) if args.backend == Backend::Seccomp => {
+            eprintln!("failinject: --backend seccomp cannot run here: {denied}");
+            return Ok(None);
+        }
+        Err(denied) => {
+            eprintln!("failinject: warning: {denied}; using the preload backend instead");
+            if let Some(path) = program {
+                preload_reach_warnings(path);
+            }
+            return Ok(Some(Chosen::Preload));
+        }
+    };
+    if args.ctl.is_some() {
+        eprintln!(
+            "failinject: --ctl is not available under the seccomp backend yet; use \
+             --backend preload to steer a run"
+        );
+        return Ok(None);
+    }
+    let opts = seccomp::plan::Options {
+        allow_io_uring: args.allow_io_uring,
+        allow_aio: args.allow_aio,
+        killable: abilities.killable,
+    };
+    match seccomp::plan::plan(rules, opts) {
+        Ok(plan) => {
+            if !args.quiet
+                && let Some(why) = why_seccomp.filter(|_| args.backend == Backend::Auto)
+            {
+                eprintln!("failinject: backend seccomp: {why}");
+            }
+            Ok(Some(Chosen::Seccomp(plan, abilities)))
+        }
+        Err(refused) => {
+            for r in refused {
+                eprintln!("failinject: the seccomp backend cannot carry out {r}");
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// `run`'s warnings for a program the preload cannot reach (or reaches only in part).
+fn preload_reach_warnings(path: &Path) {
+    if let Some(why) = reach::unreachable_reason(path) {
+        eprintln!(
+            "failinject: warning: {} cannot be reached: {why}; no fault will be injected into \
+             it (try --backend seccomp)",
+            path.display()
+        );
+    } else if reach::is_go(path) {
+        eprintln!(
+            "failinject: warning: {} is a Go program: its runtime makes system calls itself, \
+             so only the calls of its C code can be failed (try --backend seccomp)",
+            path.display()
+        );
+    }
 }
 
 /// Reaps the orphans of the run that were adopted (as the child subreaper) and have ended,

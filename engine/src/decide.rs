@@ -131,6 +131,35 @@ pub enum Effect<'s> {
     Lose(Errno, crate::rule::Loss),
 }
 
+/// The action as written in a rule: `error(ENOSPC)`, `short(100)`, `full(0)`: what the
+/// log's `action` field says, under every backend.
+impl std::fmt::Display for Effect<'_> {
+    fn fmt(&self, w: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Effect::Return(v) => write!(w, "return({v})"),
+            Effect::ReturnArg(Some(v)) => write!(w, "return({v})"),
+            Effect::ReturnArg(None) => write!(w, "return"),
+            Effect::Sleep(ms) => write!(w, "sleep({ms})"),
+            Effect::Delay(ms) => write!(w, "delay({ms})"),
+            Effect::Panic(_) => write!(w, "panic"),
+            Effect::Print(_) => write!(w, "print"),
+            Effect::Pause => write!(w, "pause"),
+            Effect::Yield => write!(w, "yield"),
+            Effect::Error(e) => write!(w, "error({e})"),
+            Effect::Short(n) => write!(w, "short({n})"),
+            Effect::Corrupt(m, _) => write!(w, "corrupt({})", m.name()),
+            Effect::Full(n) => write!(w, "full({n})"),
+            Effect::Kill(s) => write!(w, "kill({s})"),
+            Effect::Powercut { cut, .. } if *cut == failinject_crash::Cut::ALL => {
+                write!(w, "powercut")
+            }
+            Effect::Powercut { cut, .. } => write!(w, "powercut({})", crate::cut_words(cut)),
+            Effect::Lose(e, crate::rule::Loss::Revert) => write!(w, "lose({e})"),
+            Effect::Lose(e, crate::rule::Loss::Clean) => write!(w, "lose({e},clean)"),
+        }
+    }
+}
+
 impl Decision<'_> {
     /// Gives back bytes a `full` decision allowed but the call did not write, so the limit
     /// stays exact to the byte.

@@ -367,6 +367,33 @@ impl Corruption {
             Corruption::Random => "random",
         }
     }
+
+    /// Alters `data` in place, from the random `bits` of the decision: one bit flipped, every
+    /// byte zeroed, or every byte replaced by garbage drawn from `bits`. Whatever backend
+    /// carries out a `corrupt`, the same seed alters the same bytes the same way.
+    pub fn alter(self, data: &mut [u8], bits: u64) {
+        if data.is_empty() {
+            return;
+        }
+        match self {
+            Corruption::Flip => {
+                let i = (bits % data.len() as u64) as usize;
+                data[i] ^= 1 << ((bits >> 56) % 8);
+            }
+            Corruption::Zero => data.fill(0),
+            Corruption::Random => {
+                let mut z = bits;
+                for chunk in data.chunks_mut(8) {
+                    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                    let mut x = z;
+                    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                    x ^= x >> 31;
+                    chunk.copy_from_slice(&x.to_ne_bytes()[..chunk.len()]);
+                }
+            }
+        }
+    }
 }
 
 impl Task {

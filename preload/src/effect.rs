@@ -142,29 +142,10 @@ pub fn set_stream_error(stream: *mut FILE) {
     }
 }
 
-/// Alters `data` in place the way `corrupt(mode)` says, from the random `bits`.
+/// Alters `data` in place the way `corrupt(mode)` says, from the random `bits`
+/// ([`Corruption::alter`], shared with the seccomp backend).
 pub fn alter(data: &mut [u8], mode: Corruption, bits: u64) {
-    if data.is_empty() {
-        return;
-    }
-    match mode {
-        Corruption::Flip => {
-            let i = (bits % data.len() as u64) as usize;
-            data[i] ^= 1 << ((bits >> 56) % 8);
-        }
-        Corruption::Zero => data.fill(0),
-        Corruption::Random => {
-            let mut z = bits;
-            for chunk in data.chunks_mut(8) {
-                z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut x = z;
-                x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                x ^= x >> 31;
-                chunk.copy_from_slice(&x.to_ne_bytes()[..chunk.len()]);
-            }
-        }
-    }
+    mode.alter(data, bits);
 }
 
 /// A private copy of data to be written corrupted: anonymous memory from `mmap`, so the

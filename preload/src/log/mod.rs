@@ -20,7 +20,7 @@ pub(crate) mod json;
 use crate::sys::kfile;
 use crate::sys::raw;
 use crate::sys::site::{self, Frames};
-use failinject_engine::{Cut, Decision, Effect, PointId, Snapshot, SysCall};
+use failinject_engine::{Decision, Effect, PointId, Snapshot, SysCall};
 use json::Line;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -339,31 +339,10 @@ fn frames(line: &mut Line<'_>, frames: &Frames) {
     line.strs("frames", texts.iter().zip(lens).take(count).map(|(t, n)| &t[..n]));
 }
 
-/// The action as written in a rule: `error(ENOSPC)`, `short(100)`, `full(0)`.
+/// The action as written in a rule (`Effect`'s `Display`, shared with the seccomp backend).
 fn effect_text<'b>(e: &Effect<'_>, buf: &'b mut [u8]) -> &'b [u8] {
     let mut w = Fixed::new(buf);
-    let _ = match e {
-        Effect::Return(v) => write!(w, "return({v})"),
-        Effect::ReturnArg(Some(v)) => write!(w, "return({v})"),
-        Effect::ReturnArg(None) => write!(w, "return"),
-        Effect::Sleep(ms) => write!(w, "sleep({ms})"),
-        Effect::Delay(ms) => write!(w, "delay({ms})"),
-        Effect::Panic(_) => write!(w, "panic"),
-        Effect::Print(_) => write!(w, "print"),
-        Effect::Pause => write!(w, "pause"),
-        Effect::Yield => write!(w, "yield"),
-        Effect::Error(e) => write!(w, "error({e})"),
-        Effect::Short(n) => write!(w, "short({n})"),
-        Effect::Corrupt(m, _) => write!(w, "corrupt({})", m.name()),
-        Effect::Full(n) => write!(w, "full({n})"),
-        Effect::Kill(s) => write!(w, "kill({s})"),
-        Effect::Powercut { cut, .. } if *cut == Cut::ALL => write!(w, "powercut"),
-        Effect::Powercut { cut, .. } => {
-            write!(w, "powercut({})", failinject_engine::cut_words(cut))
-        }
-        Effect::Lose(e, failinject_engine::Loss::Revert) => write!(w, "lose({e})"),
-        Effect::Lose(e, failinject_engine::Loss::Clean) => write!(w, "lose({e},clean)"),
-    };
+    let _ = write!(w, "{e}");
     let n = w.len;
     &buf[..n]
 }

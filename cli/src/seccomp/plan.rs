@@ -1,0 +1,183 @@
+//! What the seccomp backend can do with a set of rules, decided before the program starts:
+//! which rules it refuses (and why, in words a user can act on), how the others' points are
+//! widened to the system calls that stand for them, and which calls the filter traps.
+//!
+//! A filter cannot change once installed, so everything a rule may need is trapped up
+//! front; a call that is not trapped costs the program nothing.
+#![forbid(unsafe_code)]
+
+use super::table::{self, Call};
+use failinject_engine::{Filter, PointId, PointSet, Points, Rule, Task};
+
+/// What the backend was asked for besides the rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// `--allow-io-uring`: `io_uring_setup` is not failed with `ENOSYS`.
+    pub allow_io_uring: bool,
+    /// `--allow-aio`: `io_setup` is not failed with `ENOSYS`.
+    pub allow_aio: bool,
+    /// Calls may be made on the program's behalf (Linux 5.19's killable wait).
+    pub killable: bool,
+}
+
+/// The rules as the supervisor decides them, and what the filter traps.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The rules, each point set widened to the calls' points.
+    pub rules: Vec<Rule>,
+    /// The system calls the filter sends to the supervisor.
+    pub trapped: Vec<i64>,
+}
+
+/// Fits `rules` to the backend: every refusal, one line each, or the plan.
+pub fn plan(rules: &[Rule], opts: Options) -> Result<Plan, Vec<String>> {
+    let mut refused = Vec::new();
+    let mut fitted = Vec::new();
+    let mut trapped: Vec<i64> = Vec::new();
+    for rule in rules {
+        match fit(rule, opts) {
+            Ok((r, calls)) => {
+                trapped.extend(calls.iter().map(|c| c.nr));
+                fitted.push(r);
+            }
+            Err(why) => refused.push(format!("`{rule}`: {why}")),
+        }
+    }
+    if !refused.is_empty() {
+        return Err(refused);
+    }
+    // An exec starts a new program image: its counters start afresh, as under the preload.
+    trapped.extend(table::calls_of("execve").chain(table::calls_of("execveat")).map(|c| c.nr));
+    if !opts.allow_io_uring {
+        trapped.push(table::IO_URING_SETUP);
+    }
+    if !opts.allow_aio {
+        trapped.push(table::IO_SETUP);
+    }
+    trapped.sort_unstable();
+    trapped.dedup();
+    Ok(Plan { rules: fitted, trapped })
+}
+
+/// One rule under the backend: the rule with its points widened, and the calls it traps.
+fn fit(rule: &Rule, opts: Options) -> Result<(Rule, Vec<&'static Call>), String> {
+    let Points::Sys(points) = &rule.points else {
+        return Err("an in-code point lives in the program's library, which this backend does \
+                    not load; run a program built with fail points under --backend preload"
+            .into());
+    };
+    for f in &rule.filters {
+        let name = match f {
+            Filter::Site(_) => "site=",
+            Filter::Within(_) => "within=",
+            Filter::After(_) => "after=",
+            _ => continue,
+        };
+        return Err(format!(
+            "`{name}` needs the library inside the process (call sites and scopes are seen \
+             there); use --backend preload"
+        ));
+    }
+    for a in &rule.chain {
+        match &a.task {
+            Task::Powercut(_) | Task::Lose(..) => {
+                return Err("power cuts and lost writes need crash tracking, which this backend \
+                            does not do yet; use --backend preload"
+                    .into());
+            }
+            Task::Short(_) | Task::Corrupt(_) | Task::Full(_) if !opts.killable => {
+                return Err(format!(
+                    "`{}` makes the call on the program's behalf, which needs Linux 5.19 \
+                     (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) so that a signal cannot make the \
+                     kernel repeat it; this kernel is older",
+                    a.task.name()
+                ));
+            }
+            _ => {}
+        }
+    }
+    // Points named one by one must have calls of their own; a class keeps those that do.
+    for item in &points.items {
+        if let failinject_engine::SysItem::Point(p) = item {
+            let name = p.info().name;
+            if let Some(use_instead) = table::instead(name) {
+                return Err(format!(
+                    "`sys:{name}` makes no system call of its own, so this backend cannot see it; \
+                     use {use_instead}"
+                ));
+            }
+        }
+    }
+    let fails = rule.chain.iter().any(|a| matches!(a.task, Task::Error(_)));
+    let mut set = PointSet::default();
+    let mut calls = Vec::new();
+    for p in points.set.iter() {
+        let name = p.info().name;
+        // A failed close still releases the descriptor (SPEC §3.2); the supervisor cannot
+        // release a descriptor of the program's, so it does not fail one.
+        if fails && matches!(name, "close" | "close_range") {
+            if points.items.contains(&failinject_engine::SysItem::Point(p)) {
+                return Err(format!(
+                    "`error` on `{name}` must still release the descriptor, which only the \
+                     program can do; this backend cannot fail it"
+                ));
+            }
+            continue;
+        }
+        for c in table::calls_of(name) {
+            set.insert(PointId::from_name(c.point).expect("the table names real points"));
+            calls.push(c);
+        }
+    }
+    if set.is_empty() {
+        return Err("none of its points makes a system call of its own".into());
+    }
+    let mut widened = rule.clone();
+    if let Points::Sys(s) = &mut widened.points {
+        s.set = set;
+    }
+    Ok((widened, calls))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str, killable: bool) -> Result<Plan, Vec<String>> {
+        let rules = failinject_engine::parse_rules(text, "test").unwrap();
+        plan(&rules, Options { killable, ..Options::default() })
+    }
+
+    #[test]
+    fn a_rule_traps_only_its_own_calls() {
+        let p = one("sys:fsync=error(EIO)", true).unwrap();
+        let fsync = libc::SYS_fsync;
+        assert!(p.trapped.contains(&fsync));
+        assert!(!p.trapped.contains(&libc::SYS_write));
+        assert!(p.trapped.contains(&table::IO_URING_SETUP));
+        let open = one("sys:open=error(EACCES)", true).unwrap();
+        assert!(open.trapped.contains(&libc::SYS_openat), "glibc's open is openat");
+        let Points::Sys(s) = &open.rules[0].points else { panic!() };
+        assert!(s.set.contains(PointId::from_name("openat").unwrap()));
+        // The key and the text stay as the user wrote them.
+        assert_eq!(open.rules[0].to_string(), "sys:open=error(EACCES)");
+    }
+
+    #[test]
+    fn what_needs_the_library_is_refused_with_what_to_do() {
+        let e = one("sys:fwrite=error(EIO)", true).unwrap_err();
+        assert!(e[0].contains("use sys:write|writev"), "{e:?}");
+        let e = one("sys:write[site=ab12]=error(EIO)", true).unwrap_err();
+        assert!(e[0].contains("`site=` needs the library"), "{e:?}");
+        let e = one("wal::append=return", true).unwrap_err();
+        assert!(e[0].contains("in-code point"), "{e:?}");
+        let e = one("sys:write=short(10)", false).unwrap_err();
+        assert!(e[0].contains("Linux 5.19"), "{e:?}");
+        let e = one("sys:close=error(EIO)", true).unwrap_err();
+        assert!(e[0].contains("release the descriptor"), "{e:?}");
+        // A class keeps the points it can: @write without fwrite, @close without close.
+        assert!(one("sys:@write=error(EIO)", true).is_ok());
+        assert!(one("sys:@close=error(EIO)", true).is_err(), "nothing of @close is left");
+        assert!(one("sys:@stdio=error(EIO)", true).is_err());
+    }
+}

@@ -1,0 +1,447 @@
+//! The supervisor: receives each trapped call, decides it with the engine as the preload
+//! would, and answers.
+//!
+//! - **One registry per process.** A notification names a thread; its process (thread group)
+//!   has its own counters, created at its first trapped call from the run's rules (counters
+//!   start afresh in each process, SPEC §4) and replaced when it `exec`s another program.
+//! - **Concurrency.** Receiving threads share the listener. A thread about to do something
+//!   that may take long (a `sleep`, a `pause`, a call made on the program's behalf, which may
+//!   block on a pipe) first makes sure another thread is receiving, so that one slow call never
+//!   stalls the program's other threads.
+//! - **The log** gets the records the preload writes (`start`, `inject`, `exit`), so the
+//!   summary, `explore` and every reader of logs work the same under both backends.
+#![forbid(unsafe_code)]
+
+use super::facts::{self, Facts};
+use super::kernel::{self, Answer, Notif};
+use super::perform::{self, Task};
+use super::table::{self, Call};
+use failinject_engine::{Context, Decision, Effect, PointId, Registry, Rule, Snapshot, SysCall};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// One process of the run, as the supervisor knows it.
+struct Proc {
+    pid: i32,
+    exe: Vec<u8>,
+    /// Holds the rules' counters (the snapshot shares them).
+    _registry: Registry,
+    snapshot: Snapshot,
+    /// An `execve` was trapped: the next call tells whether the image changed.
+    exec_seen: AtomicBool,
+}
+
+/// What a run under the supervisor did besides faults, for the summary.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// `io_uring_setup` calls failed with `ENOSYS`.
+    pub io_uring_denied: AtomicU64,
+    /// `io_setup` calls failed with `ENOSYS`.
+    pub aio_denied: AtomicU64,
+}
+
+impl Stats {
+    /// The summary's lines for asynchronous I/O turned away (SPEC §9), empty when none was.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (count, call, flag) in [
+            (&self.io_uring_denied, "io_uring_setup", "--allow-io-uring"),
+            (&self.aio_denied, "io_setup", "--allow-aio"),
+        ] {
+            let n = count.load(Ordering::Relaxed);
+            if n > 0 {
+                out.push_str(&format!(
+                    "failinject: {call} failed with ENOSYS {n} time{} (the seccomp backend turns \
+                     away I/O its rules cannot see, so that programs fall back to calls they \
+                     see; {flag} lets it through)\n",
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// The supervisor of one run.
+pub struct Supervisor {
+    listener: OnceLock<OwnedFd>,
+    rules: Vec<Rule>,
+    seed: u64,
+    log: PathBuf,
+    procs: Mutex<HashMap<i32, Arc<Proc>>>,
+    idle: AtomicUsize,
+    seq: AtomicU64,
+    pub stats: Stats,
+}
+
+impl Supervisor {
+    /// A supervisor deciding with `rules` (already fitted, `plan.rs`), writing its records to
+    /// the log `log` (`%p` becomes each process's pid).
+    pub fn new(rules: Vec<Rule>, seed: u64, log: PathBuf) -> Arc<Supervisor> {
+        failinject_engine::share_budgets(shared_budget);
+        Arc::new(Supervisor {
+            listener: OnceLock::new(),
+            rules,
+            seed,
+            log,
+            procs: Mutex::new(HashMap::new()),
+            idle: AtomicUsize::new(0),
+            seq: AtomicU64::new(0),
+            stats: Stats::default(),
+        })
+    }
+
+    /// Starts serving `listener` (the child's filter's), on threads of its own.
+    pub fn serve(self: &Arc<Self>, listener: OwnedFd) {
+        if self.listener.set(listener).is_ok() {
+            self.add_receiver();
+        }
+    }
+
+    fn add_receiver(self: &Arc<Self>) {
+        let me = Arc::clone(self);
+        // The thread inherits our blocked signal mask (`child::block_forwarded`).
+        let spawned = std::thread::Builder::new()
+            .name("seccomp".into())
+            .stack_size(256 * 1024)
+            .spawn(move || me.receive());
+        if let Err(e) = spawned {
+            eprintln!("failinject: cannot start a supervisor thread: {e}");
+        }
+    }
+
+    fn receive(self: Arc<Self>) {
+        let Some(listener) = self.listener.get() else { return };
+        loop {
+            self.idle.fetch_add(1, Ordering::AcqRel);
+            let got = kernel::recv(listener);
+            self.idle.fetch_sub(1, Ordering::AcqRel);
+            match got {
+                Ok(n) => self.handle(listener, &n),
+                // The task died before we read its call, or a signal of ours: go on.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINTR)) => {}
+                // The listener is gone (every process of the filter ended).
+                Err(_) => return,
+            }
+            // After a burst of slow calls, spare receivers leave.
+            if self.idle.load(Ordering::Acquire) >= 2 {
+                return;
+            }
+        }
+    }
+
+    /// Makes sure some thread is receiving before this one does something slow.
+    fn before_slow(self: &Arc<Self>) {
+        if self.idle.load(Ordering::Acquire) == 0 {
+            self.add_receiver();
+        }
+    }
+
+    fn handle(self: &Arc<Self>, listener: &OwnedFd, n: &Notif) {
+        let nr = i64::from(n.data.nr);
+        let denied = if nr == table::IO_URING_SETUP {
+            Some(&self.stats.io_uring_denied)
+        } else if nr == table::IO_SETUP {
+            Some(&self.stats.aio_denied)
+        } else {
+            None
+        };
+        if let Some(count) = denied {
+            count.fetch_add(1, Ordering::Relaxed);
+            return kernel::send(listener, n.id, Answer::Error(libc::ENOSYS));
+        }
+        let Some(call) = table::by_number(nr) else {
+            return kernel::send(listener, n.id, Answer::Continue);
+        };
+        let tid = n.pid as i32;
+        let Some(proc) = facts::tgid_of(tid).map(|tgid| self.process(tgid)) else {
+            return kernel::send(listener, n.id, Answer::Continue);
+        };
+        if call.point == "execve" || call.point == "execveat" {
+            proc.exec_seen.store(true, Ordering::Release);
+        }
+        let answer = self.decide(listener, n, call, &proc);
+        if let Some(a) = answer {
+            kernel::send(listener, n.id, a);
+        }
+    }
+
+    /// The process `pid`, created at its first call or after it exec'd another program.
+    fn process(&self, pid: i32) -> Arc<Proc> {
+        let mut procs = self.procs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = procs.get(&pid) {
+            if !p.exec_seen.load(Ordering::Acquire) {
+                return Arc::clone(p);
+            }
+            if exe_of(pid) == p.exe {
+                p.exec_seen.store(false, Ordering::Release);
+                return Arc::clone(p);
+            }
+            let old = procs.remove(&pid).expect("just found");
+            self.exit_record(&old, "exec");
+        }
+        let p = Arc::new(self.new_process(pid));
+        procs.insert(pid, Arc::clone(&p));
+        p
+    }
+
+    fn new_process(&self, pid: i32) -> Proc {
+        let exe = exe_of(pid);
+        let mut registry = Registry::new(self.seed);
+        registry.set_exe(&exe);
+        for r in &self.rules {
+            registry.set(r.clone());
+        }
+        let snapshot = registry.snapshot();
+        let argv: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .unwrap_or_default()
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let rules: Vec<String> = self.rules.iter().map(ToString::to_string).collect();
+        self.write(
+            pid,
+            json!({"type": "start", "time": now(), "pid": pid,
+                   "exe": String::from_utf8_lossy(&exe), "argv": argv, "seed": self.seed,
+                   "rules": rules, "backend": "seccomp"}),
+        );
+        Proc { pid, exe, _registry: registry, snapshot, exec_seen: AtomicBool::new(false) }
+    }
+
+    /// Decides one call and carries the decision out; `None` when the task died and no
+    /// answer is due.
+    fn decide(
+        self: &Arc<Self>,
+        listener: &OwnedFd,
+        n: &Notif,
+        call: &'static Call,
+        proc: &Proc,
+    ) -> Option<Answer> {
+        let point = PointId::from_name(call.point).expect("the table names real points");
+        if !proc.snapshot.has_rules_for(point) {
+            return Some(Answer::Continue);
+        }
+        let tid = n.pid as i32;
+        let f: Facts = facts::read(call, proc.pid, tid, &n.data.args);
+        // What was read must be the asking task's: its memory, its descriptors.
+        if !kernel::still_valid(listener, n.id) {
+            return None;
+        }
+        let sys = SysCall {
+            point,
+            fd: f.fd,
+            path: f.path.as_deref(),
+            path2: f.path2.as_deref(),
+            kind: f.kind.unwrap_or(failinject_engine::FileKind::Unknown),
+            size: f.size,
+        };
+        let mut ctx = Title { pid: proc.pid, title: None };
+        let Some(d) = proc.snapshot.decide_sys(&sys, &mut ctx) else {
+            return Some(Answer::Continue);
+        };
+        let task = Task { listener, notif: n, call, tgid: proc.pid };
+        let size = f.size.unwrap_or(0);
+        let (answer, result) = match d.effect {
+            Effect::Error(e) => (Some(Answer::Error(e.0)), None),
+            Effect::Return(v) => (Some(Answer::Value(v)), Some(v)),
+            Effect::Short(max) | Effect::Full(max) if max >= size => {
+                if matches!(d.effect, Effect::Full(_)) && size > 0 {
+                    self.before_slow();
+                    let done = perform::perform(&task, max, None);
+                    if let Some(done) = &done {
+                        d.refund(size - done.moved.min(size));
+                    }
+                    (done.map(|d| d.answer), None)
+                } else {
+                    (Some(Answer::Continue), None)
+                }
+            }
+            Effect::Full(0) if size > 0 => (Some(Answer::Error(libc::ENOSPC)), None),
+            Effect::Short(max) | Effect::Full(max) => {
+                self.before_slow();
+                let done = perform::perform(&task, max, None);
+                if let (Some(done), Effect::Full(_)) = (&done, d.effect) {
+                    d.refund(max - done.moved.min(max));
+                }
+                let result = done.as_ref().map(|d| d.moved as i64);
+                (done.map(|d| d.answer), result)
+            }
+            Effect::Corrupt(mode, bits) => {
+                self.before_slow();
+                let done = perform::perform(&task, u64::MAX, Some((mode, bits)));
+                let result = done.as_ref().map(|d| d.moved as i64);
+                (done.map(|d| d.answer), result)
+            }
+            Effect::Sleep(ms) | Effect::Delay(ms) => {
+                self.before_slow();
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                (Some(Answer::Continue), None)
+            }
+            Effect::Pause => {
+                self.before_slow();
+                while !d.state.is_retired() && kernel::still_valid(listener, n.id) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                (Some(Answer::Continue), None)
+            }
+            Effect::Print(msg) => {
+                eprintln!("failinject: sys:{}: {}", call.point, msg.unwrap_or(""));
+                (Some(Answer::Continue), None)
+            }
+            Effect::Panic(msg) => {
+                eprintln!("failinject: panic at sys:{}: {}", call.point, msg.unwrap_or(""));
+                kernel::tgkill(proc.pid, tid, libc::SIGABRT);
+                (Some(Answer::Continue), None)
+            }
+            Effect::Kill(sig) => {
+                kernel::tgkill(proc.pid, tid, sig.0);
+                (Some(Answer::Continue), None)
+            }
+            // Refused by the plan; never reached.
+            Effect::Powercut { .. } | Effect::Lose(..) | Effect::ReturnArg(_) | Effect::Yield => {
+                (Some(Answer::Continue), None)
+            }
+        };
+        self.inject_record(proc, tid, call, &sys, &d, result);
+        answer
+    }
+
+    fn inject_record(
+        &self,
+        proc: &Proc,
+        tid: i32,
+        call: &Call,
+        sys: &SysCall<'_>,
+        d: &Decision<'_>,
+        result: Option<i64>,
+    ) {
+        if !d.injected {
+            return;
+        }
+        let mut r = json!({"type": "inject", "seq": self.seq.fetch_add(1, Ordering::Relaxed) + 1,
+            "time": now(), "pid": proc.pid, "tid": tid, "point": format!("sys:{}", call.point),
+            "function": call.name});
+        let o = r.as_object_mut().expect("an object");
+        if let Some(fd) = sys.fd {
+            o.insert("fd".into(), fd.into());
+        }
+        for (k, p) in [("path", sys.path), ("path2", sys.path2)] {
+            if let Some(p) = p {
+                o.insert(k.into(), String::from_utf8_lossy(p).into());
+            }
+        }
+        if sys.kind != failinject_engine::FileKind::Unknown {
+            o.insert("kind".into(), sys.kind.name().into());
+        }
+        o.insert("rule".into(), d.key.into());
+        o.insert("rule_index".into(), d.rule_index.into());
+        o.insert("hit".into(), d.hit.into());
+        o.insert("action".into(), d.effect.to_string().into());
+        match d.effect {
+            Effect::Error(e) => {
+                o.insert("errno".into(), e.to_string().into());
+            }
+            Effect::Full(0) => {
+                o.insert("errno".into(), "ENOSPC".into());
+            }
+            _ => {
+                if let Some(v) = result {
+                    o.insert("result".into(), v.into());
+                }
+            }
+        }
+        self.write(proc.pid, r);
+    }
+
+    fn exit_record(&self, p: &Proc, reason: &str) {
+        let rules: Vec<Value> = p
+            .snapshot
+            .rule_entries()
+            .map(|(key, _, s)| json!({"key": key, "matches": s.matches(), "injections": s.injections()}))
+            .collect();
+        self.write(
+            p.pid,
+            json!({"type": "exit", "time": now(), "pid": p.pid, "reason": reason,
+                                 "rules": rules}),
+        );
+    }
+
+    /// Writes the exit record of every process still known: the run is over. The counts are
+    /// exact whatever ended the processes, since they were kept here.
+    pub fn finish(&self) {
+        let procs = std::mem::take(&mut *self.procs.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut procs: Vec<_> = procs.into_values().collect();
+        procs.sort_by_key(|p| p.pid);
+        for p in procs {
+            self.exit_record(&p, "exit");
+        }
+    }
+
+    /// Appends one record to the log of process `pid`, in one `write`.
+    fn write(&self, pid: i32, record: Value) {
+        let path = expand(&self.log, pid);
+        let mut line = record.to_string();
+        line.push('\n');
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path);
+        if let Ok(mut f) = file {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}
+
+/// `%p` in a log path becomes `pid`.
+fn expand(template: &Path, pid: i32) -> PathBuf {
+    let t = template.as_os_str().to_string_lossy();
+    if t.contains("%p") {
+        PathBuf::from(t.replace("%p", &pid.to_string()))
+    } else {
+        template.into()
+    }
+}
+
+fn exe_of(pid: i32) -> Vec<u8> {
+    use std::os::unix::ffi::OsStringExt as _;
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.into_os_string().into_vec())
+        .unwrap_or_default()
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The run's `full` budgets: one disk for every process (SPEC §3.2). The supervisor is one
+/// process, so one counter per rule key serves them all.
+fn shared_budget(key_hash: u64) -> Option<&'static AtomicU64> {
+    static BUDGETS: OnceLock<Mutex<HashMap<u64, &'static AtomicU64>>> = OnceLock::new();
+    let mut map = BUDGETS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    Some(*map.entry(key_hash).or_insert_with(|| Box::leak(Box::new(AtomicU64::new(0)))))
+}
+
+/// `proc=` filters read the process's title when a rule asks.
+struct Title {
+    pid: i32,
+    title: Option<Vec<u8>>,
+}
+
+impl Context for Title {
+    fn proc_title(&mut self) -> Option<&[u8]> {
+        if self.title.is_none() {
+            let raw = std::fs::read(format!("/proc/{}/cmdline", self.pid)).ok()?;
+            let mut t: Vec<u8> = raw.into_iter().map(|b| if b == 0 { b' ' } else { b }).collect();
+            while t.last() == Some(&b' ') {
+                t.pop();
+            }
+            self.title = Some(t);
+        }
+        self.title.as_deref()
+    }
+}
