@@ -126,8 +126,9 @@ impl Plan {
     /// of our environment: nothing unless the program is a Go program with in-code rules.
     /// Each refused rule is printed; any ends in a [`BadRules`] error (status 2).
     pub fn new(rules: &[Rule], program: &Path, existing: Option<&OsStr>) -> anyhow::Result<Plan> {
-        let go = crate::reach::resolve(program).is_some_and(|p| crate::reach::is_go(&p));
-        if !go || !rules.iter().any(|r| matches!(r.points, Points::Code(_))) {
+        // In-code rules first: finding out whether a program is Go reads it.
+        let code = rules.iter().any(|r| matches!(r.points, Points::Code(_)));
+        if !code || !crate::reach::resolve(program).is_some_and(|p| crate::reach::is_go(&p)) {
             return Ok(Plan::default());
         }
         let (entries, refused) = entries(rules);
