@@ -142,6 +142,22 @@ fn a_gofail_point_fires_and_its_hits_are_unknown() {
     assert!(!stderr.contains("never injected"), "{stderr}");
 }
 
+/// The translations gofail's parser is picky about, end to end: a probability needs its
+/// decimal point, a `return` before `->` its parentheses, a message its quotes.
+#[test]
+fn gofail_reads_the_chains_it_is_handed() {
+    let dir = TempDir::new("gofail-chain");
+    let (code, stdout, stderr) = run(dir.path(), &["main/saveFail=0%return->1*return->off"]);
+    assert_eq!(code, Some(3), "the second action fired: {stdout}{stderr}");
+    assert!(!stdout.contains("failed to parse"), "{stdout}");
+    assert!(stderr.contains("'main/saveFail=0.0%return()->1*return()->off'"), "{stderr}");
+
+    let dir = TempDir::new("gofail-panic");
+    let (_, stdout, stderr) = run(dir.path(), &["main/saveFail=panic(disk gone)"]);
+    assert!(stderr.contains("panic: failpoint panic: disk gone"), "{stdout}{stderr}");
+    assert!(!dir.join("out.txt").exists(), "{stderr}");
+}
+
 #[test]
 fn a_string_value_reaches_the_program_and_the_users_entries_are_kept() {
     let dir = TempDir::new("gofail-value");
