@@ -3,8 +3,8 @@
 //!
 //! Each subcommand lives in its own module: `run` (with `child` for the process, `summary`
 //! for the log read back, `reach` for programs no preload reaches, `library` for finding the
-//! preload), `check`, `points`, `ctl`, `explore` (with `report merge`), and `docs` for
-//! completions and the man page.
+//! preload, `gofail` for the fail points of Go programs), `check`, `points`, `ctl`, `explore`
+//! (with `report merge`), and `docs` for completions and the man page.
 #![deny(unsafe_code)]
 
 mod check;
@@ -13,6 +13,7 @@ mod ctl;
 mod dir_tree;
 mod docs;
 mod explore;
+mod gofail;
 mod keeper;
 mod library;
 mod out;

@@ -131,6 +131,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         };
     }
 
+    // -- gofail (`gofail.rs`): a Go program's in-code rules also go to its gofail runtime, in
+    // gofail's form; one gofail cannot carry ends the run here, before the command starts
+    // (status 2, as a bad rule). --
+    let gofail_env = std::env::var_os(crate::gofail::VAR);
+    let gofail = crate::gofail::Plan::new(&rules, &program, gofail_env.as_deref())?;
+    gofail.apply(&mut cmd, args.quiet);
+    // -- end gofail --
+
     // Orphans of the run (a daemon's double fork) are re-parented to us, not to init, so that
     // the summary can name what was left running.
     let _ = nix::sys::prctl::set_child_subreaper(true);
@@ -200,6 +208,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         summary.clues.program = Some(program.clone());
         summary.power_cut = cut.is_some();
+        summary.hits_unknown = gofail.hits_unknown(); // gofail.rs: no counter to read
         let ending = match &ended {
             Ended::Ran(status) => summary.ending(child::ending(status), top_pid),
             Ended::NotStarted { .. } => None,

@@ -11,7 +11,7 @@
 #![forbid(unsafe_code)]
 
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 /// One rule's totals.
@@ -53,6 +53,10 @@ pub struct Summary {
     pub lingering: Vec<String>,
     /// What the run shows about why rules never fired (`why.rs`).
     pub clues: crate::why::Clues,
+    /// Rules whose faults no log can count, by key, with why (`gofail.rs`: the points of a
+    /// Go program's gofail runtime, which keeps no counter): their line says so instead of
+    /// giving counts, and they get no "never injected" warning.
+    pub hits_unknown: BTreeMap<String, String>,
 }
 
 /// How the command of a run ended, as the summary's first line says it.
@@ -226,6 +230,10 @@ impl Summary {
         for r in &self.rules {
             let matched = format!("{lower}{}", r.matches);
             let name = r.text.as_deref().unwrap_or(&r.key);
+            if let Some(why) = self.hits_unknown.get(&r.key) {
+                let _ = writeln!(out, "  {:>9}  {:>8}  {name}: hits unknown ({why})", "-", "-");
+                continue;
+            }
             let _ = writeln!(out, "  {matched:>9}  {:>8}  {name}", r.injections);
         }
         if self.without_exit > 0 {
@@ -247,7 +255,8 @@ impl Summary {
                 self.killed.join(", ")
             );
         }
-        for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| r.injections == 0) {
+        let silent = |r: &RuleCount| r.injections == 0 && !self.hits_unknown.contains_key(&r.key);
+        for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| silent(r)) {
             let name = r.text.as_deref().unwrap_or(&r.key);
             let what = if r.matches == 0 {
                 format!("it matched {lower}0 calls")
@@ -379,6 +388,18 @@ mod tests {
         assert_eq!(s.ending(Ending::Exited(1), Some(3)).unwrap(), "exited with status 1");
         let first = s.render(1, Some("power cut by rule 1"));
         assert!(first.starts_with("failinject: power cut by rule 1; 1 process"), "{first}");
+    }
+
+    #[test]
+    fn rules_whose_hits_are_unknown_say_so_and_are_not_warned_about() {
+        let mut s = Summary::read(LOG, &given());
+        s.hits_unknown.insert("sys:fsync".into(), "gofail runtime has no counter".into());
+        let text = s.render(7, None);
+        assert!(
+            text.contains("-  sys:fsync=error(EIO): hits unknown (gofail runtime has no counter)"),
+            "{text}"
+        );
+        assert!(!text.contains("never injected"), "{text}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod ctl;
 mod examples;
 mod explore;
 mod gallery;
+mod gofail;
 mod install;
 mod postgres;
 mod redis;
