@@ -62,7 +62,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let rules = args.rules.load()?;
     let program = PathBuf::from(&args.command[0]);
     let resolved = reach::resolve(&program);
-    let Some(backend) = choose_backend(args, resolved.as_deref(), &rules)? else {
+    // A Go program's in-code rules go to its gofail runtime, in gofail's form (`gofail.rs`);
+    // one gofail cannot carry ends the run here, before anything starts (status 2).
+    let gofail_env = std::env::var_os(crate::gofail::VAR);
+    let gofail = crate::gofail::Plan::new(&rules, &program, gofail_env.as_deref())?;
+    let Some(backend) = choose_backend(args, resolved.as_deref(), &rules, &gofail)? else {
         return Ok(ExitCode::from(2));
     };
     let lib = match backend {
@@ -104,6 +108,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut cmd = Command::new(&args.command[0]);
     cmd.args(&args.command[1..]);
     cmd.env_remove("FAILINJECT_FILE");
+    gofail.apply(&mut cmd, args.quiet);
     // Under seccomp the supervisor decides; the program gets no rules of its own.
     let (supervisor, mut child_end) = match &backend {
         Chosen::Seccomp(plan, abilities) => {
@@ -130,14 +135,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             None => cmd.env_remove("FAILINJECT_CTL"),
         };
     }
-
-    // -- gofail (`gofail.rs`): a Go program's in-code rules also go to its gofail runtime, in
-    // gofail's form; one gofail cannot carry ends the run here, before the command starts
-    // (status 2, as a bad rule). --
-    let gofail_env = std::env::var_os(crate::gofail::VAR);
-    let gofail = crate::gofail::Plan::new(&rules, &program, gofail_env.as_deref())?;
-    gofail.apply(&mut cmd, args.quiet);
-    // -- end gofail --
 
     // Orphans of the run (a daemon's double fork) are re-parented to us, not to init, so that
     // the summary can name what was left running.
@@ -234,6 +231,7 @@ fn choose_backend(
     args: &Args,
     program: Option<&Path>,
     rules: &[failinject_engine::Rule],
+    gofail: &crate::gofail::Plan,
 ) -> anyhow::Result<Option<Chosen>> {
     let why_seccomp = program.and_then(seccomp::wants_seccomp);
     let want = match args.backend {
@@ -272,6 +270,7 @@ fn choose_backend(
         allow_io_uring: args.allow_io_uring,
         allow_aio: args.allow_aio,
         killable: abilities.killable,
+        code_elsewhere: gofail.value.is_some(),
     };
     match seccomp::plan::plan(rules, opts) {
         Ok(plan) => {

@@ -189,13 +189,18 @@ impl Clues {
             let how = if kind == "io_uring" { "io_uring" } else { "Linux AIO (io_submit)" };
             return format!(
                 "{} did I/O through {how}, which no libc wrapper sees (the preload cannot \
-                 inject there)",
+                 inject there); try --backend seccomp, under which its setup fails with ENOSYS \
+                 so that a program that can fall back to plain calls does",
                 self.who(*pid)
             );
         }
         if let Some((parent, path)) = self.finish_unreached().first() {
             let (shown, why) = unreachable(path);
-            return format!("{} started {shown}, which no fault reaches: {why}", self.who(*parent));
+            return format!(
+                "{} started {shown}, which no fault reaches: {why}; try --backend seccomp, \
+                 which traps every process of the run",
+                self.who(*parent)
+            );
         }
         let code = parse_rule(text).is_ok_and(|r| matches!(r.points, Points::Code(_)));
         // The command itself out of the preload's reach (a static Go program, `cc -static`):
@@ -206,7 +211,7 @@ impl Clues {
         {
             let go = if crate::reach::is_go(&path) { " (a Go program)" } else { "" };
             return format!(
-                "the command {}{go} is out of the preload's reach: {why}",
+                "the command {}{go} is out of the preload's reach: {why}; try --backend seccomp",
                 shown(&path.to_string_lossy())
             );
         }
@@ -216,7 +221,7 @@ impl Clues {
         {
             return format!(
                 "{} is a Go program ({exe}): the Go runtime makes its system calls itself, so \
-                 the preload sees only the calls of its C code",
+                 the preload sees only the calls of its C code; try --backend seccomp",
                 self.who(*pid)
             );
         }

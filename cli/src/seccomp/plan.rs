@@ -18,6 +18,9 @@ pub struct Options {
     pub allow_aio: bool,
     /// Calls may be made on the program's behalf (Linux 5.19's killable wait).
     pub killable: bool,
+    /// In-code rules are carried out elsewhere (a Go program's gofail runtime): they are
+    /// left out of the plan rather than refused.
+    pub code_elsewhere: bool,
 }
 
 /// The rules as the supervisor decides them, and what the filter traps.
@@ -35,6 +38,9 @@ pub fn plan(rules: &[Rule], opts: Options) -> Result<Plan, Vec<String>> {
     let mut fitted = Vec::new();
     let mut trapped: Vec<i64> = Vec::new();
     for rule in rules {
+        if opts.code_elsewhere && matches!(rule.points, Points::Code(_)) {
+            continue;
+        }
         match fit(rule, opts) {
             Ok((r, calls)) => {
                 trapped.extend(calls.iter().map(|c| c.nr));

@@ -76,6 +76,8 @@ pub struct Supervisor {
     procs: Mutex<HashMap<i32, Arc<Proc>>>,
     idle: AtomicUsize,
     seq: AtomicU64,
+    /// Our own executable: a process still running it is our child before its exec.
+    own_exe: Vec<u8>,
     pub stats: Stats,
 }
 
@@ -92,6 +94,7 @@ impl Supervisor {
             procs: Mutex::new(HashMap::new()),
             idle: AtomicUsize::new(0),
             seq: AtomicU64::new(0),
+            own_exe: exe_of(std::process::id() as i32),
             stats: Stats::default(),
         })
     }
@@ -159,10 +162,17 @@ impl Supervisor {
             return kernel::send(listener, n.id, Answer::Continue);
         };
         let tid = n.pid as i32;
-        let Some(proc) = facts::tgid_of(tid).map(|tgid| self.process(tgid)) else {
+        let Some(tgid) = facts::tgid_of(tid) else {
             return kernel::send(listener, n.id, Answer::Continue);
         };
-        if call.point == "execve" || call.point == "execveat" {
+        let execs = call.point == "execve" || call.point == "execveat";
+        // Our own child between fork and exec (its exe is still ours) starts the command:
+        // that exec is not the program's, as it is not under the preload.
+        if execs && exe_of(tgid) == self.own_exe {
+            return kernel::send(listener, n.id, Answer::Continue);
+        }
+        let proc = self.process(tgid);
+        if execs {
             proc.exec_seen.store(true, Ordering::Release);
         }
         let answer = self.decide(listener, n, call, &proc);

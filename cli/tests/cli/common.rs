@@ -68,3 +68,26 @@ pub fn output(mut cmd: impl std::borrow::BorrowMut<Command>) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// `program args…` as the unprivileged system user `user`, created if missing, through
+/// `setpriv` (which execs in place, so the pid is the program's), when the test runs as root
+/// (CI does); as ourselves otherwise. What a test claims works "without root" runs this way.
+pub fn as_user(user: &str, program: &Path, args: &[&str]) -> Command {
+    if !nix::unistd::geteuid().is_root() {
+        let mut c = Command::new(program);
+        c.args(args);
+        return c;
+    }
+    let exists = || Command::new("id").arg(user).output().is_ok_and(|o| o.status.success());
+    let ok = exists()
+        || Command::new("useradd")
+            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user])
+            .status()
+            .is_ok_and(|s| s.success())
+        // Another test made it meanwhile.
+        || exists();
+    assert!(ok, "cannot create the user {user} (useradd)");
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid", user, "--regid", user, "--clear-groups", "--"]).arg(program).args(args);
+    c
+}

@@ -19,4 +19,5 @@ mod postgres;
 mod redis;
 mod run;
 mod run_wide;
+mod seccomp;
 mod why;

@@ -32,25 +32,9 @@ fn root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// `program args…` as the server's user: through `setpriv` (which execs in place, so the pid
-/// is the program's) when the test is root.
+/// `program args…` as the server's user (`common::as_user`).
 fn as_user(program: &Path, args: &[&str]) -> Command {
-    if !root() {
-        let mut c = Command::new(program);
-        c.args(args);
-        return c;
-    }
-    let ok = Command::new("id").arg(USER).output().is_ok_and(|o| o.status.success())
-        || Command::new("useradd")
-            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER])
-            .status()
-            .is_ok_and(|s| s.success())
-            // Another test made it meanwhile.
-            || Command::new("id").arg(USER).output().is_ok_and(|o| o.status.success());
-    assert!(ok, "cannot create the user {USER} (useradd)");
-    let mut c = Command::new("setpriv");
-    c.args(["--reuid", USER, "--regid", USER, "--clear-groups", "--"]).arg(program).args(args);
-    c
+    crate::common::as_user(USER, program, args)
 }
 
 /// A running server under `failinject run --ctl`, stopped and waited for when dropped.

@@ -258,9 +258,17 @@ fn programs_no_preload_reaches_are_named() {
     let src = dir.join("hello.c");
     std::fs::write(&src, "int main(void) { return 0; }\n").unwrap();
     compile_c(&src, &dir.join("hello-static"), &["-static"]);
-    let out = output(failinject(dir.path(), &["run", "-q", "--", "./hello-static"]));
+    let args = ["run", "-q", "--backend", "preload", "--", "./hello-static"];
+    let out = output(failinject(dir.path(), &args));
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stderr).contains("it is statically linked"), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("it is statically linked"), "{stderr}");
+    assert!(stderr.contains("try --backend seccomp"), "{stderr}");
+    // `auto` takes the seccomp backend for it instead, and says so.
+    let out = output(failinject(dir.path(), &["run", "--", "./hello-static"]));
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("backend seccomp: ./hello-static is statically linked"), "{stderr}");
 
     let out = output(failinject(dir.path(), &["run", "-q", "--", "true"]));
     assert!(out.stderr.is_empty(), "a plain dynamic program gets no warning");

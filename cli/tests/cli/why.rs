@@ -5,7 +5,14 @@ use crate::common::*;
 
 /// Runs `failinject run -r RULE -- CMD…` in `dir`; returns the `why:` line and all of stderr.
 fn why(dir: &std::path::Path, rule: &str, cmd: &[&str]) -> (String, String) {
-    let mut args = vec!["run", "-r", rule, "--"];
+    why_with(dir, &[], rule, cmd)
+}
+
+/// [`why`] with more options of `run` before the rule.
+fn why_with(dir: &std::path::Path, opts: &[&str], rule: &str, cmd: &[&str]) -> (String, String) {
+    let mut args = vec!["run"];
+    args.extend_from_slice(opts);
+    args.extend(["-r", rule, "--"]);
     args.extend_from_slice(cmd);
     let out = output(failinject(dir, &args));
     let stderr = text(&out.stderr);
@@ -142,9 +149,10 @@ fn fio_io_uring_and_libaio_engines_are_named_and_psync_is_reached() {
     assert!(!stderr.contains("never injected"), "{stderr}");
 }
 
-/// Go programs, built here offline (GOPATH mode): a pure Go one is static, and the rule's
-/// line says the command is out of reach; a cgo-linked one runs under the preload, but its
-/// runtime makes the system calls, and the line names it as Go.
+/// Go programs, built here offline (GOPATH mode). Under the preload, a pure Go one is static,
+/// and the rule's line says the command is out of reach; a cgo-linked one loads the preload,
+/// but its runtime makes the system calls, and the line names it as Go; both lines point to
+/// the seccomp backend, which `auto` picks for both, and under which the rule injects.
 #[test]
 fn go_programs_are_named() {
     assert!(have("go"), "go is needed: apt-get install -y golang-go (.ci/run installs it)");
@@ -173,14 +181,22 @@ fn go_programs_are_named() {
     build("gostatic", false);
     build("gocgo", true);
     let rule = "sys:@write[path=*/out.dat]=error(EIO)";
-    let (line, all) = why(dir.path(), rule, &["./gostatic"]);
+    let preload = ["--backend", "preload"];
+    let (line, all) = why_with(dir.path(), &preload, rule, &["./gostatic"]);
     assert!(
         line.contains("the command ./gostatic (a Go program) is out of the preload's reach"),
         "{all}"
     );
-    assert!(line.contains("statically linked"), "{all}");
-    let (line, all) = why(dir.path(), rule, &["./gocgo"]);
+    assert!(line.contains("statically linked") && line.contains("try --backend seccomp"), "{all}");
+    let (line, all) = why_with(dir.path(), &preload, rule, &["./gocgo"]);
     assert!(line.contains("`gocgo` is a Go program"), "{all}");
+    assert!(line.contains("try --backend seccomp"), "{all}");
+    for prog in ["./gostatic", "./gocgo"] {
+        let out = output(failinject(dir.path(), &["run", "-r", rule, "--", prog]));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("failinject: backend seccomp:"), "auto picks seccomp: {stderr}");
+        assert!(!stderr.contains("never injected"), "{prog}: {stderr}");
+    }
 }
 
 #[test]

@@ -1,0 +1,453 @@
+//! The seccomp backend (SPEC §9, `cli/src/seccomp/`): programs no preload reaches, under
+//! real rules. Each program is C compiled here (`cc -static` for the static ones) or Go built
+//! offline in GOPATH mode; each test asserts what the program itself saw.
+//!
+//! The soundness points each have a test: notifications are served concurrently (a `sleep`
+//! and a blocked pipe write made on a program's behalf stall no other thread), a signal
+//! cannot make the kernel repeat a call made on the program's behalf (killable waits), a
+//! thread's call counts in its process (thread ids mapped to processes), and counters start
+//! afresh in a forked child and after an `exec`.
+
+use crate::common::*;
+use std::path::{Path, PathBuf};
+
+/// Writes `src` as `NAME.c` in `dir` and compiles it with `flags`.
+fn c_program(dir: &Path, name: &str, src: &str, flags: &[&str]) -> PathBuf {
+    let c = dir.join(format!("{name}.c"));
+    std::fs::write(&c, src).unwrap();
+    compile_c(&c, &dir.join(name), flags)
+}
+
+/// `failinject run ARGS` in `dir`: (exit status, stdout, stderr).
+fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    let out = output(failinject(dir, &all));
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Saves three lines to `out.txt` with `write`, then `fsync`s; prints what each call returned.
+const SAVE: &str = r#"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    int fd = open("out.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) { printf("open: %s\n", strerror(errno)); return 1; }
+    for (int i = 0; i < 3; i++) {
+        ssize_t n = write(fd, "hello world\n", 12);
+        if (n < 0) printf("write %d: %s\n", i, strerror(errno));
+        else printf("write %d: %zd\n", i, n);
+    }
+    if (fsync(fd) < 0) printf("fsync: %s\n", strerror(errno));
+    else printf("fsync: ok\n");
+    return close(fd) == 0 ? 0 : 1;
+}
+"#;
+
+#[test]
+fn a_static_program_gets_errors_short_writes_and_when() {
+    let dir = TempDir::new("seccomp-static");
+    c_program(dir.path(), "save", SAVE, &["-static"]);
+    let (code, out, err) = run(
+        dir.path(),
+        &["-r", "sys:write[path=*/out.txt,when=2]=error(ENOSPC)", "-r", "sys:fsync=error(EIO)"]
+            .into_iter()
+            .chain(["--", "./save"])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(
+        out,
+        "write 0: 12\nwrite 1: No space left on device\nwrite 2: 12\nfsync: Input/output error\n"
+    );
+    assert!(err.contains("failinject: backend seccomp: ./save is statically linked"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), "hello world\n".repeat(2));
+
+    // A short write is made on the program's behalf: five bytes each, at the file offset.
+    let (_, out, err) =
+        run(dir.path(), &["-q", "-r", "sys:write[path=*/out.txt]=short(5)", "--", "./save"]);
+    assert_eq!(out, "write 0: 5\nwrite 1: 5\nwrite 2: 5\nfsync: ok\n", "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), "hellohellohello");
+
+    // A full disk of 20 bytes: the write that crosses is shortened, the next fails.
+    let (_, out, err) =
+        run(dir.path(), &["-r", "sys:write[path=*/out.txt]=full(20)", "--", "./save"]);
+    assert_eq!(
+        out, "write 0: 12\nwrite 1: 8\nwrite 2: No space left on device\nfsync: ok\n",
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.join("out.txt")).unwrap().len(), 20);
+
+    // Corruption reaches the file, never the program's buffer.
+    let (_, _, err) =
+        run(dir.path(), &["-q", "-r", "sys:write[path=*/out.txt]=corrupt(zero)", "--", "./save"]);
+    assert_eq!(std::fs::read(dir.join("out.txt")).unwrap(), vec![0u8; 36], "{err}");
+
+    // The log has the preload's records, marked with the backend.
+    let (_, _, err) =
+        run(dir.path(), &["--log", "run.jsonl", "-r", "sys:fsync=error(EIO)", "--", "./save"]);
+    let recs = records(&dir.join("run.jsonl"));
+    let kinds: Vec<&str> = recs.iter().map(|r| r["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["start", "inject", "exit"], "{err}");
+    assert_eq!(recs[0]["backend"], "seccomp");
+    assert_eq!(recs[1]["function"], "fsync");
+    assert_eq!(recs[1]["errno"], "EIO");
+    assert!(recs[1]["path"].as_str().unwrap().ends_with("/out.txt"), "{:?}", recs[1]);
+    assert_eq!(recs[2]["rules"][0]["matches"], 1);
+}
+
+#[test]
+fn raw_system_calls_are_reached_where_the_preload_sees_nothing() {
+    let dir = TempDir::new("seccomp-raw");
+    let src = r#"
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+    int fd = open("raw.dat", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    long n = syscall(SYS_write, fd, "data", 4);
+    long s = syscall(SYS_fsync, fd);
+    printf("write %ld fsync %ld\n", n, s);
+    return 0;
+}
+"#;
+    c_program(dir.path(), "raw", src, &[]);
+    let rule = "sys:fsync=error(EIO)";
+    let (_, out, err) = run(dir.path(), &["--backend", "preload", "-r", rule, "--", "./raw"]);
+    assert_eq!(out, "write 4 fsync 0\n", "syscall(2) bypasses libc's fsync: {err}");
+    assert!(err.contains("never injected"), "{err}");
+    let (_, out, err) = run(dir.path(), &["--backend", "seccomp", "-r", rule, "--", "./raw"]);
+    assert_eq!(out, "write 4 fsync -1\n", "{err}");
+}
+
+#[test]
+fn go_programs_see_their_sync_and_rename_fail() {
+    assert!(have("go"), "go is needed: apt-get install -y golang-go (.ci/run installs it)");
+    let dir = TempDir::new("seccomp-go");
+    let src = r#"package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	f, err := os.Create("data.txt")
+	if err != nil {
+		fmt.Println("create:", err)
+		os.Exit(1)
+	}
+	f.Write([]byte("hello\n"))
+	if err := f.Sync(); err != nil {
+		fmt.Println("sync failed:", err)
+	}
+	f.Close()
+	if err := os.Rename("data.txt", "final.txt"); err != nil {
+		fmt.Println("rename failed:", err)
+		os.Exit(2)
+	}
+	fmt.Println("saved")
+}
+"#;
+    std::fs::write(dir.join("main.go"), src).unwrap();
+    let built = std::process::Command::new("go")
+        .args(["build", "-o", "prog", "main.go"])
+        .current_dir(dir.path())
+        .env("GO111MODULE", "off")
+        .env("GOPATH", dir.join("gopath"))
+        .env("GOCACHE", dir.join("gocache"))
+        .env("HOME", dir.path())
+        .env("CGO_ENABLED", "0")
+        .env_remove("LD_PRELOAD")
+        .output()
+        .expect("go build");
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let (code, out, err) = run(
+        dir.path(),
+        &["-r", "sys:fsync=error(EIO)", "-r", "sys:rename=error(EXDEV)", "--", "./prog"],
+    );
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(out.contains("sync failed: sync data.txt: input/output error"), "{out}");
+    assert!(
+        out.contains("rename failed: rename data.txt final.txt: invalid cross-device link"),
+        "{out}"
+    );
+    assert!(err.contains("backend seccomp: ./prog is a Go program"), "{err}");
+}
+
+/// A `sleep` on one thread's call and a pipe write made on the program's behalf that blocks
+/// until the program reads the pipe: the other thread's trapped calls go on meanwhile. With
+/// one notification at a time, the pipe case deadlocks (`timeout` ends it) and the sleep case
+/// prints in the other order.
+#[test]
+fn a_slow_call_never_stalls_the_other_threads() {
+    let dir = TempDir::new("seccomp-threads");
+    let src = r#"
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+static int p[2];
+static char big[300000];
+static void *slow(void *arg) {
+    int fd = open("a.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    write(fd, "a", 1);
+    printf("A done\n");
+    return arg;
+}
+static void *piped(void *arg) {
+    long n = write(p[1], big, sizeof big);
+    printf("pipe wrote %ld\n", n);
+    close(p[1]);
+    return arg;
+}
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    pthread_t t;
+    int use_pipe = argc > 1;
+    if (use_pipe) { pipe(p); pthread_create(&t, NULL, piped, NULL); }
+    else pthread_create(&t, NULL, slow, NULL);
+    usleep(300000);
+    int fd = open("b.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    for (int i = 0; i < 50; i++) write(fd, "b", 1);
+    printf("B done\n");
+    if (use_pipe) {
+        char buf[65536];
+        long got = 0, n;
+        while ((n = read(p[0], buf, sizeof buf)) > 0) got += n;
+        printf("read %ld\n", got);
+    }
+    pthread_join(t, NULL);
+    return 0;
+}
+"#;
+    c_program(dir.path(), "threads", src, &["-static", "-pthread"]);
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "-q",
+            "--backend",
+            "seccomp",
+            "-r",
+            "sys:write[path=*/a.txt]=sleep(3000)",
+            "--",
+            "./threads",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "B done\nA done\n", "the sleeping call held up the other thread: {err}");
+    // The pipe's capacity is 64 KiB: the write made for the program blocks until main reads.
+    let rule = "sys:write[kind=pipe,size>100000]=short(200000)";
+    let (code, out, err) = run(
+        dir.path(),
+        &["-q", "--backend", "seccomp", "-r", rule, "--", "timeout", "20", "./threads", "pipe"],
+    );
+    assert_eq!(code, Some(0), "a stalled supervisor deadlocks the program: {out}{err}");
+    assert!(out.contains("B done") && out.contains("pipe wrote 200000"), "{out}{err}");
+    assert!(out.contains("read 200000"), "{out}{err}");
+}
+
+/// `when=` counts per process: a thread's call is its process's, so the second write fails
+/// although a second thread makes it; a forked child counts afresh, and so does the program
+/// an `exec` starts.
+#[test]
+fn threads_count_in_their_process_and_children_and_execs_afresh() {
+    let dir = TempDir::new("seccomp-count");
+    let src = r#"
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static int fd;
+static void *second(void *arg) {
+    if (write(fd, "2", 1) < 0) printf("thread: %s\n", strerror(errno));
+    return arg;
+}
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    fd = open("c.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (write(fd, "1", 1) < 0) printf("main: %s\n", strerror(errno));
+    pthread_t t;
+    pthread_create(&t, NULL, second, NULL);
+    pthread_join(t, NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        if (write(fd, "c", 1) < 0) printf("child 1: %s\n", strerror(errno));
+        if (write(fd, "c", 1) < 0) printf("child 2: %s\n", strerror(errno));
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    return 0;
+}
+"#;
+    c_program(dir.path(), "count", src, &["-static", "-pthread"]);
+    let rule = "sys:write[path=*/c.txt,when=2]=error(EIO)";
+    let (_, out, err) = run(dir.path(), &["-r", rule, "--", "./count"]);
+    assert_eq!(out, "thread: Input/output error\nchild 2: Input/output error\n", "{err}");
+    assert!(err.contains("2 processes"), "{err}");
+
+    c_program(dir.path(), "save", SAVE, &["-static"]);
+    let rule = "sys:write[path=*/out.txt,when=1]=error(ENOSPC)";
+    let script = "echo x > out.txt || echo 'sh: failed'; exec ./save";
+    let (_, out, err) =
+        run(dir.path(), &["--backend", "seccomp", "-r", rule, "--", "sh", "-c", script]);
+    assert!(out.contains("sh: failed"), "the shell's first write: {out}{err}");
+    assert!(
+        out.contains("write 0: No space left on device"),
+        "the exec'd program's first: {out}{err}"
+    );
+    assert!(out.contains("write 1: 12"), "{out}");
+}
+
+/// With a timer firing every 50 µs, many writes made on the program's behalf are interrupted
+/// by a signal while the program waits; the kernel must not restart them (the filter waits
+/// killably), or the file would hold more bytes than were written.
+#[test]
+fn a_signal_never_repeats_a_call_made_for_the_program() {
+    let dir = TempDir::new("seccomp-signal");
+    let src = r#"
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+static volatile long ticks;
+static void tick(int s) { (void)s; ticks++; }
+int main(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = tick;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 50}, {0, 50}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    int fd = open("out.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    char block[100];
+    memset(block, 'x', sizeof block);
+    long total = 0;
+    for (int i = 0; i < 3000; i++) {
+        long n = write(fd, block, sizeof block);
+        if (n > 0) total += n;
+    }
+    printf("%ld %ld\n", total, ticks);
+    return 0;
+}
+"#;
+    c_program(dir.path(), "ticks", src, &["-static"]);
+    let rule = "sys:write[path=*/out.bin]=corrupt(zero)";
+    let (code, out, err) = run(dir.path(), &["-q", "-r", rule, "--", "./ticks"]);
+    assert_eq!(code, Some(0), "{err}");
+    let nums: Vec<u64> = out.split_whitespace().map(|n| n.parse().unwrap()).collect();
+    assert_eq!(nums[0], 300_000, "{out}");
+    assert!(nums[1] > 100, "the timer fired during the writes: {out}");
+    let len = std::fs::metadata(dir.join("out.bin")).unwrap().len();
+    assert_eq!(len, 300_000, "every write made once");
+}
+
+/// `io_uring_setup` and `io_setup` fail with ENOSYS, so a program that can fall back to plain
+/// calls does, and its rule fires; the summary says so. Allowed, they go through.
+#[test]
+fn async_io_is_turned_away_so_programs_fall_back() {
+    let dir = TempDir::new("seccomp-uring");
+    let src = r#"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/aio_abi.h>
+#include <linux/io_uring.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    long ring = syscall(SYS_io_uring_setup, 4, &p);
+    aio_context_t ctx = 0;
+    long aio = syscall(SYS_io_setup, 4, &ctx);
+    printf("io_uring %s, aio %s\n", ring >= 0 ? "ok" : strerror(errno), aio == 0 ? "ok" : strerror(errno));
+    int fd = open("u.dat", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (pwrite(fd, "x", 1, 0) < 0) printf("fallback pwrite: %s\n", strerror(errno));
+    return 0;
+}
+"#;
+    c_program(dir.path(), "uring", src, &["-static"]);
+    let rule = "sys:pwrite[path=*/u.dat]=error(EIO)";
+    let (_, out, err) = run(dir.path(), &["-r", rule, "--", "./uring"]);
+    assert!(
+        out.starts_with("io_uring Function not implemented, aio Function not implemented"),
+        "{out}"
+    );
+    assert!(out.contains("fallback pwrite: Input/output error"), "{out}");
+    assert!(err.contains("io_uring_setup failed with ENOSYS 1 time"), "{err}");
+    assert!(err.contains("io_setup failed with ENOSYS 1 time"), "{err}");
+    let (_, out, err) =
+        run(dir.path(), &["--allow-io-uring", "--allow-aio", "-r", rule, "--", "./uring"]);
+    assert!(out.starts_with("io_uring ok, aio ok"), "{out}{err}");
+    assert!(!err.contains("ENOSYS"), "{err}");
+}
+
+/// What needs the library in the process is refused, before anything runs, with what to do.
+#[test]
+fn what_needs_the_library_is_refused_before_the_program_runs() {
+    let dir = TempDir::new("seccomp-refused");
+    c_program(dir.path(), "save", SAVE, &["-static"]);
+    for (rule, says) in [
+        (
+            "sys:fwrite=error(EIO)",
+            "makes no system call of its own, so this backend cannot see it; use sys:write|writev",
+        ),
+        ("sys:write[site=ab12]=error(EIO)", "`site=` needs the library inside the process"),
+        ("sys:write[within=tx]=error(EIO)", "`within=` needs the library inside the process"),
+        ("wal::append=return", "an in-code point lives in the program's library"),
+        ("sys:fsync=powercut", "power cuts and lost writes need crash tracking"),
+        ("sys:close=error(EIO)", "must still release the descriptor"),
+    ] {
+        let (code, out, err) = run(dir.path(), &["-r", rule, "--", "./save"]);
+        assert_eq!(code, Some(2), "{rule}: {out}{err}");
+        assert!(err.contains(&format!("cannot carry out `{rule}`")), "{err}");
+        assert!(err.contains(says), "{rule}: {err}");
+        assert!(out.is_empty() && !dir.join("out.txt").exists(), "nothing ran: {err}");
+    }
+    let (code, _, err) = run(dir.path(), &["--backend", "seccomp", "--ctl", "--", "./save"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--ctl is not available under the seccomp backend yet"), "{err}");
+}
+
+/// No root: an unprivileged user (made by the test when it runs as root) runs a static
+/// program under the backend and sees its fault.
+#[test]
+fn an_unprivileged_user_can_use_the_backend() {
+    let dir = TempDir::new("seccomp-user");
+    c_program(dir.path(), "save", SAVE, &["-static"]);
+    let bin = dir.join("failinject");
+    std::fs::copy(installed(), &bin).unwrap();
+    let user = "failinject-sc";
+    let chown = std::process::Command::new("chmod").arg("-R").arg("a+rwX").arg(dir.path()).status();
+    assert!(chown.is_ok_and(|s| s.success()));
+    let out = as_user(user, &bin, &["run", "-r", "sys:fsync=error(EIO)", "--", "./save"])
+        .current_dir(dir.path())
+        .env("XDG_CACHE_HOME", dir.path())
+        .output()
+        .unwrap();
+    let (out, err) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.contains("fsync: Input/output error"), "{out}{err}");
+    let id = std::process::Command::new("stat")
+        .args(["-c", "%U"])
+        .arg(dir.join("out.txt"))
+        .output()
+        .unwrap();
+    if nix::unistd::geteuid().is_root() {
+        assert_eq!(text(&id.stdout).trim(), user, "it ran as the user");
+    }
+}
