@@ -13,9 +13,52 @@ pub struct Args {
     json: bool,
 }
 
+/// The filters the preload takes: every one of SPEC §3.1.
+const PRELOAD_FILTERS: &[&str] =
+    &["path", "fd", "kind", "when", "size", "exe", "proc", "after", "within", "site"];
+
 /// The libc tasks that fit the point.
 fn tasks(p: &PointInfo) -> Vec<&'static str> {
-    let probes = [
+    probes().into_iter().filter(|t| task_fits(p, t).is_ok()).map(|t| t.name()).collect()
+}
+
+/// Under the seccomp backend: the system calls that stand for the point, and the tasks it
+/// carries out on them (none when the point makes no call of its own).
+fn seccomp_tasks(p: &PointInfo) -> (Vec<&'static str>, Vec<&'static str>) {
+    let mut calls = Vec::new();
+    let mut taken = Vec::new();
+    for task in probes().into_iter().filter(|t| task_fits(p, t).is_ok()) {
+        let text = format!("sys:{}={}", p.name, probe_text(&task));
+        let Ok(rule) = failinject_engine::parse_rule(&text) else { continue };
+        if let Ok(c) = crate::seccomp::plan::accepts(&rule) {
+            calls = c;
+            taken.push(task.name());
+        }
+    }
+    if calls.is_empty() {
+        calls = crate::seccomp::table::calls_of(p.name).map(|c| c.name).collect();
+    }
+    (calls, taken)
+}
+
+/// A task as a rule writes it, with an argument where it needs one.
+fn probe_text(t: &Task) -> String {
+    match t {
+        Task::Return(_) => "return(0)".into(),
+        Task::Error(_) => "error(EIO)".into(),
+        Task::Short(_) => "short(1)".into(),
+        Task::Corrupt(_) => "corrupt(flip)".into(),
+        Task::Full(_) => "full(1)".into(),
+        Task::Lose(..) => "lose(EIO)".into(),
+        Task::Sleep(_) => "sleep(1)".into(),
+        Task::Delay(_) => "delay(1)".into(),
+        other => other.name().into(),
+    }
+}
+
+/// One probe of each libc task.
+fn probes() -> Vec<Task> {
+    vec![
         Task::Return(Some("0".into())),
         Task::Error(None),
         Task::Short(None),
@@ -30,8 +73,7 @@ fn tasks(p: &PointInfo) -> Vec<&'static str> {
         Task::Yield,
         Task::Print(None),
         Task::Panic(None),
-    ];
-    probes.iter().filter(|t| task_fits(p, t).is_ok()).map(Task::name).collect()
+    ]
 }
 
 /// The point's roles as the table writes them: `writes(at, offset)`.
@@ -71,10 +113,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         let items: Vec<String> = POINTS
             .iter()
             .map(|p| {
+                let seccomp = seccomp_tasks(p);
                 format!(
                     "{{\"point\":{},\"doc\":{},\"spellings\":{},\"classes\":{},\"target\":{},\
                      \"failure\":{},\"data\":{},\"does\":{},\"errnos\":{},\"explore\":{},\
-                     \"tasks\":{}}}",
+                     \"tasks\":{},\"backends\":{{\"preload\":{{\"tasks\":{},\"filters\":{}}},\
+                     \"seccomp\":{{\"syscalls\":{},\"tasks\":{},\"filters\":{}{}}}}}}}",
                     json_string(&format!("sys:{}", p.name)),
                     json_string(p.doc.trim()),
                     json_list(p.spellings),
@@ -86,6 +130,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
                     json_list(p.errnos),
                     json_list(p.explore),
                     json_list(tasks(p)),
+                    json_list(tasks(p)),
+                    json_list(PRELOAD_FILTERS),
+                    json_list(&seccomp.0),
+                    json_list(&seccomp.1),
+                    json_list(crate::seccomp::plan::FILTERS),
+                    crate::seccomp::table::instead(p.name)
+                        .map_or(String::new(), |i| format!(",\"instead\":{}", json_string(i))),
                 )
             })
             .collect();
@@ -111,6 +162,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         let _ = writeln!(out, "    errnos     {}", join(p.errnos));
         let _ = writeln!(out, "    tasks      {}", join(tasks(p)));
+        let (calls, taken) = seccomp_tasks(p);
+        let _ = match crate::seccomp::table::instead(p.name) {
+            Some(i) => writeln!(out, "    seccomp    no system call of its own: use {i}"),
+            None => writeln!(out, "    seccomp    {} (tasks: {})", join(calls), join(taken)),
+        };
     }
     crate::out::emit(&out);
     Ok(ExitCode::SUCCESS)

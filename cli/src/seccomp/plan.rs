@@ -65,11 +65,27 @@ pub fn plan(rules: &[Rule], opts: Options) -> Result<Plan, Vec<String>> {
     Ok(Plan { rules: fitted, trapped })
 }
 
+/// Whether the backend carries out `rule` on a kernel with every ability: the names of the
+/// system calls it traps for it, or why it refuses it (`points --json`, `check`).
+pub fn accepts(rule: &Rule) -> Result<Vec<&'static str>, String> {
+    let opts = Options { killable: true, ..Options::default() };
+    fit(rule, opts).map(|(_, calls)| {
+        let mut names: Vec<&str> = calls.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    })
+}
+
+/// The filters the backend takes (all but those that need the library in the process).
+pub const FILTERS: &[&str] = &["path", "fd", "kind", "when", "size", "exe", "proc"];
+
 /// One rule under the backend: the rule with its points widened, and the calls it traps.
 fn fit(rule: &Rule, opts: Options) -> Result<(Rule, Vec<&'static Call>), String> {
     let Points::Sys(points) = &rule.points else {
         return Err("an in-code point lives in the program's library, which this backend does \
-                    not load; run a program built with fail points under --backend preload"
+                    not load; run a program built with fail points under --backend preload (a \
+                    Go program's gofail points are handed to gofail instead)"
             .into());
     };
     for f in &rule.filters {

@@ -451,3 +451,43 @@ fn an_unprivileged_user_can_use_the_backend() {
         assert_eq!(text(&id.stdout).trim(), user, "it ran as the user");
     }
 }
+
+/// `check --backend seccomp` and `points --json` say what each backend takes.
+#[test]
+fn check_and_points_say_what_each_backend_takes() {
+    let dir = TempDir::new("seccomp-check");
+    let out = output(failinject(
+        dir.path(),
+        &[
+            "check",
+            "--backend",
+            "seccomp",
+            "-r",
+            "sys:open|fsync=error(EIO)",
+            "-r",
+            "sys:fwrite=short",
+        ],
+    ));
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "a refused rule fails the check: {stdout}");
+    assert!(stdout.contains("seccomp: traps fsync, open, openat, openat2"), "{stdout}");
+    assert!(stdout.contains("seccomp: refused: `sys:fwrite` makes no system call"), "{stdout}");
+    let out = output(failinject(dir.path(), &["check", "-r", "sys:fwrite=short"]));
+    assert_eq!(out.status.code(), Some(0), "the preload takes it");
+
+    let out = output(failinject(dir.path(), &["points", "--json"]));
+    let points: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let point = |name: &str| {
+        points.as_array().unwrap().iter().find(|p| p["point"] == name).unwrap().clone()
+    };
+    let write = point("sys:write");
+    assert_eq!(write["backends"]["seccomp"]["syscalls"], serde_json::json!(["write"]));
+    let tasks = write["backends"]["seccomp"]["tasks"].as_array().unwrap();
+    assert!(tasks.contains(&"short".into()) && !tasks.contains(&"powercut".into()), "{write}");
+    let filters = write["backends"]["seccomp"]["filters"].as_array().unwrap();
+    assert!(!filters.contains(&"site".into()), "{write}");
+    assert!(write["backends"]["preload"]["filters"].as_array().unwrap().contains(&"site".into()));
+    let fwrite = point("sys:fwrite");
+    assert_eq!(fwrite["backends"]["seccomp"]["instead"], "sys:write|writev");
+    assert_eq!(fwrite["backends"]["seccomp"]["tasks"], serde_json::json!([]));
+}
