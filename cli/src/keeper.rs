@@ -174,7 +174,7 @@ fn cut(shared: &(Mutex<State>, Condvar), run: &Run, dirs: bool) {
 /// SIGKILLs every process of the run (every descendant of `failinject run`, the subreaper of
 /// them all; never a member's pid alone, which an unrelated process may have taken since)
 /// until none is left alive (zombies do not count).
-fn kill_everyone() -> Result<(), String> {
+pub(crate) fn kill_everyone() -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let mut left: Vec<u32> = descendants(std::process::id());

@@ -115,7 +115,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             for v in ["FAILINJECT", "FAILINJECT_SEED", "FAILINJECT_LOG", "FAILINJECT_RUN"] {
                 cmd.env_remove(v);
             }
-            let sup = seccomp::Supervisor::new(plan.rules.clone(), seed, log.clone());
+            let sup = seccomp::Supervisor::new(plan, seed, log.clone());
             let end = seccomp::prepare(&mut cmd, plan, *abilities, &sup)?;
             (Some(sup), Some(end))
         }
@@ -175,6 +175,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     reap_adopted();
     if let Some(sup) = &supervisor {
         sup.finish();
+        if let Some(Err(why)) = sup.power_cut() {
+            eprintln!("failinject: warning: power cut: {why}");
+        }
     }
     if let Some(want) = &args.expect_state {
         let here = std::env::current_dir()?;
@@ -204,7 +207,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             summary.lingering = crate::run_dir::lingering(d);
         }
         summary.clues.program = Some(program.clone());
-        summary.power_cut = cut.is_some();
+        summary.power_cut =
+            cut.is_some() || supervisor.as_ref().is_some_and(|s| s.power_cut().is_some());
         summary.hits_unknown = gofail.hits_unknown(); // gofail.rs: no counter to read
         let ending = match &ended {
             Ended::Ran(status) => summary.ending(child::ending(status), top_pid),

@@ -257,6 +257,28 @@ pub fn sendfile(
     count(unsafe { libc::sendfile64(to.as_raw_fd(), from.as_raw_fd(), off, len) })
 }
 
+/// The sync call `point` on our descriptor `fd` (none for `sync`), with the call's further
+/// arguments (`sync_file_range`'s offset, length and flags).
+pub fn sync(point: &str, fd: Option<&OwnedFd>, args: [u64; 3]) -> io::Result<()> {
+    let raw = fd.map_or(-1, |f| f.as_raw_fd());
+    // SAFETY: each call takes a descriptor of ours (or none) and integers.
+    let r = unsafe {
+        match point {
+            "fsync" => libc::fsync(raw),
+            "fdatasync" => libc::fdatasync(raw),
+            "syncfs" => libc::syncfs(raw),
+            "sync_file_range" => {
+                libc::sync_file_range(raw, args[0] as i64, args[1] as i64, args[2] as u32)
+            }
+            _ => {
+                libc::sync();
+                0
+            }
+        }
+    };
+    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
 /// Sends signal `sig` to thread `tid` of process `tgid`.
 pub fn tgkill(tgid: i32, tid: i32, sig: i32) {
     // SAFETY: tgkill takes three integers; a gone thread is ESRCH, which we ignore.

@@ -194,3 +194,24 @@ fn copy(t: &Task<'_>, max: u64) -> Option<Done> {
 fn efault() -> io::Error {
     io::Error::from_raw_os_error(libc::EFAULT)
 }
+
+/// A sync (`fsync`, `fdatasync`, `sync_file_range`, `syncfs`, `sync`) made on the program's
+/// behalf through a copy of its descriptor, so that the supervisor knows whether it succeeded.
+pub fn sync(t: &Task<'_>) -> Option<Done> {
+    let fd = if t.call.point == "sync" {
+        None
+    } else {
+        match t.take(0) {
+            Ok(fd) => Some(fd),
+            Err(e) => return Some(error(&e)),
+        }
+    };
+    if !t.alive() {
+        return None;
+    }
+    let args = [t.arg(1), t.arg(2), t.arg(3)];
+    Some(match kernel::sync(t.call.point, fd.as_ref(), args) {
+        Ok(()) => Done { answer: Answer::Value(0), moved: 0 },
+        Err(e) => error(&e),
+    })
+}

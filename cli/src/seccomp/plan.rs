@@ -30,6 +30,9 @@ pub struct Plan {
     pub rules: Vec<Rule>,
     /// The system calls the filter sends to the supervisor.
     pub trapped: Vec<i64>,
+    /// A `powercut` or `lose` rule: every change to file data, by every process, is tracked
+    /// (`crash.rs`).
+    pub tracking: bool,
 }
 
 /// Fits `rules` to the backend: every refusal, one line each, or the plan.
@@ -52,6 +55,15 @@ pub fn plan(rules: &[Rule], opts: Options) -> Result<Plan, Vec<String>> {
     if !refused.is_empty() {
         return Err(refused);
     }
+    // Old bytes must be saved before any write of any process, whatever the rules match.
+    let tracking = fitted
+        .iter()
+        .any(|r| r.chain.iter().any(|a| matches!(a.task, Task::Powercut(_) | Task::Lose(..))));
+    if tracking {
+        for point in super::crash::TRACKED {
+            trapped.extend(table::calls_of(point).map(|c| c.nr));
+        }
+    }
     // An exec starts a new program image: its counters start afresh, as under the preload.
     trapped.extend(table::calls_of("execve").chain(table::calls_of("execveat")).map(|c| c.nr));
     if !opts.allow_io_uring {
@@ -62,7 +74,7 @@ pub fn plan(rules: &[Rule], opts: Options) -> Result<Plan, Vec<String>> {
     }
     trapped.sort_unstable();
     trapped.dedup();
-    Ok(Plan { rules: fitted, trapped })
+    Ok(Plan { rules: fitted, trapped, tracking })
 }
 
 /// Whether the backend carries out `rule` on a kernel with every ability: the names of the
@@ -102,9 +114,14 @@ fn fit(rule: &Rule, opts: Options) -> Result<(Rule, Vec<&'static Call>), String>
     }
     for a in &rule.chain {
         match &a.task {
-            Task::Powercut(_) | Task::Lose(..) => {
-                return Err("power cuts and lost writes need crash tracking, which this backend \
-                            does not do yet; use --backend preload"
+            Task::Powercut(cut) if cut.dirs => {
+                return Err("`dirs` needs the directory entries journaled, which this backend \
+                            does not do; use --backend preload, or a power cut of file data"
+                    .into());
+            }
+            Task::Powercut(cut) if cut.keep.is_some() => {
+                return Err("`keep=` replays a crash state of explore's recording, which the \
+                            preload makes; use --backend preload"
                     .into());
             }
             Task::Short(_) | Task::Corrupt(_) | Task::Full(_) if !opts.killable => {

@@ -12,6 +12,7 @@
 //!   summary, `explore` and every reader of logs work the same under both backends.
 #![forbid(unsafe_code)]
 
+use super::crash::{Change, Tracker};
 use super::facts::{self, Facts};
 use super::kernel::{self, Answer, Notif};
 use super::perform::{self, Task};
@@ -43,6 +44,8 @@ pub struct Stats {
     pub io_uring_denied: AtomicU64,
     /// `io_setup` calls failed with `ENOSYS`.
     pub aio_denied: AtomicU64,
+    /// A power cut ended the run; whether every file was rolled back.
+    pub power_cut: Mutex<Option<Result<(), String>>>,
 }
 
 impl Stats {
@@ -78,17 +81,20 @@ pub struct Supervisor {
     seq: AtomicU64,
     /// Our own executable: a process still running it is our child before its exec.
     own_exe: Vec<u8>,
+    /// The run's crash model, with a `powercut` or `lose` rule.
+    crash: Option<Tracker>,
     pub stats: Stats,
 }
 
 impl Supervisor {
     /// A supervisor deciding with `rules` (already fitted, `plan.rs`), writing its records to
     /// the log `log` (`%p` becomes each process's pid).
-    pub fn new(rules: Vec<Rule>, seed: u64, log: PathBuf) -> Arc<Supervisor> {
+    pub fn new(plan: &super::plan::Plan, seed: u64, log: PathBuf) -> Arc<Supervisor> {
         failinject_engine::share_budgets(shared_budget);
         Arc::new(Supervisor {
             listener: OnceLock::new(),
-            rules,
+            rules: plan.rules.clone(),
+            crash: plan.tracking.then(Tracker::new),
             seed,
             log,
             procs: Mutex::new(HashMap::new()),
@@ -234,8 +240,9 @@ impl Supervisor {
         proc: &Proc,
     ) -> Option<Answer> {
         let point = PointId::from_name(call.point).expect("the table names real points");
-        if !proc.snapshot.has_rules_for(point) {
-            return Some(Answer::Continue);
+        let ruled = proc.snapshot.has_rules_for(point);
+        if !ruled {
+            return self.go_ahead(listener, n, call, proc);
         }
         let tid = n.pid as i32;
         let f: Facts = facts::read(call, proc.pid, tid, &n.data.args);
@@ -253,9 +260,15 @@ impl Supervisor {
         };
         let mut ctx = Title { pid: proc.pid, title: None };
         let Some(d) = proc.snapshot.decide_sys(&sys, &mut ctx) else {
-            return Some(Answer::Continue);
+            return self.go_ahead(listener, n, call, proc);
         };
         let task = Task { listener, notif: n, call, tgid: proc.pid };
+        // A call made on the program's behalf changes the file as the program's own would.
+        if matches!(d.effect, Effect::Short(_) | Effect::Full(_) | Effect::Corrupt(..))
+            && let Some(t) = &self.crash
+        {
+            t.before(call, proc.pid, &n.data.args);
+        }
         let size = f.size.unwrap_or(0);
         let (answer, result) = match d.effect {
             Effect::Error(e) => (Some(Answer::Error(e.0)), None),
@@ -269,7 +282,7 @@ impl Supervisor {
                     }
                     (done.map(|d| d.answer), None)
                 } else {
-                    (Some(Answer::Continue), None)
+                    (self.go_ahead(listener, n, call, proc), None)
                 }
             }
             Effect::Full(0) if size > 0 => (Some(Answer::Error(libc::ENOSPC)), None),
@@ -291,18 +304,18 @@ impl Supervisor {
             Effect::Sleep(ms) | Effect::Delay(ms) => {
                 self.before_slow();
                 std::thread::sleep(std::time::Duration::from_millis(ms));
-                (Some(Answer::Continue), None)
+                (self.go_ahead(listener, n, call, proc), None)
             }
             Effect::Pause => {
                 self.before_slow();
                 while !d.state.is_retired() && kernel::still_valid(listener, n.id) {
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 }
-                (Some(Answer::Continue), None)
+                (self.go_ahead(listener, n, call, proc), None)
             }
             Effect::Print(msg) => {
                 eprintln!("failinject: sys:{}: {}", call.point, msg.unwrap_or(""));
-                (Some(Answer::Continue), None)
+                (self.go_ahead(listener, n, call, proc), None)
             }
             Effect::Panic(msg) => {
                 eprintln!("failinject: panic at sys:{}: {}", call.point, msg.unwrap_or(""));
@@ -311,15 +324,66 @@ impl Supervisor {
             }
             Effect::Kill(sig) => {
                 kernel::tgkill(proc.pid, tid, sig.0);
-                (Some(Answer::Continue), None)
+                (self.go_ahead(listener, n, call, proc), None)
             }
-            // Refused by the plan; never reached.
-            Effect::Powercut { .. } | Effect::Lose(..) | Effect::ReturnArg(_) | Effect::Yield => {
-                (Some(Answer::Continue), None)
+            Effect::Lose(e, how) => {
+                if let Some(t) = &self.crash {
+                    let fd = n.data.args[0] as i64 as i32;
+                    let clean = how == failinject_engine::Loss::Clean;
+                    t.lose(proc.pid, fd, call.point == "syncfs", clean);
+                }
+                (Some(Answer::Error(e.0)), None)
             }
+            Effect::Powercut { cut, seed } => {
+                // Logged first: nothing of the run is left to log it after.
+                self.inject_record(proc, tid, call, &sys, &d, None);
+                self.cut_power(&cut, seed);
+                return None;
+            }
+            Effect::Yield | Effect::ReturnArg(_) => (self.go_ahead(listener, n, call, proc), None),
         };
         self.inject_record(proc, tid, call, &sys, &d, result);
         answer
+    }
+
+    /// The call goes ahead as the program made it: with crash tracking, once what it
+    /// overwrites is saved, and a sync made on the program's behalf so that its success is
+    /// known.
+    fn go_ahead(
+        self: &Arc<Self>,
+        listener: &OwnedFd,
+        n: &Notif,
+        call: &'static Call,
+        proc: &Proc,
+    ) -> Option<Answer> {
+        let Some(t) = &self.crash else { return Some(Answer::Continue) };
+        match t.before(call, proc.pid, &n.data.args) {
+            Change::Sync => {
+                self.before_slow();
+                let task = Task { listener, notif: n, call, tgid: proc.pid };
+                let done = perform::sync(&task)?;
+                if matches!(done.answer, Answer::Value(_)) {
+                    t.synced(call, proc.pid, &n.data.args);
+                }
+                Some(done.answer)
+            }
+            Change::Data | Change::None => Some(Answer::Continue),
+        }
+    }
+
+    /// The power fails for the whole run: every process killed, every file rolled back.
+    fn cut_power(&self, cut: &failinject_crash::Cut, seed: u64) {
+        let mut done = self.stats.power_cut.lock().unwrap_or_else(|e| e.into_inner());
+        if done.is_some() {
+            return;
+        }
+        let killed = crate::keeper::kill_everyone();
+        let rolled = match &self.crash {
+            Some(t) if t.power_cut(cut, seed) => Ok(()),
+            Some(_) => Err("a file could not be rolled back completely".to_string()),
+            None => Ok(()),
+        };
+        *done = Some(killed.and(rolled));
     }
 
     fn inject_record(
@@ -380,6 +444,11 @@ impl Supervisor {
             json!({"type": "exit", "time": now(), "pid": p.pid, "reason": reason,
                                  "rules": rules}),
         );
+    }
+
+    /// Whether a power cut ended the run, and how it went.
+    pub fn power_cut(&self) -> Option<Result<(), String>> {
+        self.stats.power_cut.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Writes the exit record of every process still known: the run is over. The counts are

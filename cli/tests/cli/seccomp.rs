@@ -178,6 +178,29 @@ func main() {
         "{out}"
     );
     assert!(err.contains("backend seccomp: ./prog is a Go program"), "{err}");
+
+    // A power cut at the rename: the data written but never synced is lost. The program
+    // writes "hello\n" and syncs it here; a second write after the sync is lost.
+    let src2 = src.replace("\tf.Close()", "\tf.Write([]byte(\"unsynced tail\\n\"))\n\tf.Close()");
+    std::fs::write(dir.join("main.go"), src2).unwrap();
+    let built = std::process::Command::new("go")
+        .args(["build", "-o", "prog2", "main.go"])
+        .current_dir(dir.path())
+        .env("GO111MODULE", "off")
+        .env("GOPATH", dir.join("gopath"))
+        .env("GOCACHE", dir.join("gocache"))
+        .env("HOME", dir.path())
+        .env("CGO_ENABLED", "0")
+        .env_remove("LD_PRELOAD")
+        .output()
+        .expect("go build");
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let (code, out, err) = run(dir.path(), &["-r", "sys:rename=powercut", "--", "./prog2"]);
+    assert_eq!(code, Some(137), "{out}{err}");
+    assert!(err.contains("power cut by rule 1"), "{err}");
+    let data = std::fs::read_to_string(dir.join("data.txt")).unwrap();
+    assert_eq!(data, "hello\n", "the synced line stays, the unsynced one is lost: {err}");
+    assert!(!dir.join("final.txt").exists());
 }
 
 /// A `sleep` on one thread's call and a pipe write made on the program's behalf that blocks
@@ -410,7 +433,7 @@ fn what_needs_the_library_is_refused_before_the_program_runs() {
         ("sys:write[site=ab12]=error(EIO)", "`site=` needs the library inside the process"),
         ("sys:write[within=tx]=error(EIO)", "`within=` needs the library inside the process"),
         ("wal::append=return", "an in-code point lives in the program's library"),
-        ("sys:fsync=powercut", "power cuts and lost writes need crash tracking"),
+        ("sys:fsync=powercut(dirs)", "`dirs` needs the directory entries journaled"),
         ("sys:close=error(EIO)", "must still release the descriptor"),
     ] {
         let (code, out, err) = run(dir.path(), &["-r", rule, "--", "./save"]);
@@ -483,11 +506,71 @@ fn check_and_points_say_what_each_backend_takes() {
     let write = point("sys:write");
     assert_eq!(write["backends"]["seccomp"]["syscalls"], serde_json::json!(["write"]));
     let tasks = write["backends"]["seccomp"]["tasks"].as_array().unwrap();
-    assert!(tasks.contains(&"short".into()) && !tasks.contains(&"powercut".into()), "{write}");
+    assert!(tasks.contains(&"short".into()) && tasks.contains(&"powercut".into()), "{write}");
     let filters = write["backends"]["seccomp"]["filters"].as_array().unwrap();
     assert!(!filters.contains(&"site".into()), "{write}");
     assert!(write["backends"]["preload"]["filters"].as_array().unwrap().contains(&"site".into()));
     let fwrite = point("sys:fwrite");
     assert_eq!(fwrite["backends"]["seccomp"]["instead"], "sys:write|writev");
     assert_eq!(fwrite["backends"]["seccomp"]["tasks"], serde_json::json!([]));
+}
+
+/// Crash tracking through the supervisor: every process's unsynced writes are rolled back at
+/// a power cut (a forked child's too), and `lose` drops a file's unsynced writes at a failed
+/// sync so that a retried sync succeeds over the loss.
+#[test]
+fn power_cuts_and_lost_writes_roll_back_every_process() {
+    let dir = TempDir::new("seccomp-crash");
+    let src = r#"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    int fd = open("db", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    write(fd, "synced--", 8);
+    if (fsync(fd)) printf("fsync 1: %s\n", strerror(errno));
+    pid_t child = fork();
+    if (child == 0) {
+        int c = open("child.dat", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        write(c, "child's unsynced bytes", 22);
+        pwrite(fd, "KID!", 4, 0);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    write(fd, "-second", 7);
+    if (fsync(fd)) printf("fsync 2: %s\n", strerror(errno));
+    if (fsync(fd) == 0) printf("fsync 3: ok\n");
+    if (argc > 1) {
+        pwrite(fd, "LATE", 4, 4);
+        int m = open("marker", O_WRONLY | O_CREAT, 0644);
+        write(m, "x", 1);
+        printf("not reached\n");
+    }
+    return 0;
+}
+"#;
+    c_program(dir.path(), "crash", src, &["-static"]);
+    let (code, out, err) = run(dir.path(), &["-r", "sys:fsync[when=2]=lose(EIO)", "--", "./crash"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(out, "fsync 2: Input/output error\nfsync 3: ok\n", "{err}");
+    // The child's overwrite and the parent's second write were dropped by the failed sync.
+    assert_eq!(std::fs::read_to_string(dir.join("db")).unwrap(), "synced--");
+
+    // The first run left child.dat, which the model would take as durable: start without it.
+    std::fs::remove_file(dir.join("child.dat")).unwrap();
+    let rule = "sys:write[path=*/marker]=powercut";
+    let (code, out, err) = run(dir.path(), &["-r", rule, "--", "./crash", "cut"]);
+    assert_eq!(code, Some(137), "{out}{err}");
+    assert!(!out.contains("not reached"), "{out}");
+    assert!(err.contains("power cut by rule 1"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("db")).unwrap(),
+        "KID!ed---second",
+        "synced by the third fsync, the late overwrite lost: {err}"
+    );
+    assert_eq!(std::fs::read(dir.join("child.dat")).unwrap(), b"", "never synced: empty");
 }
