@@ -56,6 +56,25 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+/// `ctl --run PID` for a run under the seccomp backend: one socket, `failinject run`'s own,
+/// answers for the run; its reply lines are prefixed with its pid and title, as a process's
+/// are.
+fn to_supervisor(pid: u32, socket: &Path, commands: &[&str]) -> anyhow::Result<ExitCode> {
+    let prefix = format!("{pid} {}:", title(pid));
+    let mut conn = Conn::open(socket)?;
+    let mut failed = false;
+    for command in commands {
+        match conn.exchange(command, |line| crate::out::emit(&format!("{prefix} {line}\n")))? {
+            Ok(()) => {}
+            Err(reason) => {
+                crate::out::emit(&format!("{prefix} err {}\n", diagnostic_lines(&reason)));
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
 /// `ctl --run PID`: every command to every live process of the run `PID` started, each reply
 /// line prefixed with the process's pid and title. A command that changes rules is also kept
 /// for the processes that start later (`run_dir.rs`).
@@ -63,7 +82,15 @@ fn run_wide(target: &str, commands: &[&str]) -> anyhow::Result<ExitCode> {
     let pid: u32 = target.parse().map_err(|_| {
         anyhow::anyhow!("--run takes the pid of a `failinject run`, not `{target}`")
     })?;
-    let dir = RunDir::of(pid)?;
+    let dir = match RunDir::of(pid) {
+        Ok(d) => d,
+        // A run under the seccomp backend: its rules live in `failinject run` itself, whose
+        // own socket answers for the whole run.
+        Err(e) => match default_template().map(|t| expand(&t, pid)) {
+            Ok(socket) if socket.exists() => return to_supervisor(pid, &socket, commands),
+            _ => return Err(e),
+        },
+    };
     let Some(template) = dir.ctl_template() else {
         bail!(
             "run {pid} serves no control sockets: start it with `failinject run --ctl` to \

@@ -42,6 +42,11 @@ pub struct Args {
     /// preload for dynamically linked programs, seccomp for static and Go ones.
     #[arg(long, value_enum, default_value_t, value_name = "BACKEND")]
     backend: Backend,
+    /// Under the seccomp backend with --ctl: the classes (or points) whose system calls the
+    /// filter traps from the start, so that rules set over the control socket can act on
+    /// them; a filter cannot change once installed.
+    #[arg(long, value_name = "CLASSES", default_value = "@write|@sync|@meta")]
+    trap: String,
     /// Under the seccomp backend, let `io_uring_setup` through (by default it fails with
     /// ENOSYS, so that programs fall back to calls the rules see).
     #[arg(long)]
@@ -117,6 +122,16 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             }
             let sup = seccomp::Supervisor::new(plan, seed, log.clone());
             let end = seccomp::prepare(&mut cmd, plan, *abilities, &sup)?;
+            if let Some(t) = &ctl_template {
+                let me = std::process::id();
+                let path = crate::run_dir::expand(t, me);
+                seccomp::control::serve(&path, &sup)?;
+                eprintln!(
+                    "failinject: control socket of the run (pid {me}, the seccomp backend): {} \
+                     (try `failinject ctl {me} list`)",
+                    path.display()
+                );
+            }
             (Some(sup), Some(end))
         }
         Chosen::Preload => (None, None),
@@ -156,7 +171,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         if keeper.is_some() {
             crate::keeper::raise_descriptor_limit();
         }
-        if let Some(t) = &ctl_template {
+        if let Some(t) = ctl_template.as_ref().filter(|_| lib.is_some()) {
             let path = crate::run_dir::expand(t, pid);
             eprintln!(
                 "failinject: control socket of pid {pid}: {} (try `failinject ctl {pid} list`)",
@@ -174,6 +189,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     reap_adopted();
     if let Some(sup) = &supervisor {
+        if let Some(t) = &ctl_template {
+            let _ = std::fs::remove_file(crate::run_dir::expand(t, std::process::id()));
+        }
         sup.finish();
         if let Some(Err(why)) = sup.power_cut() {
             eprintln!("failinject: warning: power cut: {why}");
@@ -196,7 +214,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     if !args.quiet && matches!(ended, Ended::Ran(_)) {
-        let given: Vec<(String, String)> = rules.iter().map(|r| (r.key(), r.to_string())).collect();
+        let mut given: Vec<(String, String)> =
+            rules.iter().map(|r| (r.key(), r.to_string())).collect();
+        // Rules set over the seccomp backend's control socket, with their text.
+        for (key, text) in supervisor.iter().flat_map(|s| s.rules_now()) {
+            if !given.iter().any(|(k, _)| *k == key) {
+                given.push((key, text));
+            }
+        }
         let mut text = read_logs(&log, started)?;
         // Processes that left no exit record (SIGKILL): their counts from the shared state.
         if let Some(d) = &run_dir {
@@ -207,6 +232,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             summary.lingering = crate::run_dir::lingering(d);
         }
         summary.clues.program = Some(program.clone());
+        summary.clues.seccomp = supervisor.is_some();
         summary.power_cut =
             cut.is_some() || supervisor.as_ref().is_some_and(|s| s.power_cut().is_some());
         summary.hits_unknown = gofail.hits_unknown(); // gofail.rs: no counter to read
@@ -263,18 +289,26 @@ fn choose_backend(
             return Ok(Some(Chosen::Preload));
         }
     };
-    if args.ctl.is_some() {
-        eprintln!(
-            "failinject: --ctl is not available under the seccomp backend yet; use \
-             --backend preload to steer a run"
-        );
-        return Ok(None);
-    }
+    // With a control socket, the calls later rules may need are trapped from the start.
+    let trap = match &args.ctl {
+        None => None,
+        Some(_) => match failinject_engine::parse_rule(&format!("sys:{}=off", args.trap)) {
+            Ok(r) => match r.points {
+                failinject_engine::Points::Sys(s) => Some(s.set),
+                failinject_engine::Points::Code(_) => None,
+            },
+            Err(e) => {
+                eprintln!("failinject: --trap {}: {e}", args.trap);
+                return Ok(None);
+            }
+        },
+    };
     let opts = seccomp::plan::Options {
         allow_io_uring: args.allow_io_uring,
         allow_aio: args.allow_aio,
         killable: abilities.killable,
         code_elsewhere: gofail.value.is_some(),
+        trap,
     };
     match seccomp::plan::plan(rules, opts) {
         Ok(plan) => {

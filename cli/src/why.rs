@@ -51,6 +51,9 @@ pub struct Clues {
     unreached: Vec<(i64, String)>,
     /// The command's program, for the Rust check.
     pub program: Option<PathBuf>,
+    /// The run was under the seccomp backend: every process was reached, and the clues of
+    /// the preload's reach do not apply.
+    pub seccomp: bool,
 }
 
 impl Clues {
@@ -150,6 +153,19 @@ impl Clues {
             .collect()
     }
 
+    /// The cause under the seccomp backend, which reaches every process but sees system calls
+    /// only.
+    fn why_seccomp(&self, code: bool) -> String {
+        if code {
+            return "in-code points are not seen by the seccomp backend (a Go program's gofail \
+                    points are handed to gofail)"
+                .into();
+        }
+        "no system call standing for the rule's functions was made on a file its filters \
+         accept (`failinject check --backend seccomp` names the calls it traps)"
+            .into()
+    }
+
     /// The cause, in one line, of rule `row` (written `text`) having matched nothing.
     pub fn why(&self, row: usize, text: &str) -> String {
         // I/O through io_uring or AIO says more than another function's call on the file
@@ -193,6 +209,10 @@ impl Clues {
                  so that a program that can fall back to plain calls does",
                 self.who(*pid)
             );
+        }
+        if self.seccomp {
+            let code = parse_rule(text).is_ok_and(|r| matches!(r.points, Points::Code(_)));
+            return self.why_seccomp(code);
         }
         if let Some((parent, path)) = self.finish_unreached().first() {
             let (shown, why) = unreachable(path);

@@ -10,7 +10,7 @@ use super::table::{self, Call};
 use failinject_engine::{Filter, PointId, PointSet, Points, Rule, Task};
 
 /// What the backend was asked for besides the rules.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// `--allow-io-uring`: `io_uring_setup` is not failed with `ENOSYS`.
     pub allow_io_uring: bool,
@@ -21,6 +21,9 @@ pub struct Options {
     /// In-code rules are carried out elsewhere (a Go program's gofail runtime): they are
     /// left out of the plan rather than refused.
     pub code_elsewhere: bool,
+    /// With a control socket: the points whose calls are trapped besides the rules' own, so
+    /// that rules set while the run runs can act on them (`--trap`).
+    pub trap: Option<PointSet>,
 }
 
 /// The rules as the supervisor decides them, and what the filter traps.
@@ -33,6 +36,8 @@ pub struct Plan {
     /// A `powercut` or `lose` rule: every change to file data, by every process, is tracked
     /// (`crash.rs`).
     pub tracking: bool,
+    /// The options it was made with.
+    pub options: Options,
 }
 
 /// Fits `rules` to the backend: every refusal, one line each, or the plan.
@@ -44,7 +49,7 @@ pub fn plan(rules: &[Rule], opts: Options) -> Result<Plan, Vec<String>> {
         if opts.code_elsewhere && matches!(rule.points, Points::Code(_)) {
             continue;
         }
-        match fit(rule, opts) {
+        match fit(rule, &opts) {
             Ok((r, calls)) => {
                 trapped.extend(calls.iter().map(|c| c.nr));
                 fitted.push(r);
@@ -54,6 +59,11 @@ pub fn plan(rules: &[Rule], opts: Options) -> Result<Plan, Vec<String>> {
     }
     if !refused.is_empty() {
         return Err(refused);
+    }
+    if let Some(set) = &opts.trap {
+        for p in set.iter() {
+            trapped.extend(table::calls_of(p.info().name).map(|c| c.nr));
+        }
     }
     // Old bytes must be saved before any write of any process, whatever the rules match.
     let tracking = fitted
@@ -74,14 +84,14 @@ pub fn plan(rules: &[Rule], opts: Options) -> Result<Plan, Vec<String>> {
     }
     trapped.sort_unstable();
     trapped.dedup();
-    Ok(Plan { rules: fitted, trapped, tracking })
+    Ok(Plan { rules: fitted, trapped, tracking, options: opts })
 }
 
 /// Whether the backend carries out `rule` on a kernel with every ability: the names of the
 /// system calls it traps for it, or why it refuses it (`points --json`, `check`).
 pub fn accepts(rule: &Rule) -> Result<Vec<&'static str>, String> {
     let opts = Options { killable: true, ..Options::default() };
-    fit(rule, opts).map(|(_, calls)| {
+    fit(rule, &opts).map(|(_, calls)| {
         let mut names: Vec<&str> = calls.iter().map(|c| c.name).collect();
         names.sort_unstable();
         names.dedup();
@@ -93,7 +103,21 @@ pub fn accepts(rule: &Rule) -> Result<Vec<&'static str>, String> {
 pub const FILTERS: &[&str] = &["path", "fd", "kind", "when", "size", "exe", "proc"];
 
 /// One rule under the backend: the rule with its points widened, and the calls it traps.
-fn fit(rule: &Rule, opts: Options) -> Result<(Rule, Vec<&'static Call>), String> {
+/// A rule set over the control socket while the run runs: the rule fitted, or why it is
+/// refused (its calls must be among those the filter traps).
+pub fn fit_later(rule: &Rule, plan_trapped: &[i64], opts: &Options) -> Result<Rule, String> {
+    let (fitted, calls) = fit(rule, opts)?;
+    if let Some(c) = calls.iter().find(|c| !plan_trapped.contains(&c.nr)) {
+        return Err(format!(
+            "not trapped: the filter, fixed at start, does not trap `{}`; restart with --trap \
+             naming its class (default @write|@sync|@meta)",
+            c.name
+        ));
+    }
+    Ok(fitted)
+}
+
+fn fit(rule: &Rule, opts: &Options) -> Result<(Rule, Vec<&'static Call>), String> {
     let Points::Sys(points) = &rule.points else {
         return Err("an in-code point lives in the program's library, which this backend does \
                     not load; run a program built with fail points under --backend preload (a \

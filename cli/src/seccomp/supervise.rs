@@ -17,6 +17,7 @@ use super::facts::{self, Facts};
 use super::kernel::{self, Answer, Notif};
 use super::perform::{self, Task};
 use super::table::{self, Call};
+use failinject_engine::control::Command;
 use failinject_engine::{Context, Decision, Effect, PointId, Registry, Rule, Snapshot, SysCall};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -24,17 +25,38 @@ use std::io::Write as _;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 /// One process of the run, as the supervisor knows it.
 struct Proc {
     pid: i32,
     exe: Vec<u8>,
-    /// Holds the rules' counters (the snapshot shares them).
-    _registry: Registry,
-    snapshot: Snapshot,
+    /// Its rules and their counters; changed over the control socket.
+    registry: Mutex<Registry>,
+    /// What its calls are decided with: the registry's latest snapshot.
+    snapshot: RwLock<Arc<Snapshot>>,
     /// An `execve` was trapped: the next call tells whether the image changed.
     exec_seen: AtomicBool,
+}
+
+impl Proc {
+    fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Applies a rule change to this process's registry and publishes it; the rules it
+    /// retired, with their counts.
+    fn change(&self, command: &Command) -> Vec<(String, String, u64, u64)> {
+        let mut r = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        let before = self.snapshot();
+        failinject_engine::control::apply(command.clone(), &mut r);
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(r.snapshot());
+        before
+            .rule_entries()
+            .filter(|(_, _, st)| st.is_retired())
+            .map(|(k, rule, st)| (k.to_string(), rule.to_string(), st.matches(), st.injections()))
+            .collect()
+    }
 }
 
 /// What a run under the supervisor did besides faults, for the summary.
@@ -73,7 +95,11 @@ impl Stats {
 /// The supervisor of one run.
 pub struct Supervisor {
     listener: OnceLock<OwnedFd>,
-    rules: Vec<Rule>,
+    /// The run's rules as a new process gets them (changed over the control socket).
+    rules: Mutex<Vec<Rule>>,
+    /// What the filter traps, for rules set while the run runs.
+    trapped: Vec<i64>,
+    opts: super::plan::Options,
     seed: u64,
     log: PathBuf,
     procs: Mutex<HashMap<i32, Arc<Proc>>>,
@@ -93,7 +119,9 @@ impl Supervisor {
         failinject_engine::share_budgets(shared_budget);
         Arc::new(Supervisor {
             listener: OnceLock::new(),
-            rules: plan.rules.clone(),
+            rules: Mutex::new(plan.rules.clone()),
+            trapped: plan.trapped.clone(),
+            opts: plan.options.clone(),
             crash: plan.tracking.then(Tracker::new),
             seed,
             log,
@@ -210,24 +238,31 @@ impl Supervisor {
         let exe = exe_of(pid);
         let mut registry = Registry::new(self.seed);
         registry.set_exe(&exe);
-        for r in &self.rules {
+        let rules = self.rules.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for r in &rules {
             registry.set(r.clone());
         }
-        let snapshot = registry.snapshot();
+        let snapshot = RwLock::new(Arc::new(registry.snapshot()));
         let argv: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))
             .unwrap_or_default()
             .split(|&b| b == 0)
             .filter(|a| !a.is_empty())
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
-        let rules: Vec<String> = self.rules.iter().map(ToString::to_string).collect();
+        let rules: Vec<String> = rules.iter().map(ToString::to_string).collect();
         self.write(
             pid,
             json!({"type": "start", "time": now(), "pid": pid,
                    "exe": String::from_utf8_lossy(&exe), "argv": argv, "seed": self.seed,
                    "rules": rules, "backend": "seccomp"}),
         );
-        Proc { pid, exe, _registry: registry, snapshot, exec_seen: AtomicBool::new(false) }
+        Proc {
+            pid,
+            exe,
+            registry: Mutex::new(registry),
+            snapshot,
+            exec_seen: AtomicBool::new(false),
+        }
     }
 
     /// Decides one call and carries the decision out; `None` when the task died and no
@@ -240,7 +275,8 @@ impl Supervisor {
         proc: &Proc,
     ) -> Option<Answer> {
         let point = PointId::from_name(call.point).expect("the table names real points");
-        let ruled = proc.snapshot.has_rules_for(point);
+        let snapshot = proc.snapshot();
+        let ruled = snapshot.has_rules_for(point);
         if !ruled {
             return self.go_ahead(listener, n, call, proc);
         }
@@ -259,7 +295,7 @@ impl Supervisor {
             size: f.size,
         };
         let mut ctx = Title { pid: proc.pid, title: None };
-        let Some(d) = proc.snapshot.decide_sys(&sys, &mut ctx) else {
+        let Some(d) = snapshot.decide_sys(&sys, &mut ctx) else {
             return self.go_ahead(listener, n, call, proc);
         };
         let task = Task { listener, notif: n, call, tgid: proc.pid };
@@ -435,7 +471,7 @@ impl Supervisor {
 
     fn exit_record(&self, p: &Proc, reason: &str) {
         let rules: Vec<Value> = p
-            .snapshot
+            .snapshot()
             .rule_entries()
             .map(|(key, _, s)| json!({"key": key, "matches": s.matches(), "injections": s.injections()}))
             .collect();
@@ -444,6 +480,161 @@ impl Supervisor {
             json!({"type": "exit", "time": now(), "pid": p.pid, "reason": reason,
                                  "rules": rules}),
         );
+    }
+
+    /// Answers one line of the control protocol (SPEC §6) for the whole run: rule changes go
+    /// to every process and to those that start later, `list` and `wait` count over every
+    /// process, `powercut` cuts the run's power.
+    ///
+    /// `reply` gets the reply; a power cut is carried out after it, since the cut may end
+    /// this process's run, and the asker must still hear `ok`.
+    pub fn control(&self, line: &str, reply: &mut dyn FnMut(&str)) {
+        let cut = match failinject_engine::control::parse_command(line) {
+            Ok(Command::Powercut { cut }) if self.crash.is_some() => cut,
+            _ => return reply(&self.answer(line)),
+        };
+        reply("ok\n");
+        self.cut_power(&cut, self.seed);
+    }
+
+    fn answer(&self, line: &str) -> String {
+        use failinject_engine::control::{error_reply, parse_command};
+        let command = match parse_command(line) {
+            Ok(c) => c,
+            Err(e) => return error_reply(&e.to_string()),
+        };
+        match command {
+            Command::Set(rules) => {
+                let mut fitted = Vec::new();
+                for r in &rules {
+                    let ends = r.chain.iter().any(|a| {
+                        matches!(
+                            a.task,
+                            failinject_engine::Task::Powercut(_)
+                                | failinject_engine::Task::Lose(..)
+                        )
+                    });
+                    if ends && self.crash.is_none() {
+                        return error_reply(&format!(
+                            "`{r}`: crash tracking is off in this run (it starts with a powercut \
+                             or lose rule on the command line)"
+                        ));
+                    }
+                    match super::plan::fit_later(r, &self.trapped, &self.opts) {
+                        Ok(f) => fitted.push(f),
+                        Err(why) => return error_reply(&format!("`{r}`: {why}")),
+                    }
+                }
+                let command = Command::Set(fitted.clone());
+                let mut kept = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+                for f in fitted {
+                    match kept.iter_mut().find(|k| k.key() == f.key()) {
+                        Some(k) => *k = f,
+                        None => kept.push(f),
+                    }
+                }
+                drop(kept);
+                self.change_all(&command);
+                let keys: Vec<String> = rules.iter().map(Rule::key).collect();
+                format!("ok {}\n", keys.join(" "))
+            }
+            Command::Remove(key) => {
+                let mut kept = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+                let before = kept.len();
+                kept.retain(|r| r.key() != key);
+                if kept.len() == before {
+                    return error_reply(&format!("no rule has the key {key}"));
+                }
+                drop(kept);
+                self.change_all(&Command::Remove(key.clone()));
+                format!("ok removed {key}\n")
+            }
+            Command::Clear => {
+                self.rules.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                self.change_all(&Command::Clear);
+                "ok\n".into()
+            }
+            Command::List => {
+                let rules = self.rules.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let mut out = String::new();
+                for r in &rules {
+                    let (m, i) = self.counts(&r.key());
+                    out.push_str(&format!("{}\t{}\t{m}\t{i}\n", r.key(), r.chain_text()));
+                }
+                out.push_str(&format!("ok {} rules\n", rules.len()));
+                out
+            }
+            Command::Seed => format!("{}\nok\n", self.seed),
+            Command::Wait { key, n, timeout_ms } => {
+                let known = self
+                    .rules
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .any(|r| r.key() == key);
+                if !known {
+                    return error_reply(&format!("no rule has the key {key}"));
+                }
+                let deadline =
+                    std::time::Instant::now() + std::time::Duration::from_millis(timeout_ms);
+                loop {
+                    let (_, got) = self.counts(&key);
+                    if got >= n {
+                        return format!("ok {key} injected {got}\n");
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return format!(
+                            "err timeout after {timeout_ms} ms: {key} injected {got} of {n}\n"
+                        );
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+            // With crash tracking, `control` cuts the power itself.
+            Command::Powercut { .. } => error_reply(
+                "crash tracking is off in this run (it starts with a powercut or lose rule on \
+                 the command line)",
+            ),
+        }
+    }
+
+    /// A rule change for every process of the run; the counts of the rules it retires are
+    /// logged (`retired` records), so that the summary keeps them.
+    fn change_all(&self, command: &Command) {
+        let procs: Vec<Arc<Proc>> =
+            self.procs.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        for p in procs {
+            for (key, rule, matches, injections) in p.change(command) {
+                self.write(
+                    p.pid,
+                    json!({"type": "retired", "pid": p.pid, "key": key, "rule": rule,
+                           "matches": matches, "injections": injections}),
+                );
+            }
+        }
+    }
+
+    /// A rule's matches and injections, summed over the live processes of the run.
+    fn counts(&self, key: &str) -> (u64, u64) {
+        let procs: Vec<Arc<Proc>> =
+            self.procs.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let mut sum = (0, 0);
+        for p in procs {
+            let snap = p.snapshot();
+            for (k, _, st) in snap.rule_entries() {
+                if k == key {
+                    sum.0 += st.matches();
+                    sum.1 += st.injections();
+                }
+            }
+        }
+        sum
+    }
+
+    /// The run's rules now, as (key, text): those set over the control socket included.
+    pub fn rules_now(&self) -> Vec<(String, String)> {
+        let rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        rules.iter().map(|r| (r.key(), r.to_string())).collect()
     }
 
     /// Whether a power cut ended the run, and how it went.

@@ -442,9 +442,10 @@ fn what_needs_the_library_is_refused_before_the_program_runs() {
         assert!(err.contains(says), "{rule}: {err}");
         assert!(out.is_empty() && !dir.join("out.txt").exists(), "nothing ran: {err}");
     }
-    let (code, _, err) = run(dir.path(), &["--backend", "seccomp", "--ctl", "--", "./save"]);
+    let args = ["--backend", "seccomp", "--ctl", "--trap", "@nonsense", "--", "./save"];
+    let (code, _, err) = run(dir.path(), &args);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("--ctl is not available under the seccomp backend yet"), "{err}");
+    assert!(err.contains("--trap @nonsense"), "{err}");
 }
 
 /// No root: an unprivileged user (made by the test when it runs as root) runs a static
@@ -573,4 +574,85 @@ int main(int argc, char **argv) {
         "synced by the third fsync, the late overwrite lost: {err}"
     );
     assert_eq!(std::fs::read(dir.join("child.dat")).unwrap(), b"", "never synced: empty");
+}
+
+/// Under the seccomp backend the run's control socket is `failinject run`'s own: rules set
+/// there reach every process, `list` and `wait` count over the run, a rule on a call the
+/// filter does not trap is refused, and `powercut` cuts the whole run's power.
+#[test]
+fn the_control_socket_is_the_runs_own() {
+    let dir = TempDir::new("seccomp-ctl");
+    let src = r#"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    int fd = open("f.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    write(fd, "synced", 6);
+    fsync(fd);
+    for (int i = 0; access("stop", F_OK) != 0 && i < 2000; i++) {
+        if (write(fd, "x", 1) < 0) printf("write %d: %s\n", i, strerror(errno));
+        usleep(5000);
+    }
+    return 0;
+}
+"#;
+    c_program(dir.path(), "loop", src, &["-static"]);
+    let start = |rules: &[&str]| {
+        let mut args = vec!["run", "--ctl", "--backend", "seccomp"];
+        for r in rules {
+            args.extend(["-r", r]);
+        }
+        args.extend(["--", "./loop"]);
+        let mut cmd = failinject(dir.path(), &args);
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let pid = child.id().to_string();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while output(failinject(dir.path(), &["ctl", &pid, "seed"])).status.code() != Some(0) {
+            assert!(std::time::Instant::now() < deadline, "the socket never came up");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        (child, pid)
+    };
+    let ctl = |words: &[&str]| {
+        let mut args = vec!["ctl"];
+        args.extend_from_slice(words);
+        let out = output(failinject(dir.path(), &args));
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+
+    let (child, pid) = start(&[]);
+    let rule = "sys:write[path=*/f.dat]=2*error(EIO)";
+    let (code, out, err) = ctl(&[&pid, "set", rule]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, err) = ctl(&["--run", &pid, "wait", "sys:write[path=*/f.dat]", "2", "10000"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("ok sys:write[path=*/f.dat] injected 2"), "{out}");
+    let (_, out, _) = ctl(&[&pid, "list"]);
+    assert!(out.contains("sys:write[path=*/f.dat]\t2*error(EIO)\t2\t2"), "{out}");
+    let (code, _, err) = ctl(&[&pid, "set", "sys:pread=error(EIO)"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("not trapped") && err.contains("--trap"), "{err}");
+    let (code, _, err) = ctl(&[&pid, "powercut"]);
+    assert_eq!(code, Some(1), "no tracking without a powercut rule at start: {err}");
+    std::fs::write(dir.join("stop"), "").unwrap();
+    let done = child.wait_with_output().unwrap();
+    let (out, err) = (text(&done.stdout), text(&done.stderr));
+    assert_eq!(done.status.code(), Some(0), "{out}{err}");
+    assert_eq!(out.lines().filter(|l| l.ends_with("Input/output error")).count(), 2, "{out}");
+    assert!(err.contains(&format!("2  {rule}")), "the summary counts the rule set later: {err}");
+    std::fs::remove_file(dir.join("stop")).unwrap();
+
+    // A power cut over the socket: the unsynced writes are rolled back.
+    let (child, pid) = start(&["sys:fsync[path=*/never]=powercut"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (code, out, err) = ctl(&["--run", &pid, "powercut"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let done = child.wait_with_output().unwrap();
+    assert_eq!(done.status.code(), Some(137), "{}", text(&done.stderr));
+    assert_eq!(std::fs::read_to_string(dir.join("f.dat")).unwrap(), "synced");
 }
