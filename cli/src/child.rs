@@ -56,6 +56,23 @@ pub fn ending(status: &ExitStatus) -> crate::summary::Ending {
     }
 }
 
+/// Ends this process as `status` says the command ended, when a signal ended it: the same
+/// signal, its default action restored and unblocked. Returns when the command exited (or
+/// the signal does not end a process).
+pub fn end_like(status: &ExitStatus) {
+    use nix::sys::signal::{SigHandler, SigSet, signal};
+    use std::os::unix::process::ExitStatusExt as _;
+    let Some(sig) = status.signal().and_then(|s| Signal::try_from(s).ok()) else { return };
+    // SAFETY: restoring the default action installs no handler of ours.
+    #[allow(unsafe_code)]
+    let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+    let mut set = SigSet::empty();
+    set.add(sig);
+    let _ = set.thread_unblock();
+    let _ = nix::sys::signal::raise(sig);
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), sig);
+}
+
 /// Blocks the forwarded signals in this thread (and so in threads it starts later). Call
 /// before spawning any thread.
 pub fn block_forwarded() -> anyhow::Result<()> {

@@ -58,6 +58,10 @@ pub struct Args {
     /// No summary at the end.
     #[arg(short, long)]
     quiet: bool,
+    /// End as the command ended: killed by the same signal rather than exiting 128+N (what
+    /// `explore` needs to tell a crash under the seccomp backend).
+    #[arg(long, hide = true)]
+    same_ending: bool,
     /// The command and its arguments.
     #[arg(required = true, last = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -244,6 +248,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         if let Some(sup) = &supervisor {
             eprint!("{}", sup.stats.render());
         }
+    }
+    if args.same_ending
+        && let Ended::Ran(status) = &ended
+    {
+        child::end_like(status);
     }
     Ok(ExitCode::from(ended.code()))
 }

@@ -123,6 +123,10 @@ pub struct Args {
     /// retries that hide the loss.
     #[arg(long, value_name = "N", default_value_t = 1)]
     depth: u8,
+    /// How faults reach the program (as for `run`): `preload`, `seccomp` (static and Go
+    /// programs, raw system calls; a site is then a call and the file it acts on), or `auto`.
+    #[arg(long, value_enum, default_value_t, value_name = "BACKEND")]
+    backend: crate::seccomp::Backend,
     /// The command and its arguments.
     #[arg(required = true, last = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -220,8 +224,30 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
     let Some(resolved) = crate::reach::resolve(&program) else {
         bail!("{}: command not found", program.display());
     };
-    if let Some(why) = crate::reach::unreachable_reason(&resolved) {
-        bail!("{} cannot be explored: {why}", resolved.display());
+    let seccomp = match args.backend {
+        crate::seccomp::Backend::Seccomp => true,
+        crate::seccomp::Backend::Auto => crate::seccomp::wants_seccomp(&resolved).is_some(),
+        crate::seccomp::Backend::Preload => false,
+    };
+    if seccomp {
+        if let Err(denied) = crate::seccomp::probe() {
+            bail!("{} cannot be explored here: {denied}", resolved.display());
+        }
+        if code.is_some() || args.crash == Some(CrashHow::Search) || args.depth != 1 {
+            bail!(
+                "under the seccomp backend, explore fails system calls one (call, file) at a \
+                 time: in-code scopes, --crash=search and --depth 2 need the preload \
+                 (--backend preload)"
+            );
+        }
+        if args.backend == crate::seccomp::Backend::Auto {
+            eprintln!(
+                "failinject: backend seccomp: {}",
+                crate::seccomp::wants_seccomp(&resolved).unwrap_or_default()
+            );
+        }
+    } else if let Some(why) = crate::reach::unreachable_reason(&resolved) {
+        bail!("{} cannot be explored: {why} (try --backend seccomp)", resolved.display());
     }
     // Runs happen in other directories: a program named by a relative path is made absolute.
     if command[0].as_encoded_bytes().contains(&b'/') {
@@ -242,7 +268,7 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
         copy: args.copy.as_ref().map(std::path::absolute).transpose()?,
         oracle: args.oracle.clone(),
         timeout: Duration::from_secs_f64(args.timeout),
-        lib: crate::library::find()?,
+        lib: if seccomp { None } else { Some(crate::library::find()?) },
         seed,
     };
     let jobs =
@@ -255,6 +281,7 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
         random: args.random,
         seed,
         filters,
+        by_path: seccomp,
     };
     let search = match args.crash {
         Some(CrashHow::Search) => {
@@ -378,11 +405,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // With --crash=search it records every change too (`crash.rs`).
     let mut recording = None;
     let out = match (&c.code, &c.search) {
-        (None, Some(_)) => crash::record(&c.setup, &recording_rules(&c.scope)).map(|(out, rec)| {
-            recording = Some(rec);
-            out
-        }),
-        (None, None) => runner::execute(&c.setup, &recording_rules(&c.scope)),
+        (None, Some(_)) => {
+            crash::record(&c.setup, &recording_rules(&c.scope, false)).map(|(out, rec)| {
+                recording = Some(rec);
+                out
+            })
+        }
+        (None, None) => {
+            runner::execute(&c.setup, &recording_rules(&c.scope, c.setup.lib.is_none()))
+        }
         (Some(_), _) => runner::execute_with(&c.setup, "", &[("FAILINJECT_TRACE_CODE", "1")]),
     }
     .context("the recording run failed")?;
@@ -409,6 +440,23 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         None => plan::plan(&sites, &c.options),
         Some(_) => (plan::plan_code(&sites), 0),
     };
+    if c.setup.lib.is_none() {
+        // Faults the seccomp backend cannot carry out (an error on `close`, which only the
+        // program can release): said, not run.
+        let before = planned.len();
+        planned.retain(|p| {
+            p.faults.iter().all(|f| {
+                parse_rule(&f.rule).is_ok_and(|r| crate::seccomp::plan::accepts(&r).is_ok())
+            })
+        });
+        if planned.len() < before {
+            eprintln!(
+                "failinject: {} planned faults left out: the seccomp backend cannot carry them \
+                 out (`failinject check --backend seccomp` says why)",
+                before - planned.len()
+            );
+        }
+    }
     if c.code.is_some() {
         let names: Vec<&str> = sites.iter().map(|s| s.point.as_str()).collect();
         eprintln!(
@@ -621,9 +669,10 @@ fn run_all(
 }
 
 /// The rules of the recording run: a `print` on the scope, and one on every other file call
-/// (the trace `stakes.rs` replays).
-fn recording_rules(scope: &str) -> String {
-    format!("{scope}=print(explore);{}=print(explore)", stakes::trace())
+/// (the trace `stakes.rs` replays); under the seccomp backend, the trace's calls that have
+/// system calls of their own.
+fn recording_rules(scope: &str, seccomp: bool) -> String {
+    format!("{scope}=print(explore);{}=print(explore)", stakes::trace(seccomp))
 }
 
 /// One planned run, judged; with its log when it is a first-level run at depth 2 (which
@@ -638,7 +687,7 @@ fn one(
     let records = c.depth == 2 && p.after.is_none();
     let mut given = rules.join(";");
     if records {
-        given = format!("{given};{}", recording_rules(&c.scope));
+        given = format!("{given};{}", recording_rules(&c.scope, c.setup.lib.is_none()));
     }
     let out = runner::execute(&c.setup, &given)?;
     // Which faults fired: the log names each injection's rule by its key, with the hit
@@ -781,6 +830,9 @@ fn repro(setup: &Setup, rules: &[String], command: &[String]) -> String {
 fn repro_with(setup: &Setup, rules: &[String], command: &[String], options: &[&str]) -> String {
     let mut words =
         vec!["failinject".to_string(), "run".into(), "--seed".into(), setup.seed.to_string()];
+    if setup.lib.is_none() {
+        words.extend(["--backend".into(), "seccomp".into()]);
+    }
     words.extend(options.iter().map(|o| o.to_string()));
     for r in rules {
         words.push("-r".into());

@@ -56,6 +56,9 @@ pub struct Options {
     pub seed: u64,
     /// The scope's filters (`path=*.db`), carried into every fault rule.
     pub filters: Vec<String>,
+    /// Sites are (call, file) pairs named by a `path=` filter, not `site=` (the seccomp
+    /// backend sees no call sites).
+    pub by_path: bool,
 }
 
 /// The errnos explore tries on `point` by default (the engine's table).
@@ -91,7 +94,13 @@ pub fn parse_errnos(list: &str) -> Result<Vec<String>, String> {
 /// The fault rule: the site's point, the scope's filters, the site and the call.
 pub fn rule(site: &Site, opts: &Options, nth: u64, task: &str) -> String {
     let mut f: Vec<String> = opts.filters.clone();
-    f.push(format!("site={}", site.site));
+    if !opts.by_path {
+        f.push(format!("site={}", site.site));
+    } else if let Some(p) = &site.path {
+        // Each run has a directory of its own: a file inside it is named from there on.
+        let glob = if p.starts_with('/') { p.clone() } else { format!("*/{p}") };
+        f.push(format!("path=\"{glob}\""));
+    }
     // A power cut happens once, and so does a lost write (the retry is what is tested); an
     // errno stays unless the user asked for transient faults.
     let once = opts.transient || task == "powercut" || task.starts_with("lose(");

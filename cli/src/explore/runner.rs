@@ -27,8 +27,9 @@ pub struct Setup {
     pub oracle: Option<String>,
     /// `--timeout`, for the command and for the oracle.
     pub timeout: Duration,
-    /// The preload library.
-    pub lib: PathBuf,
+    /// The preload library; `None` under the seccomp backend (each run is then
+    /// `failinject run --backend seccomp`, our own binary as the supervisor).
+    pub lib: Option<PathBuf>,
     /// The seed every run uses.
     pub seed: u64,
 }
@@ -91,16 +92,33 @@ pub fn execute_seeing(
     before(&work)?;
     let log = scratch.path().join("log.jsonl");
     let stderr_path = scratch.path().join("stderr");
-    let mut cmd = Command::new(&setup.command[0]);
-    cmd.args(&setup.command[1..])
-        .current_dir(&work)
-        .env(
-            "LD_PRELOAD",
-            crate::run::preload_list(&setup.lib, std::env::var_os("LD_PRELOAD").as_deref())?,
-        )
-        .env("FAILINJECT", rules)
-        .env("FAILINJECT_SEED", setup.seed.to_string())
-        .env("FAILINJECT_LOG", &log)
+    let mut cmd = match &setup.lib {
+        Some(lib) => {
+            let mut cmd = Command::new(&setup.command[0]);
+            cmd.args(&setup.command[1..])
+                .env(
+                    "LD_PRELOAD",
+                    crate::run::preload_list(lib, std::env::var_os("LD_PRELOAD").as_deref())?,
+                )
+                .env("FAILINJECT", rules)
+                .env("FAILINJECT_SEED", setup.seed.to_string())
+                .env("FAILINJECT_LOG", &log);
+            cmd
+        }
+        None => {
+            let mut cmd = Command::new(std::env::current_exe()?);
+            cmd.args(["run", "-q", "--same-ending", "--backend", "seccomp", "--seed"])
+                .arg(setup.seed.to_string())
+                .arg("--log")
+                .arg(&log);
+            if !rules.is_empty() {
+                cmd.arg("-r").arg(rules);
+            }
+            cmd.arg("--").args(&setup.command).env_remove("FAILINJECT");
+            cmd
+        }
+    };
+    cmd.current_dir(&work)
         .envs(env.iter().copied())
         .env_remove("FAILINJECT_FILE")
         .env_remove("FAILINJECT_CTL")

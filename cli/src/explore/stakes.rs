@@ -23,9 +23,12 @@ use std::collections::{HashMap, HashSet};
 /// and directory change is seen: their records are only replayed here, never explored. The
 /// classes name the writes, syncs, opens and closes; the directory changes come from the
 /// table's roles (`renames`, `removes`, `makes`).
-pub fn trace() -> String {
+pub fn trace(seccomp: bool) -> String {
     let mut rule = String::from("sys:@write|@sync|@open|@close");
-    for p in POINTS.iter().filter(|p| p.roles.meets(Roles::DIRECTORIES)) {
+    let seen = |p: &&failinject_engine::points::PointInfo| {
+        !seccomp || crate::seccomp::table::instead(p.name).is_none()
+    };
+    for p in POINTS.iter().filter(|p| p.roles.meets(Roles::DIRECTORIES)).filter(seen) {
         rule.push('|');
         rule.push_str(p.name);
     }

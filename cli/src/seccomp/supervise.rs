@@ -449,6 +449,12 @@ impl Supervisor {
         if sys.kind != failinject_engine::FileKind::Unknown {
             o.insert("kind".into(), sys.kind.name().into());
         }
+        // No call sites out here: a site is the call and the file it acts on (what `explore`
+        // fails one at a time under this backend).
+        let mut site = format!("sys:{}", call.point).into_bytes();
+        site.push(0);
+        site.extend_from_slice(sys.path.unwrap_or_default());
+        o.insert("site".into(), format!("{:x}", failinject_engine::name_hash(&site)).into());
         o.insert("rule".into(), d.key.into());
         o.insert("rule_index".into(), d.rule_index.into());
         o.insert("hit".into(), d.hit.into());

@@ -656,3 +656,42 @@ int main(void) {
     assert_eq!(done.status.code(), Some(137), "{}", text(&done.stderr));
     assert_eq!(std::fs::read_to_string(dir.join("f.dat")).unwrap(), "synced");
 }
+
+/// `explore` over a static program: auto picks the seccomp backend, fails each (call, file)
+/// in turn, and finds the fsync whose error the program swallows; the repro line injects.
+#[test]
+fn explore_finds_a_swallowed_fsync_in_a_static_program() {
+    let dir = TempDir::new("seccomp-explore");
+    let src = r#"
+#include <fcntl.h>
+#include <unistd.h>
+int main(void) {
+    int fd = open("data.db", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return 1;
+    if (write(fd, "record\n", 7) != 7) return 1;
+    fsync(fd); /* the error is swallowed */
+    return close(fd) ? 1 : 0;
+}
+"#;
+    c_program(dir.path(), "swallow", src, &["-static"]);
+    let out = output(failinject(
+        dir.path(),
+        &["explore", "-j", "2", "--report", "rep", "--", "./swallow"],
+    ));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a finding: {err}");
+    assert!(err.contains("backend seccomp: ./swallow is statically linked"), "{err}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("rep/report.json")).unwrap()).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{err}");
+    let f = &findings[0];
+    assert_eq!(f["outcome"], "swallowed");
+    assert_eq!(f["point"], "sys:fsync");
+    let repro = f["repro"].as_str().unwrap();
+    assert!(repro.contains("--backend seccomp") && repro.contains("path="), "{repro}");
+    // Errors on writes are handled: the program checks them.
+    assert!(report["outcomes"]["handled"].as_u64().unwrap() >= 3, "{report}");
+    let done = output(shell(dir.path(), repro));
+    assert!(text(&done.stderr).contains("1         1  sys:fsync"), "{}", text(&done.stderr));
+}
