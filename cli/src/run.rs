@@ -237,6 +237,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         summary.clues.program = Some(program.clone());
         summary.clues.seccomp = supervisor.is_some();
+        summary.clues.turned_away =
+            supervisor.as_ref().map(|s| s.stats.turned_away()).unwrap_or_default();
         summary.power_cut =
             cut.is_some() || supervisor.as_ref().is_some_and(|s| s.power_cut().is_some());
         summary.hits_unknown = gofail.hits_unknown(); // gofail.rs: no counter to read

@@ -54,6 +54,9 @@ pub struct Clues {
     /// The run was under the seccomp backend: every process was reached, and the clues of
     /// the preload's reach do not apply.
     pub seccomp: bool,
+    /// Under the seccomp backend, the calls that set up asynchronous I/O and were turned away
+    /// with ENOSYS (`io_uring_setup`, `io_setup`).
+    pub turned_away: Vec<&'static str>,
 }
 
 impl Clues {
@@ -160,6 +163,14 @@ impl Clues {
             return "in-code points are not seen by the seccomp backend (a Go program's gofail \
                     points are handed to gofail)"
                 .into();
+        }
+        if !self.turned_away.is_empty() {
+            return format!(
+                "the program's {} failed with ENOSYS (the seccomp backend turns asynchronous I/O \
+                 away) and it did not fall back to calls the rule names: it gave up or did its \
+                 I/O otherwise",
+                self.turned_away.join(" and ")
+            );
         }
         "no system call standing for the rule's functions was made on a file its filters \
          accept (`failinject check --backend seccomp` names the calls it traps)"

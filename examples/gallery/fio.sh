@@ -7,6 +7,11 @@
 # write past every libc function (io_submit, a ring, stores to memory): the rule never fires,
 # and the summary says why, naming the path the writes took.
 #
+# Then the same under the seccomp backend (--backend seccomp), which sees system calls, not
+# libc: psync again fails; libaio's io_setup and io_uring's io_uring_setup fail with ENOSYS, so
+# that a program able to fall back to plain calls would; fio's engines cannot, and exit with
+# their own error, which the summary explains.
+#
 #   bash examples/gallery/fio.sh           (FAILINJECT=path/to/failinject to pick the binary)
 source "$(dirname "$0")/lib.sh"
 need fio command -v fio
@@ -28,6 +33,23 @@ for engine in psync libaio io_uring mmap; do
     libaio) grep -q 'Linux AIO (io_submit)' out || failed=1 ;;
     io_uring) grep -q 'through io_uring' out || failed=1 ;;
     mmap) grep -q 'shared and writable (mmap)' out || failed=1 ;;
+  esac
+done
+for engine in psync libaio io_uring; do
+  head -c 262144 /dev/zero > ff
+  set +e
+  "$fi" run --backend seccomp -r 'sys:@write[path=*/ff]=error(EIO)' -- fio --name=job \
+    --ioengine="$engine" --rw=write --bs=4k --size=256k --filename=ff --minimal > /dev/null 2> out
+  status=$?
+  set -e
+  injected=$(awk '/=error\(EIO\)$/ { print $2; exit }' out)
+  echo "== $engine under --backend seccomp: injected ${injected:-?}, fio's status $status"
+  grep -E '^fio: |failed with ENOSYS' out | head -2 | sed 's/^/  /'
+  case "$engine" in
+    psync) [ "${injected:-0}" -gt 0 ] && [ "$status" -ne 0 ] || failed=1 ;;
+    libaio) grep -q 'io_setup failed with ENOSYS 1 time' out && [ "$status" -ne 0 ] || failed=1 ;;
+    io_uring)
+      grep -q 'io_uring_setup failed with ENOSYS 1 time' out && [ "$status" -ne 0 ] || failed=1 ;;
   esac
 done
 [ "$failed" -eq 0 ] || echo "UNEXPECTED: an engine was reached otherwise than the gallery says"

@@ -71,6 +71,18 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The calls turned away with ENOSYS in this run.
+    pub fn turned_away(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.io_uring_denied.load(Ordering::Relaxed) > 0 {
+            out.push("io_uring_setup");
+        }
+        if self.aio_denied.load(Ordering::Relaxed) > 0 {
+            out.push("io_setup");
+        }
+        out
+    }
+
     /// The summary's lines for asynchronous I/O turned away (SPEC §9), empty when none was.
     pub fn render(&self) -> String {
         let mut out = String::new();
