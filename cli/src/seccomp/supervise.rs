@@ -405,7 +405,12 @@ impl Supervisor {
         proc: &Proc,
     ) -> Option<Answer> {
         let Some(t) = &self.crash else { return Some(Answer::Continue) };
-        match t.before(call, proc.pid, &n.data.args) {
+        let change = t.before(call, proc.pid, &n.data.args);
+        // What was saved must be the asking task's file (its pid not reused meanwhile).
+        if !kernel::still_valid(listener, n.id) {
+            return None;
+        }
+        match change {
             Change::Sync => {
                 self.before_slow();
                 let task = Task { listener, notif: n, call, tgid: proc.pid };

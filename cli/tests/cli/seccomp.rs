@@ -695,3 +695,91 @@ int main(void) {
     let done = output(shell(dir.path(), repro));
     assert!(text(&done.stderr).contains("1         1  sys:fsync"), "{}", text(&done.stderr));
 }
+
+/// Where `seccomp()` or `pidfd_getfd` is denied (a container profile, Yama's `ptrace_scope`
+/// 2), `--backend seccomp` exits 2 naming the call and its error, and `auto` falls back to
+/// the preload with a warning. The denial is real: `failinject` runs under a filter of a
+/// launcher's that fails the call with EPERM, as a container runtime's profile does.
+#[test]
+fn a_machine_that_denies_the_backend_is_told_so() {
+    let dir = TempDir::new("seccomp-denied");
+    let launcher = r#"
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    unsigned nr = (unsigned)atoi(argv[1]);
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1 /* EPERM */),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { sizeof f / sizeof f[0], f };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+        return 99;
+    execv(argv[2], argv + 2);
+    return 98;
+}
+"#;
+    let deny = c_program(dir.path(), "deny", launcher, &[]);
+    c_program(dir.path(), "save", SAVE, &["-static"]);
+    let bin = installed().to_str().unwrap().to_string();
+    for (nr, call) in [(libc::SYS_seccomp, "seccomp"), (libc::SYS_pidfd_getfd, "pidfd_getfd")] {
+        let nr = nr.to_string();
+        let mut cmd = failinject(dir.path(), &[]);
+        let args = [
+            nr.as_str(),
+            &bin,
+            "run",
+            "--backend",
+            "seccomp",
+            "-r",
+            "sys:fsync=error(EIO)",
+            "--",
+            "./save",
+        ];
+        let out = cmd_with(&mut cmd, &deny, &args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!(
+                "--backend seccomp cannot run here: {call} is denied here: Operation not permitted"
+            )),
+            "{err}"
+        );
+        assert!(!dir.join("out.txt").exists(), "nothing ran");
+        // `auto` runs it under the preload instead, which cannot reach a static program.
+        let args = [nr.as_str(), &bin, "run", "-r", "sys:fsync=error(EIO)", "--", "./save"];
+        let out = cmd_with(&mut failinject(dir.path(), &[]), &deny, &args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.contains(&format!("warning: {call} is denied here")), "{err}");
+        assert!(err.contains("using the preload backend instead"), "{err}");
+        std::fs::remove_file(dir.join("out.txt")).unwrap();
+    }
+}
+
+/// `cmd`'s environment and directory, but running `program args…`.
+fn cmd_with(
+    like: &mut std::process::Command,
+    program: &Path,
+    args: &[&str],
+) -> std::process::Output {
+    let mut c = std::process::Command::new(program);
+    c.args(args);
+    if let Some(d) = like.get_current_dir() {
+        c.current_dir(d);
+    }
+    for (k, v) in like.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    c.output().expect("run the launcher")
+}
