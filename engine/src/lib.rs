@@ -110,6 +110,7 @@ pub mod roles;
 mod rule;
 pub mod run_files;
 pub mod run_state;
+pub mod seccomp_filter;
 
 pub use control::{Command, ControlError};
 pub use counters::{RuleState, SharedBudgets, share_budgets};
