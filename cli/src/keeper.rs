@@ -98,7 +98,7 @@ impl Keeper {
 
 /// Owns a descriptor the kernel has just given this process (`accept4`, `SCM_RIGHTS`).
 #[allow(unsafe_code)]
-fn owned(fd: RawFd) -> OwnedFd {
+pub(crate) fn owned(fd: RawFd) -> OwnedFd {
     // SAFETY: `fd` was returned to us by the kernel a moment ago (a new connection, or a
     // descriptor received with a message), is open, and nothing else in this process holds
     // or closes it: the `OwnedFd` is its only owner.

@@ -68,6 +68,9 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    // The signals passed on to the command are blocked before any thread of ours starts (the
+    // supervisor's, the keeper's, the control socket's), so that none of them takes one.
+    child::block_forwarded()?;
     let rules = args.rules.load()?;
     let program = PathBuf::from(&args.command[0]);
     let resolved = reach::resolve(&program);
@@ -140,6 +143,28 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         Chosen::Preload => (None, None),
     };
+    // With `auto`, static programs started below a dynamic command are handed to a
+    // supervisor at their exec (`seccomp/handover.rs`), when this machine allows it.
+    let handover = match (&run_dir, &lib) {
+        (Some(d), Some(_)) if args.backend == Backend::Auto => {
+            let opts = seccomp::plan::Options {
+                allow_io_uring: args.allow_io_uring,
+                allow_aio: args.allow_aio,
+                ..seccomp::plan::Options::default()
+            };
+            seccomp::handover::offer(d.path(), &rules, opts, seed, log.clone())
+                .map_err(|e| {
+                    eprintln!("failinject: warning: {e:#}; static programs below go unreached")
+                })
+                .ok()
+                .flatten()
+        }
+        _ => None,
+    };
+    match &handover {
+        Some(h) => cmd.env("FAILINJECT_SECCOMP", &h.env),
+        None => cmd.env_remove("FAILINJECT_SECCOMP"),
+    };
     if let Some(lib) = &lib {
         cmd.env("LD_PRELOAD", preload_list(lib, std::env::var_os("LD_PRELOAD").as_deref())?);
         cmd.env("FAILINJECT", to_env(&rules));
@@ -158,7 +183,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // Orphans of the run (a daemon's double fork) are re-parented to us, not to init, so that
     // the summary can name what was left running.
     let _ = nix::sys::prctl::set_child_subreaper(true);
-    child::block_forwarded()?;
     // A power cut of the whole run: carried out by the keeper (`keeper.rs`), whose threads
     // start after the forwarded signals are blocked, so that they never take one.
     let keeper = match (&run_dir, &lib) {
@@ -192,6 +216,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("failinject: warning: power cut: {why}");
     }
     reap_adopted();
+    if let Some(h) = &handover {
+        h.supervisor.finish();
+    }
     if let Some(sup) = &supervisor {
         if let Some(t) = &ctl_template {
             let _ = std::fs::remove_file(crate::run_dir::expand(t, std::process::id()));
@@ -249,6 +276,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprint!("{}", summary.render(seed, ending.as_deref()));
         if let Some(sup) = &supervisor {
             eprint!("{}", sup.stats.render());
+        }
+        if let Some(h) = handover.as_ref().filter(|h| h.supervisor.handed_any()) {
+            eprint!("{}", h.supervisor.stats.render());
+            for why in &h.left_out {
+                eprintln!(
+                    "failinject: in the static programs handed to the seccomp backend, this rule \
+                     is not carried out: {why}"
+                );
+            }
         }
     }
     if args.same_ending

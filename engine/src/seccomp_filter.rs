@@ -4,8 +4,10 @@
 //! can build it in a process about to `exec` (even a `vfork` child) and the `failinject`
 //! command can build it before it starts one: one program for both.
 
-/// One BPF instruction: `code`, `jt`, `jf`, `k`, as `struct sock_filter` lays them out.
+/// One BPF instruction: `code`, `jt`, `jf`, `k`, laid out as `struct sock_filter` (the
+/// preload hands an array of them to the kernel as it is).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(C)]
 pub struct Insn {
     /// The operation.
     pub code: u16,

@@ -84,10 +84,13 @@ pub fn load() {
         },
         None => None,
     };
-    if let Some(dir) = dir
-        && let Err(m) = crate::run::attach(dir.as_bytes())
-    {
-        raw::diag(&[m.as_bytes()]);
+    if let Some(dir) = dir {
+        if let Err(m) = crate::run::attach(dir.as_bytes()) {
+            raw::diag(&[m.as_bytes()]);
+        } else if let Some(spec) = std::env::var_os("FAILINJECT_SECCOMP") {
+            // `failinject run` supervises static programs started below (`sys/handover.rs`).
+            crate::sys::handover::configure(spec.as_bytes(), dir.as_bytes());
+        }
     }
     state::install(registry);
     if let Some(template) = std::env::var_os("FAILINJECT_CTL")

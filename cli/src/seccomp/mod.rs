@@ -24,6 +24,7 @@ pub mod control;
 mod crash;
 mod facts;
 mod filter;
+pub mod handover;
 mod kernel;
 mod perform;
 pub mod plan;
@@ -88,7 +89,7 @@ pub fn prepare(
         .name("seccomp-listen".into())
         .spawn(move || {
             if let Ok(Some(listener)) = kernel::recv_fd(ours.as_raw_fd()) {
-                sup.serve(listener);
+                sup.serve(listener, false);
             }
         })
         .context("cannot start the supervisor")?;

@@ -42,6 +42,30 @@ pub struct Plan {
 
 /// Fits `rules` to the backend: every refusal, one line each, or the plan.
 pub fn plan(rules: &[Rule], opts: Options) -> Result<Plan, Vec<String>> {
+    build(rules, opts, false).map(|(p, _)| p)
+}
+
+/// The plan for static programs the preload hands over at `exec`: the rules the backend
+/// cannot carry out are left out (the preload carries them out in the other processes), and
+/// so are power cuts and lost writes, whose crash model is the preload's. With the rules
+/// left out, and why.
+pub fn lenient(rules: &[Rule], opts: Options) -> (Plan, Vec<String>) {
+    let kept: Vec<Rule> = rules
+        .iter()
+        .filter(|r| !r.chain.iter().any(|a| matches!(a.task, Task::Powercut(_) | Task::Lose(..))))
+        .cloned()
+        .collect();
+    let mut left: Vec<String> = rules
+        .iter()
+        .filter(|r| !kept.iter().any(|k| k.key() == r.key()))
+        .map(|r| format!("`{r}`: power cuts in handed-over programs are not tracked"))
+        .collect();
+    let (plan, more) = build(&kept, opts, true).expect("a lenient plan refuses nothing");
+    left.extend(more);
+    (plan, left)
+}
+
+fn build(rules: &[Rule], opts: Options, lenient: bool) -> Result<(Plan, Vec<String>), Vec<String>> {
     let mut refused = Vec::new();
     let mut fitted = Vec::new();
     let mut trapped: Vec<i64> = Vec::new();
@@ -57,7 +81,7 @@ pub fn plan(rules: &[Rule], opts: Options) -> Result<Plan, Vec<String>> {
             Err(why) => refused.push(format!("`{rule}`: {why}")),
         }
     }
-    if !refused.is_empty() {
+    if !refused.is_empty() && !lenient {
         return Err(refused);
     }
     if let Some(set) = &opts.trap {
@@ -84,7 +108,7 @@ pub fn plan(rules: &[Rule], opts: Options) -> Result<Plan, Vec<String>> {
     }
     trapped.sort_unstable();
     trapped.dedup();
-    Ok(Plan { rules: fitted, trapped, tracking, options: opts })
+    Ok((Plan { rules: fitted, trapped, tracking, options: opts }, refused))
 }
 
 /// Whether the backend carries out `rule` on a kernel with every ability: the names of the

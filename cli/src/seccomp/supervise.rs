@@ -37,6 +37,9 @@ struct Proc {
     snapshot: RwLock<Arc<Snapshot>>,
     /// An `execve` was trapped: the next call tells whether the image changed.
     exec_seen: AtomicBool,
+    /// The preload is loaded in it (a dynamic program started below a static one the preload
+    /// handed over): its calls are the preload's to decide, not ours.
+    preloaded: bool,
 }
 
 impl Proc {
@@ -104,9 +107,26 @@ impl Stats {
     }
 }
 
+/// One filter's listener and the threads receiving on it: the command's, or that of a static
+/// program the preload handed over at `exec` (`handed`).
+pub struct Listener {
+    fd: OwnedFd,
+    /// Threads waiting for a notification on it.
+    idle: AtomicUsize,
+    /// Handed over by the preload: the `execve` that installed it is the preloaded
+    /// process's own, not the program's.
+    handed: bool,
+}
+
+impl std::ops::Deref for Listener {
+    type Target = OwnedFd;
+    fn deref(&self) -> &OwnedFd {
+        &self.fd
+    }
+}
+
 /// The supervisor of one run.
 pub struct Supervisor {
-    listener: OnceLock<OwnedFd>,
     /// The run's rules as a new process gets them (changed over the control socket).
     rules: Mutex<Vec<Rule>>,
     /// What the filter traps, for rules set while the run runs.
@@ -115,10 +135,11 @@ pub struct Supervisor {
     seed: u64,
     log: PathBuf,
     procs: Mutex<HashMap<i32, Arc<Proc>>>,
-    idle: AtomicUsize,
     seq: AtomicU64,
     /// Our own executable: a process still running it is our child before its exec.
     own_exe: Vec<u8>,
+    /// A process of the run was decided here.
+    started: AtomicBool,
     /// The run's crash model, with a `powercut` or `lose` rule.
     crash: Option<Tracker>,
     pub stats: Stats,
@@ -130,7 +151,6 @@ impl Supervisor {
     pub fn new(plan: &super::plan::Plan, seed: u64, log: PathBuf) -> Arc<Supervisor> {
         failinject_engine::share_budgets(shared_budget);
         Arc::new(Supervisor {
-            listener: OnceLock::new(),
             rules: Mutex::new(plan.rules.clone()),
             trapped: plan.trapped.clone(),
             opts: plan.options.clone(),
@@ -138,38 +158,37 @@ impl Supervisor {
             seed,
             log,
             procs: Mutex::new(HashMap::new()),
-            idle: AtomicUsize::new(0),
             seq: AtomicU64::new(0),
             own_exe: exe_of(std::process::id() as i32),
+            started: AtomicBool::new(false),
             stats: Stats::default(),
         })
     }
 
-    /// Starts serving `listener` (the child's filter's), on threads of its own.
-    pub fn serve(self: &Arc<Self>, listener: OwnedFd) {
-        if self.listener.set(listener).is_ok() {
-            self.add_receiver();
-        }
+    /// Starts serving `fd`, a filter's listener (the command's, or with `handed` a static
+    /// program's the preload handed over), on threads of its own.
+    pub fn serve(self: &Arc<Self>, fd: OwnedFd, handed: bool) {
+        let listener = Arc::new(Listener { fd, idle: AtomicUsize::new(0), handed });
+        self.add_receiver(&listener);
     }
 
-    fn add_receiver(self: &Arc<Self>) {
-        let me = Arc::clone(self);
+    fn add_receiver(self: &Arc<Self>, listener: &Arc<Listener>) {
+        let (me, listener) = (Arc::clone(self), Arc::clone(listener));
         // The thread inherits our blocked signal mask (`child::block_forwarded`).
         let spawned = std::thread::Builder::new()
             .name("seccomp".into())
             .stack_size(256 * 1024)
-            .spawn(move || me.receive());
+            .spawn(move || me.receive(&listener));
         if let Err(e) = spawned {
             eprintln!("failinject: cannot start a supervisor thread: {e}");
         }
     }
 
-    fn receive(self: Arc<Self>) {
-        let Some(listener) = self.listener.get() else { return };
+    fn receive(self: Arc<Self>, listener: &Arc<Listener>) {
         loop {
-            self.idle.fetch_add(1, Ordering::AcqRel);
+            listener.idle.fetch_add(1, Ordering::AcqRel);
             let got = kernel::recv(listener);
-            self.idle.fetch_sub(1, Ordering::AcqRel);
+            listener.idle.fetch_sub(1, Ordering::AcqRel);
             match got {
                 Ok(n) => self.handle(listener, &n),
                 // The task died before we read its call, or a signal of ours: go on.
@@ -178,20 +197,21 @@ impl Supervisor {
                 Err(_) => return,
             }
             // After a burst of slow calls, spare receivers leave.
-            if self.idle.load(Ordering::Acquire) >= 2 {
+            if listener.idle.load(Ordering::Acquire) >= 2 {
                 return;
             }
         }
     }
 
-    /// Makes sure some thread is receiving before this one does something slow.
-    fn before_slow(self: &Arc<Self>) {
-        if self.idle.load(Ordering::Acquire) == 0 {
-            self.add_receiver();
+    /// Makes sure some thread is receiving on `listener` before this one does something
+    /// slow.
+    fn before_slow(self: &Arc<Self>, listener: &Arc<Listener>) {
+        if listener.idle.load(Ordering::Acquire) == 0 {
+            self.add_receiver(listener);
         }
     }
 
-    fn handle(self: &Arc<Self>, listener: &OwnedFd, n: &Notif) {
+    fn handle(self: &Arc<Self>, listener: &Arc<Listener>, n: &Notif) {
         let nr = i64::from(n.data.nr);
         let denied = if nr == table::IO_URING_SETUP {
             Some(&self.stats.io_uring_denied)
@@ -217,14 +237,32 @@ impl Supervisor {
         if execs && exe_of(tgid) == self.own_exe {
             return kernel::send(listener, n.id, Answer::Continue);
         }
+        // The exec a preloaded process hands a static program over with is its own: the
+        // preload counted it, and logged its end.
+        if execs && listener.handed && !self.knows(tgid) {
+            return kernel::send(listener, n.id, Answer::Continue);
+        }
         let proc = self.process(tgid);
         if execs {
             proc.exec_seen.store(true, Ordering::Release);
+        }
+        if proc.preloaded {
+            return kernel::send(listener, n.id, Answer::Continue);
         }
         let answer = self.decide(listener, n, call, &proc);
         if let Some(a) = answer {
             kernel::send(listener, n.id, a);
         }
+    }
+
+    /// Whether any process was decided here (for a hand-over supervisor: whether a static
+    /// program was handed over).
+    pub fn handed_any(&self) -> bool {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    fn knows(&self, pid: i32) -> bool {
+        self.procs.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&pid)
     }
 
     /// The process `pid`, created at its first call or after it exec'd another program.
@@ -248,6 +286,16 @@ impl Supervisor {
 
     fn new_process(&self, pid: i32) -> Proc {
         let exe = exe_of(pid);
+        if preloaded(pid, &exe) {
+            return Proc {
+                pid,
+                exe,
+                registry: Mutex::new(Registry::new(self.seed)),
+                snapshot: RwLock::new(Arc::new(Snapshot::empty())),
+                exec_seen: AtomicBool::new(false),
+                preloaded: true,
+            };
+        }
         let mut registry = Registry::new(self.seed);
         registry.set_exe(&exe);
         let rules = self.rules.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -255,6 +303,7 @@ impl Supervisor {
             registry.set(r.clone());
         }
         let snapshot = RwLock::new(Arc::new(registry.snapshot()));
+        self.started.store(true, Ordering::Relaxed);
         let argv: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))
             .unwrap_or_default()
             .split(|&b| b == 0)
@@ -274,6 +323,7 @@ impl Supervisor {
             registry: Mutex::new(registry),
             snapshot,
             exec_seen: AtomicBool::new(false),
+            preloaded: false,
         }
     }
 
@@ -281,7 +331,7 @@ impl Supervisor {
     /// answer is due.
     fn decide(
         self: &Arc<Self>,
-        listener: &OwnedFd,
+        listener: &Arc<Listener>,
         n: &Notif,
         call: &'static Call,
         proc: &Proc,
@@ -323,7 +373,7 @@ impl Supervisor {
             Effect::Return(v) => (Some(Answer::Value(v)), Some(v)),
             Effect::Short(max) | Effect::Full(max) if max >= size => {
                 if matches!(d.effect, Effect::Full(_)) && size > 0 {
-                    self.before_slow();
+                    self.before_slow(listener);
                     let done = perform::perform(&task, max, None);
                     if let Some(done) = &done {
                         d.refund(size - done.moved.min(size));
@@ -335,7 +385,7 @@ impl Supervisor {
             }
             Effect::Full(0) if size > 0 => (Some(Answer::Error(libc::ENOSPC)), None),
             Effect::Short(max) | Effect::Full(max) => {
-                self.before_slow();
+                self.before_slow(listener);
                 let done = perform::perform(&task, max, None);
                 if let (Some(done), Effect::Full(_)) = (&done, d.effect) {
                     d.refund(max - done.moved.min(max));
@@ -344,18 +394,18 @@ impl Supervisor {
                 (done.map(|d| d.answer), result)
             }
             Effect::Corrupt(mode, bits) => {
-                self.before_slow();
+                self.before_slow(listener);
                 let done = perform::perform(&task, u64::MAX, Some((mode, bits)));
                 let result = done.as_ref().map(|d| d.moved as i64);
                 (done.map(|d| d.answer), result)
             }
             Effect::Sleep(ms) | Effect::Delay(ms) => {
-                self.before_slow();
+                self.before_slow(listener);
                 std::thread::sleep(std::time::Duration::from_millis(ms));
                 (self.go_ahead(listener, n, call, proc), None)
             }
             Effect::Pause => {
-                self.before_slow();
+                self.before_slow(listener);
                 while !d.state.is_retired() && kernel::still_valid(listener, n.id) {
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 }
@@ -399,7 +449,7 @@ impl Supervisor {
     /// known.
     fn go_ahead(
         self: &Arc<Self>,
-        listener: &OwnedFd,
+        listener: &Arc<Listener>,
         n: &Notif,
         call: &'static Call,
         proc: &Proc,
@@ -412,7 +462,7 @@ impl Supervisor {
         }
         match change {
             Change::Sync => {
-                self.before_slow();
+                self.before_slow(listener);
                 let task = Task { listener, notif: n, call, tgid: proc.pid };
                 let done = perform::sync(&task)?;
                 if matches!(done.answer, Answer::Value(_)) {
@@ -493,6 +543,9 @@ impl Supervisor {
     }
 
     fn exit_record(&self, p: &Proc, reason: &str) {
+        if p.preloaded {
+            return;
+        }
         let rules: Vec<Value> = p
             .snapshot()
             .rule_entries()
@@ -696,6 +749,19 @@ fn expand(template: &Path, pid: i32) -> PathBuf {
     } else {
         template.into()
     }
+}
+
+/// Whether process `pid`, running `exe`, has the preload loaded: a dynamic program whose
+/// `LD_PRELOAD` names `libfailinject`.
+fn preloaded(pid: i32, exe: &[u8]) -> bool {
+    use std::os::unix::ffi::OsStrExt as _;
+    let exe = Path::new(std::ffi::OsStr::from_bytes(exe));
+    if crate::reach::is_static(exe) {
+        return false;
+    }
+    let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+    env.split(|&b| b == 0)
+        .any(|v| v.starts_with(b"LD_PRELOAD=") && v.windows(13).any(|w| w == b"libfailinject"))
 }
 
 fn exe_of(pid: i32) -> Vec<u8> {

@@ -783,3 +783,50 @@ fn cmd_with(
     }
     c.output().expect("run the launcher")
 }
+
+/// A static program started below a dynamic command (a shell, a vfork'ing launcher) is handed
+/// by the preload to `failinject run`'s supervisor at its exec: its calls meet the same rules,
+/// counted afresh in each process, while the shell stays the preload's; a rule the backend
+/// cannot carry out there is named.
+#[test]
+fn a_static_program_below_a_dynamic_command_is_handed_over() {
+    let dir = TempDir::new("seccomp-handover");
+    c_program(dir.path(), "save", SAVE, &["-static"]);
+    let launcher = r#"
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void) {
+    pid_t p = vfork();
+    if (p == 0) { execl("./save", "./save", (char *)0); _exit(127); }
+    int status;
+    waitpid(p, &status, 0);
+    return WEXITSTATUS(status);
+}
+"#;
+    c_program(dir.path(), "launch", launcher, &[]);
+    let rule = "sys:write[path=*/out.txt,when=2]=error(ENOSPC)";
+    let (code, out, err) = run(
+        dir.path(),
+        &["-r", rule, "-r", "sys:fputs=error(EIO)", "--", "sh", "-c", "./save; ./save"],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(out.matches("write 1: No space left on device").count(), 2, "{out}{err}");
+    assert!(!err.contains("backend seccomp:"), "the command itself stays the preload's: {err}");
+    assert!(!err.contains("no fault reaches"), "{err}");
+    assert!(
+        err.contains(
+            "this rule is not carried out: `sys:fputs=error(EIO)`: `sys:fputs` makes no system call"
+        ),
+        "{err}"
+    );
+    let (code, out, err) = run(dir.path(), &["-r", "sys:fsync=error(EIO)", "--", "./launch"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("fsync: Input/output error"),
+        "a vfork child hands it over too: {out}{err}"
+    );
+    // Under --backend preload nothing is handed over.
+    let (_, out, err) =
+        run(dir.path(), &["--backend", "preload", "-r", "sys:fsync=error(EIO)", "--", "./launch"]);
+    assert!(out.contains("fsync: ok"), "{out}{err}");
+}

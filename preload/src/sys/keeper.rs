@@ -71,7 +71,15 @@ fn conn() -> Option<c_int> {
         path[4 * i..4 * i + 4].copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
     }
     let len = path.iter().position(|b| *b == 0).unwrap_or(path.len());
-    let (s, addr) = seqpacket(&path[..len])?;
+    let s = to_high(connect(&path[..len])?);
+    CONN.store(s, Ordering::Release);
+    CONN_PID.store(me, Ordering::Release);
+    Some(s)
+}
+
+/// A new close-on-exec `SOCK_SEQPACKET` connection to the Unix socket at `path`.
+pub fn connect(path: &[u8]) -> Option<c_int> {
+    let (s, addr) = seqpacket(path)?;
     // SAFETY: `addr` is a live sockaddr_un and its size is passed with it.
     let r = unsafe {
         libc::syscall(
@@ -85,9 +93,6 @@ fn conn() -> Option<c_int> {
         close(s);
         return None;
     }
-    let s = to_high(s);
-    CONN.store(s, Ordering::Release);
-    CONN_PID.store(me, Ordering::Release);
     Some(s)
 }
 
@@ -131,7 +136,7 @@ fn with_conn<T>(f: impl FnOnce(c_int) -> Option<T>) -> Option<T> {
 }
 
 /// Sends the one-byte-or-two request `what`, with `fd` attached when given.
-fn send(s: c_int, what: &[u8], fd: Option<c_int>) -> bool {
+pub fn send(s: c_int, what: &[u8], fd: Option<c_int>) -> bool {
     let mut iov = libc::iovec { iov_base: what.as_ptr() as *mut libc::c_void, iov_len: what.len() };
     // Room for one descriptor: CMSG_SPACE(sizeof(int)), aligned for a cmsghdr.
     let mut control = [0u64; 4];

@@ -19,6 +19,7 @@
 pub mod disk;
 pub mod env;
 pub mod guard;
+pub mod handover;
 pub mod keeper;
 pub mod keeper_serve;
 pub mod kfile;

@@ -123,7 +123,7 @@ macro_rules! wrappers {
             if addr > 1
                 && !(state::active(P)
                     || (TRACKS && state::tracking())
-                    || (EXECS && crate::log::enabled()))
+                    || (EXECS && (crate::log::enabled() || crate::sys::handover::on())))
             {
                 // SAFETY: `addr` is the next definition of this very symbol, whose C type is
                 // `F` (the table's signature, checked against the libc crate's declarations).
@@ -157,10 +157,17 @@ macro_rules! wrappers {
             let real: F = unsafe { std::mem::transmute::<usize, F>(addr) };
             if !(state::active(P)
                 || (TRACKS && state::tracking())
-                || (EXECS && crate::log::enabled()))
+                || (EXECS && (crate::log::enabled() || crate::sys::handover::on())))
             {
                 // SAFETY: the caller's arguments, forwarded unchanged under the same contract.
                 return unsafe { real($($arg),*) };
+            }
+            // A static program about to start is handed to `failinject run`'s seccomp
+            // supervisor (`sys/handover.rs`): stack and raw system calls only, so a vfork
+            // child may do it too.
+            // SAFETY: the exec's path argument, which the caller passes as a C string.
+            if EXECS && !unsafe { crate::sys::handover::before_exec(facts!(@exec_name $target)) } {
+                return <$ret as crate::sys::ret::Ret>::failure(P.info().fail, libc::EPERM);
             }
             // A vfork child about to exec shares its parent's memory: entering the guard or
             // taking a buffer here would never be undone (exec does not return), leaving the
