@@ -8,11 +8,39 @@ use super::table::{Call, Io, Target};
 use failinject_engine::{FileKind, absolute_into};
 use std::os::unix::fs::FileTypeExt as _;
 
-/// The thread group (process) of thread `tid`, from `/proc/TID/status`.
+/// The thread group (process) of thread `tid`, from `/proc/TID/status` (one read into a
+/// buffer of ours: the file says its size is 0, and a growing buffer costs eight reads).
 pub fn tgid_of(tid: i32) -> Option<i32> {
-    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    let line = status.lines().find_map(|l| l.strip_prefix("Tgid:"))?;
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(format!("/proc/{tid}/status")).ok()?;
+    let mut buf = [0u8; 4096];
+    let n = f.read(&mut buf).ok()?;
+    let text = std::str::from_utf8(&buf[..n]).ok()?;
+    let line = text.lines().find_map(|l| l.strip_prefix("Tgid:"))?;
     line.trim().parse().ok()
+}
+
+/// Whether thread `tid` is, now, a thread of process `tgid`: what a remembered mapping is
+/// checked with, one `statx` instead of reading the status again.
+pub fn is_thread_of(tid: i32, tgid: i32) -> bool {
+    std::fs::symlink_metadata(format!("/proc/{tgid}/task/{tid}")).is_ok()
+}
+
+/// The kind of a descriptor's file as its `/proc/PID/fd/N` link names it, when the name
+/// tells: sockets, pipes, terminals, anonymous inodes. `None` for a path, whose kind (file,
+/// directory, device) needs a `stat`.
+pub fn kind_from_link(link: &[u8]) -> Option<FileKind> {
+    Some(if link.starts_with(b"socket:") {
+        FileKind::Socket
+    } else if link.starts_with(b"pipe:") {
+        FileKind::Pipe
+    } else if link.starts_with(b"anon_inode:") {
+        FileKind::Other
+    } else if link.starts_with(b"/dev/pts/") || link.starts_with(b"/dev/tty") {
+        FileKind::Tty
+    } else {
+        return None;
+    })
 }
 
 /// The path descriptor `fd` of process `tgid` was opened with, as `/proc` shows it.
@@ -106,14 +134,24 @@ pub struct Facts {
     pub size: Option<u64>,
 }
 
-/// Reads the facts of `call`, made by thread `tid` of process `tgid` with `args`.
-pub fn read(call: &Call, tgid: i32, tid: i32, args: &[u64; 6]) -> Facts {
+/// Reads the facts of `call`, made by thread `tid` of process `tgid` with `args`. With
+/// `exact_kind` false (no rule tells files from directories), a descriptor's file whose link
+/// is a path is not `stat`ed: its kind stays unknown, which every rule without a `kind=`
+/// filter takes as a file or directory.
+pub fn read(call: &Call, tgid: i32, tid: i32, args: &[u64; 6], exact_kind: bool) -> Facts {
     let mut f = Facts::default();
     let fd_facts = |f: &mut Facts, fd: u64| {
         let fd = fd as i64 as i32;
         f.fd = Some(fd);
         f.path = fd_path(tgid, i64::from(fd));
-        f.kind = Some(fd_kind(tgid, i64::from(fd), f.path.as_deref()));
+        let named = f.path.as_deref().and_then(kind_from_link);
+        f.kind = match named {
+            Some(k) => Some(k),
+            None if exact_kind || f.path.is_none() => {
+                Some(fd_kind(tgid, i64::from(fd), f.path.as_deref()))
+            }
+            None => None,
+        };
     };
     let at = |dirfd: Option<u64>, p: u64| {
         read_cstr(tid, p).map(|p| absolute(tgid, dirfd.map(|d| d as i64), &p))

@@ -135,6 +135,10 @@ pub struct Supervisor {
     seed: u64,
     log: PathBuf,
     procs: Mutex<HashMap<i32, Arc<Proc>>>,
+    /// Thread → process, as last read, with a pidfd of the process.
+    threads: Mutex<HashMap<i32, (i32, Arc<OwnedFd>)>>,
+    /// Some rule has a `kind=` filter: file and directory must be told apart.
+    exact_kind: bool,
     seq: AtomicU64,
     /// Our own executable: a process still running it is our child before its exec.
     own_exe: Vec<u8>,
@@ -158,6 +162,8 @@ impl Supervisor {
             seed,
             log,
             procs: Mutex::new(HashMap::new()),
+            threads: Mutex::new(HashMap::new()),
+            exact_kind: needs_exact_kind(&plan.rules) || plan.options.trap.is_some(),
             seq: AtomicU64::new(0),
             own_exe: exe_of(std::process::id() as i32),
             started: AtomicBool::new(false),
@@ -168,6 +174,7 @@ impl Supervisor {
     /// Starts serving `fd`, a filter's listener (the command's, or with `handed` a static
     /// program's the preload handed over), on threads of its own.
     pub fn serve(self: &Arc<Self>, fd: OwnedFd, handed: bool) {
+        kernel::sync_wake_up(&fd);
         let listener = Arc::new(Listener { fd, idle: AtomicUsize::new(0), handed });
         self.add_receiver(&listener);
     }
@@ -228,7 +235,7 @@ impl Supervisor {
             return kernel::send(listener, n.id, Answer::Continue);
         };
         let tid = n.pid as i32;
-        let Some(tgid) = facts::tgid_of(tid) else {
+        let Some(tgid) = self.tgid_of(tid) else {
             return kernel::send(listener, n.id, Answer::Continue);
         };
         let execs = call.point == "execve" || call.point == "execveat";
@@ -259,6 +266,33 @@ impl Supervisor {
     /// program was handed over).
     pub fn handed_any(&self) -> bool {
         self.started.load(Ordering::Relaxed)
+    }
+
+    /// The process of thread `tid`: read from `/proc` once, then remembered with a pidfd of
+    /// the process and checked each time with one system call: for a process's first thread,
+    /// that the process has not ended (while it lives its pid is its own); for another
+    /// thread, that it is still a thread of that process (`/proc/TGID/task/TID`): a thread
+    /// id may be reused once its thread is gone.
+    fn tgid_of(&self, tid: i32) -> Option<i32> {
+        let known = self.threads.lock().unwrap_or_else(|e| e.into_inner()).get(&tid).cloned();
+        if let Some((tgid, pidfd)) = known {
+            let current =
+                if tgid == tid { !kernel::ended(&pidfd) } else { facts::is_thread_of(tid, tgid) };
+            if current {
+                return Some(tgid);
+            }
+        }
+        let tgid = facts::tgid_of(tid)?;
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        // Ended processes' entries go once there are many, so that pidfds do not pile up.
+        if threads.len() >= 256 {
+            threads.retain(|_, (_, pidfd)| !kernel::ended(pidfd));
+        }
+        let shared = threads.values().find(|(g, _)| *g == tgid).map(|(_, p)| Arc::clone(p));
+        if let Some(pidfd) = shared.or_else(|| kernel::pidfd_open(tgid).ok().map(Arc::new)) {
+            threads.insert(tid, (tgid, pidfd));
+        }
+        Some(tgid)
     }
 
     fn knows(&self, pid: i32) -> bool {
@@ -343,7 +377,7 @@ impl Supervisor {
             return self.go_ahead(listener, n, call, proc);
         }
         let tid = n.pid as i32;
-        let f: Facts = facts::read(call, proc.pid, tid, &n.data.args);
+        let f: Facts = facts::read(call, proc.pid, tid, &n.data.args, self.exact_kind);
         // What was read must be the asking task's: its memory, its descriptors.
         if !kernel::still_valid(listener, n.id) {
             return None;
@@ -513,8 +547,16 @@ impl Supervisor {
                 o.insert(k.into(), String::from_utf8_lossy(p).into());
             }
         }
-        if sys.kind != failinject_engine::FileKind::Unknown {
-            o.insert("kind".into(), sys.kind.name().into());
+        // A kind not read for the decision (no rule tells files from directories) is read
+        // for the record.
+        let kind = match (sys.kind, sys.fd) {
+            (failinject_engine::FileKind::Unknown, Some(fd)) => {
+                facts::fd_kind(proc.pid, i64::from(fd), sys.path)
+            }
+            (k, _) => k,
+        };
+        if kind != failinject_engine::FileKind::Unknown {
+            o.insert("kind".into(), kind.name().into());
         }
         // No call sites out here: a site is the call and the file it acts on (what `explore`
         // fails one at a time under this backend).
@@ -749,6 +791,11 @@ fn expand(template: &Path, pid: i32) -> PathBuf {
     } else {
         template.into()
     }
+}
+
+/// Whether some rule has a `kind=` filter (then every descriptor's file is `stat`ed).
+fn needs_exact_kind(rules: &[Rule]) -> bool {
+    rules.iter().any(|r| r.filters.iter().any(|f| matches!(f, failinject_engine::Filter::Kind(_))))
 }
 
 /// Whether process `pid`, running `exe`, has the preload loaded: a dynamic program whose

@@ -195,9 +195,18 @@ pub fn calls() -> impl Iterator<Item = &'static Call> {
     COMMON.iter().chain(LEGACY)
 }
 
-/// The call with number `nr`, if it is one of ours.
+/// The call with number `nr`, if it is one of ours (a table indexed by number, made once).
 pub fn by_number(nr: i64) -> Option<&'static Call> {
-    calls().find(|c| c.nr == nr)
+    static INDEX: std::sync::OnceLock<Vec<Option<&'static Call>>> = std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let top = calls().map(|c| c.nr).max().unwrap_or(0);
+        let mut v = vec![None; usize::try_from(top).unwrap_or(0) + 1];
+        for c in calls() {
+            v[c.nr as usize] = Some(c);
+        }
+        v
+    });
+    usize::try_from(nr).ok().and_then(|i| index.get(i).copied().flatten())
 }
 
 /// The calls that stand for libc point `point` under this backend.
