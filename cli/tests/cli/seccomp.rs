@@ -830,3 +830,44 @@ int main(void) {
         run(dir.path(), &["--backend", "preload", "-r", "sys:fsync=error(EIO)", "--", "./launch"]);
     assert!(out.contains("fsync: ok"), "{out}{err}");
 }
+
+/// Every task and filter works as under the preload: `return`, `kill`, `panic`, `print`,
+/// `sleep`, and `exe=`, `proc=`, `size`, `fd=`, `kind=` choosing the calls.
+#[test]
+fn tasks_and_filters_work_as_under_the_preload() {
+    let dir = TempDir::new("seccomp-tasks");
+    c_program(dir.path(), "save", SAVE, &["-static"]);
+    let one = |rule: &str| run(dir.path(), &["-r", rule, "--", "./save", "title-word"]);
+
+    let (_, out, err) = one("sys:fsync=return(0)");
+    assert!(out.contains("fsync: ok"), "{out}{err}");
+    let (code, _, err) = one("sys:fsync=kill(TERM)");
+    assert_eq!(code, Some(128 + 15), "{err}");
+    assert!(err.contains("killed by rule 1 (kill(TERM))"), "{err}");
+    let (code, _, err) = one("sys:fsync=panic(disk on fire)");
+    assert_eq!(code, Some(128 + 6), "{err}");
+    assert!(err.contains("failinject: panic at sys:fsync: disk on fire"), "{err}");
+    let (_, out, err) = one("sys:fsync=print(syncing now)");
+    assert!(
+        out.contains("fsync: ok") && err.contains("failinject: sys:fsync: syncing now"),
+        "{err}"
+    );
+    let (_, out, err) = one("sys:fsync=sleep(200)");
+    assert!(out.contains("fsync: ok"), "{out}{err}");
+
+    // Filters: the program's name, its title, the byte count, the descriptor, the kind.
+    for (rule, fails) in [
+        ("sys:fsync[exe=save]=error(EIO)", true),
+        ("sys:fsync[exe=other]=error(EIO)", false),
+        ("sys:fsync[proc=\"*title-word*\"]=error(EIO)", true),
+        ("sys:fsync[proc=\"*nothing*\"]=error(EIO)", false),
+        ("sys:write[size>11]=error(EIO)", true),
+        ("sys:write[size<12]=error(EIO)", false),
+        ("sys:write[fd=3]=error(EIO)", true),
+        ("sys:write[kind=dir]=error(EIO)", false),
+        ("sys:write[kind=file]=error(EIO)", true),
+    ] {
+        let (_, out, err) = one(rule);
+        assert_eq!(out.contains("Input/output error"), fails, "{rule}: {out}{err}");
+    }
+}
