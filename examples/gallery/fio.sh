@@ -17,38 +17,29 @@ source "$(dirname "$0")/lib.sh"
 need fio command -v fio
 cd "$work"
 failed=0
-for engine in psync libaio io_uring mmap; do
+# Each case: the backend, then the engine.
+for run in preload:psync preload:libaio preload:io_uring preload:mmap \
+  seccomp:psync seccomp:libaio seccomp:io_uring; do
+  backend=${run%%:*} engine=${run#*:}
   # Laid out beforehand, so that every write of the job is its engine's.
   head -c 262144 /dev/zero > ff
   set +e
-  "$fi" run -r 'sys:@write[path=*/ff]=error(EIO)' -- fio --name=job --ioengine="$engine" \
-    --rw=write --bs=4k --size=256k --filename=ff --minimal > /dev/null 2> out
-  status=$?
-  set -e
-  injected=$(awk '/=error\(EIO\)$/ { print $2; exit }' out)
-  echo "== $engine: injected ${injected:-?}, fio's status $status"
-  grep -E '^    why:|^fio: io_u error' out | head -2 | sed 's/^/  /'
-  case "$engine" in
-    psync) [ "${injected:-0}" -gt 0 ] && [ "$status" -ne 0 ] || failed=1 ;;
-    libaio) grep -q 'Linux AIO (io_submit)' out || failed=1 ;;
-    io_uring) grep -q 'through io_uring' out || failed=1 ;;
-    mmap) grep -q 'shared and writable (mmap)' out || failed=1 ;;
-  esac
-done
-for engine in psync libaio io_uring; do
-  head -c 262144 /dev/zero > ff
-  set +e
-  "$fi" run --backend seccomp -r 'sys:@write[path=*/ff]=error(EIO)' -- fio --name=job \
+  "$fi" run --backend "$backend" -r 'sys:@write[path=*/ff]=error(EIO)' -- fio --name=job \
     --ioengine="$engine" --rw=write --bs=4k --size=256k --filename=ff --minimal > /dev/null 2> out
   status=$?
   set -e
   injected=$(awk '/=error\(EIO\)$/ { print $2; exit }' out)
-  echo "== $engine under --backend seccomp: injected ${injected:-?}, fio's status $status"
-  grep -E '^fio: |failed with ENOSYS' out | head -2 | sed 's/^/  /'
-  case "$engine" in
-    psync) [ "${injected:-0}" -gt 0 ] && [ "$status" -ne 0 ] || failed=1 ;;
-    libaio) grep -q 'io_setup failed with ENOSYS 1 time' out && [ "$status" -ne 0 ] || failed=1 ;;
-    io_uring)
+  shown=$engine
+  [ "$backend" = seccomp ] && shown="$engine under --backend seccomp"
+  echo "== $shown: injected ${injected:-?}, fio's status $status"
+  grep -E '^    why:|^fio: |failed with ENOSYS' out | head -2 | sed 's/^/  /'
+  case "$run" in
+    *:psync) [ "${injected:-0}" -gt 0 ] && [ "$status" -ne 0 ] || failed=1 ;;
+    preload:libaio) grep -q 'Linux AIO (io_submit)' out || failed=1 ;;
+    preload:io_uring) grep -q 'through io_uring' out || failed=1 ;;
+    preload:mmap) grep -q 'shared and writable (mmap)' out || failed=1 ;;
+    seccomp:libaio) grep -q 'io_setup failed with ENOSYS 1 time' out && [ "$status" -ne 0 ] || failed=1 ;;
+    seccomp:io_uring)
       grep -q 'io_uring_setup failed with ENOSYS 1 time' out && [ "$status" -ne 0 ] || failed=1 ;;
   esac
 done

@@ -49,19 +49,27 @@ pub fn install(filter: &[libc::sock_filter], killable: bool) -> io::Result<RawFd
     if fd < 0 { Err(io::Error::last_os_error()) } else { Ok(fd as RawFd) }
 }
 
+/// A message of one byte (`iov`) with the control buffer `space`, `control` bytes of it used:
+/// what [`send_fd`] and [`recv_fd`] pass a descriptor in.
+fn message(iov: &mut libc::iovec, space: &mut [u64; 4], control: usize) -> libc::msghdr {
+    // SAFETY: msghdr is plain data; all-zero is a valid (empty) value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = space.as_mut_ptr().cast();
+    msg.msg_controllen = control as _;
+    msg
+}
+
 /// Sends descriptor `fd` over the Unix socket `sock` (`SCM_RIGHTS`). Async-signal-safe.
 pub fn send_fd(sock: RawFd, fd: RawFd) -> io::Result<()> {
     let mut byte = [0u8; 1];
     let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
     // Room for one cmsghdr with one int, aligned as a cmsghdr.
     let mut space = [0u64; 4];
-    // SAFETY: msghdr is plain data; all-zero is a valid (empty) value.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = space.as_mut_ptr().cast();
     // SAFETY: CMSG_SPACE only computes a size.
-    msg.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as _;
+    let control = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
+    let msg = message(&mut iov, &mut space, control);
     // SAFETY: the control buffer is 32 bytes, more than CMSG_SPACE(4) on every target, and
     // aligned for cmsghdr (u64); CMSG_FIRSTHDR returns a pointer into it.
     unsafe {
@@ -82,12 +90,7 @@ pub fn recv_fd(sock: RawFd) -> io::Result<Option<OwnedFd>> {
     let mut byte = [0u8; 1];
     let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
     let mut space = [0u64; 4];
-    // SAFETY: as in `send_fd`.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = space.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&space) as _;
+    let mut msg = message(&mut iov, &mut space, std::mem::size_of::<[u64; 4]>());
     // SAFETY: `msg` describes live buffers of this frame; MSG_CMSG_CLOEXEC keeps the
     // listener out of the programs we start.
     let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };

@@ -449,14 +449,18 @@ impl Supervisor {
                 eprintln!("failinject: sys:{}: {}", call.point, msg.unwrap_or(""));
                 (self.go_ahead(listener, n, call, proc), None)
             }
+            // Logged before the signal: once the process is gone, `failinject run` may read
+            // the log at any moment.
             Effect::Panic(msg) => {
+                self.inject_record(proc, tid, call, &sys, &d, None);
                 eprintln!("failinject: panic at sys:{}: {}", call.point, msg.unwrap_or(""));
                 kernel::tgkill(proc.pid, tid, libc::SIGABRT);
-                (Some(Answer::Continue), None)
+                return Some(Answer::Continue);
             }
             Effect::Kill(sig) => {
+                self.inject_record(proc, tid, call, &sys, &d, None);
                 kernel::tgkill(proc.pid, tid, sig.0);
-                (self.go_ahead(listener, n, call, proc), None)
+                return self.go_ahead(listener, n, call, proc);
             }
             Effect::Lose(e, how) => {
                 if let Some(t) = &self.crash {
