@@ -9,13 +9,19 @@
 //! (so that its success is known) and forgets what it made durable. A power cut kills every
 //! process of the run, then rolls every file back as the cut's mode says.
 //!
-//! Not tracked here (refused by the plan or said in the summary): directory entries
-//! (`powercut(dirs)`), writes through shared mappings, and explore's crash states (`keep=`).
+//! With `powercut(dirs)` the directory entries are journaled too. A rename, link, removal or
+//! creation goes ahead as the program made it ("continue"), so its result is learned
+//! afterwards: before the call what it replaces is held and what it expects is noted, and at
+//! the thread's next trapped call (or at the cut) the entry is journaled if the file system
+//! shows the call happened (the source gone and the target there, the path there or gone).
+//!
+//! Not tracked here (refused by the plan or warned about): writes through shared mappings, and
+//! explore's crash states (`keep=`).
 #![forbid(unsafe_code)]
 
 use super::facts;
 use super::table::{Call, Io, Target};
-use failinject_crash::{Cut, Disk, Handle, Kind, Stat, Store, Warning};
+use failinject_crash::{Cut, Disk, Handle, Kind, Op, Stat, Store, Warning};
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::fs::File;
@@ -46,6 +52,31 @@ pub const TRACKED: &[&str] = &[
     "mmap",
 ];
 
+/// The calls that change directory entries: what `powercut(dirs)` traps besides.
+pub const TRACKED_DIRS: &[&str] = &[
+    "rename",
+    "renameat",
+    "renameat2",
+    "link",
+    "linkat",
+    "symlink",
+    "symlinkat",
+    "unlink",
+    "unlinkat",
+    "rmdir",
+    "mkdir",
+    "mkdirat",
+];
+
+/// A directory change whose result is not known yet: journaled once the file system shows
+/// it happened.
+struct Pending {
+    op: Op,
+    path: Vec<u8>,
+    to: Option<Vec<u8>>,
+    held: Option<Handle>,
+}
+
 /// Bytes of undo memory (virtual: pages are touched as records are saved).
 const ARENA: usize = 1 << 30;
 
@@ -56,6 +87,10 @@ static STORE: Mutex<Store<'static>> = Mutex::new(Store::new());
 /// The run's crash model and the files it holds open.
 pub struct Tracker {
     disk: Ours,
+    /// Directory entries are journaled (`powercut(dirs)`).
+    dirs: bool,
+    /// Per thread, its directory changes waiting to be seen done.
+    pending: Mutex<HashMap<i32, Vec<Pending>>>,
     /// A warning already printed (each once).
     warned: Mutex<Vec<&'static str>>,
 }
@@ -71,8 +106,13 @@ pub enum Change {
 }
 
 impl Tracker {
-    pub fn new() -> Tracker {
-        let t = Tracker { disk: Ours::default(), warned: Mutex::new(Vec::new()) };
+    pub fn new(dirs: bool) -> Tracker {
+        let t = Tracker {
+            disk: Ours::default(),
+            dirs,
+            pending: Mutex::new(HashMap::new()),
+            warned: Mutex::new(Vec::new()),
+        };
         let mut store = t.store();
         if !store.ready() {
             store.give_arena(Box::leak(vec![0u8; ARENA].into_boxed_slice()));
@@ -102,8 +142,11 @@ impl Tracker {
 
     /// Before `call` (by process `pid`, with `args`) goes ahead: saves what it overwrites.
     /// Returns what kind of change it is.
-    pub fn before(&self, call: &Call, pid: i32, args: &[u64; 6]) -> Change {
+    pub fn before(&self, call: &Call, pid: i32, tid: i32, args: &[u64; 6]) -> Change {
         let fd = |i: usize| args[i] as i64 as i32;
+        if self.dirs {
+            self.before_entry(call, pid, tid, args);
+        }
         match call.point {
             "fsync" | "fdatasync" | "sync_file_range" | "syncfs" | "sync" => Change::Sync,
             "mmap" => {
@@ -182,6 +225,97 @@ impl Tracker {
         }
     }
 
+    /// Before a call that may change a directory entry: what it replaces is held, and what it
+    /// expects to see done is noted for thread `tid` ([`Tracker::settle`]).
+    fn before_entry(&self, call: &Call, pid: i32, tid: i32, args: &[u64; 6]) {
+        let creates = match call.point {
+            "open" | "openat" | "creat" => {
+                let flags = match call.target {
+                    Target::At(..) => args[2] as i32,
+                    _ if call.point == "creat" => libc::O_CREAT,
+                    _ => args[1] as i32,
+                };
+                flags & libc::O_CREAT != 0 && call.name != "openat2"
+            }
+            "mkdir" | "mkdirat" | "link" | "linkat" | "symlink" | "symlinkat" => true,
+            _ => false,
+        };
+        let f = facts::read(call, pid, tid, args, false);
+        let Some(path) = f.path else { return };
+        let lstat = |p: &[u8]| std::fs::symlink_metadata(String::from_utf8_lossy(p).as_ref()).ok();
+        let pending = if creates {
+            // Only a new name is a creation (an open of an existing file changes no entry).
+            if lstat(&path).is_some() {
+                return;
+            }
+            Pending { op: Op::Created, path, to: None, held: None }
+        } else {
+            match call.point {
+                "rename" | "renameat" | "renameat2" => {
+                    // RENAME_EXCHANGE swaps two entries: not journaled.
+                    if call.point == "renameat2" && args[4] & 2 != 0 {
+                        return;
+                    }
+                    let Some(from) = f.path2 else { return };
+                    let held = self.hold(&path, lstat(&path));
+                    Pending { op: Op::Renamed, path: from, to: Some(path), held }
+                }
+                "unlink" | "unlinkat" | "rmdir" => {
+                    let Some(meta) = lstat(&path) else { return };
+                    let dir = meta.is_dir();
+                    let held = self.hold(&path, Some(meta));
+                    Pending { op: Op::Removed { dir }, path, to: None, held }
+                }
+                _ => return,
+            }
+        };
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(tid)
+            .or_default()
+            .push(pending);
+    }
+
+    /// A handle on the regular file at `path`, which a removal or rename is about to replace.
+    fn hold(&self, path: &[u8], meta: Option<std::fs::Metadata>) -> Option<Handle> {
+        meta.filter(std::fs::Metadata::is_file)?;
+        self.disk.open_read(&String::from_utf8_lossy(path))
+    }
+
+    /// Journals the directory changes of thread `tid` (all threads' for `None`) that the file
+    /// system shows happened; drops the others.
+    pub fn settle(&self, tid: Option<i32>) {
+        if !self.dirs {
+            return;
+        }
+        let done: Vec<Pending> = {
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            match tid {
+                Some(t) => p.remove(&t).unwrap_or_default(),
+                None => p.drain().flat_map(|(_, v)| v).collect(),
+            }
+        };
+        let there =
+            |p: &[u8]| std::fs::symlink_metadata(String::from_utf8_lossy(p).as_ref()).is_ok();
+        for e in done {
+            let happened = match (&e.op, &e.to) {
+                (Op::Created, _) => there(&e.path),
+                (Op::Removed { .. }, _) => !there(&e.path),
+                (Op::Renamed, Some(to)) => !there(&e.path) && there(to),
+                (Op::Renamed, None) => false,
+            };
+            if !happened {
+                if let Some(h) = e.held {
+                    self.disk.release(h);
+                }
+                continue;
+            }
+            let r = self.store().journal(&self.disk, e.op, &e.path, e.to.as_deref(), e.held);
+            self.warn(r);
+        }
+    }
+
     /// Before a change of `len` bytes at `at` (`None`: the file offset, or the end for
     /// `O_APPEND`) to descriptor `fd` of process `pid`.
     fn before_fd(&self, pid: i32, fd: i32, at: Option<u64>, len: u64) -> Change {
@@ -239,7 +373,7 @@ impl Tracker {
                 Ok(())
             }
             _ => match fd_stat(pid, fd) {
-                Some(st) if !st.dir() => s.synced(&self.disk, &st),
+                Some(st) if !st.dir() || self.dirs => s.synced(&self.disk, &st),
                 _ => Ok(()),
             },
         };
@@ -263,6 +397,7 @@ impl Tracker {
     /// caller has killed every process of the run. False when a file could not be rolled
     /// back completely.
     pub fn power_cut(&self, cut: &Cut, seed: u64) -> bool {
+        self.settle(None);
         self.store().power_cut(&self.disk, cut, seed)
     }
 }
@@ -300,8 +435,17 @@ struct Ours {
 }
 
 impl Ours {
+    /// A read-write handle on a file whose data the model saves and restores.
     fn open(&self, path: &str) -> Option<Handle> {
-        let f = std::fs::OpenOptions::new().read(true).write(true).open(path).ok()?;
+        self.keep(std::fs::OpenOptions::new().read(true).write(true).open(path).ok()?)
+    }
+
+    /// A read-only handle: a file a removal or rename replaces, kept to be written back.
+    fn open_read(&self, path: &str) -> Option<Handle> {
+        self.keep(File::open(path).ok()?)
+    }
+
+    fn keep(&self, f: File) -> Option<Handle> {
         let h = f.as_raw_fd();
         self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(h, f);
         Some(Handle(h))

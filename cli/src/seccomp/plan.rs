@@ -36,6 +36,8 @@ pub struct Plan {
     /// A `powercut` or `lose` rule: every change to file data, by every process, is tracked
     /// (`crash.rs`).
     pub tracking: bool,
+    /// A `powercut(dirs)` rule: directory entries are journaled too.
+    pub dirs: bool,
     /// The options it was made with.
     pub options: Options,
 }
@@ -93,8 +95,16 @@ fn build(rules: &[Rule], opts: Options, lenient: bool) -> Result<(Plan, Vec<Stri
     let tracking = fitted
         .iter()
         .any(|r| r.chain.iter().any(|a| matches!(a.task, Task::Powercut(_) | Task::Lose(..))));
+    let dirs = fitted
+        .iter()
+        .any(|r| r.chain.iter().any(|a| matches!(&a.task, Task::Powercut(c) if c.dirs)));
     if tracking {
         for point in super::crash::TRACKED {
+            trapped.extend(table::calls_of(point).map(|c| c.nr));
+        }
+    }
+    if dirs {
+        for point in super::crash::TRACKED_DIRS {
             trapped.extend(table::calls_of(point).map(|c| c.nr));
         }
     }
@@ -108,7 +118,7 @@ fn build(rules: &[Rule], opts: Options, lenient: bool) -> Result<(Plan, Vec<Stri
     }
     trapped.sort_unstable();
     trapped.dedup();
-    Ok((Plan { rules: fitted, trapped, tracking, options: opts }, refused))
+    Ok((Plan { rules: fitted, trapped, tracking, dirs, options: opts }, refused))
 }
 
 /// Whether the backend carries out `rule` on a kernel with every ability: the names of the
@@ -162,11 +172,6 @@ fn fit(rule: &Rule, opts: &Options) -> Result<(Rule, Vec<&'static Call>), String
     }
     for a in &rule.chain {
         match &a.task {
-            Task::Powercut(cut) if cut.dirs => {
-                return Err("`dirs` needs the directory entries journaled, which this backend \
-                            does not do; use --backend preload, or a power cut of file data"
-                    .into());
-            }
             Task::Powercut(cut) if cut.keep.is_some() => {
                 return Err("`keep=` replays a crash state of explore's recording, which the \
                             preload makes; use --backend preload"

@@ -158,7 +158,7 @@ impl Supervisor {
             rules: Mutex::new(plan.rules.clone()),
             trapped: plan.trapped.clone(),
             opts: plan.options.clone(),
-            crash: plan.tracking.then(Tracker::new),
+            crash: plan.tracking.then(|| Tracker::new(plan.dirs)),
             seed,
             log,
             procs: Mutex::new(HashMap::new()),
@@ -248,6 +248,10 @@ impl Supervisor {
         // preload counted it, and logged its end.
         if execs && listener.handed && !self.knows(tgid) {
             return kernel::send(listener, n.id, Answer::Continue);
+        }
+        // The thread's earlier directory changes are done by now (`crash.rs`).
+        if let Some(t) = &self.crash {
+            t.settle(Some(tid));
         }
         let proc = self.process(tgid);
         if execs {
@@ -399,7 +403,7 @@ impl Supervisor {
         if matches!(d.effect, Effect::Short(_) | Effect::Full(_) | Effect::Corrupt(..))
             && let Some(t) = &self.crash
         {
-            t.before(call, proc.pid, &n.data.args);
+            t.before(call, proc.pid, n.pid as i32, &n.data.args);
         }
         let size = f.size.unwrap_or(0);
         let (answer, result) = match d.effect {
@@ -493,7 +497,7 @@ impl Supervisor {
         proc: &Proc,
     ) -> Option<Answer> {
         let Some(t) = &self.crash else { return Some(Answer::Continue) };
-        let change = t.before(call, proc.pid, &n.data.args);
+        let change = t.before(call, proc.pid, n.pid as i32, &n.data.args);
         // What was saved must be the asking task's file (its pid not reused meanwhile).
         if !kernel::still_valid(listener, n.id) {
             return None;

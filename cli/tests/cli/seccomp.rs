@@ -427,7 +427,7 @@ fn what_needs_the_library_is_refused_before_the_program_runs() {
         ("sys:write[site=ab12]=error(EIO)", "`site=` needs the library inside the process"),
         ("sys:write[within=tx]=error(EIO)", "`within=` needs the library inside the process"),
         ("wal::append=return", "an in-code point lives in the program's library"),
-        ("sys:fsync=powercut(dirs)", "`dirs` needs the directory entries journaled"),
+        ("sys:fsync=powercut(keep=P42.k3-7,9.e2)", "`keep=` replays a crash state"),
         ("sys:close=error(EIO)", "must still release the descriptor"),
     ] {
         let (code, out, err) = run(dir.path(), &["-r", rule, "--", "./save"]);
@@ -867,4 +867,59 @@ fn tasks_and_filters_work_as_under_the_preload() {
         let (_, out, err) = one(rule);
         assert_eq!(out.contains("Input/output error"), fails, "{rule}: {out}{err}");
     }
+}
+
+/// `powercut(dirs)` under the seccomp backend: an atomic save (write a temporary file, sync
+/// it, rename it into place) whose directory is never synced loses both the new name and the
+/// temporary file; once the directory is synced after the rename, the file stays.
+#[test]
+fn a_power_cut_with_dirs_undoes_entries_of_unsynced_directories() {
+    let dir = TempDir::new("seccomp-dirs");
+    let src = r#"
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    mkdir("d", 0755);
+    int dfd = open("d", O_RDONLY | O_DIRECTORY);
+    fsync(dfd);
+    int base = open(".", O_RDONLY | O_DIRECTORY);
+    fsync(base);
+    int fd = open("d/f.tmp", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    write(fd, "new contents\n", 13);
+    fsync(fd);
+    close(fd);
+    rename("d/f.tmp", "d/f");
+    if (argc > 1) fsync(dfd);
+    int m = open("marker", O_WRONLY | O_CREAT, 0644);
+    write(m, "x", 1);
+    printf("not reached\n");
+    return 0;
+}
+"#;
+    c_program(dir.path(), "save", src, &["-static"]);
+    let rule = "sys:write[path=*/marker]=powercut(dirs)";
+    let entries = || {
+        let mut v: Vec<String> = std::fs::read_dir(dir.join("d"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let (code, out, err) = run(dir.path(), &["-r", rule, "--", "./save"]);
+    assert_eq!(code, Some(137), "{out}{err}");
+    assert!(
+        entries().is_empty(),
+        "the unsynced directory lost both entries: {:?} {err}",
+        entries()
+    );
+    // The marker's creation was undone too: `.` was last synced before it.
+    assert!(!dir.join("marker").exists(), "{err}");
+    std::fs::remove_dir_all(dir.join("d")).unwrap();
+    let (code, out, err) = run(dir.path(), &["-r", rule, "--", "./save", "sync"]);
+    assert_eq!(code, Some(137), "{out}{err}");
+    assert_eq!(entries(), ["f"], "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("d/f")).unwrap(), "new contents\n");
 }
