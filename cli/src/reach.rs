@@ -41,9 +41,10 @@ pub fn is_static(path: &Path) -> bool {
     read_head(path).and_then(|h| elf_kind(&h)) == Some(Elf::Static)
 }
 
-/// Whether the program at `path` is a Go program (its build info, `\xff Go buildinf:`, is in
-/// the file): the Go runtime makes its system calls itself, so even a dynamically linked (cgo)
-/// Go program loads the preload but shows it only the calls of its C code.
+/// Whether the program at `path` is a Go program (its build info, `\xff Go buildinf:`, or a
+/// `.note.go.buildid` section is in the file): the Go runtime makes its system calls itself,
+/// so even a dynamically linked (cgo) Go program loads the preload but shows it only the calls
+/// of its C code.
 pub fn is_go(path: &Path) -> bool {
     use std::io::Read as _;
     // The build info sits in the data segment, in the first megabytes of any Go binary; a
@@ -53,9 +54,12 @@ pub fn is_go(path: &Path) -> bool {
     read.is_ok() && has_go_buildinfo(&bytes)
 }
 
+/// The build info's magic, or the name of the section holding the Go build ID
+/// (`.note.go.buildid`, in the section names of every Go binary the linker wrote).
 fn has_go_buildinfo(bytes: &[u8]) -> bool {
     const MAGIC: &[u8] = b"\xff Go buildinf:";
-    bytes.windows(MAGIC.len()).any(|w| w == MAGIC)
+    const NOTE: &[u8] = b".note.go.buildid";
+    bytes.windows(MAGIC.len()).any(|w| w == MAGIC) || bytes.windows(NOTE.len()).any(|w| w == NOTE)
 }
 
 fn read_head(path: &Path) -> Option<Vec<u8>> {
@@ -141,6 +145,7 @@ mod tests {
         let mut go = b"\x7fELF....".to_vec();
         go.extend_from_slice(b"\xff Go buildinf:\x08\x02");
         assert!(has_go_buildinfo(&go));
+        assert!(has_go_buildinfo(b"\x7fELF...\0.text\0.note.go.buildid\0"));
         assert!(!has_go_buildinfo(b"\x7fELF plain C"));
         let sh = resolve(Path::new("sh")).expect("sh is on PATH");
         assert!(!is_go(&sh));
