@@ -74,25 +74,25 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The calls turned away with ENOSYS: their counter, name, and the option that lets
+    /// them through.
+    fn denials(&self) -> [(&AtomicU64, &'static str, &'static str); 2] {
+        [
+            (&self.io_uring_denied, "io_uring_setup", "--allow-io-uring"),
+            (&self.aio_denied, "io_setup", "--allow-aio"),
+        ]
+    }
+
     /// The calls turned away with ENOSYS in this run.
     pub fn turned_away(&self) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        if self.io_uring_denied.load(Ordering::Relaxed) > 0 {
-            out.push("io_uring_setup");
-        }
-        if self.aio_denied.load(Ordering::Relaxed) > 0 {
-            out.push("io_setup");
-        }
-        out
+        let denials = self.denials();
+        denials.iter().filter(|(n, ..)| n.load(Ordering::Relaxed) > 0).map(|(_, c, _)| *c).collect()
     }
 
     /// The summary's lines for asynchronous I/O turned away (SPEC §9), empty when none was.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        for (count, call, flag) in [
-            (&self.io_uring_denied, "io_uring_setup", "--allow-io-uring"),
-            (&self.aio_denied, "io_setup", "--allow-aio"),
-        ] {
+        for (count, call, flag) in self.denials() {
             let n = count.load(Ordering::Relaxed);
             if n > 0 {
                 out.push_str(&format!(
@@ -399,6 +399,12 @@ impl Supervisor {
             return self.go_ahead(listener, n, call, proc);
         };
         let task = Task { listener, notif: n, call, tgid: proc.pid };
+        // An effect that ends processes is logged before it takes effect: once the process is
+        // gone, `failinject run` may read the log at any moment.
+        let ends = matches!(d.effect, Effect::Kill(_) | Effect::Panic(_) | Effect::Powercut { .. });
+        if ends {
+            self.inject_record(proc, tid, call, &sys, &d, None);
+        }
         // A call made on the program's behalf changes the file as the program's own would.
         if matches!(d.effect, Effect::Short(_) | Effect::Full(_) | Effect::Corrupt(..))
             && let Some(t) = &self.crash
@@ -453,18 +459,14 @@ impl Supervisor {
                 eprintln!("failinject: sys:{}: {}", call.point, msg.unwrap_or(""));
                 (self.go_ahead(listener, n, call, proc), None)
             }
-            // Logged before the signal: once the process is gone, `failinject run` may read
-            // the log at any moment.
             Effect::Panic(msg) => {
-                self.inject_record(proc, tid, call, &sys, &d, None);
                 eprintln!("failinject: panic at sys:{}: {}", call.point, msg.unwrap_or(""));
                 kernel::tgkill(proc.pid, tid, libc::SIGABRT);
-                return Some(Answer::Continue);
+                (Some(Answer::Continue), None)
             }
             Effect::Kill(sig) => {
-                self.inject_record(proc, tid, call, &sys, &d, None);
                 kernel::tgkill(proc.pid, tid, sig.0);
-                return self.go_ahead(listener, n, call, proc);
+                (self.go_ahead(listener, n, call, proc), None)
             }
             Effect::Lose(e, how) => {
                 if let Some(t) = &self.crash {
@@ -475,14 +477,14 @@ impl Supervisor {
                 (Some(Answer::Error(e.0)), None)
             }
             Effect::Powercut { cut, seed } => {
-                // Logged first: nothing of the run is left to log it after.
-                self.inject_record(proc, tid, call, &sys, &d, None);
                 self.cut_power(&cut, seed);
-                return None;
+                (None, None)
             }
             Effect::Yield | Effect::ReturnArg(_) => (self.go_ahead(listener, n, call, proc), None),
         };
-        self.inject_record(proc, tid, call, &sys, &d, result);
+        if !ends {
+            self.inject_record(proc, tid, call, &sys, &d, result);
+        }
         answer
     }
 

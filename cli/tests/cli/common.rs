@@ -45,19 +45,27 @@ pub fn failinject(dir: &Path, args: &[&str]) -> Command {
 /// `sh -c SCRIPT` in `dir`, with the environment `failinject()` gives and the installed
 /// `failinject` first on `PATH`: a user's shell, typing the documentation's lines.
 pub fn shell(dir: &Path, script: &str) -> Command {
-    let like = failinject(dir, &[]);
-    let mut sh = Command::new("sh");
-    sh.args(["-c", script]).current_dir(dir);
-    for (k, v) in like.get_envs() {
-        match v {
-            Some(v) => sh.env(k, v),
-            None => sh.env_remove(k),
-        };
-    }
+    let mut sh = like_failinject(dir, Path::new("sh"));
+    sh.args(["-c", script]);
     let bin_dir = installed().parent().expect("the binary's directory");
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     sh.env("PATH", path);
     sh
+}
+
+/// `program` in `dir` with the environment `failinject()` gives (a launcher that runs the
+/// installed `failinject` itself, a shell).
+pub fn like_failinject(dir: &Path, program: &Path) -> Command {
+    let like = failinject(dir, &[]);
+    let mut cmd = Command::new(program);
+    cmd.current_dir(dir);
+    for (k, v) in like.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd
 }
 
 /// Runs it to the end.

@@ -728,7 +728,6 @@ int main(int argc, char **argv) {
     let bin = installed().to_str().unwrap().to_string();
     for (nr, call) in [(libc::SYS_seccomp, "seccomp"), (libc::SYS_pidfd_getfd, "pidfd_getfd")] {
         let nr = nr.to_string();
-        let mut cmd = failinject(dir.path(), &[]);
         let args = [
             nr.as_str(),
             &bin,
@@ -740,7 +739,7 @@ int main(int argc, char **argv) {
             "--",
             "./save",
         ];
-        let out = cmd_with(&mut cmd, &deny, &args);
+        let out = output(like_failinject(dir.path(), &deny).args(args));
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(
@@ -752,33 +751,13 @@ int main(int argc, char **argv) {
         assert!(!dir.join("out.txt").exists(), "nothing ran");
         // `auto` runs it under the preload instead, which cannot reach a static program.
         let args = [nr.as_str(), &bin, "run", "-r", "sys:fsync=error(EIO)", "--", "./save"];
-        let out = cmd_with(&mut failinject(dir.path(), &[]), &deny, &args);
+        let out = output(like_failinject(dir.path(), &deny).args(args));
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{err}");
         assert!(err.contains(&format!("warning: {call} is denied here")), "{err}");
         assert!(err.contains("using the preload backend instead"), "{err}");
         std::fs::remove_file(dir.join("out.txt")).unwrap();
     }
-}
-
-/// `cmd`'s environment and directory, but running `program args…`.
-fn cmd_with(
-    like: &mut std::process::Command,
-    program: &Path,
-    args: &[&str],
-) -> std::process::Output {
-    let mut c = std::process::Command::new(program);
-    c.args(args);
-    if let Some(d) = like.get_current_dir() {
-        c.current_dir(d);
-    }
-    for (k, v) in like.get_envs() {
-        match v {
-            Some(v) => c.env(k, v),
-            None => c.env_remove(k),
-        };
-    }
-    c.output().expect("run the launcher")
 }
 
 /// A static program started below a dynamic command (a shell, a vfork'ing launcher) is handed
