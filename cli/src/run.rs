@@ -356,6 +356,8 @@ fn choose_backend(
         killable: abilities.killable,
         code_elsewhere: gofail.value.is_some(),
         trap,
+        // explore's crash search records every change (`seccomp/changes.rs`).
+        record_changes: std::env::var_os("FAILINJECT_CHANGES").is_some(),
     };
     match seccomp::plan::plan(rules, opts) {
         Ok(plan) => {

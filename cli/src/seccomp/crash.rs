@@ -15,10 +15,15 @@
 //! the thread's next trapped call (or at the cut) the entry is journaled if the file system
 //! shows the call happened (the source gone and the target there, the path there or gone).
 //!
+//! With a record of changes (`changes.rs`, for `explore --crash=search`), every change is
+//! tracked as with `powercut(dirs)`, and recorded once its result is known: writes are made
+//! on the program's behalf by the supervisor, truncations are seen done as entries are.
+//!
 //! Not tracked here (refused by the plan or warned about): writes through shared mappings, and
-//! explore's crash states (`keep=`).
+//! the live replay of explore's crash states (`keep=`).
 #![forbid(unsafe_code)]
 
+use super::changes::{Recorder, Subject};
 use super::facts;
 use super::table::{Call, Io, Target};
 use failinject_crash::{Cut, Disk, Handle, Kind, Op, Stat, Store, Warning};
@@ -68,13 +73,38 @@ pub const TRACKED_DIRS: &[&str] = &[
     "mkdirat",
 ];
 
-/// A directory change whose result is not known yet: journaled once the file system shows
-/// it happened.
+/// A change whose result is not known yet: journaled (and recorded) once the file system
+/// shows it happened.
 struct Pending {
-    op: Op,
-    path: Vec<u8>,
-    to: Option<Vec<u8>>,
-    held: Option<Handle>,
+    /// The process, the call that makes it, and when it was trapped (the record's time).
+    pid: i32,
+    point: &'static str,
+    t: u64,
+    what: Pended,
+}
+
+/// The file a call names: by path, or by the process's descriptor.
+enum On<'a> {
+    Path(&'a [u8]),
+    Fd(i32),
+}
+
+/// How a call changes a file's size: to a length, or (`fallocate`) from an offset on (`None`:
+/// only the size).
+enum Size {
+    To(u64),
+    From(Option<u64>),
+}
+
+enum Pended {
+    /// A directory entry's change.
+    Entry { op: Op, path: Vec<u8>, to: Option<Vec<u8>>, held: Option<Handle> },
+    /// A truncation to `len` bytes (recorded only; tracking saved the bytes already), the
+    /// file held open to see its size.
+    Truncated { file: File, st: Stat, path: Vec<u8>, len: u64 },
+    /// An `fallocate` that changes the bytes from `from` on, or only the size (recorded
+    /// only).
+    Allocated { file: File, st: Stat, path: Vec<u8>, from: Option<u64> },
 }
 
 /// Bytes of undo memory (virtual: pages are touched as records are saved).
@@ -93,12 +123,17 @@ pub struct Tracker {
     pending: Mutex<HashMap<i32, Vec<Pending>>>,
     /// A warning already printed (each once).
     warned: Mutex<Vec<&'static str>>,
+    /// The record of changes, for explore's crash search.
+    record: Option<Recorder>,
 }
 
 /// What a tracked call is, as far as the model cares.
 pub enum Change {
     /// It changes file data (what it overwrites was saved).
     Data,
+    /// It writes to descriptor `fd` of a regular file at `at` (`None`: the file offset), what
+    /// it overwrites saved.
+    Write { fd: i32, at: Option<u64> },
     /// It makes a file, a range or a file system durable: made on the program's behalf.
     Sync,
     /// Nothing the model tracks.
@@ -106,12 +141,15 @@ pub enum Change {
 }
 
 impl Tracker {
-    pub fn new(dirs: bool) -> Tracker {
+    /// The run's tracker; with `record`, every change is recorded too (directory entries
+    /// are then journaled as `dirs` does).
+    pub fn new(dirs: bool, record: Option<Recorder>) -> Tracker {
         let t = Tracker {
             disk: Ours::default(),
-            dirs,
+            dirs: dirs || record.is_some(),
             pending: Mutex::new(HashMap::new()),
             warned: Mutex::new(Vec::new()),
+            record,
         };
         let mut store = t.store();
         if !store.ready() {
@@ -140,9 +178,47 @@ impl Tracker {
         }
     }
 
+    /// Whether changes are recorded: writes are then made on the program's behalf, so that
+    /// their result is known ([`Tracker::wrote`]).
+    pub fn recording(&self) -> bool {
+        self.record.is_some()
+    }
+
+    /// Notes a change of thread `tid` to see done at its next call.
+    fn pend(&self, (pid, tid): (i32, i32), point: &'static str, what: Pended) {
+        let t = self.record.as_ref().map_or(0, Recorder::now);
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(tid)
+            .or_default()
+            .push(Pending { pid, point, t, what });
+    }
+
+    /// With a record of changes: a change of the size of the file at `path`, to record once
+    /// seen done.
+    fn pend_size(&self, ids: (i32, i32), point: &'static str, on: On<'_>, size: Size) {
+        if !self.recording() {
+            return;
+        }
+        let (open, path) = match on {
+            On::Path(p) => (String::from_utf8_lossy(p).into_owned(), Some(p.to_vec())),
+            On::Fd(fd) => (proc_fd(ids.0, fd), facts::fd_path(ids.0, i64::from(fd))),
+        };
+        let (Ok(file), Some(path)) = (File::open(open), path) else { return };
+        let Some(st) = file.metadata().ok().map(|m| stat(&m)).filter(Stat::regular) else {
+            return;
+        };
+        let what = match size {
+            Size::To(len) => Pended::Truncated { file, st, path, len },
+            Size::From(from) => Pended::Allocated { file, st, path, from },
+        };
+        self.pend(ids, point, what);
+    }
+
     /// Before `call` (by process `pid`, with `args`) goes ahead: saves what it overwrites.
     /// Returns what kind of change it is.
-    pub fn before(&self, call: &Call, pid: i32, tid: i32, args: &[u64; 6]) -> Change {
+    pub fn before(&self, call: &'static Call, pid: i32, tid: i32, args: &[u64; 6]) -> Change {
         let fd = |i: usize| args[i] as i64 as i32;
         if self.dirs {
             self.before_entry(call, pid, tid, args);
@@ -179,22 +255,31 @@ impl Tracker {
                 };
                 if let Some(path) = path {
                     self.before_cut_path(&path, 0);
+                    self.pend_size((pid, tid), call.point, On::Path(&path), Size::To(0));
                 }
                 Change::Data
             }
             "truncate" => {
                 let Some(path) = facts::read_cstr(pid, args[0]) else { return Change::None };
-                self.before_cut_path(&facts::absolute(pid, None, &path), args[1]);
+                let path = facts::absolute(pid, None, &path);
+                self.before_cut_path(&path, args[1]);
+                self.pend_size((pid, tid), call.point, On::Path(&path), Size::To(args[1]));
                 Change::Data
             }
-            "ftruncate" => self.before_fd(pid, fd(0), Some(args[1]), u64::MAX),
+            "ftruncate" => {
+                let change = self.before_fd(pid, fd(0), Some(args[1]), u64::MAX);
+                self.pend_size((pid, tid), call.point, On::Fd(fd(0)), Size::To(args[1]));
+                change
+            }
             "fallocate" => {
                 let mode = args[1] as i32;
                 let from = (mode & !libc::FALLOC_FL_KEEP_SIZE != 0).then_some(args[2]);
-                match from {
+                let change = match from {
                     Some(off) => self.before_fd(pid, fd(0), Some(off), u64::MAX),
                     None => self.register_fd(pid, fd(0)),
-                }
+                };
+                self.pend_size((pid, tid), call.point, On::Fd(fd(0)), Size::From(from));
+                change
             }
             _ => {
                 let target = match call.target {
@@ -220,14 +305,42 @@ impl Tracker {
                     }
                     _ => None,
                 };
-                self.before_fd(pid, fd(target), at, len)
+                match self.before_fd(pid, fd(target), at, len) {
+                    Change::Data => Change::Write { fd: fd(target), at },
+                    other => other,
+                }
             }
         }
     }
 
+    /// With a record of changes: a write of `call` by process `pid` to its descriptor `fd`
+    /// (at `at`, `None`: at the file offset) made on its behalf moved `n` bytes.
+    pub fn wrote(
+        &self,
+        call: &'static Call,
+        pid: i32,
+        fd: i32,
+        at: Option<u64>,
+        n: u64,
+        args: &[u64; 6],
+    ) {
+        let Some(r) = &self.record else { return };
+        let Ok(file) = File::open(proc_fd(pid, fd).as_str()) else { return };
+        let info = fd_info(pid, fd);
+        // The offset moved past what was written (to the end first, with `O_APPEND`).
+        let Some(off) = at.or_else(|| info.map(|(pos, _)| pos.saturating_sub(n))) else { return };
+        let rwf = call.rw_flags.map_or(0, |i| args[i] as i32);
+        let dsync = info.is_some_and(|(_, f)| f & (libc::O_DSYNC | libc::O_SYNC) != 0)
+            || rwf & (libc::RWF_DSYNC | libc::RWF_SYNC) != 0;
+        let st = file.metadata().ok().map(|m| stat(&m));
+        let path = facts::fd_path(pid, i64::from(fd));
+        let s = subject((pid, call.point, r.now()), st.as_ref(), path.as_deref());
+        r.write(&s, (off, n), &file, dsync);
+    }
+
     /// Before a call that may change a directory entry: what it replaces is held, and what it
     /// expects to see done is noted for thread `tid` ([`Tracker::settle`]).
-    fn before_entry(&self, call: &Call, pid: i32, tid: i32, args: &[u64; 6]) {
+    fn before_entry(&self, call: &'static Call, pid: i32, tid: i32, args: &[u64; 6]) {
         let creates = match call.point {
             "open" | "openat" | "creat" => {
                 let flags = match call.target {
@@ -248,7 +361,7 @@ impl Tracker {
             if lstat(&path).is_some() {
                 return;
             }
-            Pending { op: Op::Created, path, to: None, held: None }
+            Pended::Entry { op: Op::Created, path, to: None, held: None }
         } else {
             match call.point {
                 "rename" | "renameat" | "renameat2" => {
@@ -258,23 +371,18 @@ impl Tracker {
                     }
                     let Some(from) = f.path2 else { return };
                     let held = self.hold(&path, lstat(&path));
-                    Pending { op: Op::Renamed, path: from, to: Some(path), held }
+                    Pended::Entry { op: Op::Renamed, path: from, to: Some(path), held }
                 }
                 "unlink" | "unlinkat" | "rmdir" => {
                     let Some(meta) = lstat(&path) else { return };
                     let dir = meta.is_dir();
                     let held = self.hold(&path, Some(meta));
-                    Pending { op: Op::Removed { dir }, path, to: None, held }
+                    Pended::Entry { op: Op::Removed { dir }, path, to: None, held }
                 }
                 _ => return,
             }
         };
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(tid)
-            .or_default()
-            .push(pending);
+        self.pend((pid, tid), call.point, pending);
     }
 
     /// A handle on the regular file at `path`, which a removal or rename is about to replace.
@@ -283,8 +391,8 @@ impl Tracker {
         self.disk.open_read(&String::from_utf8_lossy(path))
     }
 
-    /// Journals the directory changes of thread `tid` (all threads' for `None`) that the file
-    /// system shows happened; drops the others.
+    /// Journals (and records) the changes of thread `tid` (all threads' for `None`) that the
+    /// file system shows happened; drops the others.
     pub fn settle(&self, tid: Option<i32>) {
         if !self.dirs {
             return;
@@ -296,23 +404,70 @@ impl Tracker {
                 None => p.drain().flat_map(|(_, v)| v).collect(),
             }
         };
-        let there =
-            |p: &[u8]| std::fs::symlink_metadata(String::from_utf8_lossy(p).as_ref()).is_ok();
-        for e in done {
-            let happened = match (&e.op, &e.to) {
-                (Op::Created, _) => there(&e.path),
-                (Op::Removed { .. }, _) => !there(&e.path),
-                (Op::Renamed, Some(to)) => !there(&e.path) && there(to),
-                (Op::Renamed, None) => false,
-            };
-            if !happened {
-                if let Some(h) = e.held {
-                    self.disk.release(h);
+        for p in done {
+            match p.what {
+                Pended::Entry { op, path, to, held } => {
+                    self.settle_entry((p.pid, p.point, p.t), op, path, to, held);
                 }
-                continue;
+                Pended::Truncated { file, st, path, len } => {
+                    let now = file.metadata().map_or(u64::MAX, |m| m.len());
+                    if let (Some(r), true) = (&self.record, now == len) {
+                        r.truncate(&subject((p.pid, p.point, p.t), Some(&st), Some(&path)), len);
+                    }
+                }
+                // The record sees an allocation as what it left: the bytes from where it
+                // changed them to the end, and the size (as the preload records it).
+                Pended::Allocated { file, st, path, from } => {
+                    let Some(r) = &self.record else { continue };
+                    let size = file.metadata().map_or(st.size, |m| m.len());
+                    let s = subject((p.pid, p.point, p.t), Some(&st), Some(&path));
+                    if let Some(off) = from.filter(|off| *off < size) {
+                        r.write(&s, (off, size - off), &file, false);
+                    }
+                    if size != st.size || from.is_some() {
+                        r.truncate(&s, size);
+                    }
+                }
             }
-            let r = self.store().journal(&self.disk, e.op, &e.path, e.to.as_deref(), e.held);
-            self.warn(r);
+        }
+    }
+
+    /// A directory change seen done or not: journaled and recorded, or its held file let go.
+    fn settle_entry(
+        &self,
+        (pid, point, t): (i32, &'static str, u64),
+        op: Op,
+        path: Vec<u8>,
+        to: Option<Vec<u8>>,
+        held: Option<Handle>,
+    ) {
+        let there = |p: &[u8]| std::fs::symlink_metadata(String::from_utf8_lossy(p).as_ref()).ok();
+        let happened = match (&op, &to) {
+            (Op::Created, _) => there(&path).is_some(),
+            (Op::Removed { .. }, _) => there(&path).is_none(),
+            (Op::Renamed, Some(to)) => there(&path).is_none() && there(to).is_some(),
+            (Op::Renamed, None) => false,
+        };
+        if !happened {
+            if let Some(h) = held {
+                self.disk.release(h);
+            }
+            return;
+        }
+        let r = self.store().journal(&self.disk, op, &path, to.as_deref(), held);
+        self.warn(r);
+        let Some(rec) = &self.record else { return };
+        // The file the entry names now (a removal's is gone).
+        let named = there(to.as_deref().unwrap_or(&path));
+        let dir = named.as_ref().is_some_and(std::fs::Metadata::is_dir);
+        let st = named.as_ref().map(stat).filter(|_| !dir);
+        let s = subject((pid, point, t), st.as_ref(), Some(&path));
+        match op {
+            Op::Created if point.starts_with("symlink") => rec.entry(&s, "symlink", None, false),
+            Op::Created if point.starts_with("link") => rec.entry(&s, "link", None, false),
+            Op::Created => rec.entry(&s, "create", None, dir),
+            Op::Renamed => rec.entry(&s, "rename", to.as_deref(), dir),
+            Op::Removed { dir } => rec.entry(&s, "unlink", None, dir),
         }
     }
 
@@ -379,6 +534,18 @@ impl Tracker {
         };
         drop(s);
         self.warn(r);
+        let Some(rec) = &self.record else { return };
+        let st = (call.point != "sync").then(|| fd_stat(pid, fd)).flatten();
+        let path = (call.point != "sync").then(|| facts::fd_path(pid, i64::from(fd))).flatten();
+        let sub = subject((pid, call.point, rec.now()), st.as_ref(), path.as_deref());
+        match call.point {
+            "sync" | "syncfs" => rec.synced(&sub, call.point, false, None),
+            "sync_file_range" if args[3] as u32 & libc::SYNC_FILE_RANGE_WAIT_AFTER != 0 => {
+                rec.synced(&sub, "sync_range", false, Some((args[1], args[2])));
+            }
+            "sync_file_range" => {}
+            _ => rec.synced(&sub, "fsync", st.is_some_and(|s| s.dir()), None),
+        }
     }
 
     /// `lose(E)` on a sync of descriptor `fd` of process `pid` (`whole_fs`: `syncfs`).
@@ -400,6 +567,21 @@ impl Tracker {
         self.settle(None);
         self.store().power_cut(&self.disk, cut, seed)
     }
+}
+
+/// What a change record of process `pid` (its call's point, trapped at `t`) says of its
+/// file.
+fn subject<'a>(
+    (pid, point, t): (i32, &'a str, u64),
+    st: Option<&'a Stat>,
+    path: Option<&'a [u8]>,
+) -> Subject<'a> {
+    Subject { pid, t, point, st, path }
+}
+
+/// `/proc/PID/fd/FD`: descriptor `fd` of process `pid`, as the supervisor opens it.
+fn proc_fd(pid: i32, fd: i32) -> String {
+    format!("/proc/{pid}/fd/{fd}")
 }
 
 /// The identity and size of what descriptor `fd` of process `pid` refers to.

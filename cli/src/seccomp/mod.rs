@@ -20,6 +20,7 @@
 //! `facts` (what rules match on, read from `/proc` and the program's memory), `perform`
 //! (calls made on the program's behalf), `supervise` (the notification loop).
 
+mod changes;
 pub mod control;
 mod crash;
 mod facts;

@@ -24,6 +24,9 @@ pub struct Options {
     /// With a control socket: the points whose calls are trapped besides the rules' own, so
     /// that rules set while the run runs can act on them (`--trap`).
     pub trap: Option<PointSet>,
+    /// Every change is recorded (`FAILINJECT_CHANGES`, explore's crash search): tracked as
+    /// with `powercut(dirs)`.
+    pub record_changes: bool,
 }
 
 /// The rules as the supervisor decides them, and what the filter traps.
@@ -92,12 +95,14 @@ fn build(rules: &[Rule], opts: Options, lenient: bool) -> Result<(Plan, Vec<Stri
         }
     }
     // Old bytes must be saved before any write of any process, whatever the rules match.
-    let tracking = fitted
-        .iter()
-        .any(|r| r.chain.iter().any(|a| matches!(a.task, Task::Powercut(_) | Task::Lose(..))));
-    let dirs = fitted
-        .iter()
-        .any(|r| r.chain.iter().any(|a| matches!(&a.task, Task::Powercut(c) if c.dirs)));
+    let tracking = opts.record_changes
+        || fitted
+            .iter()
+            .any(|r| r.chain.iter().any(|a| matches!(a.task, Task::Powercut(_) | Task::Lose(..))));
+    let dirs = opts.record_changes
+        || fitted
+            .iter()
+            .any(|r| r.chain.iter().any(|a| matches!(&a.task, Task::Powercut(c) if c.dirs)));
     if tracking {
         for point in super::crash::TRACKED {
             trapped.extend(table::calls_of(point).map(|c| c.nr));

@@ -12,6 +12,7 @@
 //!   summary, `explore` and every reader of logs work the same under both backends.
 #![forbid(unsafe_code)]
 
+use super::changes::Recorder;
 use super::crash::{Change, Tracker};
 use super::facts::{self, Facts};
 use super::kernel::{self, Answer, Notif};
@@ -158,7 +159,10 @@ impl Supervisor {
             rules: Mutex::new(plan.rules.clone()),
             trapped: plan.trapped.clone(),
             opts: plan.options.clone(),
-            crash: plan.tracking.then(|| Tracker::new(plan.dirs)),
+            crash: plan.tracking.then(|| {
+                let record = plan.options.record_changes.then(Recorder::from_env).flatten();
+                Tracker::new(plan.dirs, record)
+            }),
             seed,
             log,
             procs: Mutex::new(HashMap::new()),
@@ -482,6 +486,13 @@ impl Supervisor {
             }
             Effect::Yield | Effect::ReturnArg(_) => (self.go_ahead(listener, n, call, proc), None),
         };
+        // A call made here (a sync on the program's behalf too) has a known result; one the
+        // kernel goes on with does not.
+        let result = result.or(match answer {
+            Some(Answer::Value(v)) => Some(v),
+            Some(Answer::Error(_)) => Some(-1),
+            _ => None,
+        });
         if !ends {
             self.inject_record(proc, tid, call, &sys, &d, result);
         }
@@ -514,7 +525,17 @@ impl Supervisor {
                 }
                 Some(done.answer)
             }
-            Change::Data | Change::None => Some(Answer::Continue),
+            // With a record of changes, a write is made here, so that its count is known.
+            Change::Write { fd, at } if t.recording() => {
+                self.before_slow(listener);
+                let task = Task { listener, notif: n, call, tgid: proc.pid };
+                let done = perform::perform(&task, u64::MAX, None)?;
+                if let Answer::Value(moved @ 1..) = done.answer {
+                    t.wrote(call, proc.pid, fd, at, moved as u64, &n.data.args);
+                }
+                Some(done.answer)
+            }
+            Change::Data | Change::Write { .. } | Change::None => Some(Answer::Continue),
         }
     }
 
@@ -579,7 +600,7 @@ impl Supervisor {
         o.insert("hit".into(), d.hit.into());
         o.insert("action".into(), d.effect.to_string().into());
         match d.effect {
-            Effect::Error(e) => {
+            Effect::Error(e) | Effect::Lose(e, _) => {
                 o.insert("errno".into(), e.to_string().into());
             }
             Effect::Full(0) => {
@@ -773,6 +794,10 @@ impl Supervisor {
     /// Writes the exit record of every process still known: the run is over. The counts are
     /// exact whatever ended the processes, since they were kept here.
     pub fn finish(&self) {
+        // Changes not yet seen done (a process's last rename) are looked at once more.
+        if let Some(t) = &self.crash {
+            t.settle(None);
+        }
         let procs = std::mem::take(&mut *self.procs.lock().unwrap_or_else(|e| e.into_inner()));
         let mut procs: Vec<_> = procs.into_values().collect();
         procs.sort_by_key(|p| p.pid);
