@@ -233,11 +233,10 @@ fn check(args: &Args) -> anyhow::Result<Campaign> {
         if let Err(denied) = crate::seccomp::probe() {
             bail!("{} cannot be explored here: {denied}", resolved.display());
         }
-        if code.is_some() || args.crash == Some(CrashHow::Search) || args.depth != 1 {
+        if code.is_some() {
             bail!(
                 "under the seccomp backend, explore fails system calls one (call, file) at a \
-                 time: in-code scopes, --crash=search and --depth 2 need the preload \
-                 (--backend preload)"
+                 time: in-code scopes need the preload (--backend preload)"
             );
         }
         if args.backend == crate::seccomp::Backend::Auto {
@@ -406,10 +405,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let mut recording = None;
     let out = match (&c.code, &c.search) {
         (None, Some(_)) => {
-            crash::record(&c.setup, &recording_rules(&c.scope, false)).map(|(out, rec)| {
-                recording = Some(rec);
-                out
-            })
+            crash::record(&c.setup, &recording_rules(&c.scope, c.setup.lib.is_none())).map(
+                |(out, rec)| {
+                    recording = Some(rec);
+                    out
+                },
+            )
         }
         (None, None) => {
             runner::execute(&c.setup, &recording_rules(&c.scope, c.setup.lib.is_none()))
@@ -426,7 +427,6 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     let mut at_stake = stakes::stakes(&out.log, &c.scope_key);
     for s in &mut sites {
-        s.path = s.path.as_deref().map(|p| relative_to_run(p).to_string());
         s.stakes = at_stake.remove(&(s.point.clone(), s.site.clone())).unwrap_or_default();
     }
     let mut symbolizer =
@@ -441,21 +441,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         Some(_) => (plan::plan_code(&sites), 0),
     };
     if c.setup.lib.is_none() {
-        // Faults the seccomp backend cannot carry out (an error on `close`, which only the
-        // program can release): said, not run.
-        let before = planned.len();
-        planned.retain(|p| {
-            p.faults.iter().all(|f| {
-                parse_rule(&f.rule).is_ok_and(|r| crate::seccomp::plan::accepts(&r).is_ok())
-            })
-        });
-        if planned.len() < before {
-            eprintln!(
-                "failinject: {} planned faults left out: the seccomp backend cannot carry them \
-                 out (`failinject check --backend seccomp` says why)",
-                before - planned.len()
-            );
-        }
+        keep_what_seccomp_can(&mut planned);
     }
     if c.code.is_some() {
         let names: Vec<&str> = sites.iter().map(|s| s.point.as_str()).collect();
@@ -517,10 +503,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
         results.push(r);
     }
+    if c.setup.lib.is_none() {
+        keep_what_seccomp_can(&mut second);
+    }
     if !second.is_empty() {
         for s in &mut sites[known..] {
             s.frames = s.frames.iter().map(|f| symbolizer.frame(f)).collect();
-            s.path = s.path.as_deref().map(|p| relative_to_run(p).to_string());
         }
         eprintln!("failinject: depth 2: {} runs on the recovery paths", second.len());
         results.extend(run_all(&c, &sites, &second, &command_text)?.into_iter().map(|(r, _)| r));
@@ -530,6 +518,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     // 5. The crash states, from the recording.
     let mut searched = None;
     if let (Some(rec), Some(options)) = (&recording, &c.search) {
+        let live = |rule: &str, hash: &str| {
+            repro_with(&c.setup, &[rule.to_string()], &command_text, &["--expect-state", hash])
+        };
         let campaign = crash::Campaign {
             setup: &c.setup,
             options,
@@ -539,9 +530,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             random: c.options.random,
             first_index: crash::FIRST_INDEX,
             repro: crash_repro(args),
-            live: &|rule: &str, hash: &str| {
-                repro_with(&c.setup, &[rule.to_string()], &command_text, &["--expect-state", hash])
-            },
+            // A live replay names the change's call site (`site=`): none under seccomp.
+            live: c.setup.lib.is_some().then_some(&live),
             started,
         };
         eprintln!(
@@ -673,6 +663,24 @@ fn run_all(
 /// system calls of their own.
 fn recording_rules(scope: &str, seccomp: bool) -> String {
     format!("{scope}=print(explore);{}=print(explore)", stakes::trace(seccomp))
+}
+
+/// Leaves out the faults the seccomp backend cannot carry out (an error on `close`, which
+/// only the program can release), and says so: never run to be judged `unreached`.
+fn keep_what_seccomp_can(planned: &mut Vec<Planned>) {
+    let before = planned.len();
+    planned.retain(|p| {
+        p.faults
+            .iter()
+            .all(|f| parse_rule(&f.rule).is_ok_and(|r| crate::seccomp::plan::accepts(&r).is_ok()))
+    });
+    if planned.len() < before {
+        eprintln!(
+            "failinject: {} planned faults left out: the seccomp backend cannot carry them \
+             out (`failinject check --backend seccomp` says why)",
+            before - planned.len()
+        );
+    }
 }
 
 /// One planned run, judged; with its log when it is a first-level run at depth 2 (which
@@ -815,6 +823,13 @@ fn crash_repro(args: &Args) -> (String, String) {
     opt("--copy", args.copy.as_ref().map(|p| p.display().to_string()));
     opt("--oracle", args.oracle.clone());
     opt("--seed", args.seed.map(|s| s.to_string()));
+    opt(
+        "--backend",
+        (args.backend != crate::seccomp::Backend::Auto)
+            .then(|| clap::ValueEnum::to_possible_value(&args.backend))
+            .flatten()
+            .map(|v| v.get_name().to_string()),
+    );
     let mut command = vec!["--".to_string()];
     command.extend(args.command.iter().map(|a| a.to_string_lossy().into_owned()));
     (shell::join(words.iter().map(String::as_str)), shell::join(command.iter().map(String::as_str)))
@@ -856,18 +871,6 @@ fn repro_with(setup: &Setup, rules: &[String], command: &[String], options: &[&s
         let _ = write!(line, "; sh -c {}", shell::quote(o));
     }
     line
-}
-
-/// A path inside a run's fresh directory, shown relative to it (each run has its own).
-fn relative_to_run(path: &str) -> &str {
-    let Some(i) = path.find("/work") else { return path };
-    if !path[..i].contains("failinject-explore-") {
-        return path;
-    }
-    match &path[i + "/work".len()..] {
-        "" | "/" => ".",
-        rest => rest.strip_prefix('/').unwrap_or(path),
-    }
 }
 
 /// Why a run with no fault did not pass, saying which status is the command's and which the

@@ -98,7 +98,7 @@ pub fn rule(site: &Site, opts: &Options, nth: u64, task: &str) -> String {
         f.push(format!("site={}", site.site));
     } else if let Some(p) = &site.path {
         // Each run has a directory of its own: a file inside it is named from there on.
-        let glob = if p.starts_with('/') { p.clone() } else { format!("*/{p}") };
+        let glob = super::runner::glob_in_any_run(p);
         f.push(format!("path=\"{glob}\""));
     }
     // A power cut happens once, and so does a lost write (the retry is what is tested); an

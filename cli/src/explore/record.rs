@@ -61,7 +61,7 @@ pub fn sites(log: &str, scope_key: &str) -> Vec<Site> {
                 point,
                 function: text("function").unwrap_or_default(),
                 site,
-                path: text("path"),
+                path: text("path").map(|p| super::runner::relative_to_run(&p).into_owned()),
                 abs_path: text("path"),
                 kind: text("kind"),
                 frames,

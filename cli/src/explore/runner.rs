@@ -139,12 +139,63 @@ pub fn execute_seeing(
         }
         _ => None,
     };
+    let mut log = std::fs::read_to_string(&log).unwrap_or_default();
+    if setup.lib.is_none() {
+        log = sites_by_run_path(&log);
+    }
     Ok(Output {
         ending,
         stderr: tail(&std::fs::read(&stderr_path).unwrap_or_default()),
         oracle,
-        log: std::fs::read_to_string(&log).unwrap_or_default(),
+        log,
     })
+}
+
+/// A path inside a run's own directory, named from it: a file of the command's fresh
+/// directory relative to it (`data.db`, `.` for the directory itself), another file of the
+/// run's (its captured `stderr`) as `../stderr`. Other paths are returned as they are.
+pub fn relative_to_run(path: &str) -> std::borrow::Cow<'_, str> {
+    let Some(i) = path.find("/failinject-explore-") else { return path.into() };
+    let Some(j) = path[i + 1..].find('/') else { return path.into() };
+    let rest = &path[i + 1 + j + 1..];
+    match rest.strip_prefix("work") {
+        Some("" | "/") => ".".into(),
+        Some(r) if r.starts_with('/') => r[1..].into(),
+        _ => format!("../{rest}").into(),
+    }
+}
+
+/// The `path=` glob that matches, in any run, the file [`relative_to_run`] named.
+pub fn glob_in_any_run(relative: &str) -> String {
+    match relative.strip_prefix("../") {
+        Some(rest) => format!("*/failinject-explore-*/{rest}"),
+        None if relative == "." => "*/failinject-explore-*/work".to_string(),
+        None if relative.starts_with('/') => relative.to_string(),
+        None => format!("*/{relative}"),
+    }
+}
+
+/// Under the seccomp backend a call site is the call and the file it acts on (no return
+/// addresses out there), and the supervisor names it by the file's absolute path. Each run
+/// has a directory of its own, so the log's sites are named again here by the path from the
+/// run's directory: the same file is the same site in every run.
+fn sites_by_run_path(log: &str) -> String {
+    let mut out = String::with_capacity(log.len());
+    for line in log.lines() {
+        let rekeyed = serde_json::from_str::<serde_json::Value>(line).ok().and_then(|mut r| {
+            let point = r.get("point")?.as_str()?.to_string();
+            let path = r.get("path").and_then(serde_json::Value::as_str).unwrap_or_default();
+            r.get("site")?;
+            let mut name = point.into_bytes();
+            name.push(0);
+            name.extend_from_slice(relative_to_run(path).as_bytes());
+            r["site"] = format!("{:x}", failinject_engine::name_hash(&name)).into();
+            Some(r.to_string())
+        });
+        out.push_str(rekeyed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
 }
 
 /// `--oracle` in `dir` (a crash state laid out there): whether it passed, and what it printed.
@@ -236,4 +287,40 @@ fn tail(bytes: &[u8]) -> String {
     let start = text.len().saturating_sub(TAIL);
     let start = (start..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
     text[start..].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_of_a_run_are_named_from_its_directory_and_matched_in_any_run() {
+        let run = "/tmp/failinject-explore-7-3";
+        for (path, named, glob) in [
+            ("/tmp/failinject-explore-7-3/work/data.db", "data.db", "*/data.db"),
+            ("/tmp/failinject-explore-7-3/work", ".", "*/failinject-explore-*/work"),
+            ("/tmp/failinject-explore-7-3/stderr", "../stderr", "*/failinject-explore-*/stderr"),
+            ("/etc/hosts", "/etc/hosts", "/etc/hosts"),
+        ] {
+            assert_eq!(relative_to_run(path), named, "{run}");
+            assert_eq!(glob_in_any_run(named), glob);
+        }
+        // The same file in two runs is one site; another file is another.
+        let rec = |dir: &str, file: &str| {
+            format!(
+                r#"{{"type":"inject","point":"sys:write","path":"{dir}/work/{file}","site":"x"}}"#
+            )
+        };
+        let sites: Vec<String> =
+            [rec(run, "a"), rec("/tmp/failinject-explore-7-4", "a"), rec(run, "b")]
+                .iter()
+                .map(|l| {
+                    let v: serde_json::Value =
+                        serde_json::from_str(sites_by_run_path(l).trim()).unwrap();
+                    v["site"].as_str().unwrap().to_string()
+                })
+                .collect();
+        assert_eq!(sites[0], sites[1]);
+        assert_ne!(sites[0], sites[2]);
+    }
 }

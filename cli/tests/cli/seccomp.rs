@@ -693,6 +693,162 @@ int main(void) {
     assert!(text(&done.stderr).contains("1         1  sys:fsync"), "{}", text(&done.stderr));
 }
 
+/// `explore --depth 2` over a static program: a site is a call and its file, so the recovery
+/// path behind a failed write shows as calls to a file the recording never touched (the
+/// journal the program notes the failure in), each failed in a run of its own after the
+/// first fault. Calls the recording made too (the log line written on either path) are the
+/// fault-free path: the same file in every run's own directory is the same site. And the
+/// fsync retried over a lost writeback (`lose(EIO)`) is a `retried-sync` finding, judged
+/// from the retried sync's result as the supervisor made it.
+#[test]
+fn explore_at_depth_2_follows_recovery_paths_in_a_static_program() {
+    let dir = TempDir::new("seccomp-depth2");
+    let src = r#"
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+static int note(const char *what) {
+    int l = open("app.log", O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (l < 0 || write(l, what, strlen(what)) != (ssize_t)strlen(what)) return 1;
+    return close(l) ? 1 : 0;
+}
+int main(void) {
+    const char *text = "hello, durable world\n";
+    int fd = open("data.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return 1;
+    if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+        int j = open("journal.txt", O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (j < 0 || write(j, "write failed\n", 13) != 13) return 2;
+        note("failed\n");
+        return 1;
+    }
+    int tries = 0;
+    while (fsync(fd) != 0)
+        if (++tries == 3) return 1;
+    if (close(fd)) return 1;
+    return note("saved\n");
+}
+"#;
+    c_program(dir.path(), "retry", src, &["-static"]);
+    let out = output(failinject(
+        dir.path(),
+        &["explore", "--depth", "2", "-j", "2", "--report", "rep", "--", "./retry"],
+    ));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("rep/report.json")).unwrap()).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{err}");
+    assert_eq!(findings[0]["outcome"], "retried-sync", "{err}");
+    assert_eq!(findings[0]["task"], "lose(EIO)");
+    let results = report["results"].as_array().unwrap();
+    assert!(results.iter().all(|r| !r["outcome"].is_null()), "every run's faults fired: {err}");
+    let second: Vec<&serde_json::Value> =
+        results.iter().filter(|r| r.get("after").is_some_and(|a| !a.is_null())).collect();
+    // Three write errors, each followed by the journal's open and its write; not the log's.
+    assert_eq!(second.len(), 6, "{err}");
+    for r in &second {
+        let rules = r["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), 2, "{r}");
+        assert!(rules[0].as_str().unwrap().starts_with(r#"sys:write[path="*/data.txt""#), "{r}");
+        assert!(rules[1].as_str().unwrap().contains(r#"[path="*/journal.txt","#), "{r}");
+        assert_eq!(r["outcome"], "handled", "{r}");
+    }
+    // A second-level run reproduces with both faults: the journal's write fails too.
+    let write = second.iter().find(|r| r["function"] == "write").unwrap();
+    let repro = write["repro"].as_str().unwrap();
+    assert_eq!(repro.matches(" -r ").count(), 2, "{repro}");
+    let again = output(shell(dir.path(), repro));
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
+}
+
+/// `explore --crash=search` over a static program: the supervisor records every change
+/// (writes made on the program's behalf, so their count is known; truncations, creations and
+/// renames once seen done), and the search finds the states a power cut can leave, as it does
+/// under the preload: a rename without fsync can keep the rename and lose the write; an
+/// in-place rewrite can leave the file truncated. The synced save has no such state.
+#[test]
+fn explore_searches_crash_states_of_a_static_program() {
+    let dir = TempDir::new("seccomp-crash-search");
+    c_program(dir.path(), "save", include_str!("../fixtures/explore/lazy_save.c"), &["-static"]);
+    let rewrite = r#"
+#include <fcntl.h>
+#include <unistd.h>
+int main(void) {
+    int fd = open("data.txt", O_WRONLY | O_TRUNC);
+    if (fd < 0 || write(fd, "version 2\n", 10) != 10) return 1;
+    if (ftruncate(fd, 10) != 0) return 1;
+    return close(fd) ? 1 : 0;
+}
+"#;
+    c_program(dir.path(), "rewrite", rewrite, &["-static"]);
+    let search = |report: &str, command: &[&str]| {
+        let mut args = vec![
+            "explore",
+            "--crash",
+            "--scope",
+            "sys:fsync",
+            "--setup",
+            "echo 'version 1' > data.txt",
+            "--oracle",
+            "grep -qx 'version [12]' data.txt",
+            "--report",
+            report,
+            "--",
+        ];
+        args.extend_from_slice(command);
+        let out = output(failinject(dir.path(), &args));
+        let json: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.join(report).join("report.json")).unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        (out, json)
+    };
+    let ops = |f: &serde_json::Value, k: &str| -> Vec<String> {
+        f["crash"][k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| format!("{} {}", c["op"].as_str().unwrap(), c["path"].as_str().unwrap()))
+            .collect()
+    };
+
+    let (out, report) = search("rep-lazy", &["./save"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("backend seccomp: ./save is statically linked"), "{err}");
+    assert!(err.contains("crash search over 5 recorded changes"), "{err}");
+    let findings = report["findings"].as_array().unwrap();
+    let f = findings.iter().find(|f| f["function"] == "rename").expect("the rename's state");
+    assert!(ops(f, "lost").contains(&"write data.tmp".to_string()), "{f}");
+    assert!(ops(f, "kept").contains(&"rename data.tmp -> data.txt".to_string()), "{f}");
+    assert_eq!(f["crash"]["minimal_proven"], true, "{f}");
+    // No call sites out here: the finding's line checks the state again through explore.
+    let repro = f["repro"].as_str().unwrap();
+    assert!(repro.contains("--crash-state "), "{repro}");
+    let line = repro.replacen(
+        "failinject explore ",
+        &format!("{} explore --report again ", env!("CARGO_BIN_EXE_failinject")),
+        1,
+    );
+    let again = output(shell(dir.path(), &line));
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again.stderr));
+
+    let (out, report) = search("rep-synced", &["./save", "fsync"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("crash search over 7 recorded changes"), "{err}");
+    assert!(report["crash_states"].as_u64().unwrap() >= 2, "{report}");
+
+    let (out, report) = search("rep-rewrite", &["./rewrite"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let f = report["findings"].as_array().unwrap().first().cloned().unwrap_or_default();
+    assert_eq!(f["function"], "truncate", "{err}");
+    assert_eq!(ops(&f, "kept"), ["truncate data.txt"], "emptied, not yet written: {f}");
+}
+
 /// Where `seccomp()` or `pidfd_getfd` is denied (a container profile, Yama's `ptrace_scope`
 /// 2), `--backend seccomp` exits 2 naming the call and its error, and `auto` falls back to
 /// the preload with a warning. The denial is real: `failinject` runs under a filter of a

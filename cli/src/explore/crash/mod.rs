@@ -99,6 +99,9 @@ const MINIMIZED: usize = 8;
 /// Oracle runs each such search may make.
 const MINIMIZE_RUNS: usize = 32;
 
+/// Makes the `failinject run` line of a live replay from its rule and the state's hash.
+pub type LiveLine<'a> = dyn Fn(&str, &str) -> String + Sync + 'a;
+
 /// The campaign around the search: what each finding's report needs.
 pub struct Campaign<'a> {
     pub setup: &'a Setup,
@@ -114,8 +117,10 @@ pub struct Campaign<'a> {
     /// The command line that re-checks one state: the options, then (after `--crash-state
     /// ID`) the command.
     pub repro: (String, String),
-    /// The `failinject run` line that makes a state live: from the rule and the state's hash.
-    pub live: &'a (dyn Fn(&str, &str) -> String + Sync),
+    /// The `failinject run` line that makes a state live: from the rule and the state's hash
+    /// (`None` under the seccomp backend, whose rules name no call site: the re-check line
+    /// is then the reproduction).
+    pub live: Option<&'a LiveLine<'a>>,
     /// When the campaign started.
     pub started: std::time::Instant,
 }
@@ -258,11 +263,15 @@ pub fn search(rec: &Recording, c: &Campaign<'_>) -> anyhow::Result<Searched> {
         };
         let mut f = finding(rec, c, &s, &pending, (minimal, proven), said, index);
         let hash = format!("{hash:016x}");
-        f.repro = format!(
-            "{}   # a live replay: exact only if the program makes the same changes again",
-            (c.live)(&live_rule(rec, &s), &hash)
-        );
-        f.rules = vec![live_rule(rec, &s)];
+        if let Some(live) = c.live {
+            f.repro = format!(
+                "{}   # a live replay: exact only if the program makes the same changes again",
+                live(&live_rule(rec, &s), &hash)
+            );
+            f.rules = vec![live_rule(rec, &s)];
+        } else if let Some(crash) = &f.crash {
+            f.repro.clone_from(&crash.recheck);
+        }
         if let Some(crash) = &mut f.crash {
             crash.state = hash;
         }
