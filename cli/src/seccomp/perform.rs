@@ -16,6 +16,7 @@ use super::table::{Call, Io};
 use failinject_engine::Corruption;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::path::Path;
 
 /// The trapped call a performance is for.
 pub struct Task<'a> {
@@ -23,6 +24,8 @@ pub struct Task<'a> {
     pub notif: &'a Notif,
     pub call: &'a Call,
     pub tgid: i32,
+    /// The test-only hold before the check of the notification (`hold_after_read`).
+    pub hold: Option<&'a Path>,
 }
 
 impl Task<'_> {
@@ -34,7 +37,12 @@ impl Task<'_> {
         self.notif.data.args[i]
     }
 
+    /// Whether the notification is still alive, checked after every read of the program's
+    /// memory or descriptors and before the call is made.
     fn alive(&self) -> bool {
+        if let Some(path) = self.hold {
+            hold_after_read(path, self.tgid);
+        }
         kernel::still_valid(self.listener, self.notif.id)
     }
 
@@ -189,6 +197,19 @@ fn copy(t: &Task<'_>, max: u64) -> Option<Done> {
         }
     }
     Some(Done { answer: Answer::Value(n as i64), moved: n as u64 })
+}
+
+/// For the test of the `alive()` check only (`FAILINJECT_TEST_HOLD_AFTER_READ`, read once by
+/// the supervisor): the task's reads are done; writes `tgid` to `path`, then waits until the
+/// test removes `path` (at most 10 s), so that the test can kill the task in this window.
+fn hold_after_read(path: &Path, tgid: i32) {
+    if std::fs::write(path, tgid.to_string()).is_err() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while path.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 fn efault() -> io::Error {

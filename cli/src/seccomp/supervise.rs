@@ -148,6 +148,9 @@ pub struct Supervisor {
     /// The run's crash model, with a `powercut` or `lose` rule.
     crash: Option<Tracker>,
     pub stats: Stats,
+    /// `FAILINJECT_TEST_HOLD_AFTER_READ`, for the test of the check that a task is alive
+    /// before a call made on its behalf, and for nothing else (`perform::hold_after_read`).
+    hold_after_read: Option<PathBuf>,
 }
 
 impl Supervisor {
@@ -172,6 +175,7 @@ impl Supervisor {
             own_exe: exe_of(std::process::id() as i32),
             started: AtomicBool::new(false),
             stats: Stats::default(),
+            hold_after_read: std::env::var_os("FAILINJECT_TEST_HOLD_AFTER_READ").map(PathBuf::from),
         })
     }
 
@@ -402,7 +406,13 @@ impl Supervisor {
         let Some(d) = snapshot.decide_sys(&sys, &mut ctx) else {
             return self.go_ahead(listener, n, call, proc);
         };
-        let task = Task { listener, notif: n, call, tgid: proc.pid };
+        let task = Task {
+            listener,
+            notif: n,
+            call,
+            tgid: proc.pid,
+            hold: self.hold_after_read.as_deref(),
+        };
         // An effect that ends processes is logged before it takes effect: once the process is
         // gone, `failinject run` may read the log at any moment.
         let ends = matches!(d.effect, Effect::Kill(_) | Effect::Panic(_) | Effect::Powercut { .. });
@@ -518,7 +528,13 @@ impl Supervisor {
         match change {
             Change::Sync => {
                 self.before_slow(listener);
-                let task = Task { listener, notif: n, call, tgid: proc.pid };
+                let task = Task {
+                    listener,
+                    notif: n,
+                    call,
+                    tgid: proc.pid,
+                    hold: self.hold_after_read.as_deref(),
+                };
                 let done = perform::sync(&task)?;
                 if matches!(done.answer, Answer::Value(_)) {
                     t.synced(call, proc.pid, &n.data.args);

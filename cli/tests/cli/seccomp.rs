@@ -4,7 +4,8 @@
 //!
 //! The soundness points each have a test: notifications are served concurrently (a `sleep`
 //! and a blocked pipe write made on a program's behalf stall no other thread), a signal
-//! cannot make the kernel repeat a call made on the program's behalf (killable waits), a
+//! cannot make the kernel repeat a call made on the program's behalf (killable waits), nor is
+//! such a call made for a task that died meanwhile (`SECCOMP_IOCTL_NOTIF_ID_VALID`), a
 //! thread's call counts in its process (thread ids mapped to processes), and counters start
 //! afresh in a forked child and after an `exec`.
 
@@ -370,6 +371,82 @@ int main(void) {
     assert!(nums[1] > 100, "the timer fired during the writes: {out}");
     let len = std::fs::metadata(dir.join("out.bin")).unwrap().len();
     assert_eq!(len, 300_000, "every write made once");
+}
+
+/// A call made on the program's behalf is not made for a task that died after its buffer and
+/// descriptor were read: the supervisor checks the notification first
+/// (`SECCOMP_IOCTL_NOTIF_ID_VALID`). A test-only hook (`FAILINJECT_TEST_HOLD_AFTER_READ`)
+/// holds the supervisor right there while the test kills the writer; the writer's parent keeps
+/// the run going until the supervisor has logged the call, so that a write it made would be
+/// seen in the file.
+#[test]
+fn a_call_is_not_made_for_a_task_killed_after_its_buffer_was_read() {
+    use nix::sys::signal::{Signal, kill};
+    use std::time::{Duration, Instant};
+    let dir = TempDir::new("seccomp-idvalid");
+    let src = r#"
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    pid_t child = fork();
+    if (child == 0) {
+        int fd = open("f", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        printf("write: %zd\n", write(fd, "abcdef", 6));
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    if (WIFSIGNALED(status)) printf("writer killed by signal %d\n", WTERMSIG(status));
+    else printf("writer exited with %d\n", WEXITSTATUS(status));
+    /* The run ends with this process: it waits until the test has seen the call logged. */
+    for (int i = 0; access("go", F_OK) != 0 && i < 4000; i++) usleep(5000);
+    return 0;
+}
+"#;
+    c_program(dir.path(), "writer", src, &["-static"]);
+    let hold = dir.join("hold");
+    let rule = "sys:write[path=*/f]=short(3)";
+    let args = ["run", "--backend", "seccomp", "--log", "run.jsonl", "-r", rule, "--", "./writer"];
+    let mut cmd = failinject(dir.path(), &args);
+    cmd.env("FAILINJECT_TEST_HOLD_AFTER_READ", &hold)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+
+    // The supervisor has read the writer's buffer and taken its descriptor, and holds.
+    let pid = || std::fs::read_to_string(&hold).ok()?.parse::<i32>().ok();
+    wait_for("the hold file", &|| pid().is_some());
+    let pid = pid().unwrap();
+    kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    // Reaped by its parent: the notification is gone.
+    wait_for("the writer to be reaped", &|| !Path::new(&format!("/proc/{pid}")).exists());
+    std::fs::remove_file(&hold).unwrap();
+    let log = dir.join("run.jsonl");
+    wait_for("the supervisor to log the call", &|| {
+        std::fs::read_to_string(&log).unwrap_or_default().contains(r#""type":"inject""#)
+    });
+    std::fs::write(dir.join("go"), "").unwrap();
+    let done = child.wait_with_output().unwrap();
+    let (out, err) = (text(&done.stdout), text(&done.stderr));
+
+    assert_eq!(done.status.code(), Some(0), "{out}{err}");
+    assert_eq!(out, "writer killed by signal 9\n", "{err}");
+    assert_eq!(std::fs::read(dir.join("f")).unwrap(), b"", "written for a dead task: {err}");
+    // Logged as decided, with no result: the call was not made.
+    let recs = records(&log);
+    let inject = recs.iter().find(|r| r["type"] == "inject").unwrap();
+    assert_eq!(inject["pid"], pid, "{err}");
+    assert!(inject.get("result").is_none(), "{inject}");
 }
 
 /// `io_uring_setup` and `io_setup` fail with ENOSYS, so a program that can fall back to plain
