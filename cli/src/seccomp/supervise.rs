@@ -406,13 +406,7 @@ impl Supervisor {
         let Some(d) = snapshot.decide_sys(&sys, &mut ctx) else {
             return self.go_ahead(listener, n, call, proc);
         };
-        let task = Task {
-            listener,
-            notif: n,
-            call,
-            tgid: proc.pid,
-            hold: self.hold_after_read.as_deref(),
-        };
+        let task = self.task(listener, n, call, proc);
         // An effect that ends processes is logged before it takes effect: once the process is
         // gone, `failinject run` may read the log at any moment.
         let ends = matches!(d.effect, Effect::Kill(_) | Effect::Panic(_) | Effect::Powercut { .. });
@@ -509,6 +503,17 @@ impl Supervisor {
         answer
     }
 
+    /// A call of process `proc`, to be made on its behalf.
+    fn task<'a>(
+        &'a self,
+        listener: &'a Listener,
+        n: &'a Notif,
+        call: &'a Call,
+        proc: &Proc,
+    ) -> Task<'a> {
+        Task { listener, notif: n, call, tgid: proc.pid, hold: self.hold_after_read.as_deref() }
+    }
+
     /// The call goes ahead as the program made it: with crash tracking, once what it
     /// overwrites is saved, and a sync made on the program's behalf so that its success is
     /// known.
@@ -528,13 +533,7 @@ impl Supervisor {
         match change {
             Change::Sync => {
                 self.before_slow(listener);
-                let task = Task {
-                    listener,
-                    notif: n,
-                    call,
-                    tgid: proc.pid,
-                    hold: self.hold_after_read.as_deref(),
-                };
+                let task = self.task(listener, n, call, proc);
                 let done = perform::sync(&task)?;
                 if matches!(done.answer, Answer::Value(_)) {
                     t.synced(call, proc.pid, &n.data.args);
@@ -544,7 +543,7 @@ impl Supervisor {
             // With a record of changes, a write is made here, so that its count is known.
             Change::Write { fd, at } if t.recording() => {
                 self.before_slow(listener);
-                let task = Task { listener, notif: n, call, tgid: proc.pid };
+                let task = self.task(listener, n, call, proc);
                 let done = perform::perform(&task, u64::MAX, None)?;
                 if let Answer::Value(moved @ 1..) = done.answer {
                     t.wrote(call, proc.pid, fd, at, moved as u64, &n.data.args);
