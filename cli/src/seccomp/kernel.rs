@@ -242,6 +242,46 @@ fn opt_ptr(off: Option<&mut i64>) -> *mut i64 {
     off.map_or(std::ptr::null_mut(), |o| o as *mut i64)
 }
 
+/// A page-aligned buffer, as `O_DIRECT` needs the memory of a call made on the program's
+/// behalf to be (the program's own was; a copy in a `Vec` would fail with `EINVAL`).
+pub struct Aligned {
+    pages: Vec<Page>,
+    len: usize,
+}
+
+#[derive(Clone, Copy)]
+#[repr(C, align(4096))]
+struct Page([u8; 4096]);
+
+impl Aligned {
+    /// `len` zero bytes.
+    pub fn zeroed(len: usize) -> Aligned {
+        Aligned { pages: vec![Page([0; 4096]); len.div_ceil(4096)], len }
+    }
+
+    /// Keeps the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+}
+
+impl std::ops::Deref for Aligned {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the pages are `len.div_ceil(4096)` arrays of bytes, laid out one after
+        // another (`repr(C)`, a size that is a multiple of the alignment: no padding), all
+        // initialized, so their first `len` bytes are one valid `[u8]`, borrowed with `self`.
+        unsafe { std::slice::from_raw_parts(self.pages.as_ptr().cast(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for Aligned {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `deref`, and borrowed mutably with `self`, so unaliased.
+        unsafe { std::slice::from_raw_parts_mut(self.pages.as_mut_ptr().cast(), self.len) }
+    }
+}
+
 /// `pwritev2` of one buffer through our descriptor `fd`: at `off`, or at the file offset for
 /// -1 (which also serves `write` and `writev`), with `RWF_*` flags.
 pub fn pwritev2(fd: &OwnedFd, data: &[u8], off: i64, flags: i32) -> io::Result<usize> {

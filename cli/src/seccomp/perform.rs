@@ -95,20 +95,23 @@ pub fn perform(t: &Task<'_>, max: u64, corrupt: Option<(Corruption, u64)>) -> Op
 
 fn write(t: &Task<'_>, max: u64, corrupt: Option<(Corruption, u64)>) -> Option<Done> {
     let Some(pieces) = t.pieces() else { return Some(error(&efault())) };
-    let mut data = Vec::new();
+    let mut data = kernel::Aligned::zeroed(length(&pieces, max));
+    let mut filled = 0;
     for (addr, len) in pieces {
-        let want = (max as usize - data.len()).min(len);
-        let start = data.len();
-        data.resize(start + want, 0);
-        let got = match kernel::read_mem(t.tid(), addr, &mut data[start..]) {
+        let want = (data.len() - filled).min(len);
+        if want == 0 {
+            break;
+        }
+        let got = match kernel::read_mem(t.tid(), addr, &mut data[filled..filled + want]) {
             Ok(n) => n,
             Err(e) => return Some(error(&e)),
         };
-        data.truncate(start + got);
-        if got < want || data.len() as u64 >= max {
+        filled += got;
+        if got < want {
             break;
         }
     }
+    data.truncate(filled);
     if let Some((mode, bits)) = corrupt {
         mode.alter(&mut data, bits);
     }
@@ -129,7 +132,6 @@ fn write(t: &Task<'_>, max: u64, corrupt: Option<(Corruption, u64)>) -> Option<D
 
 fn read(t: &Task<'_>, max: u64, corrupt: Option<(Corruption, u64)>) -> Option<Done> {
     let Some(pieces) = t.pieces() else { return Some(error(&efault())) };
-    let total: u64 = pieces.iter().map(|&(_, l)| l as u64).sum();
     let fd = match t.take(0) {
         Ok(fd) => fd,
         Err(e) => return Some(error(&e)),
@@ -137,7 +139,7 @@ fn read(t: &Task<'_>, max: u64, corrupt: Option<(Corruption, u64)>) -> Option<Do
     if !t.alive() {
         return None;
     }
-    let mut data = vec![0u8; total.min(max) as usize];
+    let mut data = kernel::Aligned::zeroed(length(&pieces, max));
     let (off, flags) = t.offset_and_flags();
     let n = match kernel::preadv2(&fd, &mut data, off, flags) {
         Ok(n) => n,
@@ -210,6 +212,14 @@ fn hold_after_read(path: &Path, tgid: i32) {
     while path.exists() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
+}
+
+/// The bytes a call over `pieces` moves, at most `max`, and at most what Linux moves in one
+/// call (`MAX_RW_COUNT`): the program's own count never sizes more memory than that.
+fn length(pieces: &[(u64, usize)], max: u64) -> usize {
+    const MAX_RW_COUNT: u64 = 0x7fff_f000;
+    let total: u64 = pieces.iter().map(|&(_, l)| l as u64).sum();
+    total.min(max).min(MAX_RW_COUNT) as usize
 }
 
 fn efault() -> io::Error {

@@ -449,6 +449,51 @@ int main(void) {
     assert!(inject.get("result").is_none(), "{inject}");
 }
 
+/// A call made on the program's behalf through an `O_DIRECT` descriptor works as the program's
+/// own would: the supervisor's copy of the buffer is page-aligned, as `O_DIRECT` needs (an
+/// unaligned copy fails with `EINVAL`). A database's direct write, shortened, is short, and
+/// its data is the program's.
+#[test]
+fn a_direct_io_write_made_for_the_program_keeps_its_alignment() {
+    let dir = TempDir::new("seccomp-direct");
+    let src = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(void) {
+    void *buf;
+    if (posix_memalign(&buf, 4096, 8192)) return 1;
+    memset(buf, 'd', 8192);
+    int fd = open("direct.dat", O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+    if (fd < 0) { printf("open: %s\n", strerror(errno)); return 1; }
+    ssize_t n = write(fd, buf, 8192);
+    if (n < 0) printf("write: %s\n", strerror(errno)); else printf("write: %zd\n", n);
+    n = pread(fd, buf, 4096, 0);
+    if (n < 0) printf("pread: %s\n", strerror(errno)); else printf("pread: %zd\n", n);
+    return close(fd) ? 1 : 0;
+}
+"#;
+    c_program(dir.path(), "direct", src, &["-static"]);
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "-r",
+            "sys:write[path=*/direct.dat]=short(4096)",
+            "-r",
+            "sys:pread=short(512)",
+            "--",
+            "./direct",
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(out, "write: 4096\npread: 512\n", "{err}");
+    assert_eq!(std::fs::read(dir.join("direct.dat")).unwrap(), vec![b'd'; 4096]);
+}
+
 /// `io_uring_setup` and `io_setup` fail with ENOSYS, so a program that can fall back to plain
 /// calls does, and its rule fires; the summary says so. Allowed, they go through.
 #[test]
