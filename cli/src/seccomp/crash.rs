@@ -26,13 +26,14 @@
 use super::changes::{Recorder, Subject};
 use super::facts;
 use super::table::{Call, Io, Target};
-use failinject_crash::{Cut, Disk, Handle, Kind, Op, Stat, Store, Warning};
+use failinject_crash::{Cut, Disk, Handle, Keep, Kind, Op, Stat, Store, Warning};
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::fs::File;
 use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::{FileExt as _, MetadataExt as _};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The calls that change file data or make it durable: what tracking traps.
 pub const TRACKED: &[&str] = &[
@@ -125,6 +126,13 @@ pub struct Tracker {
     warned: Mutex<Vec<&'static str>>,
     /// The record of changes, for explore's crash search.
     record: Option<Recorder>,
+    /// What each change left is kept in the model, for cuts that keep some changes (`prefix`,
+    /// `any`, `torn`); on from the first rule with such a cut.
+    keeps: AtomicBool,
+    /// With a `powercut(keep=ID)` rule: each change seen done, in order, counted as explore's
+    /// recording counted it, with its number in the model (0: none; never less than the one
+    /// before, so the table can be searched), for making the crash state live.
+    counted: Option<Mutex<Vec<u64>>>,
 }
 
 /// What a tracked call is, as far as the model cares.
@@ -142,14 +150,18 @@ pub enum Change {
 
 impl Tracker {
     /// The run's tracker; with `record`, every change is recorded too (directory entries
-    /// are then journaled as `dirs` does).
-    pub fn new(dirs: bool, record: Option<Recorder>) -> Tracker {
+    /// are then journaled as `dirs` does); with `keeps`, what each change left is kept for
+    /// cuts that keep some.
+    /// With `replay`, changes are counted for a live crash state (`keep=`).
+    pub fn new(dirs: bool, record: Option<Recorder>, keeps: bool, replay: bool) -> Tracker {
         let t = Tracker {
             disk: Ours::default(),
-            dirs: dirs || record.is_some(),
+            dirs: dirs || record.is_some() || replay,
             pending: Mutex::new(HashMap::new()),
             warned: Mutex::new(Vec::new()),
             record,
+            keeps: AtomicBool::new(keeps || replay),
+            counted: replay.then(|| Mutex::new(Vec::new())),
         };
         let mut store = t.store();
         if !store.ready() {
@@ -178,10 +190,47 @@ impl Tracker {
         }
     }
 
-    /// Whether changes are recorded: writes are then made on the program's behalf, so that
-    /// their result is known ([`Tracker::wrote`]).
-    pub fn recording(&self) -> bool {
-        self.record.is_some()
+    /// Whether each change's result must be known: to record it, or to keep what it left
+    /// for a cut that keeps changes. Writes are then made on the program's behalf
+    /// ([`Tracker::wrote`]), and truncations seen done.
+    pub fn exact(&self) -> bool {
+        self.record.is_some() || self.keeps()
+    }
+
+    fn keeps(&self) -> bool {
+        self.keeps.load(Ordering::Acquire)
+    }
+
+    /// From now on, what each change leaves is kept (a rule whose cut keeps changes came
+    /// over the control socket). Changes made before are lost whole by such a cut.
+    pub fn keep_changes(&self) {
+        self.keeps.store(true, Ordering::Release);
+    }
+
+    /// What a change left, kept in the model (when cuts keep changes) by `redo`; the
+    /// model's number for it (0: none).
+    fn redo(&self, redo: impl FnOnce(&mut Store<'static>, &Ours) -> Result<(), Warning>) -> u64 {
+        if !self.keeps() {
+            return 0;
+        }
+        let mut s = self.store();
+        let r = redo(&mut s, &self.disk);
+        let seq = s.seq();
+        drop(s);
+        self.warn(r);
+        seq
+    }
+
+    /// A change seen done, numbered `seq` in the model: recorded (`record`) and counted.
+    fn seen(&self, seq: u64, record: impl FnOnce(&Recorder)) {
+        if let Some(r) = &self.record {
+            record(r);
+        }
+        if let Some(c) = &self.counted {
+            let mut c = c.lock().unwrap_or_else(|e| e.into_inner());
+            let before = c.last().copied().unwrap_or(0);
+            c.push(seq.max(before));
+        }
     }
 
     /// Notes a change of thread `tid` to see done at its next call.
@@ -195,10 +244,10 @@ impl Tracker {
             .push(Pending { pid, point, t, what });
     }
 
-    /// With a record of changes: a change of the size of the file at `path`, to record once
-    /// seen done.
+    /// When results must be known: a change of the size of the file at `path`, to record
+    /// and keep once seen done.
     fn pend_size(&self, ids: (i32, i32), point: &'static str, on: On<'_>, size: Size) {
-        if !self.recording() {
+        if !self.exact() {
             return;
         }
         let (open, path) = match on {
@@ -313,7 +362,7 @@ impl Tracker {
         }
     }
 
-    /// With a record of changes: a write of `call` by process `pid` to its descriptor `fd`
+    /// When results must be known: a write of `call` by process `pid` to its descriptor `fd`
     /// (at `at`, `None`: at the file offset) made on its behalf moved `n` bytes.
     pub fn wrote(
         &self,
@@ -324,18 +373,20 @@ impl Tracker {
         n: u64,
         args: &[u64; 6],
     ) {
-        let Some(r) = &self.record else { return };
         let Ok(file) = File::open(proc_fd(pid, fd).as_str()) else { return };
         let info = fd_info(pid, fd);
         // The offset moved past what was written (to the end first, with `O_APPEND`).
         let Some(off) = at.or_else(|| info.map(|(pos, _)| pos.saturating_sub(n))) else { return };
-        let rwf = call.rw_flags.map_or(0, |i| args[i] as i32);
-        let dsync = info.is_some_and(|(_, f)| f & (libc::O_DSYNC | libc::O_SYNC) != 0)
-            || rwf & (libc::RWF_DSYNC | libc::RWF_SYNC) != 0;
-        let st = file.metadata().ok().map(|m| stat(&m));
-        let path = facts::fd_path(pid, i64::from(fd));
-        let s = subject((pid, call.point, r.now()), st.as_ref(), path.as_deref());
-        r.write(&s, (off, n), &file, dsync);
+        let Some(st) = file.metadata().ok().map(|m| stat(&m)) else { return };
+        let seq = self.redo(|s, d| s.wrote(d, &st, off, n));
+        self.seen(seq, |r| {
+            let rwf = call.rw_flags.map_or(0, |i| args[i] as i32);
+            let dsync = info.is_some_and(|(_, f)| f & (libc::O_DSYNC | libc::O_SYNC) != 0)
+                || rwf & (libc::RWF_DSYNC | libc::RWF_SYNC) != 0;
+            let path = facts::fd_path(pid, i64::from(fd));
+            let s = subject((pid, call.point, r.now()), Some(&st), path.as_deref());
+            r.write(&s, (off, n), &file, dsync);
+        });
     }
 
     /// Before a call that may change a directory entry: what it replaces is held, and what it
@@ -410,22 +461,23 @@ impl Tracker {
                     self.settle_entry((p.pid, p.point, p.t), op, path, to, held);
                 }
                 Pended::Truncated { file, st, path, len } => {
-                    let now = file.metadata().map_or(u64::MAX, |m| m.len());
-                    if let (Some(r), true) = (&self.record, now == len) {
-                        r.truncate(&subject((p.pid, p.point, p.t), Some(&st), Some(&path)), len);
+                    if file.metadata().map_or(u64::MAX, |m| m.len()) != len {
+                        continue;
                     }
+                    let seq = self.redo(|s, d| s.truncated(d, &st, len));
+                    let s = subject((p.pid, p.point, p.t), Some(&st), Some(&path));
+                    self.seen(seq, |r| r.truncate(&s, len));
                 }
                 // The record sees an allocation as what it left: the bytes from where it
                 // changed them to the end, and the size (as the preload records it).
                 Pended::Allocated { file, st, path, from } => {
-                    let Some(r) = &self.record else { continue };
                     let size = file.metadata().map_or(st.size, |m| m.len());
                     let s = subject((p.pid, p.point, p.t), Some(&st), Some(&path));
                     if let Some(off) = from.filter(|off| *off < size) {
-                        r.write(&s, (off, size - off), &file, false);
+                        self.seen(0, |r| r.write(&s, (off, size - off), &file, false));
                     }
                     if size != st.size || from.is_some() {
-                        r.truncate(&s, size);
+                        self.seen(0, |r| r.truncate(&s, size));
                     }
                 }
             }
@@ -454,21 +506,24 @@ impl Tracker {
             }
             return;
         }
-        let r = self.store().journal(&self.disk, op, &path, to.as_deref(), held);
+        let (r, seq) = {
+            let mut s = self.store();
+            let r = s.journal(&self.disk, op, &path, to.as_deref(), held);
+            (r, s.seq())
+        };
         self.warn(r);
-        let Some(rec) = &self.record else { return };
         // The file the entry names now (a removal's is gone).
         let named = there(to.as_deref().unwrap_or(&path));
         let dir = named.as_ref().is_some_and(std::fs::Metadata::is_dir);
         let st = named.as_ref().map(stat).filter(|_| !dir);
         let s = subject((pid, point, t), st.as_ref(), Some(&path));
-        match op {
+        self.seen(seq, |rec| match op {
             Op::Created if point.starts_with("symlink") => rec.entry(&s, "symlink", None, false),
             Op::Created if point.starts_with("link") => rec.entry(&s, "link", None, false),
             Op::Created => rec.entry(&s, "create", None, dir),
             Op::Renamed => rec.entry(&s, "rename", to.as_deref(), dir),
             Op::Removed { dir } => rec.entry(&s, "unlink", None, dir),
-        }
+        });
     }
 
     /// Before a change of `len` bytes at `at` (`None`: the file offset, or the end for
@@ -534,18 +589,22 @@ impl Tracker {
         };
         drop(s);
         self.warn(r);
-        let Some(rec) = &self.record else { return };
+        if call.point == "sync_file_range" && args[3] as u32 & libc::SYNC_FILE_RANGE_WAIT_AFTER == 0
+        {
+            return;
+        }
         let st = (call.point != "sync").then(|| fd_stat(pid, fd)).flatten();
         let path = (call.point != "sync").then(|| facts::fd_path(pid, i64::from(fd))).flatten();
-        let sub = subject((pid, call.point, rec.now()), st.as_ref(), path.as_deref());
-        match call.point {
-            "sync" | "syncfs" => rec.synced(&sub, call.point, false, None),
-            "sync_file_range" if args[3] as u32 & libc::SYNC_FILE_RANGE_WAIT_AFTER != 0 => {
-                rec.synced(&sub, "sync_range", false, Some((args[1], args[2])));
+        self.seen(0, |rec| {
+            let sub = subject((pid, call.point, rec.now()), st.as_ref(), path.as_deref());
+            match call.point {
+                "sync" | "syncfs" => rec.synced(&sub, call.point, false, None),
+                "sync_file_range" => {
+                    rec.synced(&sub, "sync_range", false, Some((args[1], args[2])));
+                }
+                _ => rec.synced(&sub, "fsync", st.is_some_and(|s| s.dir()), None),
             }
-            "sync_file_range" => {}
-            _ => rec.synced(&sub, "fsync", st.is_some_and(|s| s.dir()), None),
-        }
+        });
     }
 
     /// `lose(E)` on a sync of descriptor `fd` of process `pid` (`whole_fs`: `syncfs`).
@@ -565,7 +624,58 @@ impl Tracker {
     /// back completely.
     pub fn power_cut(&self, cut: &Cut, seed: u64) -> bool {
         self.settle(None);
+        let seed = match cut.keep {
+            Some(keep) => self.mark_kept(keep),
+            None => seed,
+        };
         self.store().power_cut(&self.disk, cut, seed)
+    }
+
+    /// Before a `powercut(keep=ID)`: every record of the model marked with what the crash
+    /// state does with its change, found by the change's place in the count; returns the cut's
+    /// seed, the number of the last directory entry kept. Says so when the program made other
+    /// changes than the recording, or a kept change has no record to make again.
+    fn mark_kept(&self, keep: &Keep) -> u64 {
+        let counted =
+            self.counted.as_ref().map(|c| c.lock().unwrap_or_else(|e| e.into_inner()).clone());
+        let seqs = counted.unwrap_or_default();
+        if seqs.len() as u64 != keep.point + 1 {
+            self.warn_once(
+                "powercut(keep=...): the program made other changes than explore recorded before \
+                 this cut; the state made differs from the one explore checked",
+            );
+        }
+        // The change whose number in the model is `seq`, by its place in the count.
+        let index_of = |seq: u64| {
+            let i = seqs.partition_point(|&q| q < seq);
+            (seq != 0 && seqs.get(i) == Some(&seq)).then_some(i as u64)
+        };
+        let (last, exact) =
+            self.store().mark_kept(&|seq| index_of(seq).and_then(|i| keep.fate(i)), keep.entries);
+        if !exact {
+            self.warn_once(
+                "powercut(keep=...): a torn write of more than 48 sectors is kept whole",
+            );
+        }
+        let has_record = |i: u64| {
+            let at = |j: u64| seqs.get(j as usize).copied().unwrap_or(0);
+            at(i) > i.checked_sub(1).map_or(0, at)
+        };
+        if keep.kept.iter().any(|&i| i <= keep.point && !has_record(i)) {
+            self.warn_once(
+                "powercut(keep=...): a kept change has no record to make again (a write the \
+                 model could not record): it is rolled back, and the state differs from the one \
+                 explore checked",
+            );
+        }
+        last
+    }
+
+    /// How many changes were seen done, for a live crash state (`keep=`).
+    pub fn count(&self) -> u64 {
+        self.counted
+            .as_ref()
+            .map_or(0, |c| c.lock().unwrap_or_else(|e| e.into_inner()).len() as u64)
     }
 }
 

@@ -41,6 +41,11 @@ pub struct Plan {
     pub tracking: bool,
     /// A `powercut(dirs)` rule: directory entries are journaled too.
     pub dirs: bool,
+    /// A cut that keeps some changes (`prefix`, `any`, `torn`): what each change left is
+    /// kept, so writes are made on the program's behalf (their count known).
+    pub keeps: bool,
+    /// A `powercut(keep=ID)` rule: changes are counted as explore's recording counted them.
+    pub replay: bool,
     /// The options it was made with.
     pub options: Options,
 }
@@ -103,6 +108,21 @@ fn build(rules: &[Rule], opts: Options, lenient: bool) -> Result<(Plan, Vec<Stri
         || fitted
             .iter()
             .any(|r| r.chain.iter().any(|a| matches!(&a.task, Task::Powercut(c) if c.dirs)));
+    let cut = |f: &dyn Fn(&failinject_engine::Cut) -> bool| {
+        fitted.iter().flat_map(|r| &r.chain).any(|a| matches!(&a.task, Task::Powercut(c) if f(c)))
+    };
+    let keeps = cut(&|c| c.mode.keeps_changes());
+    let replay = cut(&|c| c.keep.is_some());
+    if opts.record_changes && !opts.killable {
+        refused.push(
+            "explore's crash search: the recording makes writes on the program's behalf, which \
+             needs Linux 5.19 (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV); this kernel is older"
+                .to_string(),
+        );
+        if !lenient {
+            return Err(refused);
+        }
+    }
     if tracking {
         for point in super::crash::TRACKED {
             trapped.extend(table::calls_of(point).map(|c| c.nr));
@@ -123,7 +143,7 @@ fn build(rules: &[Rule], opts: Options, lenient: bool) -> Result<(Plan, Vec<Stri
     }
     trapped.sort_unstable();
     trapped.dedup();
-    Ok((Plan { rules: fitted, trapped, tracking, dirs, options: opts }, refused))
+    Ok((Plan { rules: fitted, trapped, tracking, dirs, keeps, replay, options: opts }, refused))
 }
 
 /// Whether the backend carries out `rule` on a kernel with every ability: the names of the
@@ -177,10 +197,13 @@ fn fit(rule: &Rule, opts: &Options) -> Result<(Rule, Vec<&'static Call>), String
     }
     for a in &rule.chain {
         match &a.task {
-            Task::Powercut(cut) if cut.keep.is_some() => {
-                return Err("`keep=` replays a crash state of explore's recording, which the \
-                            preload makes; use --backend preload"
-                    .into());
+            Task::Powercut(cut) if cut.mode.keeps_changes() && !opts.killable => {
+                return Err(format!(
+                    "`{}` keeps some unsynced changes, so each write's count must be known: \
+                     the supervisor makes writes on the program's behalf, which needs Linux \
+                     5.19 (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV); this kernel is older",
+                    a.task
+                ));
             }
             Task::Short(_) | Task::Corrupt(_) | Task::Full(_) if !opts.killable => {
                 return Err(format!(

@@ -18,6 +18,7 @@ use super::facts::{self, Facts};
 use super::kernel::{self, Answer, Notif};
 use super::perform::{self, Task};
 use super::table::{self, Call};
+use failinject_crash::Cut;
 use failinject_engine::control::Command;
 use failinject_engine::{Context, Decision, Effect, PointId, Registry, Rule, Snapshot, SysCall};
 use serde_json::{Value, json};
@@ -147,6 +148,9 @@ pub struct Supervisor {
     started: AtomicBool,
     /// The run's crash model, with a `powercut` or `lose` rule.
     crash: Option<Tracker>,
+    /// A crash state's power cut (`keep=`) waiting for its call, which the kernel makes, to
+    /// be done: the thread, the cut and its seed.
+    pending_cut: Mutex<Option<(i32, failinject_crash::Cut, u64)>>,
     pub stats: Stats,
     /// `FAILINJECT_TEST_HOLD_AFTER_READ`, for the test of the check that a task is alive
     /// before a call made on its behalf, and for nothing else (`perform::hold_after_read`).
@@ -164,7 +168,7 @@ impl Supervisor {
             opts: plan.options.clone(),
             crash: plan.tracking.then(|| {
                 let record = plan.options.record_changes.then(Recorder::from_env).flatten();
-                Tracker::new(plan.dirs, record)
+                Tracker::new(plan.dirs, record, plan.keeps, plan.replay)
             }),
             seed,
             log,
@@ -175,6 +179,7 @@ impl Supervisor {
             own_exe: exe_of(std::process::id() as i32),
             started: AtomicBool::new(false),
             stats: Stats::default(),
+            pending_cut: Mutex::new(None),
             hold_after_read: std::env::var_os("FAILINJECT_TEST_HOLD_AFTER_READ").map(PathBuf::from),
         })
     }
@@ -260,6 +265,10 @@ impl Supervisor {
         // The thread's earlier directory changes are done by now (`crash.rs`).
         if let Some(t) = &self.crash {
             t.settle(Some(tid));
+        }
+        // A crash state's power cut waits for its call to be done: it is now.
+        if let Some((cut, seed)) = self.take_pending_cut(Some(tid)) {
+            return self.cut_power(&cut, seed);
         }
         let proc = self.process(tgid);
         if execs {
@@ -409,7 +418,14 @@ impl Supervisor {
         let task = self.task(listener, n, call, proc);
         // An effect that ends processes is logged before it takes effect: once the process is
         // gone, `failinject run` may read the log at any moment.
-        let ends = matches!(d.effect, Effect::Kill(_) | Effect::Panic(_) | Effect::Powercut { .. });
+        // (A crash state's cut is logged when it is sure to happen: below.)
+        let ends = matches!(
+            d.effect,
+            Effect::Kill(_)
+                | Effect::Panic(_)
+                | Effect::Powercut { cut: Cut { keep: None, .. }, .. }
+        );
+        let mut logged = ends;
         if ends {
             self.inject_record(proc, tid, call, &sys, &d, None);
         }
@@ -484,6 +500,29 @@ impl Supervisor {
                 }
                 (Some(Answer::Error(e.0)), None)
             }
+            // A crash state of explore's: the power fails after the change that is its crash
+            // point, counted as the recording counted it (a hit before goes ahead). The call
+            // is made and seen done first: made here, or by the kernel, and then the power
+            // fails at the thread's next trapped call or at the end of the run.
+            Effect::Powercut { cut: cut @ Cut { keep: Some(keep), .. }, seed } => {
+                let answer = self.go_ahead(listener, n, call, proc);
+                let by_kernel = matches!(answer, Some(Answer::Continue));
+                let count = self.crash.as_ref().map_or(0, Tracker::count);
+                if count + u64::from(by_kernel) <= keep.point {
+                    (answer, None)
+                } else {
+                    self.inject_record(proc, tid, call, &sys, &d, None);
+                    logged = true;
+                    if by_kernel {
+                        *self.pending_cut.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some((tid, cut, seed));
+                        (answer, None)
+                    } else {
+                        self.cut_power(&cut, seed);
+                        (None, None)
+                    }
+                }
+            }
             Effect::Powercut { cut, seed } => {
                 self.cut_power(&cut, seed);
                 (None, None)
@@ -497,7 +536,7 @@ impl Supervisor {
             Some(Answer::Error(_)) => Some(-1),
             _ => None,
         });
-        if !ends {
+        if !logged {
             self.inject_record(proc, tid, call, &sys, &d, result);
         }
         answer
@@ -540,8 +579,9 @@ impl Supervisor {
                 }
                 Some(done.answer)
             }
-            // With a record of changes, a write is made here, so that its count is known.
-            Change::Write { fd, at } if t.recording() => {
+            // A write whose result must be known (to record it, or keep what it left) is
+            // made here.
+            Change::Write { fd, at } if t.exact() => {
                 self.before_slow(listener);
                 let task = self.task(listener, n, call, proc);
                 let done = perform::perform(&task, u64::MAX, None)?;
@@ -689,6 +729,13 @@ impl Supervisor {
                         Err(why) => return error_reply(&format!("`{r}`: {why}")),
                     }
                 }
+                // A cut that keeps changes needs what each change leaves from now on.
+                let keeps = fitted.iter().flat_map(|r| &r.chain).any(|a| {
+                    matches!(&a.task, failinject_engine::Task::Powercut(c) if c.mode.keeps_changes())
+                });
+                if let (true, Some(t)) = (keeps, &self.crash) {
+                    t.keep_changes();
+                }
                 let command = Command::Set(fitted.clone());
                 let mut kept = self.rules.lock().unwrap_or_else(|e| e.into_inner());
                 for f in fitted {
@@ -801,6 +848,16 @@ impl Supervisor {
         rules.iter().map(|r| (r.key(), r.to_string())).collect()
     }
 
+    /// The power cut of a crash state waiting for thread `tid`'s call to be done (any
+    /// thread's for `None`), taken.
+    fn take_pending_cut(&self, tid: Option<i32>) -> Option<(failinject_crash::Cut, u64)> {
+        let mut p = self.pending_cut.lock().unwrap_or_else(|e| e.into_inner());
+        match *p {
+            Some((t, ..)) if tid.is_none_or(|id| id == t) => p.take().map(|(_, c, s)| (c, s)),
+            _ => None,
+        }
+    }
+
     /// Whether a power cut ended the run, and how it went.
     pub fn power_cut(&self) -> Option<Result<(), String>> {
         self.stats.power_cut.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -812,6 +869,9 @@ impl Supervisor {
         // Changes not yet seen done (a process's last rename) are looked at once more.
         if let Some(t) = &self.crash {
             t.settle(None);
+        }
+        if let Some((cut, seed)) = self.take_pending_cut(None) {
+            self.cut_power(&cut, seed);
         }
         let procs = std::mem::take(&mut *self.procs.lock().unwrap_or_else(|e| e.into_inner()));
         let mut procs: Vec<_> = procs.into_values().collect();
