@@ -530,8 +530,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             random: c.options.random,
             first_index: crash::FIRST_INDEX,
             repro: crash_repro(args),
-            // A live replay names the change's call site (`site=`): none under seccomp.
-            live: c.setup.lib.is_some().then_some(&live),
+            live: &live,
+            by_path: c.setup.lib.is_none(),
             started,
         };
         eprintln!(

@@ -549,7 +549,6 @@ fn what_needs_the_library_is_refused_before_the_program_runs() {
         ("sys:write[site=ab12]=error(EIO)", "`site=` needs the library inside the process"),
         ("sys:write[within=tx]=error(EIO)", "`within=` needs the library inside the process"),
         ("wal::append=return", "an in-code point lives in the program's library"),
-        ("sys:fsync=powercut(keep=P42.k3-7,9.e2)", "`keep=` replays a crash state"),
         ("sys:close=error(EIO)", "must still release the descriptor"),
     ] {
         let (code, out, err) = run(dir.path(), &["-r", rule, "--", "./save"]);
@@ -690,6 +689,43 @@ int main(int argc, char **argv) {
         "synced by the third fsync, the late overwrite lost: {err}"
     );
     assert_eq!(std::fs::read(dir.join("child.dat")).unwrap(), b"", "never synced: empty");
+}
+
+/// Cuts that keep some unsynced changes (`prefix`, `any`, `torn`) keep some under the
+/// supervisor too: each write is made on the program's behalf so that its count is known, and
+/// what it left is kept in the model. Over seeds, a prefix cut keeps prefixes of the eight
+/// unsynced writes, not always none (as when what the writes left was not kept).
+#[test]
+fn cuts_that_keep_changes_keep_some_of_them() {
+    let dir = TempDir::new("seccomp-prefix");
+    let src = r#"
+#include <fcntl.h>
+#include <unistd.h>
+int main(void) {
+    int fd = open("f", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    fsync(fd);
+    for (int i = 0; i < 8; i++) write(fd, "abcdefgh", 8);
+    fsync(fd);
+    return 0;
+}
+"#;
+    c_program(dir.path(), "eight", src, &["-static"]);
+    let mut kept = std::collections::BTreeSet::new();
+    for seed in 1..=8 {
+        let seed = seed.to_string();
+        for mode in ["prefix", "any"] {
+            let rule = format!("sys:fsync[when=2]=powercut({mode})");
+            let (code, out, err) =
+                run(dir.path(), &["--seed", &seed, "-r", &rule, "--", "./eight"]);
+            assert_eq!(code, Some(137), "{out}{err}");
+            let data = std::fs::read(dir.join("f")).unwrap();
+            if mode == "prefix" {
+                assert!(b"abcdefgh".repeat(8).starts_with(&data), "a prefix: {data:?} {err}");
+            }
+            kept.insert(data.len());
+        }
+    }
+    assert!(kept.len() > 2 && kept.iter().all(|n| n % 8 == 0), "{kept:?}");
 }
 
 /// Under the seccomp backend the run's control socket is `failinject run`'s own: rules set
@@ -947,10 +983,34 @@ int main(void) {
     assert!(ops(f, "lost").contains(&"write data.tmp".to_string()), "{f}");
     assert!(ops(f, "kept").contains(&"rename data.tmp -> data.txt".to_string()), "{f}");
     assert_eq!(f["crash"]["minimal_proven"], true, "{f}");
-    // No call sites out here: the finding's line checks the state again through explore.
+    // Its line makes the state live: the rule names the file, and the supervisor cuts after
+    // the change the recording made at the crash point (the rename, which the kernel makes:
+    // the power fails at the program's next trapped call). The state is the one checked.
+    let id = f["crash"]["id"].as_str().unwrap();
     let repro = f["repro"].as_str().unwrap();
-    assert!(repro.contains("--crash-state "), "{repro}");
-    let line = repro.replacen(
+    let rule = format!(r#"-r 'sys:@meta[path="*/data.txt"]=powercut(keep={id})'"#);
+    assert!(repro.contains(&rule) && repro.contains("--backend seccomp"), "{repro}");
+    let live = repro.split("   #").next().unwrap().replacen(
+        "failinject run ",
+        &format!("{} run ", env!("CARGO_BIN_EXE_failinject")),
+        1,
+    );
+    let replay = output(shell(TempDir::new("seccomp-live").path(), &live));
+    let said = text(&replay.stderr);
+    assert_eq!(replay.status.code(), Some(1), "the oracle fails: {said}");
+    assert!(said.contains("is the crash state explore checked"), "{said}");
+    assert!(said.contains("power cut by rule 1"), "{said}");
+    // A state after a write made on the program's behalf: the power fails at once.
+    let g = findings.iter().find(|f| f["function"] == "write").expect("a write's state");
+    let live = g["repro"].as_str().unwrap().split("   #").next().unwrap().replacen(
+        "failinject run ",
+        &format!("{} run ", env!("CARGO_BIN_EXE_failinject")),
+        1,
+    );
+    let said = text(&output(shell(TempDir::new("seccomp-live2").path(), &live)).stderr);
+    assert!(said.contains("is the crash state explore checked"), "{said}");
+    // Its re-check line checks that one state again through explore.
+    let line = f["crash"]["recheck"].as_str().unwrap().replacen(
         "failinject explore ",
         &format!("{} explore --report again ", env!("CARGO_BIN_EXE_failinject")),
         1,

@@ -117,10 +117,11 @@ pub struct Campaign<'a> {
     /// The command line that re-checks one state: the options, then (after `--crash-state
     /// ID`) the command.
     pub repro: (String, String),
-    /// The `failinject run` line that makes a state live: from the rule and the state's hash
-    /// (`None` under the seccomp backend, whose rules name no call site: the re-check line
-    /// is then the reproduction).
-    pub live: Option<&'a LiveLine<'a>>,
+    /// The `failinject run` line that makes a state live: from the rule and the state's hash.
+    pub live: &'a LiveLine<'a>,
+    /// Under the seccomp backend: a change's call site is its call and file, so the live
+    /// rule names the file (`path=`).
+    pub by_path: bool,
     /// When the campaign started.
     pub started: std::time::Instant,
 }
@@ -263,15 +264,12 @@ pub fn search(rec: &Recording, c: &Campaign<'_>) -> anyhow::Result<Searched> {
         };
         let mut f = finding(rec, c, &s, &pending, (minimal, proven), said, index);
         let hash = format!("{hash:016x}");
-        if let Some(live) = c.live {
-            f.repro = format!(
-                "{}   # a live replay: exact only if the program makes the same changes again",
-                live(&live_rule(rec, &s), &hash)
-            );
-            f.rules = vec![live_rule(rec, &s)];
-        } else if let Some(crash) = &f.crash {
-            f.repro.clone_from(&crash.recheck);
-        }
+        let rule = live_rule(rec, &s, c.by_path);
+        f.repro = format!(
+            "{}   # a live replay: exact only if the program makes the same changes again",
+            (c.live)(&rule, &hash)
+        );
+        f.rules = vec![rule];
         if let Some(crash) = &mut f.crash {
             crash.state = hash;
         }
@@ -380,8 +378,10 @@ fn minimize(
 }
 
 /// The rule that makes state `s` live: `powercut(keep=ID)` at the call that made the change
-/// after which the power fails, by its site and its place among that site's changes.
-fn live_rule(rec: &Recording, s: &State) -> String {
+/// after which the power fails, by its site and its place among that site's changes. Under
+/// the seccomp backend (`by_path`), by its file: the supervisor cuts at the first such call
+/// after which the program has made as many changes as the recording had at the crash point.
+fn live_rule(rec: &Recording, s: &State, by_path: bool) -> String {
     let changes = &rec.trace.changes;
     let c = &changes[s.point];
     let nth = changes[..=s.point].iter().filter(|x| x.site == c.site).count();
@@ -397,6 +397,18 @@ fn live_rule(rec: &Recording, s: &State) -> String {
         trace::Op::Create { .. } => "@open|@meta",
         trace::Op::Link { .. } | trace::Op::Rename { .. } | trace::Op::Unlink { .. } => "@meta",
     };
+    if by_path {
+        // A rename's call names the new path.
+        let path = match &c.op {
+            trace::Op::Rename { to, .. } => Some(to.as_str()),
+            _ => c.path.as_deref(),
+        };
+        // (The run's directory itself has no name that holds in the replay's: no filter.)
+        let filter = path.filter(|p| !p.is_empty() && *p != ".").map_or(String::new(), |p| {
+            format!("[path=\"{}\"]", crate::explore::runner::glob_in_any_run(p))
+        });
+        return format!("sys:{classes}{filter}=powercut(keep={})", s.id());
+    }
     format!("sys:{classes}[site={},when={nth}]=powercut(keep={})", c.site, s.id())
 }
 
