@@ -5,21 +5,24 @@ use crate::common::*;
 use crate::explore::{count, explore, findings, fixture};
 use serde_json::Value;
 
+/// The crash search of a program that saves `data.txt` over `version 1`: the oracle wants
+/// either version whole.
+pub(crate) const SAVE_SEARCH: [&str; 7] = [
+    "--crash",
+    "--scope",
+    "sys:fsync",
+    "--setup",
+    "echo 'version 1' > data.txt",
+    "--oracle",
+    "grep -qx 'version [12]' data.txt",
+];
+
 /// `lazy_save` writes `data.tmp` and renames it over `data.txt`; with `fsync` it syncs the
 /// file before the rename and the directory after.
 fn lazy_save(sync: bool) -> (std::process::Output, Value, TempDir) {
     let bin = fixture("lazy_save");
-    let mut args = vec![
-        "--crash",
-        "--scope",
-        "sys:fsync",
-        "--setup",
-        "echo 'version 1' > data.txt",
-        "--oracle",
-        "grep -qx 'version [12]' data.txt",
-        "--",
-        bin.to_str().unwrap(),
-    ];
+    let mut args = SAVE_SEARCH.to_vec();
+    args.extend(["--", bin.to_str().unwrap()]);
     if sync {
         args.push("fsync");
     }

@@ -942,28 +942,15 @@ int main(void) {
 }
 "#;
     c_program(dir.path(), "rewrite", rewrite, &["-static"]);
-    let search = |report: &str, command: &[&str]| {
-        let mut args = vec![
-            "explore",
-            "--crash",
-            "--scope",
-            "sys:fsync",
-            "--setup",
-            "echo 'version 1' > data.txt",
-            "--oracle",
-            "grep -qx 'version [12]' data.txt",
-            "--report",
-            report,
-            "--",
-        ];
+    let search = |command: &[&str]| {
+        let mut args = crate::crash_search::SAVE_SEARCH.to_vec();
+        args.push("--");
         args.extend_from_slice(command);
-        let out = output(failinject(dir.path(), &args));
-        let json: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(dir.join(report).join("report.json")).unwrap_or_default(),
-        )
-        .unwrap_or_default();
+        let (out, json, _) = crate::explore::explore(&args);
         (out, json)
     };
+    let (save, rewrite) = (dir.join("save"), dir.join("rewrite"));
+    let (save, rewrite) = (save.to_str().unwrap(), rewrite.to_str().unwrap());
     let ops = |f: &serde_json::Value, k: &str| -> Vec<String> {
         f["crash"][k]
             .as_array()
@@ -973,10 +960,10 @@ int main(void) {
             .collect()
     };
 
-    let (out, report) = search("rep-lazy", &["./save"]);
+    let (out, report) = search(&[save]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("backend seccomp: ./save is statically linked"), "{err}");
+    assert!(err.contains("save is statically linked"), "{err}");
     assert!(err.contains("crash search over 5 recorded changes"), "{err}");
     let findings = report["findings"].as_array().unwrap();
     let f = findings.iter().find(|f| f["function"] == "rename").expect("the rename's state");
@@ -990,41 +977,32 @@ int main(void) {
     let repro = f["repro"].as_str().unwrap();
     let rule = format!(r#"-r 'sys:@meta[path="*/data.txt"]=powercut(keep={id})'"#);
     assert!(repro.contains(&rule) && repro.contains("--backend seccomp"), "{repro}");
-    let live = repro.split("   #").next().unwrap().replacen(
-        "failinject run ",
-        &format!("{} run ", env!("CARGO_BIN_EXE_failinject")),
-        1,
-    );
-    let replay = output(shell(TempDir::new("seccomp-live").path(), &live));
+    let replay = output(shell(TempDir::new("seccomp-live").path(), repro));
     let said = text(&replay.stderr);
     assert_eq!(replay.status.code(), Some(1), "the oracle fails: {said}");
     assert!(said.contains("is the crash state explore checked"), "{said}");
     assert!(said.contains("power cut by rule 1"), "{said}");
     // A state after a write made on the program's behalf: the power fails at once.
     let g = findings.iter().find(|f| f["function"] == "write").expect("a write's state");
-    let live = g["repro"].as_str().unwrap().split("   #").next().unwrap().replacen(
-        "failinject run ",
-        &format!("{} run ", env!("CARGO_BIN_EXE_failinject")),
-        1,
-    );
-    let said = text(&output(shell(TempDir::new("seccomp-live2").path(), &live)).stderr);
+    let live = g["repro"].as_str().unwrap();
+    let said = text(&output(shell(TempDir::new("seccomp-live2").path(), live)).stderr);
     assert!(said.contains("is the crash state explore checked"), "{said}");
     // Its re-check line checks that one state again through explore.
     let line = f["crash"]["recheck"].as_str().unwrap().replacen(
         "failinject explore ",
-        &format!("{} explore --report again ", env!("CARGO_BIN_EXE_failinject")),
+        "failinject explore --report again ",
         1,
     );
     let again = output(shell(dir.path(), &line));
     assert_eq!(again.status.code(), Some(1), "{}", text(&again.stderr));
 
-    let (out, report) = search("rep-synced", &["./save", "fsync"]);
+    let (out, report) = search(&[save, "fsync"]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("crash search over 7 recorded changes"), "{err}");
     assert!(report["crash_states"].as_u64().unwrap() >= 2, "{report}");
 
-    let (out, report) = search("rep-rewrite", &["./rewrite"]);
+    let (out, report) = search(&[rewrite]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     let f = report["findings"].as_array().unwrap().first().cloned().unwrap_or_default();
