@@ -430,11 +430,21 @@ impl Supervisor {
             self.inject_record(proc, tid, call, &sys, &d, None);
         }
         // A call made on the program's behalf changes the file as the program's own would.
-        if matches!(d.effect, Effect::Short(_) | Effect::Full(_) | Effect::Corrupt(..))
-            && let Some(t) = &self.crash
-        {
-            t.before(call, proc.pid, n.pid as i32, &n.data.args);
-        }
+        let change = match (&self.crash, d.effect) {
+            (Some(t), Effect::Short(_) | Effect::Full(_) | Effect::Corrupt(..)) => {
+                t.before(call, proc.pid, n.pid as i32, &n.data.args)
+            }
+            _ => Change::None,
+        };
+        // What such a write did, when its result must be known (`go_ahead`).
+        let made = |done: &Option<perform::Done>| {
+            if let (Some(t), Change::Write { fd, at }, Some(done)) = (&self.crash, &change, done)
+                && t.exact()
+                && done.moved > 0
+            {
+                t.wrote(call, proc.pid, *fd, *at, done.moved, &n.data.args);
+            }
+        };
         let size = f.size.unwrap_or(0);
         let (answer, result) = match d.effect {
             Effect::Error(e) => (Some(Answer::Error(e.0)), None),
@@ -443,6 +453,7 @@ impl Supervisor {
                 if matches!(d.effect, Effect::Full(_)) && size > 0 {
                     self.before_slow(listener);
                     let done = perform::perform(&task, max, None);
+                    made(&done);
                     if let Some(done) = &done {
                         d.refund(size - done.moved.min(size));
                     }
@@ -455,6 +466,7 @@ impl Supervisor {
             Effect::Short(max) | Effect::Full(max) => {
                 self.before_slow(listener);
                 let done = perform::perform(&task, max, None);
+                made(&done);
                 if let (Some(done), Effect::Full(_)) = (&done, d.effect) {
                     d.refund(max - done.moved.min(max));
                 }
@@ -464,6 +476,7 @@ impl Supervisor {
             Effect::Corrupt(mode, bits) => {
                 self.before_slow(listener);
                 let done = perform::perform(&task, u64::MAX, Some((mode, bits)));
+                made(&done);
                 let result = done.as_ref().map(|d| d.moved as i64);
                 (done.map(|d| d.answer), result)
             }
