@@ -15,12 +15,13 @@
 //! the thread's next trapped call (or at the cut) the entry is journaled if the file system
 //! shows the call happened (the source gone and the target there, the path there or gone).
 //!
-//! With a record of changes (`changes.rs`, for `explore --crash=search`), every change is
-//! tracked as with `powercut(dirs)`, and recorded once its result is known: writes are made
-//! on the program's behalf by the supervisor, truncations are seen done as entries are.
+//! Some uses need each change's result ([`Tracker::exact`]): a cut that keeps some changes
+//! (`prefix`, `any`, `torn`) keeps what each left, to make it again; the record of changes
+//! (`changes.rs`, for `explore --crash=search`) records each; a live crash state
+//! (`powercut(keep=ID)`) counts each as the recording counted it. Then writes are made on the
+//! program's behalf by the supervisor, and truncations are seen done as entries are.
 //!
-//! Not tracked here (refused by the plan or warned about): writes through shared mappings, and
-//! the live replay of explore's crash states (`keep=`).
+//! Not tracked here (warned about): writes through shared mappings.
 #![forbid(unsafe_code)]
 
 use super::changes::{Recorder, Subject};
@@ -100,8 +101,8 @@ enum Size {
 enum Pended {
     /// A directory entry's change.
     Entry { op: Op, path: Vec<u8>, to: Option<Vec<u8>>, held: Option<Handle> },
-    /// A truncation to `len` bytes (recorded only; tracking saved the bytes already), the
-    /// file held open to see its size.
+    /// A truncation to `len` bytes (kept and recorded; tracking saved the bytes it cuts
+    /// already), the file held open to see its size.
     Truncated { file: File, st: Stat, path: Vec<u8>, len: u64 },
     /// An `fallocate` that changes the bytes from `from` on, or only the size (recorded
     /// only).
@@ -151,8 +152,8 @@ pub enum Change {
 impl Tracker {
     /// The run's tracker; with `record`, every change is recorded too (directory entries
     /// are then journaled as `dirs` does); with `keeps`, what each change left is kept for
-    /// cuts that keep some.
-    /// With `replay`, changes are counted for a live crash state (`keep=`).
+    /// cuts that keep some; with `replay`, changes are counted for a live crash state
+    /// (`keep=`), which needs both.
     pub fn new(dirs: bool, record: Option<Recorder>, keeps: bool, replay: bool) -> Tracker {
         let t = Tracker {
             disk: Ours::default(),
