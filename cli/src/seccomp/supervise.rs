@@ -20,7 +20,9 @@ use super::perform::{self, Task};
 use super::table::{self, Call};
 use failinject_crash::Cut;
 use failinject_engine::control::Command;
-use failinject_engine::{Context, Decision, Effect, PointId, Registry, Rule, Snapshot, SysCall};
+use failinject_engine::{
+    Context, Decision, Effect, NearMiss, PointId, Registry, Rule, Snapshot, SysCall,
+};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -42,6 +44,19 @@ struct Proc {
     /// The preload is loaded in it (a dynamic program started below a static one the preload
     /// handed over): its calls are the preload's to decide, not ours.
     preloaded: bool,
+    /// The most telling near miss of each rule that has not fired (by its index in the
+    /// snapshot), for the exit record: why a rule never fired.
+    near: Mutex<HashMap<usize, Near>>,
+}
+
+/// A call no rule decided that came close to a rule (`NearMiss`), as the preload keeps it.
+struct Near {
+    cause: NearMiss,
+    point: PointId,
+    fd: i32,
+    path: Vec<u8>,
+    /// Near misses of the rule so far.
+    calls: u64,
 }
 
 impl Proc {
@@ -56,6 +71,8 @@ impl Proc {
         let before = self.snapshot();
         failinject_engine::control::apply(command.clone(), &mut r);
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(r.snapshot());
+        // Rule indexes are the snapshot's.
+        self.near.lock().unwrap_or_else(|e| e.into_inner()).clear();
         before
             .rule_entries()
             .filter(|(_, _, st)| st.is_retired())
@@ -349,6 +366,7 @@ impl Supervisor {
                 snapshot: RwLock::new(Arc::new(Snapshot::empty())),
                 exec_seen: AtomicBool::new(false),
                 preloaded: true,
+                near: Mutex::new(HashMap::new()),
             };
         }
         let mut registry = Registry::new(self.seed);
@@ -379,6 +397,7 @@ impl Supervisor {
             snapshot,
             exec_seen: AtomicBool::new(false),
             preloaded: false,
+            near: Mutex::new(HashMap::new()),
         }
     }
 
@@ -394,7 +413,14 @@ impl Supervisor {
         let point = PointId::from_name(call.point).expect("the table names real points");
         let snapshot = proc.snapshot();
         let ruled = snapshot.has_rules_for(point);
-        if !ruled {
+        // A call trapped for another reason (crash tracking, `--trap`) may be a near miss of
+        // a rule that has not fired: another function of its class.
+        // (Not `mmap`: the crash tracker warns of shared writable mappings itself.)
+        let sibling = !ruled
+            && call.point != "mmap"
+            && !snapshot.sys_rules_fired()
+            && snapshot.sibling_points().contains(point);
+        if !ruled && !sibling {
             return self.go_ahead(listener, n, call, proc);
         }
         let tid = n.pid as i32;
@@ -411,8 +437,13 @@ impl Supervisor {
             kind: f.kind.unwrap_or(failinject_engine::FileKind::Unknown),
             size: f.size,
         };
+        if sibling {
+            note_near_misses(proc, &snapshot, &sys);
+            return self.go_ahead(listener, n, call, proc);
+        }
         let mut ctx = Title { pid: proc.pid, title: None };
         let Some(d) = snapshot.decide_sys(&sys, &mut ctx) else {
+            note_near_misses(proc, &snapshot, &sys);
             return self.go_ahead(listener, n, call, proc);
         };
         let task = self.task(listener, n, call, proc);
@@ -687,11 +718,27 @@ impl Supervisor {
         if p.preloaded {
             return;
         }
+        let near = p.near.lock().unwrap_or_else(|e| e.into_inner());
         let rules: Vec<Value> = p
             .snapshot()
             .rule_entries()
-            .map(|(key, _, s)| json!({"key": key, "matches": s.matches(), "injections": s.injections()}))
+            .enumerate()
+            .map(|(i, (key, _, s))| {
+                let mut r =
+                    json!({"key": key, "matches": s.matches(), "injections": s.injections()});
+                // Why a rule that never fired did not, in the preload's words (`why.rs`).
+                if let Some(n) = near.get(&i).filter(|_| s.injections() == 0) {
+                    let o = r.as_object_mut().expect("an object");
+                    o.insert("near".into(), n.cause.name().into());
+                    o.insert("near_point".into(), n.point.info().name.into());
+                    o.insert("near_fd".into(), n.fd.into());
+                    o.insert("near_path".into(), String::from_utf8_lossy(&n.path).into());
+                    o.insert("near_calls".into(), n.calls.into());
+                }
+                r
+            })
             .collect();
+        drop(near);
         self.write(
             p.pid,
             json!({"type": "exit", "time": now(), "pid": p.pid, "reason": reason,
@@ -914,6 +961,32 @@ fn expand(template: &Path, pid: i32) -> PathBuf {
     } else {
         template.into()
     }
+}
+
+/// The near misses of `call`, which no rule decided, for the rules of `snapshot` that have not
+/// fired: a standard stream a rule without a target filter skips, or (for a call trapped for
+/// another reason) another function of a rule's class on a target its filters accept.
+fn note_near_misses(proc: &Proc, snapshot: &Snapshot, call: &SysCall<'_>) {
+    if snapshot.sys_rules_fired() {
+        return;
+    }
+    let mut near = proc.near.lock().unwrap_or_else(|e| e.into_inner());
+    snapshot.near_misses(call, |i, cause| {
+        let n = near.entry(i).or_insert(Near {
+            cause,
+            point: call.point,
+            fd: call.fd.unwrap_or(-1),
+            path: call.path.unwrap_or_default().to_vec(),
+            calls: 0,
+        });
+        n.calls += 1;
+        if cause.rank(call.point) > n.cause.rank(n.point) {
+            n.cause = cause;
+            n.point = call.point;
+            n.fd = call.fd.unwrap_or(-1);
+            n.path = call.path.unwrap_or_default().to_vec();
+        }
+    });
 }
 
 /// Whether some rule has a `kind=` filter (then every descriptor's file is `stat`ed).

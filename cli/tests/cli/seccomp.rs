@@ -728,6 +728,42 @@ int main(void) {
     assert!(kept.len() > 2 && kept.iter().all(|n| n % 8 == 0), "{kept:?}");
 }
 
+/// A rule that never fires says why under the supervisor too, from the near misses of the
+/// calls it traps: its own function on a standard stream (the fix: `kind=file`), and another
+/// function of its class that crash tracking traps (`pwrite` beside `write`).
+#[test]
+fn a_rule_that_never_fires_names_its_near_miss() {
+    let dir = TempDir::new("seccomp-near");
+    let src = r#"
+#include <fcntl.h>
+#include <unistd.h>
+int main(void) {
+    /* Its standard output is a file (a pipe's writes are skipped by kind already). */
+    dup2(open("out.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
+    int fd = open("f", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pwrite(fd, "data", 4, 0);
+    write(1, "saved\n", 6);
+    return close(fd);
+}
+"#;
+    c_program(dir.path(), "pw", src, &["-static"]);
+    let (code, _, err) = run(dir.path(), &["-r", "sys:write=error(ENOSPC)", "--", "./pw"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("out.txt through its fd 1, which a rule without a path, fd or kind filter"),
+        "{err}"
+    );
+    assert!(err.contains("`sys:write[kind=file]=error(ENOSPC)`"), "{err}");
+    // With a power cut rule every write is trapped: the pwrite to f is the telling one.
+    let rules = ["-r", "sys:write[path=*/f]=error(EIO)", "-r", "sys:fsync[path=*/no]=powercut"];
+    let mut args = rules.to_vec();
+    args.extend(["--", "./pw"]);
+    let (code, _, err) = run(dir.path(), &args);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("f through `pwrite`, which this rule does not name"), "{err}");
+    assert!(err.contains("try `sys:@write[path=*/f]=error(EIO)`"), "{err}");
+}
+
 /// Under the seccomp backend the run's control socket is `failinject run`'s own: rules set
 /// there reach every process, `list` and `wait` count over the run, a rule on a call the
 /// filter does not trap is refused, and `powercut` cuts the whole run's power.
