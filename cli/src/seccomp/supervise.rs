@@ -936,8 +936,9 @@ impl Supervisor {
         let procs = std::mem::take(&mut *self.procs.lock().unwrap_or_else(|e| e.into_inner()));
         let mut procs: Vec<_> = procs.into_values().collect();
         procs.sort_by_key(|p| p.pid);
+        // The supervisor sees a process end, not how (it is not its parent): `ended`.
         for p in procs {
-            self.exit_record(&p, "exit");
+            self.exit_record(&p, "ended");
         }
     }
 

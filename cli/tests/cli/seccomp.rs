@@ -447,6 +447,9 @@ int main(void) {
     let inject = recs.iter().find(|r| r["type"] == "inject").unwrap();
     assert_eq!(inject["pid"], pid, "{err}");
     assert!(inject.get("result").is_none(), "{inject}");
+    // Its end is logged as seen, not as an exit it never made.
+    let end = recs.iter().find(|r| r["type"] == "exit" && r["pid"] == pid).unwrap();
+    assert_eq!(end["reason"], "ended", "{end}");
 }
 
 /// A call made on the program's behalf through an `O_DIRECT` descriptor works as the program's
