@@ -357,7 +357,7 @@ fn choose_backend(
         code_elsewhere: gofail.value.is_some(),
         trap,
         // explore's crash search records every change (`seccomp/changes.rs`).
-        record_changes: std::env::var_os("FAILINJECT_CHANGES").is_some(),
+        record_changes: std::env::var_os("FAILINJECT_CHANGES").map(PathBuf::from),
     };
     match seccomp::plan::plan(rules, opts) {
         Ok(plan) => {

@@ -183,13 +183,10 @@ fn sites_by_run_path(log: &str) -> String {
     let mut out = String::with_capacity(log.len());
     for line in log.lines() {
         let rekeyed = serde_json::from_str::<serde_json::Value>(line).ok().and_then(|mut r| {
-            let point = r.get("point")?.as_str()?.to_string();
+            let point = r.get("point")?.as_str()?;
             let path = r.get("path").and_then(serde_json::Value::as_str).unwrap_or_default();
             r.get("site")?;
-            let mut name = point.into_bytes();
-            name.push(0);
-            name.extend_from_slice(relative_to_run(path).as_bytes());
-            r["site"] = format!("{:x}", failinject_engine::name_hash(&name)).into();
+            r["site"] = crate::seccomp::site_of(point, relative_to_run(path).as_bytes()).into();
             Some(r.to_string())
         });
         out.push_str(rekeyed.as_deref().unwrap_or(line));

@@ -43,6 +43,8 @@ pub struct Recorder {
     files: Mutex<HashMap<i32, Files>>,
     /// Sites whose (empty) frames were written.
     seen: Mutex<HashSet<String>>,
+    /// Processes whose files could not be opened (said once each).
+    failed: Mutex<HashSet<i32>>,
     /// The clock the records are ordered by: every record of the run is written here.
     start: Instant,
 }
@@ -59,15 +61,15 @@ pub struct Subject<'a> {
 }
 
 impl Recorder {
-    /// The recorder `FAILINJECT_CHANGES` asks for, if it does.
-    pub fn from_env() -> Option<Recorder> {
-        let dir = std::env::var_os("FAILINJECT_CHANGES")?;
-        Some(Recorder {
-            dir: dir.into(),
+    /// A recorder writing into `dir` (`FAILINJECT_CHANGES`).
+    pub fn new(dir: PathBuf) -> Recorder {
+        Recorder {
+            dir,
             files: Mutex::new(HashMap::new()),
             seen: Mutex::new(HashSet::new()),
+            failed: Mutex::new(HashSet::new()),
             start: Instant::now(),
-        })
+        }
     }
 
     /// Now, on the records' clock.
@@ -130,9 +132,9 @@ impl Recorder {
         });
     }
 
-    /// Writes one record (and a write's bytes) into the files of process `s.pid`. A file
-    /// that cannot be written is said once and the record is lost: explore then reads a
-    /// trace that lacks it, and says what it read.
+    /// Writes one record (and a write's bytes) into the files of process `s.pid`. Files that
+    /// cannot be opened are said once per process, and its records are lost: the crash
+    /// search then runs on a trace that lacks them.
     fn emit(
         &self,
         s: &Subject<'_>,
@@ -140,16 +142,16 @@ impl Recorder {
         data: Option<&[u8]>,
         more: impl FnOnce(&mut Map<String, Value>),
     ) {
-        let mut name = format!("sys:{}", s.point).into_bytes();
-        name.push(0);
-        name.extend_from_slice(s.path.unwrap_or_default());
-        let site = format!("{:x}", failinject_engine::name_hash(&name));
+        let site = super::site_of(&format!("sys:{}", s.point), s.path.unwrap_or_default());
         let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         let f = match files.entry(s.pid) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => match self.open(s.pid) {
                 Ok(f) => e.insert(f),
                 Err(err) => {
+                    if !self.failed.lock().unwrap_or_else(|e| e.into_inner()).insert(s.pid) {
+                        return;
+                    }
                     eprintln!(
                         "failinject: FAILINJECT_CHANGES: cannot write the changes of process \
                          {} in {}: {err}",

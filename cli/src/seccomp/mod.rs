@@ -33,6 +33,17 @@ mod supervise;
 pub mod table;
 
 pub use kernel::{Abilities, Denied};
+
+/// A call site under this backend, which sees no return addresses: the call's point (as the
+/// log names it, `sys:write`) and the file it acts on, hashed as `site=` ids are shown. The
+/// log's records, the record of changes and explore's runs all name sites with it.
+pub fn site_of(point: &str, path: &[u8]) -> String {
+    let mut name = Vec::with_capacity(point.len() + 1 + path.len());
+    name.extend_from_slice(point.as_bytes());
+    name.push(0);
+    name.extend_from_slice(path);
+    format!("{:x}", failinject_engine::name_hash(&name))
+}
 pub use supervise::Supervisor;
 
 use std::os::fd::{AsRawFd as _, OwnedFd};

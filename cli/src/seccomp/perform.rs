@@ -22,7 +22,7 @@ use std::path::Path;
 pub struct Task<'a> {
     pub listener: &'a OwnedFd,
     pub notif: &'a Notif,
-    pub call: &'a Call,
+    pub call: &'static Call,
     pub tgid: i32,
     /// The test-only hold before the check of the notification (`hold_after_read`).
     pub hold: Option<&'a Path>,

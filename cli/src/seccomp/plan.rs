@@ -24,9 +24,9 @@ pub struct Options {
     /// With a control socket: the points whose calls are trapped besides the rules' own, so
     /// that rules set while the run runs can act on them (`--trap`).
     pub trap: Option<PointSet>,
-    /// Every change is recorded (`FAILINJECT_CHANGES`, explore's crash search): tracked as
-    /// with `powercut(dirs)`.
-    pub record_changes: bool,
+    /// Every change is recorded into this directory (`FAILINJECT_CHANGES`, explore's crash
+    /// search): tracked as with `powercut(dirs)`.
+    pub record_changes: Option<std::path::PathBuf>,
 }
 
 /// The rules as the supervisor decides them, and what the filter traps.
@@ -100,11 +100,11 @@ fn build(rules: &[Rule], opts: Options, lenient: bool) -> Result<(Plan, Vec<Stri
         }
     }
     // Old bytes must be saved before any write of any process, whatever the rules match.
-    let tracking = opts.record_changes
+    let tracking = opts.record_changes.is_some()
         || fitted
             .iter()
             .any(|r| r.chain.iter().any(|a| matches!(a.task, Task::Powercut(_) | Task::Lose(..))));
-    let dirs = opts.record_changes
+    let dirs = opts.record_changes.is_some()
         || fitted
             .iter()
             .any(|r| r.chain.iter().any(|a| matches!(&a.task, Task::Powercut(c) if c.dirs)));
@@ -113,7 +113,7 @@ fn build(rules: &[Rule], opts: Options, lenient: bool) -> Result<(Plan, Vec<Stri
     };
     let keeps = cut(&|c| c.mode.keeps_changes());
     let replay = cut(&|c| c.keep.is_some());
-    if opts.record_changes && !opts.killable {
+    if opts.record_changes.is_some() && !opts.killable {
         refused.push(
             "explore's crash search: the recording makes writes on the program's behalf, which \
              needs Linux 5.19 (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV); this kernel is older"

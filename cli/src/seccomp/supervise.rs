@@ -21,7 +21,7 @@ use super::table::{self, Call};
 use failinject_crash::Cut;
 use failinject_engine::control::Command;
 use failinject_engine::{
-    Context, Decision, Effect, NearMiss, PointId, Registry, Rule, Snapshot, SysCall,
+    Context, Decision, Effect, NearMiss, PointId, PointSet, Registry, Rule, Snapshot, SysCall,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -37,8 +37,9 @@ struct Proc {
     exe: Vec<u8>,
     /// Its rules and their counters; changed over the control socket.
     registry: Mutex<Registry>,
-    /// What its calls are decided with: the registry's latest snapshot.
-    snapshot: RwLock<Arc<Snapshot>>,
+    /// What its calls are decided with: the registry's latest snapshot, and the points that
+    /// share a class with its rules' (calls to them may be near misses), worked out once.
+    published: RwLock<(Arc<Snapshot>, PointSet)>,
     /// An `execve` was trapped: the next call tells whether the image changed.
     exec_seen: AtomicBool,
     /// The preload is loaded in it (a dynamic program started below a static one the preload
@@ -60,8 +61,27 @@ struct Near {
 }
 
 impl Proc {
+    fn new(pid: i32, exe: Vec<u8>, registry: Registry, preloaded: bool) -> Proc {
+        let snapshot = Arc::new(registry.snapshot());
+        let siblings = snapshot.sibling_points();
+        Proc {
+            pid,
+            exe,
+            registry: Mutex::new(registry),
+            published: RwLock::new((snapshot, siblings)),
+            exec_seen: AtomicBool::new(false),
+            preloaded,
+            near: Mutex::new(HashMap::new()),
+        }
+    }
+
     fn snapshot(&self) -> Arc<Snapshot> {
-        Arc::clone(&self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
+        Arc::clone(&self.published.read().unwrap_or_else(|e| e.into_inner()).0)
+    }
+
+    /// The points whose calls may be near misses of its rules.
+    fn siblings(&self) -> PointSet {
+        self.published.read().unwrap_or_else(|e| e.into_inner()).1
     }
 
     /// Applies a rule change to this process's registry and publishes it; the rules it
@@ -70,7 +90,9 @@ impl Proc {
         let mut r = self.registry.lock().unwrap_or_else(|e| e.into_inner());
         let before = self.snapshot();
         failinject_engine::control::apply(command.clone(), &mut r);
-        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(r.snapshot());
+        let snapshot = Arc::new(r.snapshot());
+        let siblings = snapshot.sibling_points();
+        *self.published.write().unwrap_or_else(|e| e.into_inner()) = (snapshot, siblings);
         // Rule indexes are the snapshot's.
         self.near.lock().unwrap_or_else(|e| e.into_inner()).clear();
         before
@@ -184,7 +206,7 @@ impl Supervisor {
             trapped: plan.trapped.clone(),
             opts: plan.options.clone(),
             crash: plan.tracking.then(|| {
-                let record = plan.options.record_changes.then(Recorder::from_env).flatten();
+                let record = plan.options.record_changes.clone().map(Recorder::new);
                 Tracker::new(plan.dirs, record, plan.keeps, plan.replay)
             }),
             seed,
@@ -359,15 +381,7 @@ impl Supervisor {
     fn new_process(&self, pid: i32) -> Proc {
         let exe = exe_of(pid);
         if preloaded(pid, &exe) {
-            return Proc {
-                pid,
-                exe,
-                registry: Mutex::new(Registry::new(self.seed)),
-                snapshot: RwLock::new(Arc::new(Snapshot::empty())),
-                exec_seen: AtomicBool::new(false),
-                preloaded: true,
-                near: Mutex::new(HashMap::new()),
-            };
+            return Proc::new(pid, exe, Registry::new(self.seed), true);
         }
         let mut registry = Registry::new(self.seed);
         registry.set_exe(&exe);
@@ -375,7 +389,6 @@ impl Supervisor {
         for r in &rules {
             registry.set(r.clone());
         }
-        let snapshot = RwLock::new(Arc::new(registry.snapshot()));
         self.started.store(true, Ordering::Relaxed);
         let argv: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))
             .unwrap_or_default()
@@ -390,15 +403,7 @@ impl Supervisor {
                    "exe": String::from_utf8_lossy(&exe), "argv": argv, "seed": self.seed,
                    "rules": rules, "backend": "seccomp"}),
         );
-        Proc {
-            pid,
-            exe,
-            registry: Mutex::new(registry),
-            snapshot,
-            exec_seen: AtomicBool::new(false),
-            preloaded: false,
-            near: Mutex::new(HashMap::new()),
-        }
+        Proc::new(pid, exe, registry, false)
     }
 
     /// Decides one call and carries the decision out; `None` when the task died and no
@@ -418,8 +423,8 @@ impl Supervisor {
         // (Not `mmap`: the crash tracker warns of shared writable mappings itself.)
         let sibling = !ruled
             && call.point != "mmap"
-            && !snapshot.sys_rules_fired()
-            && snapshot.sibling_points().contains(point);
+            && proc.siblings().contains(point)
+            && !snapshot.sys_rules_fired();
         if !ruled && !sibling {
             return self.go_ahead(listener, n, call, proc);
         }
@@ -460,22 +465,6 @@ impl Supervisor {
         if ends {
             self.inject_record(proc, tid, call, &sys, &d, None);
         }
-        // A call made on the program's behalf changes the file as the program's own would.
-        let change = match (&self.crash, d.effect) {
-            (Some(t), Effect::Short(_) | Effect::Full(_) | Effect::Corrupt(..)) => {
-                t.before(call, proc.pid, n.pid as i32, &n.data.args)
-            }
-            _ => Change::None,
-        };
-        // What such a write did, when its result must be known (`go_ahead`).
-        let made = |done: &Option<perform::Done>| {
-            if let (Some(t), Change::Write { fd, at }, Some(done)) = (&self.crash, &change, done)
-                && t.exact()
-                && done.moved > 0
-            {
-                t.wrote(call, proc.pid, *fd, *at, done.moved, &n.data.args);
-            }
-        };
         let size = f.size.unwrap_or(0);
         let (answer, result) = match d.effect {
             Effect::Error(e) => (Some(Answer::Error(e.0)), None),
@@ -483,8 +472,7 @@ impl Supervisor {
             Effect::Short(max) | Effect::Full(max) if max >= size => {
                 if matches!(d.effect, Effect::Full(_)) && size > 0 {
                     self.before_slow(listener);
-                    let done = perform::perform(&task, max, None);
-                    made(&done);
+                    let done = self.perform(&task, max, None);
                     if let Some(done) = &done {
                         d.refund(size - done.moved.min(size));
                     }
@@ -496,8 +484,7 @@ impl Supervisor {
             Effect::Full(0) if size > 0 => (Some(Answer::Error(libc::ENOSPC)), None),
             Effect::Short(max) | Effect::Full(max) => {
                 self.before_slow(listener);
-                let done = perform::perform(&task, max, None);
-                made(&done);
+                let done = self.perform(&task, max, None);
                 if let (Some(done), Effect::Full(_)) = (&done, d.effect) {
                     d.refund(max - done.moved.min(max));
                 }
@@ -506,8 +493,7 @@ impl Supervisor {
             }
             Effect::Corrupt(mode, bits) => {
                 self.before_slow(listener);
-                let done = perform::perform(&task, u64::MAX, Some((mode, bits)));
-                made(&done);
+                let done = self.perform(&task, u64::MAX, Some((mode, bits)));
                 let result = done.as_ref().map(|d| d.moved as i64);
                 (done.map(|d| d.answer), result)
             }
@@ -586,12 +572,36 @@ impl Supervisor {
         answer
     }
 
+    /// Makes a call of a `short`, `full` or `corrupt` task on the program's behalf: with
+    /// crash tracking, what it overwrites is saved first, and when results must be known
+    /// what it wrote is told to the tracker (as `go_ahead` does for the calls it makes).
+    fn perform(
+        &self,
+        task: &Task<'_>,
+        max: u64,
+        corrupt: Option<(failinject_engine::Corruption, u64)>,
+    ) -> Option<perform::Done> {
+        let args = &task.notif.data.args;
+        let change = self
+            .crash
+            .as_ref()
+            .map(|t| t.before(task.call, task.tgid, task.notif.pid as i32, args));
+        let done = perform::perform(task, max, corrupt)?;
+        if let (Some(t), Some(Change::Write { fd, at })) = (&self.crash, change)
+            && t.exact()
+            && done.moved > 0
+        {
+            t.wrote(task.call, task.tgid, fd, at, done.moved, args);
+        }
+        Some(done)
+    }
+
     /// A call of process `proc`, to be made on its behalf.
     fn task<'a>(
         &'a self,
         listener: &'a Listener,
         n: &'a Notif,
-        call: &'a Call,
+        call: &'static Call,
         proc: &Proc,
     ) -> Task<'a> {
         Task { listener, notif: n, call, tgid: proc.pid, hold: self.hold_after_read.as_deref() }
@@ -690,10 +700,8 @@ impl Supervisor {
         }
         // No call sites out here: a site is the call and the file it acts on (what `explore`
         // fails one at a time under this backend).
-        let mut site = format!("sys:{}", call.point).into_bytes();
-        site.push(0);
-        site.extend_from_slice(sys.path.unwrap_or_default());
-        o.insert("site".into(), format!("{:x}", failinject_engine::name_hash(&site)).into());
+        let point = format!("sys:{}", call.point);
+        o.insert("site".into(), super::site_of(&point, sys.path.unwrap_or_default()).into());
         o.insert("rule".into(), d.key.into());
         o.insert("rule_index".into(), d.rule_index.into());
         o.insert("hit".into(), d.hit.into());
